@@ -1,0 +1,19 @@
+// Tests run as CommonJS through ts-jest (transpile only; `npm run typecheck` does the type checking),
+// so source files must not use `import.meta`: entry points locate files from process.cwd().
+/** @type {import('jest').Config} */
+export default {
+  testEnvironment: 'node',
+  roots: ['<rootDir>/test'],
+  testMatch: ['**/*.test.ts'],
+  transform: {
+    '^.+\\.ts$': [
+      'ts-jest',
+      {
+        isolatedModules: true,
+        tsconfig: { module: 'commonjs', moduleResolution: 'node10', verbatimModuleSyntax: false },
+        diagnostics: false,
+      },
+    ],
+  },
+  testTimeout: 30000,
+};
