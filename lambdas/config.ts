@@ -1,0 +1,63 @@
+import { getAddress } from 'ethers';
+import { SignerError } from './signer/errors';
+import { chainIdFromNetwork } from './chains';
+
+const LOG_LEVELS = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR', 'CRITICAL', 'SILENT'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+// Key id (UUID or multi-Region mrk-…), key ARN, alias/NAME, or alias ARN, as KMS accepts for Sign.
+const KEY_ID_PATTERN =
+  /^(?:(?:mrk-)?[0-9a-f]{32}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|alias\/[A-Za-z0-9/_-]{1,250}|arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:(?:key\/[A-Za-z0-9-]+|alias\/[A-Za-z0-9/_-]{1,250}))$/;
+
+/** The signer Lambda's settings, read from its environment. */
+export interface SignerConfig {
+  readonly keyId: string;
+  readonly network: string;
+  readonly chainId: bigint;
+  readonly logLevel: LogLevel;
+  readonly expectedAddress?: string;
+}
+
+/** Reads and checks the settings, naming every missing or invalid variable at once. */
+export function readConfig(env: NodeJS.ProcessEnv = process.env): SignerConfig {
+  const problems: string[] = [];
+  const keyId = env.KMS_KEY_ID?.trim() ?? '';
+  if (!keyId) problems.push('KMS_KEY_ID is not set: give the key id, key ARN, alias/NAME or alias ARN');
+  else if (!KEY_ID_PATTERN.test(keyId)) {
+    problems.push(`KMS_KEY_ID "${keyId}" is not a key id, key ARN, alias/NAME or alias ARN`);
+  }
+
+  const network = env.ETH_NETWORK?.trim() ?? '';
+  const chainId = network ? chainIdFromNetwork(network) : undefined;
+  if (!network) problems.push('ETH_NETWORK is not set: give a chain name (mainnet, sepolia, holesky, hoodi) or a decimal chain id');
+  else if (chainId === undefined) {
+    problems.push(`ETH_NETWORK "${network}" is neither a known chain name (mainnet, sepolia, holesky, hoodi, …) nor a decimal chain id from 1 to 2^53-1`);
+  }
+
+  const logLevel = (env.LOG_LEVEL?.trim() || 'INFO').toUpperCase();
+  if (!isLogLevel(logLevel)) problems.push(`LOG_LEVEL "${env.LOG_LEVEL}" is not one of ${LOG_LEVELS.join(', ')}`);
+
+  let expectedAddress: string | undefined;
+  if (env.EXPECTED_ADDRESS?.trim()) {
+    try {
+      expectedAddress = getAddress(env.EXPECTED_ADDRESS.trim());
+    } catch {
+      problems.push(`EXPECTED_ADDRESS "${env.EXPECTED_ADDRESS}" is not an address (0x and 40 hex digits, with a valid EIP-55 checksum if mixed-case)`);
+    }
+  }
+
+  if (problems.length > 0 || chainId === undefined || !isLogLevel(logLevel)) throw new ConfigurationError(problems);
+  return { keyId, network, chainId, logLevel, ...(expectedAddress && { expectedAddress }) };
+}
+
+function isLogLevel(value: string): value is LogLevel {
+  return (LOG_LEVELS as readonly string[]).includes(value);
+}
+
+/** The Lambda's environment variables are missing or invalid; no request can be served until they are fixed. */
+export class ConfigurationError extends SignerError {
+  override readonly name = 'ConfigurationError';
+  constructor(readonly problems: string[]) {
+    super(`The signer is misconfigured: ${problems.join('; ')}. Fix the function's environment variables.`);
+  }
+}

@@ -1,0 +1,256 @@
+import { getAddress, type AccessList, type TransactionRequest } from 'ethers';
+import { SignerError } from './signer/errors';
+
+/** Which Lambda reads the event: they accept different transaction types and fee fields. */
+export type SignerKind = 'eip1559' | 'legacy';
+
+/** A validated event. */
+export type SignerRequest =
+  | { readonly operation: 'status' }
+  | { readonly operation: 'sign'; readonly transaction: TransactionRequest; readonly replayProtection: boolean };
+
+/** One thing wrong with the event: which field, and what was wrong with it. */
+export interface RequestIssue {
+  readonly field: string;
+  readonly problem: string;
+}
+
+const UINT256_MAX = 2n ** 256n - 1n;
+const UINT64_MAX = 2n ** 64n - 1n;
+const MAX_NONCE = BigInt(Number.MAX_SAFE_INTEGER); // ethers v6 holds nonces in JS numbers
+const MIN_GAS_LIMIT = 21000n; // the intrinsic gas of the simplest transaction
+const MAX_DATA_BYTES = 128 * 1024; // geth and reth do not relay transactions larger than 128 KiB
+const MAX_ACCESS_LIST_ENTRIES = 1024;
+
+const COMMON_FIELDS = ['type', 'to', 'from', 'value', 'data', 'nonce', 'gasLimit', 'chainId', 'accessList'];
+const FEE_FIELDS: Record<SignerKind, string[]> = {
+  eip1559: ['maxFeePerGas', 'maxPriorityFeePerGas'],
+  legacy: ['gasPrice'],
+};
+const OTHER_KIND: Record<SignerKind, SignerKind> = { eip1559: 'legacy', legacy: 'eip1559' };
+
+/** Validates a Lambda event completely before anything else happens, or throws InvalidRequestError listing every problem. */
+export function parseSignerEvent(event: unknown, kind: SignerKind, chainId: bigint): SignerRequest {
+  const issues: RequestIssue[] = [];
+  const add = (field: string, problem: string) => issues.push({ field, problem });
+
+  if (!isRecord(event)) {
+    throw new InvalidRequestError([{ field: 'event', problem: 'must be a JSON object such as {"operation": "status"}' }]);
+  }
+  const operation = event.operation;
+  if (operation === 'status') {
+    rejectUnknown(event, ['operation'], '', add);
+    return finish(issues, { operation });
+  }
+  if (operation !== 'sign') {
+    add('operation', `must be "status" or "sign", got ${describe(operation)}`);
+    throw new InvalidRequestError(issues);
+  }
+
+  rejectUnknown(event, kind === 'legacy' ? ['operation', 'transaction', 'replayProtection'] : ['operation', 'transaction'], '', add);
+  let replayProtection = true;
+  if (event.replayProtection !== undefined) {
+    if (typeof event.replayProtection !== 'boolean') add('replayProtection', `must be true or false, got ${describe(event.replayProtection)}`);
+    else replayProtection = event.replayProtection;
+  }
+  if (!isRecord(event.transaction)) {
+    add('transaction', `must be a JSON object with the transaction's fields, got ${describe(event.transaction)}`);
+    throw new InvalidRequestError(issues);
+  }
+  const transaction = parseTransaction(event.transaction, kind, chainId, replayProtection, add);
+  return finish(issues, { operation, transaction, replayProtection });
+}
+
+function parseTransaction(
+  tx: Record<string, unknown>,
+  kind: SignerKind,
+  chainId: bigint,
+  replayProtection: boolean,
+  add: (field: string, problem: string) => void,
+): TransactionRequest {
+  const field = (name: string) => `transaction.${name}`;
+  for (const name of FEE_FIELDS[OTHER_KIND[kind]]) {
+    if (name in tx) {
+      add(field(name), kind === 'eip1559'
+        ? 'is a legacy fee field; this Lambda signs EIP-1559 (type 2) transactions: use maxFeePerGas and maxPriorityFeePerGas, or the legacy signer'
+        : 'is an EIP-1559 fee field; this Lambda signs legacy (type 0, or type 1 with accessList) transactions: use gasPrice, or the EIP-1559 signer');
+    }
+  }
+  rejectUnknown(tx, [...COMMON_FIELDS, ...FEE_FIELDS.eip1559, ...FEE_FIELDS.legacy], 'transaction.', add);
+
+  const accessList = tx.accessList === undefined ? undefined : parseAccessList(tx.accessList, field('accessList'), add);
+  const type = parseType(tx.type, kind, accessList !== undefined, add);
+  if (kind === 'legacy' && !replayProtection && type === 1) {
+    add('replayProtection', 'cannot be false for a transaction with an accessList (type 1 always carries a chain id)');
+  }
+
+  const to = tx.to === undefined || tx.to === null ? undefined : parseAddress(tx.to, field('to'), add);
+  const from = tx.from === undefined ? undefined : parseAddress(tx.from, field('from'), add);
+  const data = tx.data === undefined ? '0x' : parseData(tx.data, field('data'), add);
+  if ((tx.to === undefined || tx.to === null) && data === '0x') {
+    add(field('to'), 'is required unless the transaction creates a contract, which needs non-empty data (the init code)');
+  }
+  const value = tx.value === undefined ? 0n : parseUint(tx.value, field('value'), UINT256_MAX, '2^256-1', add);
+  const nonce = parseRequiredUint(tx, 'nonce', MAX_NONCE, '2^53-1', add);
+  const gasLimit = parseRequiredUint(tx, 'gasLimit', UINT64_MAX, '2^64-1', add);
+  if (gasLimit !== undefined && gasLimit < MIN_GAS_LIMIT) {
+    add(field('gasLimit'), `must be at least ${MIN_GAS_LIMIT} (the intrinsic gas of any transaction), got ${gasLimit}`);
+  }
+
+  if (tx.chainId !== undefined) {
+    const requested = parseUint(tx.chainId, field('chainId'), UINT256_MAX, '2^256-1', add);
+    if (requested !== undefined && requested !== chainId) {
+      add(field('chainId'), `is ${requested}, but this signer is configured for chain ${chainId} (ETH_NETWORK); omit chainId or set it to ${chainId}`);
+    }
+  }
+
+  const request: TransactionRequest = {
+    type,
+    chainId: kind === 'legacy' && !replayProtection ? 0n : chainId,
+    nonce: nonce === undefined ? undefined : Number(nonce),
+    gasLimit,
+    value,
+    data,
+    ...(to !== undefined && { to }),
+    ...(from !== undefined && { from }),
+    ...(accessList !== undefined && { accessList }),
+  };
+  if (kind === 'eip1559') {
+    const maxFeePerGas = parseRequiredUint(tx, 'maxFeePerGas', UINT256_MAX, '2^256-1', add);
+    const maxPriorityFeePerGas = parseRequiredUint(tx, 'maxPriorityFeePerGas', UINT256_MAX, '2^256-1', add);
+    if (maxFeePerGas !== undefined && maxPriorityFeePerGas !== undefined && maxPriorityFeePerGas > maxFeePerGas) {
+      add(field('maxPriorityFeePerGas'), `(${maxPriorityFeePerGas}) must not exceed maxFeePerGas (${maxFeePerGas})`);
+    }
+    return { ...request, maxFeePerGas, maxPriorityFeePerGas };
+  }
+  return { ...request, gasPrice: parseRequiredUint(tx, 'gasPrice', UINT256_MAX, '2^256-1', add) };
+}
+
+function parseType(value: unknown, kind: SignerKind, hasAccessList: boolean, add: (field: string, problem: string) => void): number {
+  const allowed = kind === 'eip1559' ? [2] : [0, 1];
+  const implied = kind === 'eip1559' ? 2 : hasAccessList ? 1 : 0;
+  if (value === undefined) return implied;
+  if (typeof value !== 'number' || !allowed.includes(value)) {
+    add('transaction.type', `must be ${allowed.join(' or ')} for the ${kind === 'eip1559' ? 'EIP-1559' : 'legacy'} signer, or omitted; got ${describe(value)}`);
+    return implied;
+  }
+  if (kind === 'legacy' && value === 0 && hasAccessList) {
+    add('transaction.type', 'is 0, but an accessList needs type 1 (EIP-2930); omit type or set it to 1');
+  }
+  return kind === 'legacy' && value === 1 ? 1 : implied;
+}
+
+function parseRequiredUint(
+  tx: Record<string, unknown>,
+  name: string,
+  max: bigint,
+  maxLabel: string,
+  add: (field: string, problem: string) => void,
+): bigint | undefined {
+  if (tx[name] === undefined) {
+    add(`transaction.${name}`, `is required: ${INTEGER_FORMS}`);
+    return undefined;
+  }
+  return parseUint(tx[name], `transaction.${name}`, max, maxLabel, add);
+}
+
+const INTEGER_FORMS = 'a non-negative integer as a JSON number (safe integer), a decimal string or a 0x-hex string';
+
+/** Parses an unsigned integer given as a safe JSON number, a decimal string or a 0x-hex string. */
+function parseUint(value: unknown, field: string, max: bigint, maxLabel: string, add: (field: string, problem: string) => void): bigint | undefined {
+  let parsed: bigint;
+  if (typeof value === 'number') {
+    if (!Number.isInteger(value)) return void add(field, `must be an integer, got ${value}`);
+    if (value < 0) return void add(field, `must not be negative, got ${value}`);
+    if (!Number.isSafeInteger(value)) {
+      return void add(field, `is a JSON number above 2^53-1, which JSON parsers round; send it as a decimal or 0x-hex string`);
+    }
+    parsed = BigInt(value);
+  } else if (typeof value === 'string' && /^(0|[1-9][0-9]*)$/.test(value)) {
+    parsed = BigInt(value);
+  } else if (typeof value === 'string' && /^0x[0-9a-fA-F]+$/.test(value)) {
+    parsed = BigInt(value);
+  } else if (typeof value === 'string' && /^-/.test(value)) {
+    return void add(field, `must not be negative, got ${describe(value)}`);
+  } else {
+    return void add(field, `must be ${INTEGER_FORMS}; got ${describe(value)}`);
+  }
+  if (parsed > max) {
+    const reason = field === 'transaction.nonce' && parsed <= UINT64_MAX
+      ? 'nonces above 2^53-1 are not supported (ethers v6 limit; EIP-2681 allows up to 2^64-1, no account reaches it)'
+      : field === 'transaction.nonce' ? 'is beyond 2^64-1 (EIP-2681)' : `must be at most ${maxLabel}`;
+    return void add(field, `${reason}; got ${parsed}`);
+  }
+  return parsed;
+}
+
+function parseAddress(value: unknown, field: string, add: (field: string, problem: string) => void): string | undefined {
+  if (typeof value !== 'string' || !/^0x[0-9a-fA-F]{40}$/.test(value)) {
+    return void add(field, `must be an address: 0x and 40 hex digits; got ${describe(value)}`);
+  }
+  try {
+    return getAddress(value);
+  } catch {
+    return void add(field, `has an invalid EIP-55 checksum (${value}), so it may be mistyped; copy the address again from its source`);
+  }
+}
+
+function parseData(value: unknown, field: string, add: (field: string, problem: string) => void): string | undefined {
+  if (typeof value !== 'string' || !/^0x(?:[0-9a-fA-F]{2})*$/.test(value)) {
+    return void add(field, `must be 0x-prefixed hex with an even number of digits; got ${describe(value)}`);
+  }
+  const bytes = (value.length - 2) / 2;
+  if (bytes > MAX_DATA_BYTES) return void add(field, `is ${bytes} bytes; at most ${MAX_DATA_BYTES} bytes are accepted (nodes do not relay larger transactions)`);
+  return value.toLowerCase();
+}
+
+function parseAccessList(value: unknown, field: string, add: (field: string, problem: string) => void): AccessList | undefined {
+  if (!Array.isArray(value)) return void add(field, `must be an array of {"address": "0x…", "storageKeys": ["0x…32 bytes"]}; got ${describe(value)}`);
+  if (value.length > MAX_ACCESS_LIST_ENTRIES) return void add(field, `has ${value.length} entries; at most ${MAX_ACCESS_LIST_ENTRIES} are accepted`);
+  const list: AccessList = [];
+  value.forEach((entry: unknown, index) => {
+    const at = `${field}[${index}]`;
+    if (!isRecord(entry)) return add(at, `must be an object {"address": "0x…", "storageKeys": [...]}; got ${describe(entry)}`);
+    rejectUnknown(entry, ['address', 'storageKeys'], `${at}.`, add);
+    const address = parseAddress(entry.address, `${at}.address`, add);
+    const keys = entry.storageKeys ?? [];
+    if (!Array.isArray(keys)) return add(`${at}.storageKeys`, `must be an array of 32-byte 0x-hex strings; got ${describe(keys)}`);
+    const storageKeys: string[] = [];
+    keys.forEach((key: unknown, keyIndex) => {
+      if (typeof key === 'string' && /^0x[0-9a-fA-F]{64}$/.test(key)) storageKeys.push(key.toLowerCase());
+      else add(`${at}.storageKeys[${keyIndex}]`, `must be a 32-byte 0x-hex string (66 characters); got ${describe(key)}`);
+    });
+    if (address !== undefined) list.push({ address, storageKeys });
+  });
+  return list;
+}
+
+function rejectUnknown(object: Record<string, unknown>, known: string[], prefix: string, add: (field: string, problem: string) => void): void {
+  for (const name of Object.keys(object)) {
+    if (!known.includes(name)) add(`${prefix}${name}`, `is not an accepted field; accepted: ${known.join(', ')}`);
+  }
+}
+
+function finish<T extends SignerRequest>(issues: RequestIssue[], request: T): T {
+  if (issues.length > 0) throw new InvalidRequestError(issues);
+  return request;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** Shows a bad value in an error message, cut short so that a huge payload never lands in a log. */
+function describe(value: unknown): string {
+  if (value === undefined) return 'nothing';
+  const text = JSON.stringify(value) ?? String(value);
+  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+}
+
+/** The event is invalid; nothing was sent to KMS. `issues` lists each bad field. */
+export class InvalidRequestError extends SignerError {
+  override readonly name = 'InvalidRequestError';
+  constructor(readonly issues: RequestIssue[]) {
+    super(`Invalid request (${issues.length} problem${issues.length === 1 ? '' : 's'}): ${issues.map((i) => `${i.field} ${i.problem}`).join('; ')}`);
+  }
+}

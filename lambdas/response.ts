@@ -1,0 +1,24 @@
+import type { SignedTransaction } from './signer/kms-signer';
+import { transactionV } from './signer/signature';
+
+/** What the sign operation returns to the caller. */
+export interface SignResponse {
+  signedTransaction: string;
+  transactionHash: string;
+  from: string;
+  signature: { r: string; s: string; v: number; yParity: 0 | 1 };
+}
+
+/** Shapes a signed transaction as the Lambda's JSON response. */
+export function toSignResponse({ transaction, from }: SignedTransaction): SignResponse {
+  const signature = transaction.signature;
+  const type = transaction.type;
+  if (!signature || type === null) throw new TypeError('toSignResponse needs a signed transaction');
+  const v = transactionV(type, transaction.chainId, signature.yParity);
+  return {
+    signedTransaction: transaction.serialized,
+    transactionHash: transaction.hash ?? '',
+    from,
+    signature: { r: signature.r, s: signature.s, v: Number(v), yParity: signature.yParity },
+  };
+}

@@ -1,0 +1,108 @@
+import { SignerError } from './errors';
+
+/** The fields of an AWS SDK v3 service error that we read (every SDK error carries them). */
+interface AwsError {
+  name?: string;
+  message?: string;
+  $metadata?: { attempts?: number };
+}
+
+/** Turns an error from a KMS call into a typed error that says what to do; the SDK error is the cause. */
+export function toKmsError(operation: 'GetPublicKey' | 'Sign', keyId: string, error: unknown): SignerError {
+  if (error instanceof SignerError) return error;
+  const { name = 'Error', message = String(error), $metadata } = (error ?? {}) as AwsError;
+  const detail = `${name}: ${message}`;
+  switch (name) {
+    case 'NotFoundException':
+      return new KmsKeyNotFoundError(keyId, detail, error);
+    case 'DisabledException':
+      return new KmsKeyDisabledError(keyId, detail, error);
+    case 'KMSInvalidStateException':
+      return new KmsKeyStateError(keyId, detail, error);
+    case 'InvalidKeyUsageException':
+      return new KmsKeyUsageError(keyId, detail, error);
+    case 'AccessDeniedException':
+      return new KmsAccessDeniedError(keyId, operation, detail, error);
+    case 'ThrottlingException':
+    case 'LimitExceededException':
+      return new KmsThrottledError(operation, $metadata?.attempts ?? 1, detail, error);
+    default:
+      return new KmsUnavailableError(operation, detail, error);
+  }
+}
+
+/** KMS_KEY_ID names no key that this account and region can see. */
+export class KmsKeyNotFoundError extends SignerError {
+  override readonly name = 'KmsKeyNotFoundError';
+  constructor(keyId: string, detail: string, cause?: unknown) {
+    super(
+      `KMS key ${keyId} was not found (${detail}). Check KMS_KEY_ID (key id, key ARN, alias/NAME or alias ARN) ` +
+        'and AWS_REGION; a key in another account must be named by its ARN.',
+      { cause },
+    );
+  }
+}
+
+/** The key exists but is disabled. */
+export class KmsKeyDisabledError extends SignerError {
+  override readonly name = 'KmsKeyDisabledError';
+  constructor(keyId: string, detail: string, cause?: unknown) {
+    super(`KMS key ${keyId} is disabled (${detail}). Enable it with: aws kms enable-key --key-id ${keyId}`, { cause });
+  }
+}
+
+/** The key cannot sign in its current state: pending import, pending deletion or unavailable. */
+export class KmsKeyStateError extends SignerError {
+  override readonly name = 'KmsKeyStateError';
+  constructor(keyId: string, detail: string, cause?: unknown) {
+    super(
+      `KMS key ${keyId} cannot sign in its current state (${detail}). A key pending import needs its key material ` +
+        '(npm run import-key); a key pending deletion needs aws kms cancel-key-deletion and enable-key.',
+      { cause },
+    );
+  }
+}
+
+/** The key is not an ECC_SECG_P256K1 key with usage SIGN_VERIFY. */
+export class KmsKeyUsageError extends SignerError {
+  override readonly name = 'KmsKeyUsageError';
+  constructor(keyId: string, detail: string, cause?: unknown) {
+    super(
+      `KMS key ${keyId} cannot sign Ethereum transactions (${detail}). Create a key with key spec ECC_SECG_P256K1 ` +
+        'and key usage SIGN_VERIFY.',
+      { cause },
+    );
+  }
+}
+
+/** The caller's IAM identity or the key policy does not allow the call. */
+export class KmsAccessDeniedError extends SignerError {
+  override readonly name = 'KmsAccessDeniedError';
+  constructor(keyId: string, operation: string, detail: string, cause?: unknown) {
+    super(
+      `Access to KMS key ${keyId} was denied for kms:${operation} (${detail}). Grant kms:GetPublicKey and kms:Sign ` +
+        'on this key to the signer role, in its IAM policy and in the key policy.',
+      { cause },
+    );
+  }
+}
+
+/** KMS kept throttling after the SDK's retries. */
+export class KmsThrottledError extends SignerError {
+  override readonly name = 'KmsThrottledError';
+  constructor(operation: string, attempts: number, detail: string, cause?: unknown) {
+    super(
+      `KMS throttled kms:${operation} after ${attempts} attempt(s) (${detail}). Retry later, lower the request rate, ` +
+        'or ask AWS for a higher KMS request quota.',
+      { cause },
+    );
+  }
+}
+
+/** Any other KMS or network failure: nothing was signed, and retrying may succeed. */
+export class KmsUnavailableError extends SignerError {
+  override readonly name = 'KmsUnavailableError';
+  constructor(operation: string, detail: string, cause?: unknown) {
+    super(`The call to kms:${operation} failed (${detail}). Nothing was signed; retry.`, { cause });
+  }
+}

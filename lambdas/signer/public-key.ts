@@ -1,0 +1,70 @@
+import asn1 from 'asn1.js';
+import { computeAddress, SigningKey, hexlify } from 'ethers';
+import { SignerError } from './errors';
+
+const ID_EC_PUBLIC_KEY = '1.2.840.10045.2.1'; // RFC 5480, section 2.1.1
+const SECP256K1 = '1.3.132.0.10'; // SEC 2, appendix A.2.1
+const KNOWN_CURVES: Record<string, string> = {
+  [SECP256K1]: 'secp256k1',
+  '1.2.840.10045.3.1.7': 'NIST P-256 (KMS key spec ECC_NIST_P256)',
+  '1.3.132.0.34': 'NIST P-384 (KMS key spec ECC_NIST_P384)',
+  '1.3.132.0.35': 'NIST P-521 (KMS key spec ECC_NIST_P521)',
+};
+
+/** SubjectPublicKeyInfo for an EC key (RFC 5480, section 2): algorithm id, named curve, point. */
+const EcSubjectPublicKeyInfo = asn1.define<{
+  algorithm: { id: number[]; curve: number[] };
+  publicKey: { unused: number; data: Buffer };
+}>('EcSubjectPublicKeyInfo', function () {
+  this.seq().obj(
+    this.key('algorithm').seq().obj(this.key('id').objid(), this.key('curve').objid()),
+    this.key('publicKey').bitstr(),
+  );
+});
+
+/** A secp256k1 public key and the Ethereum address it controls. */
+export interface EthereumPublicKey {
+  /** The 65-byte uncompressed point (0x04 || x || y), as hex. */
+  readonly publicKey: string;
+  /** The EIP-55 checksummed address: the last 20 bytes of keccak256(x || y). */
+  readonly address: string;
+}
+
+/** Parses a DER SubjectPublicKeyInfo (as KMS GetPublicKey returns it) holding a secp256k1 point. */
+export function publicKeyFromSpki(spki: Uint8Array): EthereumPublicKey {
+  let decoded: ReturnType<typeof EcSubjectPublicKeyInfo.decode>;
+  try {
+    decoded = EcSubjectPublicKeyInfo.decode(Buffer.from(spki), 'der');
+  } catch (cause) {
+    throw new InvalidPublicKeyError('it is not a DER SubjectPublicKeyInfo for an elliptic-curve key', cause);
+  }
+  const algorithm = decoded.algorithm.id.join('.');
+  if (algorithm !== ID_EC_PUBLIC_KEY) {
+    throw new InvalidPublicKeyError(`its algorithm is ${algorithm}, not id-ecPublicKey (${ID_EC_PUBLIC_KEY})`);
+  }
+  const curve = decoded.algorithm.curve.join('.');
+  if (curve !== SECP256K1) {
+    throw new InvalidPublicKeyError(`its curve is ${KNOWN_CURVES[curve] ?? curve}, not secp256k1 (${SECP256K1})`);
+  }
+  const point = decoded.publicKey.data;
+  if (decoded.publicKey.unused !== 0 || point.length !== 65 || point[0] !== 0x04) {
+    throw new InvalidPublicKeyError(`its point is ${point.length} bytes, not a 65-byte uncompressed point (0x04 || x || y)`);
+  }
+  const publicKey = hexlify(point);
+  try {
+    // Rejects a point that is not on the curve: no signature could ever be checked against it.
+    SigningKey.computePublicKey(publicKey, false);
+  } catch (cause) {
+    throw new InvalidPublicKeyError('its point is not on the secp256k1 curve', cause);
+  }
+  return { publicKey, address: computeAddress(publicKey) };
+}
+
+/** The public key KMS returned cannot be an Ethereum key. */
+export class InvalidPublicKeyError extends SignerError {
+  override readonly name = 'InvalidPublicKeyError';
+
+  constructor(problem: string, cause?: unknown) {
+    super(`The KMS public key is not a secp256k1 key: ${problem}. Use a KMS key with key spec ECC_SECG_P256K1.`, { cause });
+  }
+}
