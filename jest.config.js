@@ -9,7 +9,6 @@ export default {
     '^.+\\.ts$': [
       'ts-jest',
       {
-        isolatedModules: true,
         tsconfig: { module: 'commonjs', moduleResolution: 'node10', verbatimModuleSyntax: false },
         diagnostics: false,
       },

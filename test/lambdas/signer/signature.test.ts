@@ -1,0 +1,101 @@
+import { randomBytes } from 'node:crypto';
+import fc from 'fast-check';
+import { recoverAddress, SigningKey, hexlify, keccak256, toBeHex } from 'ethers';
+import { secp256k1 } from '@noble/curves/secp256k1';
+import { SECP256K1_HALF_N, SECP256K1_N } from '../../../lambdas/signer/curve';
+import { normalizeS, toEthereumSignature, transactionV, SignatureRecoveryError } from '../../../lambdas/signer/signature';
+import { KNOWN_KEYS } from '../../fixtures/known-keys';
+
+const KEY = KNOWN_KEYS[0];
+const publicKey = SigningKey.computePublicKey(KEY.privateKey, false);
+
+describe('normalizeS', () => {
+  it('keeps s up to and including n/2', () => {
+    expect(normalizeS(1n)).toBe(1n);
+    expect(normalizeS(SECP256K1_HALF_N)).toBe(SECP256K1_HALF_N);
+  });
+
+  it('replaces s above n/2 with n - s', () => {
+    expect(normalizeS(SECP256K1_HALF_N + 1n)).toBe(SECP256K1_N - SECP256K1_HALF_N - 1n);
+    expect(normalizeS(SECP256K1_N - 1n)).toBe(1n);
+  });
+
+  it('always lands in [1, n/2] and on s or n - s (property)', () => {
+    fc.assert(
+      fc.property(fc.bigInt(1n, SECP256K1_N - 1n), (s) => {
+        const low = normalizeS(s);
+        return low >= 1n && low <= SECP256K1_HALF_N && (low === s || low === SECP256K1_N - s);
+      }),
+    );
+  });
+});
+
+describe('toEthereumSignature', () => {
+  it('returns a low-s signature that recovers to the key, whichever s KMS chose', () => {
+    for (let i = 0; i < 32; i++) {
+      const digest = hexlify(randomBytes(32));
+      const raw = secp256k1.sign(digest.slice(2), KEY.privateKey.slice(2), { lowS: false, extraEntropy: true });
+      for (const s of [raw.s, SECP256K1_N - raw.s]) {
+        const signature = toEthereumSignature(digest, raw.r, s, publicKey);
+        expect(BigInt(signature.s)).toBeLessThanOrEqual(SECP256K1_HALF_N);
+        expect(recoverAddress(digest, signature)).toBe(KEY.address);
+      }
+    }
+  });
+
+  it('picks the parity that recovery needs after s was flipped', () => {
+    const digest = keccak256('0x01');
+    const raw = secp256k1.sign(digest.slice(2), KEY.privateKey.slice(2), { lowS: true });
+    const low = toEthereumSignature(digest, raw.r, raw.s, publicKey);
+    const high = toEthereumSignature(digest, raw.r, SECP256K1_N - raw.s, publicKey);
+    expect(low.yParity).toBe(raw.recovery);
+    expect(high.yParity).toBe(low.yParity);
+    expect(high.s).toBe(low.s);
+  });
+
+  it('left-pads an r shorter than 32 bytes', () => {
+    let found = false;
+    for (let i = 0; !found; i++) {
+      const digest = keccak256(toBeHex(i, 32));
+      const raw = secp256k1.sign(digest.slice(2), KEY.privateKey.slice(2));
+      if (raw.r >= 2n ** 248n) continue;
+      const signature = toEthereumSignature(digest, raw.r, raw.s, publicKey);
+      expect(signature.r).toHaveLength(66);
+      expect(signature.r.startsWith('0x00')).toBe(true);
+      expect(recoverAddress(digest, signature)).toBe(KEY.address);
+      found = true;
+    }
+  });
+
+  it('fails closed when the signature was made by another key', () => {
+    const digest = keccak256('0x02');
+    const other = secp256k1.sign(digest.slice(2), KNOWN_KEYS[1].privateKey.slice(2));
+    expect(() => toEthereumSignature(digest, other.r, other.s, publicKey)).toThrow(SignatureRecoveryError);
+  });
+
+  it('fails closed when the signature is over another digest', () => {
+    const signed = secp256k1.sign(keccak256('0x03').slice(2), KEY.privateKey.slice(2));
+    expect(() => toEthereumSignature(keccak256('0x04'), signed.r, signed.s, publicKey)).toThrow(/does not recover to the KMS key's address/);
+  });
+
+  it('fails closed when r is not the x-coordinate of any curve point', () => {
+    // x = 5 has no point on secp256k1 (5^3 + 7 = 132 is not a square mod p), so recovery itself fails.
+    expect(() => toEthereumSignature(keccak256('0x05'), 5n, 7n, publicKey)).toThrow(SignatureRecoveryError);
+  });
+});
+
+describe('transactionV', () => {
+  it.each([
+    [2, 1n, 0, 0n],
+    [2, 1n, 1, 1n],
+    [1, 11155111n, 1, 1n],
+    [4, 1n, 0, 0n],
+    [0, 1n, 0, 37n],
+    [0, 1n, 1, 38n],
+    [0, 11155111n, 0, 22310257n],
+    [0, 0n, 0, 27n],
+    [0, 0n, 1, 28n],
+  ] as const)('type %i on chain %s with yParity %i carries v = %s', (type, chainId, yParity, v) => {
+    expect(transactionV(type, chainId, yParity)).toBe(v);
+  });
+});
