@@ -1,3 +1,4 @@
+import type { KMSClient } from '@aws-sdk/client-kms';
 import type { Context } from 'aws-lambda';
 import { readConfig, type SignerConfig } from './config';
 import { logger } from './logger';
@@ -19,15 +20,15 @@ export type SignerHandler = (event: unknown, context?: Context) => Promise<Statu
 /**
  * Builds the handler for one kind of signer. Settings are read on the first invocation (so a bad setting
  * is reported as a ConfigurationError to the caller, not as an opaque init failure) and kept, with the
- * signer and its cached public key, while the Lambda is warm.
+ * signer and its cached public key, while the Lambda is warm. `client` defaults to the process-wide one.
  */
-export function createHandler(kind: SignerKind): SignerHandler {
+export function createHandler(kind: SignerKind, { client }: { client?: KMSClient } = {}): SignerHandler {
   let runtime: { config: SignerConfig; signer: KmsSigner } | undefined;
 
   return async (event, context) => {
     if (context) logger.addContext(context);
     try {
-      runtime ??= start();
+      runtime ??= start(client);
       const { config, signer } = runtime;
       const request = parseSignerEvent(event, kind, config.chainId);
       if (request.operation === 'status') {
@@ -57,11 +58,11 @@ export function createHandler(kind: SignerKind): SignerHandler {
   };
 }
 
-function start(): { config: SignerConfig; signer: KmsSigner } {
+function start(client?: KMSClient): { config: SignerConfig; signer: KmsSigner } {
   const config = readConfig();
   logger.setLogLevel(config.logLevel);
   logger.appendKeys({ keyId: config.keyId, chainId: Number(config.chainId) });
-  const signer = new KmsSigner({ keyId: config.keyId, chainId: config.chainId, expectedAddress: config.expectedAddress });
+  const signer = new KmsSigner({ keyId: config.keyId, client, chainId: config.chainId, expectedAddress: config.expectedAddress });
   return { config, signer };
 }
 

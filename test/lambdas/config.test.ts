@@ -1,0 +1,63 @@
+import { readConfig, ConfigurationError } from '../../lambdas/config';
+import { chainIdFromNetwork } from '../../lambdas/chains';
+
+const valid = { KMS_KEY_ID: 'alias/eth-signer', ETH_NETWORK: 'sepolia' };
+
+describe('readConfig', () => {
+  it('reads the key, the network and the defaults', () => {
+    expect(readConfig(valid)).toEqual({ keyId: 'alias/eth-signer', network: 'sepolia', chainId: 11155111n, logLevel: 'INFO' });
+  });
+
+  it.each([
+    '0b1f8c6e-1d3a-4d2b-9a57-2b1c3d4e5f60',
+    'mrk-1234abcd12ab34cd56ef1234567890ab',
+    'arn:aws:kms:us-east-1:111122223333:key/0b1f8c6e-1d3a-4d2b-9a57-2b1c3d4e5f60',
+    'alias/team/eth-hot-wallet',
+    'arn:aws:kms:eu-west-1:111122223333:alias/eth-signer',
+    'arn:aws-us-gov:kms:us-gov-west-1:111122223333:key/0b1f8c6e-1d3a-4d2b-9a57-2b1c3d4e5f60',
+  ])('accepts the key reference %s', (keyId) => {
+    expect(readConfig({ ...valid, KMS_KEY_ID: keyId }).keyId).toBe(keyId);
+  });
+
+  it('pins EXPECTED_ADDRESS in its checksummed form and accepts a LOG_LEVEL in any case', () => {
+    const config = readConfig({ ...valid, EXPECTED_ADDRESS: '0xf39fd6e51aad88f6f4ce6ab8827279cfffb92266', LOG_LEVEL: 'debug' });
+    expect(config.expectedAddress).toBe('0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266');
+    expect(config.logLevel).toBe('DEBUG');
+  });
+
+  it.each([
+    [{ ETH_NETWORK: 'sepolia' }, /KMS_KEY_ID is not set/],
+    [{ ...valid, KMS_KEY_ID: 'my key' }, /KMS_KEY_ID "my key" is not a key id/],
+    [{ KMS_KEY_ID: 'alias/x' }, /ETH_NETWORK is not set/],
+    [{ ...valid, ETH_NETWORK: 'mainet' }, /ETH_NETWORK "mainet" is neither a known chain name/],
+    [{ ...valid, ETH_NETWORK: '0' }, /ETH_NETWORK "0"/],
+    [{ ...valid, ETH_NETWORK: '9007199254740992' }, /ETH_NETWORK "9007199254740992"/],
+    [{ ...valid, LOG_LEVEL: 'LOUD' }, /LOG_LEVEL "LOUD" is not one of TRACE, DEBUG, INFO/],
+    [{ ...valid, EXPECTED_ADDRESS: '0xF39fd6e51aad88f6f4ce6ab8827279cfffb92266' }, /EXPECTED_ADDRESS .* EIP-55 checksum/],
+  ])('names the variable when a setting is missing or invalid (%o)', (env, message) => {
+    expect(() => readConfig(env)).toThrow(ConfigurationError);
+    expect(() => readConfig(env)).toThrow(message);
+  });
+
+  it('reports every bad variable at once', () => {
+    expect(() => readConfig({})).toThrow(/KMS_KEY_ID is not set.*ETH_NETWORK is not set/);
+  });
+});
+
+describe('chainIdFromNetwork', () => {
+  it.each([
+    ['mainnet', 1n],
+    ['sepolia', 11155111n],
+    ['holesky', 17000n],
+    ['hoodi', 560048n],
+    ['anvil', 31337n],
+    ['31337', 31337n],
+    ['8453', 8453n],
+  ])('resolves %s to chain %s', (network, chainId) => {
+    expect(chainIdFromNetwork(network)).toBe(chainId);
+  });
+
+  it.each(['', 'nope', '-1', '0x1', '01', '1.5'])('does not resolve %j', (network) => {
+    expect(chainIdFromNetwork(network)).toBeUndefined();
+  });
+});

@@ -1,0 +1,2 @@
+// The SDK warns once per process that Node 20 will lose support; CI runs Node 20, Lambda runs Node 22.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
