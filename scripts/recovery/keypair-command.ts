@@ -1,0 +1,73 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { generateRecoveryKeyPair } from './recovery-key';
+import { fingerprint } from './envelope';
+
+/** Where a command writes its output; injected so tests can read it. */
+export interface CommandIo {
+  readonly stdout: (text: string) => void;
+  readonly stderr: (text: string) => void;
+}
+
+const USAGE = `Usage: npm run recovery-keypair -- --out-dir DIR [--name NAME] [--der]
+
+Generates an RSA-4096 recovery key pair for encrypted backups of imported key material:
+  DIR/NAME-private.pem   the recovery PRIVATE key (mode 0600): store it offline, never on a server
+  DIR/NAME-private.der   the same key as DER, with --der
+  DIR/NAME-public.der    the public key, binary DER (550 bytes)
+  DIR/NAME-public.hex    the public key, hex text (1100 characters)
+NAME defaults to "recovery". Existing files are never overwritten.`;
+
+/** Runs `npm run recovery-keypair`; returns the exit code. */
+export async function recoveryKeypairCommand(argv: string[], io: CommandIo): Promise<number> {
+  let values;
+  try {
+    ({ values } = parseArgs({ args: argv, options: { 'out-dir': { type: 'string' }, name: { type: 'string', default: 'recovery' }, der: { type: 'boolean', default: false }, help: { type: 'boolean', default: false } } }));
+  } catch (error) {
+    io.stderr(`${(error as Error).message}\n\n${USAGE}\n`);
+    return 2;
+  }
+  if (values.help) {
+    io.stdout(`${USAGE}\n`);
+    return 0;
+  }
+  const dir = values['out-dir'];
+  if (!dir) {
+    io.stderr(`--out-dir is required.\n\n${USAGE}\n`);
+    return 2;
+  }
+  if (!/^[A-Za-z0-9._-]+$/.test(values.name)) {
+    io.stderr('--name may contain only letters, digits, ".", "_" and "-".\n');
+    return 2;
+  }
+
+  const { publicKey, privateKey } = await generateRecoveryKeyPair();
+  const base = join(dir, values.name);
+  const files: Array<[string, string | Buffer, number]> = [
+    [`${base}-private.pem`, privateKey.export({ type: 'pkcs8', format: 'pem' }), 0o600],
+    ...(values.der ? [[`${base}-private.der`, privateKey.export({ type: 'pkcs8', format: 'der' }), 0o600] as [string, Buffer, number]] : []),
+    [`${base}-public.der`, publicKey.export({ type: 'spki', format: 'der' }), 0o644],
+    [`${base}-public.hex`, publicKey.export({ type: 'spki', format: 'der' }).toString('hex'), 0o644],
+  ];
+  try {
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    for (const [file, content, mode] of files) await writeFile(file, content, { mode, flag: 'wx' });
+  } catch (error) {
+    const e = error as NodeJS.ErrnoException;
+    io.stderr(e.code === 'EEXIST' ? `${e.path} already exists; choose another --name or --out-dir (keys are never overwritten).\n` : `Cannot write the key files: ${e.message}\n`);
+    return 1;
+  }
+  io.stdout(
+    [
+      `Recovery key pair written (fingerprint sha256:${fingerprint(publicKey)}):`,
+      ...files.map(([file]) => `  ${file}`),
+      '',
+      `Store ${base}-private.pem OFFLINE (for example on two encrypted USB drives in separate safes) and delete it`,
+      'from this machine. Without it, backups cannot be decrypted; with it, anyone can recover the keys they protect.',
+      `Give ${base}-public.der (or .hex) to npm run import-key -- --backup-public-key.`,
+      '',
+    ].join('\n'),
+  );
+  return 0;
+}
