@@ -1,0 +1,81 @@
+// Cold start: what a new Lambda execution environment pays before and during its first signature.
+import { spawnSync } from 'node:child_process';
+import { statSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { childEnv } from './memory';
+import { summarize, type Summary } from './stats';
+
+/** The Lambda bundles that `npm run build` writes. */
+export const LAMBDA_BUNDLES = { eip1559: 'dist/eip1559/index.mjs', legacy: 'dist/legacy/index.mjs' } as const;
+
+/** Where a first invocation finds KMS: an HTTP endpoint (the local KMS) and a key in it. */
+export interface KmsEndpoint {
+  readonly url: string;
+  readonly keyId: string;
+}
+
+/** One bundle's cold-start figures over several fresh processes. */
+export interface ColdStartResult {
+  readonly bundle: string;
+  readonly bytes: number;
+  /** `import()` of the bundle: parsing, module evaluation, SDK and ethers set-up. */
+  readonly importMs: Summary;
+  /** From the node process's time origin to the end of the import: what an invocation waits for at least. */
+  readonly processToReadyMs: Summary;
+  /** The first sign invocation: config, GetPublicKey and Sign over HTTP, key tables, response. */
+  readonly firstInvocationMs?: Summary;
+}
+
+// Runs in the child as an ES module: time the import, then (if asked) one sign invocation.
+const CHILD = `
+const started = performance.now();
+const lambda = await import(process.argv[1]);
+const imported = performance.now();
+let firstInvocationMs = null;
+if (process.env.BENCH_EVENT) {
+  const before = performance.now();
+  const response = await lambda.handler(JSON.parse(process.env.BENCH_EVENT));
+  firstInvocationMs = performance.now() - before;
+  if (!response.signedTransaction) throw new Error('no signed transaction');
+}
+console.log(JSON.stringify({ importMs: imported - started, processToReadyMs: imported, firstInvocationMs }));
+`;
+
+/**
+ * Imports each bundle in `runs` fresh `node` processes (the OS file cache is warm after the first, as it is
+ * on Lambda once the code is on the host). With `kms`, each child also signs `event` once through it.
+ */
+export function measureColdStart(runs: number, event: unknown, kms?: KmsEndpoint): ColdStartResult[] {
+  return Object.entries(LAMBDA_BUNDLES).map(([kind, path]) => {
+    const file = resolve(path);
+    const samples: Array<{ importMs: number; processToReadyMs: number; firstInvocationMs: number | null }> = [];
+    const env = childEnv({
+      LOG_LEVEL: 'SILENT',
+      ETH_NETWORK: 'sepolia',
+      ...(kms && kind === 'eip1559'
+        ? {
+            BENCH_EVENT: JSON.stringify(event),
+            KMS_KEY_ID: kms.keyId,
+            AWS_ENDPOINT_URL_KMS: kms.url,
+            AWS_REGION: 'us-east-1',
+            AWS_ACCESS_KEY_ID: 'bench',
+            AWS_SECRET_ACCESS_KEY: 'bench',
+          }
+        : {}),
+    });
+    for (let i = 0; i < runs; i++) {
+      const child = spawnSync(process.execPath, ['--input-type=module', '-e', CHILD, pathToFileURL(file).href], { encoding: 'utf8', env });
+      if (child.status !== 0) throw new Error(`cold start of ${path} failed (${child.status}): ${child.stderr}`);
+      samples.push(JSON.parse(child.stdout));
+    }
+    const invocations = samples.flatMap((s) => (s.firstInvocationMs === null ? [] : [s.firstInvocationMs]));
+    return {
+      bundle: path,
+      bytes: statSync(file).size,
+      importMs: summarize(samples.map((s) => s.importMs)),
+      processToReadyMs: summarize(samples.map((s) => s.processToReadyMs)),
+      ...(invocations.length > 0 && { firstInvocationMs: summarize(invocations) }),
+    };
+  });
+}

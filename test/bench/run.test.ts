@@ -1,0 +1,38 @@
+// A smoke check that `npm run bench` runs and writes results of the documented shape; never a timing assertion.
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+
+describe('bench/run.ts --quick', () => {
+  it('prints the markdown tables and writes results.json with every measurement', async () => {
+    const out = join(mkdtempSync(join(tmpdir(), 'bench-test-')), 'results.json');
+    const tsx = join(process.cwd(), 'node_modules', 'tsx', 'dist', 'cli.mjs');
+    const { stdout } = await run(process.execPath, [tsx, 'bench/run.ts', '--quick', '--out', out], { timeout: 170_000 });
+
+    const results = JSON.parse(readFileSync(out, 'utf8'));
+    expect(results.quick).toBe(true);
+    expect(results.overhead.map((c: { name: string }) => c.name)).toEqual([
+      'kms-eth-signer (handler)',
+      '@rumblefishdev/eth-signer-kms',
+      'naive baseline',
+    ]);
+    for (const contender of results.overhead) {
+      expect(contender.latencyMs).toEqual(expect.objectContaining({ n: 8, median: expect.any(Number), p99: expect.any(Number) }));
+    }
+    expect(results.overhead[0].kmsCalls).toEqual({ cold: 2, warm: 1 });
+    expect(results.overhead[2].kmsCalls).toEqual({ cold: 2, warm: 2 });
+    expect(results.coldStart).toHaveLength(2);
+    expect(results.coldStart[0]).toEqual(expect.objectContaining({ bundle: 'dist/eip1559/index.mjs', bytes: expect.any(Number) }));
+    expect(results.memory).toEqual(expect.objectContaining({ signatures: 10, peakRssMb: expect.any(Number) }));
+    expect(Array.isArray(results.throughput) || typeof results.throughput.skipped === 'string').toBe(true);
+
+    expect(stdout).toContain('| local overhead: median (p99, min, n) |');
+    expect(stdout).toContain('| KMS calls: cold / warm |');
+    expect(stdout).toContain('peak RSS over 10 signatures');
+    expect(stdout).toContain('QUICK smoke run');
+  }, 180_000);
+});
