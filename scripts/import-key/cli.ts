@@ -1,0 +1,178 @@
+import { getAddress } from 'ethers';
+import { createKmsClient, processIo, type CliIo } from './cli-io';
+import { EXIT, exitCodeFor } from './exit-codes';
+import { generateKeyFile } from './generate';
+import { KEY_FORMAT_DESCRIPTIONS, METAMASK_FIRST_ACCOUNT_PATH, type KeyInput } from './key-input';
+import {
+  createImportTarget,
+  describeImportTarget,
+  getImportParameters,
+  importKeyMaterial,
+  KeyAddressMismatchError,
+  proveImport,
+  type ImportTarget,
+} from './kms-import';
+import { encodePkcs8 } from './pkcs8';
+import { destroyPrivateKey } from './private-key';
+import { hasKeySource, readKeySource } from './key-source';
+import { parseCommandLine, UsageError } from './usage';
+import { WRAPPING_ALGORITHMS, WRAPPING_KEY_SPECS, wrapKeyMaterial } from './wrap';
+
+/** The --help text of npm run import-key. */
+export const IMPORT_KEY_USAGE = `Usage: npm run import-key -- KEY TARGET [options]
+
+Imports a secp256k1 private key into an AWS KMS key (origin EXTERNAL), then proves the KMS key has the
+key file's address. Keys are never read from the command line.
+
+KEY (exactly one):
+  --key-file FILE|-         PEM (SEC1 or PKCS#8), DER, or 64 hex digits as MetaMask exports them; - reads stdin
+  --mnemonic-file FILE      BIP-39 mnemonic in a file
+  --mnemonic -              BIP-39 mnemonic from stdin
+  --path PATH               derivation path for a mnemonic (default ${METAMASK_FIRST_ACCOUNT_PATH}, MetaMask's first account)
+  --generate NEW_FILE       generate a fresh key and write it to NEW_FILE (mode 0600, never overwritten)
+
+TARGET (exactly one):
+  --key-id ID               key id, key ARN, alias/NAME or alias ARN of a key with origin EXTERNAL,
+                            spec ECC_SECG_P256K1, usage SIGN_VERIFY, state PendingImport
+  --create --alias NAME     create such a key and give it the alias NAME
+  --description TEXT        description for --create (default names the address)
+
+Options:
+  --expect-address 0x…      refuse (exit 9) unless the key's address is this one, before anything is sent
+  --wrapping-algorithm ALG  ${WRAPPING_ALGORITHMS.join(', ')} (default RSAES_OAEP_SHA_256)
+  --wrapping-key-spec SPEC  ${WRAPPING_KEY_SPECS.join(', ')} (default RSA_2048)
+  --endpoint-url URL        KMS endpoint (default: AWS_ENDPOINT_URL_KMS, AWS_ENDPOINT_URL, or AWS)
+  --region REGION           AWS region (default: AWS_REGION, the AWS config)
+  --help                    this text
+
+Exit codes: 0 ok, 1 other error, 2 usage, 3 bad key input, 4 key not found, 5 wrong key (spec, usage,
+origin, state, alias taken), 6 access denied, 7 import token expired or invalid, 8 key material already
+imported or refused, 9 address mismatch. See docs/import-key.md.
+`;
+
+const OPTIONS = {
+  'key-file': { type: 'string' },
+  'mnemonic-file': { type: 'string' },
+  mnemonic: { type: 'string' },
+  path: { type: 'string' },
+  generate: { type: 'string' },
+  'key-id': { type: 'string' },
+  create: { type: 'boolean' },
+  alias: { type: 'string' },
+  description: { type: 'string' },
+  'expect-address': { type: 'string' },
+  'wrapping-algorithm': { type: 'string' },
+  'wrapping-key-spec': { type: 'string' },
+  'endpoint-url': { type: 'string' },
+  region: { type: 'string' },
+  help: { type: 'boolean' },
+} as const;
+
+/** Runs `npm run import-key` with the given arguments; resolves to the process exit code, never throws. */
+export async function main(argv: string[], io: CliIo = processIo()): Promise<number> {
+  try {
+    await importKey(argv, io);
+    return EXIT.ok;
+  } catch (error) {
+    reportError(error, io);
+    return exitCodeFor(error);
+  }
+}
+
+/** Writes an error for a person: its name and message (never a stack trace, never key material). */
+export function reportError(error: unknown, io: CliIo): void {
+  const name = error instanceof Error ? error.name : 'Error';
+  const message = error instanceof Error ? error.message : String(error);
+  if (error instanceof KeyAddressMismatchError) {
+    io.stderr.write(`\n!!! ADDRESS MISMATCH !!!\n  key file: ${error.expected}\n  KMS key:  ${error.actual}\n\n`);
+  }
+  io.stderr.write(`error: ${name}: ${message}\n`);
+}
+
+async function importKey(argv: string[], io: CliIo): Promise<void> {
+  const options = parseCommandLine(argv, OPTIONS);
+  if (options.help) {
+    io.stdout.write(IMPORT_KEY_USAGE);
+    return;
+  }
+  const algorithm = oneOf(options['wrapping-algorithm'] ?? 'RSAES_OAEP_SHA_256', WRAPPING_ALGORITHMS, '--wrapping-algorithm');
+  const spec = oneOf(options['wrapping-key-spec'] ?? 'RSA_2048', WRAPPING_KEY_SPECS, '--wrapping-key-spec');
+  checkTargetOptions(options);
+  if ((options.generate !== undefined) === hasKeySource(options)) {
+    throw new UsageError('Give exactly one key: --key-file FILE, --key-file - (stdin), --mnemonic-file FILE, --mnemonic -, or --generate NEW_FILE');
+  }
+  const expectAddress = options['expect-address'] === undefined ? undefined : parseAddress(options['expect-address']);
+
+  const input: KeyInput = options.generate !== undefined
+    ? { key: await generateKeyFile(options.generate), format: 'sec1-pem' }
+    : await readKeySource(options, io);
+  const { key } = input;
+  try {
+    if (options.generate !== undefined) {
+      io.stderr.write(
+        `WARNING: ${options.generate} is the ONLY copy of this private key (mode 0600). Back it up offline before you fund ` +
+          'its address: once imported, KMS never exports it, and deleting the KMS key loses it.\n',
+      );
+    }
+    io.stdout.write(`Key: ${KEY_FORMAT_DESCRIPTIONS[input.format]}${input.path ? ` at ${input.path}` : ''}\n`);
+    io.stdout.write(`Address (as MetaMask shows it): ${key.address}\n`);
+    if (expectAddress && expectAddress !== key.address) {
+      throw new KeyAddressMismatchError('(nothing was sent to KMS)', expectAddress, key.address, '--expect-address is');
+    }
+
+    const client = (io.kmsClient ?? createKmsClient)({ endpoint: options['endpoint-url'], region: options.region });
+    const target: ImportTarget = options.create
+      ? await createImportTarget(client, options.alias as string, options.description ?? `Ethereum signing key ${key.address} (imported secp256k1 key material)`)
+      : await describeImportTarget(client, options['key-id'] as string);
+    io.stdout.write(
+      target.created
+        ? `Created KMS key ${target.keyArn} with alias ${options.alias} (ECC_SECG_P256K1, SIGN_VERIFY, origin EXTERNAL, PendingImport)\n`
+        : `KMS key: ${target.keyArn} (ECC_SECG_P256K1, SIGN_VERIFY, origin EXTERNAL, PendingImport)\n`,
+    );
+
+    const parameters = await getImportParameters(client, target.keyArn, algorithm, spec);
+    io.stdout.write(
+      `Wrapping with ${algorithm} and an ${spec} wrapping key` +
+        `${parameters.validTo ? ` (import token valid until ${parameters.validTo.toISOString()})` : ''}\n`,
+    );
+    const material = encodePkcs8(key);
+    let encrypted: Buffer;
+    try {
+      encrypted = wrapKeyMaterial(material, parameters.wrappingPublicKey, algorithm);
+    } finally {
+      material.fill(0);
+    }
+    destroyPrivateKey(key); // from here on only the address is needed
+    await importKeyMaterial(client, target.keyArn, parameters.importToken, encrypted);
+    io.stdout.write('Imported the key material (expiration model KEY_MATERIAL_DOES_NOT_EXPIRE)\n');
+
+    const proof = await proveImport(client, target.keyArn, { address: key.address });
+    io.stdout.write(`Signed a test message through KMS; it verifies locally against ${proof.expectedAddress}\n`);
+    io.stdout.write(`addresses match: key file ${proof.expectedAddress} = KMS key ${proof.kmsAddress} (${target.keyArn})\n`);
+  } finally {
+    destroyPrivateKey(key);
+  }
+}
+
+function checkTargetOptions(options: { 'key-id'?: string; create?: boolean; alias?: string; description?: string }): void {
+  if ((options['key-id'] !== undefined) === (options.create === true)) {
+    throw new UsageError('Give exactly one target: --key-id ID (an existing key pending import) or --create --alias NAME');
+  }
+  if (options.create && !options.alias) throw new UsageError('--create needs --alias NAME, so that the new key can be found again');
+  if (!options.create && options.alias !== undefined) throw new UsageError('--alias goes with --create; to name an existing key, use --key-id alias/NAME');
+  if (!options.create && options.description !== undefined) throw new UsageError('--description goes with --create');
+}
+
+function oneOf<T extends string>(value: string, allowed: readonly T[], option: string): T {
+  if (!(allowed as readonly string[]).includes(value)) throw new UsageError(`${option} must be one of ${allowed.join(', ')}, not "${value}"`);
+  return value as T;
+}
+
+/** Parses an address in any case; an all-lowercase address has no checksum to check. */
+export function parseAddress(value: string): string {
+  try {
+    return getAddress(value);
+  } catch (cause) {
+    throw new UsageError(`"${value}" is not an Ethereum address (or its mixed-case checksum is wrong)`, cause);
+  }
+}
