@@ -81,8 +81,8 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<num
 
 /** Writes an error for a person: its name and message (never a stack trace, never key material). */
 export function reportError(error: unknown, io: CliIo): void {
-  const name = error instanceof Error ? error.name : 'Error';
-  const message = error instanceof Error ? error.message : String(error);
+  // Read name and message structurally: an Error from another realm fails instanceof Error.
+  const { name = 'Error', message = String(error) } = (typeof error === 'object' && error !== null ? error : {}) as { name?: string; message?: string };
   if (error instanceof KeyAddressMismatchError) {
     io.stderr.write(`\n!!! ADDRESS MISMATCH !!!\n  key file: ${error.expected}\n  KMS key:  ${error.actual}\n\n`);
   }

@@ -14,7 +14,8 @@ export function parseCommandLine<T extends OptionSpec>(argv: string[], options: 
     parsed = parseArgs({ args: argv, options, allowPositionals: true, strict: true });
   } catch (cause) {
     // node's message names the option, never its value.
-    throw new UsageError(cause instanceof Error ? cause.message : 'invalid arguments', cause);
+    // Read the message structurally: an Error from another realm (a test VM) fails instanceof Error.
+    throw new UsageError((cause as { message?: string } | undefined)?.message ?? 'invalid arguments', cause);
   }
   if (parsed.positionals.length > 0) {
     const secretLooking = parsed.positionals.some((value) => /^(0x)?[0-9a-fA-F]{64}$/.test(value) || value.trim().split(/\s+/).length >= 12);
