@@ -164,7 +164,8 @@ describe('npm run import-key (against a mocked KMS that really unwraps)', () => 
       ['ImportKeyMaterial', new IncorrectKeyMaterialException({ message: 'different', $metadata: {} }), 8, /accepts only the same material/],
     ] as const)('%s throws %p: exit %i', async (operation, error, code, message) => {
       const key = kms.addKey();
-      kms.stub.on(operation === 'ImportKeyMaterial' ? ImportKeyMaterialCommand : GetParametersForImportCommand).rejects(error);
+      if (operation === 'ImportKeyMaterial') kms.stub.on(ImportKeyMaterialCommand).rejects(error);
+      else kms.stub.on(GetParametersForImportCommand).rejects(error);
       const result = await run(['--key-file', keyFile(DEV.privateKey), '--key-id', key.metadata.KeyId as string]);
       expect(result.code).toBe(code);
       expect(result.stderr).toMatch(message);

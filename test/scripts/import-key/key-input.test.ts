@@ -140,7 +140,7 @@ describe('parseKeyFile', () => {
 
     it('detects a stored public key that does not belong to the private key (a corrupted file)', () => {
       const der = openssl(['ec', '-outform', 'der'], opensslSecp256k1Pem());
-      der[der.length - 1] ^= 0x01;
+      der.writeUInt8((der.at(-1) ?? 0) ^ 0x01, der.length - 1);
       expect(() => parseKeyFile(der)).toThrow(MalformedKeyError);
       expect(() => parseKeyFile(der)).toThrow(/does not belong to its private key/);
     });
