@@ -1,7 +1,7 @@
 // Cold start: what a new Lambda execution environment pays before and during its first signature.
 import { spawnSync } from 'node:child_process';
-import { statSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { readdirSync, statSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { childEnv } from './memory';
 import { summarize, type Summary } from './stats';
@@ -18,6 +18,7 @@ export interface KmsEndpoint {
 /** One bundle's cold-start figures over several fresh processes. */
 export interface ColdStartResult {
   readonly bundle: string;
+  /** Every .mjs file of the bundle: the entry and the chunks it may load (the SDK's lazy credential providers). */
   readonly bytes: number;
   /** `import()` of the bundle: parsing, module evaluation, SDK and ethers set-up. */
   readonly importMs: Summary;
@@ -72,10 +73,17 @@ export function measureColdStart(runs: number, event: unknown, kms?: KmsEndpoint
     const invocations = samples.flatMap((s) => (s.firstInvocationMs === null ? [] : [s.firstInvocationMs]));
     return {
       bundle: path,
-      bytes: statSync(file).size,
+      bytes: bundleBytes(dirname(file)),
       importMs: summarize(samples.map((s) => s.importMs)),
       processToReadyMs: summarize(samples.map((s) => s.processToReadyMs)),
       ...(invocations.length > 0 && { firstInvocationMs: summarize(invocations) }),
     };
   });
+}
+
+/** Total size of a bundle directory's JavaScript (source maps excluded): what is deployed and may run. */
+function bundleBytes(dir: string): number {
+  return readdirSync(dir, { recursive: true, encoding: 'utf8' })
+    .filter((file) => file.endsWith('.mjs'))
+    .reduce((total, file) => total + statSync(join(dir, file)).size, 0);
 }

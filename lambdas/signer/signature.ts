@@ -1,8 +1,12 @@
+// noble 1.2.0 is the version ethers v6 pins, so the bundle carries one copy of the curve code.
 import { secp256k1 } from '@noble/curves/secp256k1';
-import type { WeierstrassPoint } from '@noble/curves/abstract/weierstrass';
+import { invert, mod } from '@noble/curves/abstract/modular';
+import type { ProjPointType } from '@noble/curves/abstract/weierstrass';
 import { Signature, toBeHex } from 'ethers';
 import { SECP256K1_HALF_N, SECP256K1_N } from './curve';
 import { SignerError } from './errors';
+
+const Point = secp256k1.ProjectivePoint;
 
 /** Maps s to the low half of the curve order (EIP-2): nodes reject transactions with s > n/2. */
 export function normalizeS(s: bigint): bigint {
@@ -24,39 +28,38 @@ export function toEthereumSignature(digest: string, r: bigint, s: bigint, expect
 /**
  * The parity with which (r, s) recovers to the public key Q over digest z, or undefined if none does.
  * Recovery with parity p yields Q exactly when R = s⁻¹(z·G + r·Q) is the point (r, y) with y of parity p,
- * so one ECDSA verification replaces up to two public-key recoveries (each about as costly as the whole
- * verification was without tables). R.x must equal r itself, not merely r mod n: recovery only ever
- * tries x = r, so a signature whose R.x is r + n (recovery ids 2 and 3) fails here as it did there.
+ * so one ECDSA verification replaces up to two public-key recoveries. R.x must equal r itself, not merely
+ * r mod n: recovery only ever tries x = r, so a signature whose R.x is r + n (recovery ids 2 and 3)
+ * fails here as it would there.
  */
 function recoveryParity(digest: string, r: bigint, s: bigint, publicKey: string): 0 | 1 | undefined {
   const Q = publicKeyPoint(publicKey);
   if (!Q) return undefined;
-  const { Fn } = secp256k1.Point;
-  const w = Fn.inv(s);
-  const z = Fn.create(BigInt(digest)); // bits2int mod n, as recovery does for a 32-byte digest
-  // multiplyUnsafe: every input is public (digest, signature, public key), so constant time buys nothing.
-  const R = secp256k1.Point.BASE.multiplyUnsafe(Fn.mul(z, w)).add(Q.multiplyUnsafe(Fn.mul(r, w)));
-  if (R.is0()) return undefined;
+  const w = invert(s, SECP256K1_N);
+  const z = mod(BigInt(digest), SECP256K1_N); // bits2int mod n, as recovery does for a 32-byte digest
+  // Both points carry window tables, so each product is a few dozen point additions.
+  const R = Point.BASE.multiply(mod(z * w, SECP256K1_N)).add(Q.multiply(mod(r * w, SECP256K1_N)));
+  if (R.equals(Point.ZERO)) return undefined;
   const { x, y } = R.toAffine();
   if (x !== r) return undefined;
   return y % 2n === 0n ? 0 : 1;
 }
 
-// One table per public key makes r·Q a few dozen additions instead of 256 doublings. A table holds about
-// 4,000 points (under 1 MB) and takes some 20 ms to build, once per key per process; few keys are ever used.
+// One window table per public key (as noble keeps for G) makes r·Q cheap: about 4,000 points (under 1 MB),
+// built in some 20 ms once per key per process. Few keys are ever used; keep at most a handful.
 const PUBLIC_KEY_WINDOW = 8;
 const MAX_CACHED_KEYS = 8;
-const publicKeyPoints = new Map<string, WeierstrassPoint<bigint>>();
+const publicKeyPoints = new Map<string, ProjPointType<bigint>>();
 
-function publicKeyPoint(publicKey: string): WeierstrassPoint<bigint> | undefined {
+function publicKeyPoint(publicKey: string): ProjPointType<bigint> | undefined {
   let point = publicKeyPoints.get(publicKey);
   if (!point) {
     try {
-      point = secp256k1.Point.fromHex(publicKey.slice(2)); // checks the point is on the curve
+      point = Point.fromHex(publicKey.slice(2)); // checks the point is on the curve
     } catch {
       return undefined; // no signature can verify against a key that is not a curve point
     }
-    point.precompute(PUBLIC_KEY_WINDOW, false);
+    point._setWindowSize(PUBLIC_KEY_WINDOW);
     if (publicKeyPoints.size >= MAX_CACHED_KEYS) publicKeyPoints.delete(publicKeyPoints.keys().next().value ?? '');
     publicKeyPoints.set(publicKey, point);
   }

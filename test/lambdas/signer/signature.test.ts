@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import fc from 'fast-check';
-import { recoverAddress, SigningKey, hexlify, keccak256, toBeHex } from 'ethers';
+import { recoverAddress, Signature, SigningKey, hexlify, keccak256, toBeHex } from 'ethers';
 import { secp256k1 } from '@noble/curves/secp256k1';
 import { SECP256K1_HALF_N, SECP256K1_N } from '../../../lambdas/signer/curve';
 import { normalizeS, toEthereumSignature, transactionV, SignatureRecoveryError } from '../../../lambdas/signer/signature';
@@ -81,6 +81,55 @@ describe('toEthereumSignature', () => {
   it('fails closed when r is not the x-coordinate of any curve point', () => {
     // x = 5 has no point on secp256k1 (5^3 + 7 = 132 is not a square mod p), so recovery itself fails.
     expect(() => toEthereumSignature(keccak256('0x05'), 5n, 7n, publicKey)).toThrow(SignatureRecoveryError);
+  });
+});
+
+describe('toEthereumSignature against recovery (the reference it replaces)', () => {
+  /** The straightforward definition: the parity whose recovery yields the key, if any. */
+  function referenceParity(digest: string, r: bigint, s: bigint, expected: string): 0 | 1 | undefined {
+    for (const yParity of [0, 1] as const) {
+      try {
+        const signature = Signature.from({ r: toBeHex(r, 32), s: toBeHex(normalizeS(s), 32), yParity });
+        if (SigningKey.recoverPublicKey(digest, signature) === expected) return yParity;
+      } catch {
+        // this parity has no curve point: not a match
+      }
+    }
+    return undefined;
+  }
+
+  const decision = (digest: string, r: bigint, s: bigint, expected: string) => {
+    try {
+      return toEthereumSignature(digest, r, s, expected).yParity;
+    } catch (error) {
+      if (error instanceof SignatureRecoveryError) return undefined;
+      throw error;
+    }
+  };
+
+  it('accepts and refuses exactly what recovery does, for genuine, flipped, foreign and random signatures (property)', () => {
+    fc.assert(
+      fc.property(
+        // A few keys: each new key costs a ~20 ms window table, and the property is about signatures.
+        fc.constantFrom(...KNOWN_KEYS.map((key) => BigInt(key.privateKey)), SECP256K1_N - 1n),
+        fc.uint8Array({ minLength: 32, maxLength: 32 }),
+        fc.constantFrom('genuine', 'flipped', 'foreign key', 'other digest', 'random'),
+        fc.bigInt(1n, SECP256K1_N - 1n),
+        fc.bigInt(1n, SECP256K1_N - 1n),
+        (secret, digestBytes, kind, randomR, randomS) => {
+          const privateKey = toBeHex(secret, 32);
+          const expected = SigningKey.computePublicKey(privateKey, false);
+          const digest = hexlify(digestBytes);
+          const signer = kind === 'foreign key' ? KNOWN_KEYS[1].privateKey : privateKey;
+          const signed = secp256k1.sign((kind === 'other digest' ? keccak256(digest) : digest).slice(2), signer.slice(2), { lowS: false });
+          const [r, s] = kind === 'random' ? [randomR, randomS] : kind === 'flipped' ? [signed.r, SECP256K1_N - signed.s] : [signed.r, signed.s];
+          const reference = referenceParity(digest, r, s, expected);
+          expect(decision(digest, r, s, expected)).toBe(reference);
+          if (kind === 'genuine' || kind === 'flipped') expect(reference).toBeDefined();
+        },
+      ),
+      { numRuns: 300 },
+    );
   });
 });
 
