@@ -1,0 +1,44 @@
+/** Faults to inject into the next calls, for tests of how clients cope. All off by default. */
+export interface FaultSettings {
+  /** Answer the next N calls with ThrottlingException (HTTP 400), as KMS does past its request quota. */
+  throttle?: number;
+  /** Answer the next N calls with HTTP 500 (KMSInternalException). */
+  internalError?: number;
+  /** Delay every answer by this many milliseconds. */
+  latencyMs?: number;
+  /** Return a well-formed signature over the wrong digest from the next N Sign calls. */
+  corruptSignature?: number;
+}
+
+/** The fault counters; each injected fault uses up one. */
+export class Faults {
+  private settings: Required<FaultSettings> = { throttle: 0, internalError: 0, latencyMs: 0, corruptSignature: 0 };
+
+  /** Adds to (or sets) the fault settings; `reset` clears them first. */
+  set(settings: FaultSettings & { reset?: boolean }): void {
+    if (settings.reset) this.reset();
+    for (const key of ['throttle', 'internalError', 'latencyMs', 'corruptSignature'] as const) {
+      const value = settings[key];
+      if (value === undefined) continue;
+      if (!Number.isInteger(value) || value < 0) throw new RangeError(`${key} must be a non-negative integer`);
+      this.settings[key] = value;
+    }
+  }
+
+  /** Turns every fault off. */
+  reset(): void {
+    this.settings = { throttle: 0, internalError: 0, latencyMs: 0, corruptSignature: 0 };
+  }
+
+  /** The current settings. */
+  current(): Required<FaultSettings> {
+    return { ...this.settings };
+  }
+
+  /** Uses up one fault of the kind if any is left. */
+  take(kind: 'throttle' | 'internalError' | 'corruptSignature'): boolean {
+    if (this.settings[kind] === 0) return false;
+    this.settings[kind] -= 1;
+    return true;
+  }
+}

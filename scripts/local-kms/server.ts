@@ -1,0 +1,131 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { randomUUID } from 'node:crypto';
+import { KmsError } from './errors';
+import { Faults, type FaultSettings } from './faults';
+import { KmsOperations } from './operations';
+import { KeyStore } from './store';
+import { messageDigest, signDigest } from './ecdsa';
+
+/** How to start the local KMS. */
+export interface LocalKmsOptions {
+  /** Loopback port; 0 (the default) picks a free one. */
+  readonly port?: number;
+  /** Persist keys and aliases to DIR/state.json (mode 0600); in memory only when absent. */
+  readonly dataDir?: string;
+  /** The clock, for tests of token expiry. */
+  readonly now?: () => Date;
+}
+
+/** A running local KMS. */
+export interface LocalKms {
+  /** The endpoint for AWS_ENDPOINT_URL_KMS, `--endpoint-url` or an SDK client's `endpoint`. */
+  readonly url: string;
+  readonly port: number;
+  readonly faults: Faults;
+  close(): Promise<void>;
+}
+
+const MAX_BODY_BYTES = 1024 * 1024;
+
+/**
+ * Starts a KMS that speaks the AWS JSON 1.1 protocol on 127.0.0.1: `POST /` with `X-Amz-Target:
+ * TrentService.<Operation>`. It accepts any SigV4 signature without checking it: a development tool, not a
+ * security boundary. `POST /__faults` (JSON FaultSettings, or {"reset": true}) injects faults.
+ */
+export async function startLocalKms(options: LocalKmsOptions = {}): Promise<LocalKms> {
+  const store = new KeyStore(options.dataDir);
+  const operations = new KmsOperations(store);
+  const faults = new Faults();
+  const now = options.now ?? (() => new Date());
+
+  const server: Server = createServer((request, response) => {
+    handle(request, response).catch((error: unknown) => send(response, 500, { __type: 'KMSInternalException', message: String(error) }));
+  });
+
+  async function handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const body = await readBody(request);
+    if (request.url === '/__faults') {
+      if (request.method === 'POST') faults.set(JSON.parse(body || '{}') as FaultSettings & { reset?: boolean });
+      return send(response, 200, faults.current(), 'application/json');
+    }
+    const { latencyMs } = faults.current();
+    if (latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, latencyMs));
+    const target = request.headers['x-amz-target'];
+    const operation = typeof target === 'string' && target.startsWith('TrentService.') ? target.slice('TrentService.'.length) : undefined;
+    if (request.method !== 'POST' || !operation) {
+      return send(response, 400, { __type: 'UnknownOperationException', message: 'Expected POST / with X-Amz-Target: TrentService.<Operation>' });
+    }
+    if (faults.take('throttle')) return send(response, 400, { __type: 'ThrottlingException', message: 'Rate exceeded (injected fault)' });
+    if (faults.take('internalError')) return send(response, 500, { __type: 'KMSInternalException', message: 'Internal failure (injected fault)' });
+
+    let input: Record<string, unknown>;
+    try {
+      input = body === '' ? {} : (JSON.parse(body) as Record<string, unknown>);
+    } catch {
+      return send(response, 400, { __type: 'SerializationException', message: 'The request body is not JSON' });
+    }
+    try {
+      const context = { region: regionOf(request), now: now() };
+      const output = await operations.run(operation, input, context);
+      if (operation === 'Sign' && faults.take('corruptSignature')) {
+        // A valid DER signature by the same key, but over another digest: only a signer that checks recovery notices.
+        const key = store.keys.get(String(output.KeyId).split('/').pop() ?? '');
+        if (key?.privateKey) output.Signature = signDigest(key.keySpec, Buffer.from(key.privateKey, 'hex'), messageDigest(Buffer.from(String(output.Signature)), 'RAW')).toString('base64');
+      }
+      send(response, 200, output);
+    } catch (error) {
+      if (error instanceof KmsError) return send(response, error.status, { __type: error.type, message: error.message });
+      throw error;
+    }
+  }
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    faults,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** The region from the SigV4 credential scope (`Credential=AKID/date/REGION/kms/aws4_request`). */
+function regionOf(request: IncomingMessage): string {
+  const match = /Credential=[^/]+\/\d{8}\/([a-z0-9-]+)\/kms\//.exec(request.headers.authorization ?? '');
+  return match?.[1] ?? 'us-east-1';
+}
+
+function readBody(request: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    request.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > MAX_BODY_BYTES) {
+        reject(new Error('request body too large'));
+        request.destroy();
+      } else chunks.push(chunk);
+    });
+    request.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    request.on('error', reject);
+  });
+}
+
+function send(response: ServerResponse, status: number, body: unknown, contentType = 'application/x-amz-json-1.1'): void {
+  const text = JSON.stringify(body);
+  response.writeHead(status, {
+    'content-type': contentType,
+    'content-length': Buffer.byteLength(text),
+    'x-amzn-requestid': randomUUID(),
+    ...(status >= 400 && typeof body === 'object' && body !== null && '__type' in body && { 'x-amzn-errortype': String(body.__type) }),
+  });
+  response.end(text);
+}
