@@ -1,0 +1,141 @@
+// End to end: the signer handlers -> the real AWS SDK over HTTP -> the local KMS -> anvil, which must mine
+// every transaction from the KMS key's address. Nothing here is mocked.
+import { CreateKeyCommand, DisableKeyCommand } from '@aws-sdk/client-kms';
+import { getCreateAddress, parseEther, Transaction, Wallet } from 'ethers';
+import { createHandler, type SignerHandler } from '../../lambdas/handler';
+import type { SignResponse } from '../../lambdas/response';
+import { DEV_ACCOUNTS } from '../../scripts/local-chain';
+import { lambdaContext } from '../../scripts/local-stack/lambda-context';
+import { createSigningKey, startLocalStack, type LocalStack } from '../../scripts/local-stack/stack';
+
+const RECIPIENT = DEV_ACCOUNTS[1].address;
+// Init code that deploys a contract whose runtime code is the single byte 0x00 (STOP).
+const INIT_CODE = '0x600180600b6000396000f300'; // CODECOPY(0, 11, 1); RETURN(0, 1); then the runtime byte
+
+describe('signer handlers on the local stack (SDK over HTTP to the local KMS, anvil)', () => {
+  let stack: LocalStack;
+  let keyId: string;
+  let address: string;
+  let nonce: number;
+  let gasPrice: bigint;
+  const handlers: Partial<Record<'eip1559' | 'legacy', SignerHandler>> = {};
+
+  /** A handler for a key, configured from the environment on its first invocation, as on Lambda. */
+  function handlerFor(kind: 'eip1559' | 'legacy', kmsKeyId: string): SignerHandler {
+    const handler = createHandler(kind, { client: stack.kmsClient });
+    return async (event, context) => {
+      Object.assign(process.env, { KMS_KEY_ID: kmsKeyId, ETH_NETWORK: String(stack.anvil.chainId), LOG_LEVEL: 'SILENT' });
+      return handler(event, context ?? lambdaContext(`eth-signer-${kind}`));
+    };
+  }
+
+  const fees = () => ({ maxFeePerGas: String(gasPrice * 2n), maxPriorityFeePerGas: String(gasPrice / 10n + 1n) });
+  async function sign(kind: 'eip1559' | 'legacy', transaction: Record<string, unknown>, extra: Record<string, unknown> = {}): Promise<SignResponse> {
+    const fee = kind === 'eip1559' ? fees() : { gasPrice: String(gasPrice) };
+    return (await handlers[kind]!({ operation: 'sign', transaction: { gasLimit: 21000, ...fee, ...transaction }, ...extra })) as SignResponse;
+  }
+  async function mine(signed: SignResponse) {
+    const receipt = await (await stack.anvil.provider.broadcastTransaction(signed.signedTransaction)).wait();
+    if (!receipt) throw new Error('no receipt');
+    return receipt;
+  }
+
+  beforeAll(async () => {
+    stack = await startLocalStack();
+    ({ keyId } = await createSigningKey(stack.kmsClient, 'alias/e2e'));
+    handlers.eip1559 = handlerFor('eip1559', 'alias/e2e');
+    handlers.legacy = handlerFor('legacy', 'alias/e2e');
+    const status = await handlers.eip1559({ operation: 'status' });
+    address = (status as { address: string }).address;
+    const funder = new Wallet(DEV_ACCOUNTS[0].privateKey, stack.anvil.provider);
+    await (await funder.sendTransaction({ to: address, value: parseEther('100') })).wait();
+    nonce = 0;
+    gasPrice = (await stack.anvil.provider.getFeeData()).gasPrice ?? 10n ** 9n;
+  });
+  afterAll(() => stack.close());
+
+  it('reports the address of the KMS key, identical from both Lambdas', async () => {
+    expect(await handlers.legacy!({ operation: 'status' })).toEqual({ address, keyId: expect.stringContaining(keyId), chainId: 31337 });
+  });
+
+  it.each([
+    ['an EIP-1559 transfer', 'eip1559', {}, {}, 2],
+    ['an EIP-1559 transfer with an access list', 'eip1559', { accessList: [{ address: RECIPIENT, storageKeys: [`0x${'00'.repeat(32)}`] }], gasLimit: 30000 }, {}, 2],
+    ['a legacy EIP-155 transfer', 'legacy', {}, {}, 0],
+    ['an EIP-2930 transfer', 'legacy', { accessList: [], gasLimit: 21000 }, {}, 1],
+    ['a pre-EIP-155 legacy transfer', 'legacy', {}, { replayProtection: false }, 0],
+  ] as const)('gets %s mined from the KMS address', async (_label, kind, fields, extra, type) => {
+    const signed = await sign(kind, { to: RECIPIENT, value: '1000', nonce: nonce++, ...fields }, extra);
+    const receipt = await mine(signed);
+    expect(receipt.status).toBe(1);
+    expect(receipt.from).toBe(address);
+    expect(receipt.hash).toBe(signed.transactionHash);
+    expect(Transaction.from(signed.signedTransaction).type).toBe(type);
+  });
+
+  it('deploys a contract (no to, init code as data)', async () => {
+    const deployer = nonce++;
+    const receipt = await mine(await sign('eip1559', { data: INIT_CODE, nonce: deployer, gasLimit: 100000 }));
+    expect(receipt.contractAddress).toBe(getCreateAddress({ from: address, nonce: deployer }));
+    expect(await stack.anvil.provider.getCode(receipt.contractAddress!)).toBe('0x00');
+  });
+
+  it('signs 200 transactions in sequence, and anvil mines every one', async () => {
+    const first = nonce;
+    const signed: SignResponse[] = [];
+    for (let i = 0; i < 200; i++) signed.push(await sign(i % 2 === 0 ? 'eip1559' : 'legacy', { to: RECIPIENT, value: String(i + 1), nonce: nonce++ }));
+    const receipts = [];
+    for (const transaction of signed) receipts.push(await mine(transaction));
+    expect(receipts.every((receipt) => receipt.status === 1 && receipt.from === address)).toBe(true);
+    expect(await stack.anvil.provider.getTransactionCount(address)).toBe(first + 200);
+  }, 120_000);
+
+  it('signs 50 transactions concurrently, and anvil mines every one', async () => {
+    const first = nonce;
+    nonce += 50;
+    const signed = await Promise.all(Array.from({ length: 50 }, (_, i) => sign('eip1559', { to: RECIPIENT, value: '1', nonce: first + i })));
+    expect(new Set(signed.map((s) => s.transactionHash)).size).toBe(50);
+    for (const transaction of signed) expect((await mine(transaction)).from).toBe(address);
+    expect(await stack.anvil.provider.getTransactionCount(address)).toBe(first + 50);
+  }, 120_000);
+
+  describe('faults', () => {
+    afterEach(() => stack.kms.faults.reset());
+
+    it("absorbs a throttled call and an HTTP 500 with the SDK's retries", async () => {
+      stack.kms.faults.set({ throttle: 1, internalError: 1 });
+      const receipt = await mine(await sign('eip1559', { to: RECIPIENT, value: '1', nonce: nonce++ }));
+      expect(receipt.from).toBe(address);
+    });
+
+    it('surfaces throttling that outlasts the retries as KmsThrottledError', async () => {
+      stack.kms.faults.set({ throttle: 10 });
+      await expect(sign('eip1559', { to: RECIPIENT, value: '1', nonce })).rejects.toMatchObject({ name: 'KmsThrottledError', message: expect.stringMatching(/after 3 attempt/) });
+    });
+
+    it('refuses a corrupted signature from KMS (fail closed) and returns nothing', async () => {
+      stack.kms.faults.set({ corruptSignature: 1 });
+      await expect(sign('eip1559', { to: RECIPIENT, value: '1', nonce })).rejects.toMatchObject({ name: 'SignatureRecoveryError' });
+    });
+
+    it('reports a disabled key as KmsKeyDisabledError', async () => {
+      const disabled = await createSigningKey(stack.kmsClient);
+      await stack.kmsClient.send(new DisableKeyCommand({ KeyId: disabled.keyId }));
+      await expect(handlerFor('eip1559', disabled.keyId)({ operation: 'status' })).rejects.toMatchObject({ name: 'KmsKeyDisabledError' });
+    });
+
+    it('reports a key pending import as KmsKeyStateError', async () => {
+      const { KeyMetadata } = await stack.kmsClient.send(new CreateKeyCommand({ KeySpec: 'ECC_SECG_P256K1', KeyUsage: 'SIGN_VERIFY', Origin: 'EXTERNAL' }));
+      await expect(handlerFor('legacy', KeyMetadata!.KeyId!)({ operation: 'status' })).rejects.toMatchObject({ name: 'KmsKeyStateError' });
+    });
+
+    it('reports a key of the wrong spec (ECC_NIST_P256) as KmsKeyUsageError', async () => {
+      const { KeyMetadata } = await stack.kmsClient.send(new CreateKeyCommand({ KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY' }));
+      await expect(handlerFor('eip1559', KeyMetadata!.KeyId!)({ operation: 'status' })).rejects.toMatchObject({ name: 'KmsKeyUsageError' });
+    });
+
+    it('reports an unknown key as KmsKeyNotFoundError', async () => {
+      await expect(handlerFor('eip1559', 'alias/does-not-exist')({ operation: 'status' })).rejects.toMatchObject({ name: 'KmsKeyNotFoundError' });
+    });
+  });
+});
