@@ -82,7 +82,7 @@ export async function runBenchmark(
   try {
     log(`cold start: ${plan.coldStartRuns} fresh node processes per bundle${local ? ', first invocation against the local KMS' : ''}`);
     const firstEvent = transactions[0]?.event;
-    const coldStart = measureColdStart(plan.coldStartRuns, firstEvent, local);
+    const coldStart = await measureColdStart(plan.coldStartRuns, firstEvent, local);
     let throughput: BenchResults['throughput'] = { skipped: 'no local KMS (scripts/local-kms) in this checkout' };
     if (local) {
       throughput = [];

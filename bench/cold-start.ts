@@ -1,5 +1,6 @@
 // Cold start: what a new Lambda execution environment pays before and during its first signature.
-import { spawnSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { readdirSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -47,8 +48,9 @@ console.log(JSON.stringify({ importMs: imported - started, processToReadyMs: imp
  * Imports each bundle in `runs` fresh `node` processes (the OS file cache is warm after the first, as it is
  * on Lambda once the code is on the host). With `kms`, each child also signs `event` once through it.
  */
-export function measureColdStart(runs: number, event: unknown, kms?: KmsEndpoint): ColdStartResult[] {
-  return Object.entries(LAMBDA_BUNDLES).map(([kind, path]) => {
+export async function measureColdStart(runs: number, event: unknown, kms?: KmsEndpoint): Promise<ColdStartResult[]> {
+  const results: ColdStartResult[] = [];
+  for (const [kind, path] of Object.entries(LAMBDA_BUNDLES)) {
     const file = resolve(path);
     const samples: Array<{ importMs: number; processToReadyMs: number; firstInvocationMs: number | null }> = [];
     const env = childEnv({
@@ -66,19 +68,24 @@ export function measureColdStart(runs: number, event: unknown, kms?: KmsEndpoint
         : {}),
     });
     for (let i = 0; i < runs; i++) {
-      const child = spawnSync(process.execPath, ['--input-type=module', '-e', CHILD, pathToFileURL(file).href], { encoding: 'utf8', env });
-      if (child.status !== 0) throw new Error(`cold start of ${path} failed (${child.status}): ${child.stderr}`);
+      // Asynchronous: the local KMS may run in this very process and must keep answering meanwhile.
+      const child = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', CHILD, pathToFileURL(file).href], { encoding: 'utf8', env }).catch(
+        (error: { code?: number; stderr?: string }) => {
+          throw new Error(`cold start of ${path} failed (${error.code}): ${error.stderr}`);
+        },
+      );
       samples.push(JSON.parse(child.stdout));
     }
     const invocations = samples.flatMap((s) => (s.firstInvocationMs === null ? [] : [s.firstInvocationMs]));
-    return {
+    results.push({
       bundle: path,
       bytes: bundleBytes(dirname(file)),
       importMs: summarize(samples.map((s) => s.importMs)),
       processToReadyMs: summarize(samples.map((s) => s.processToReadyMs)),
       ...(invocations.length > 0 && { firstInvocationMs: summarize(invocations) }),
-    };
-  });
+    });
+  }
+  return results;
 }
 
 /** Total size of a bundle directory's JavaScript (source maps excluded): what is deployed and may run. */
