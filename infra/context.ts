@@ -1,0 +1,115 @@
+import { getAddress } from 'ethers';
+import { chainIdFromNetwork } from '../lambdas/chains';
+
+/** How the stack gets its signing key. */
+export type KeyMode = 'new' | 'external' | 'existing';
+
+/** Everything the stack can be told through CDK context (`cdk deploy -c name=value`, or cdk.json). */
+export interface SignerSettings {
+  readonly keyMode: KeyMode;
+  /** The existing key's ARN (keyMode existing): a key ARN, which a key in another account requires. */
+  readonly keyArn?: string;
+  readonly keyAlias: string;
+  readonly ethNetwork: string;
+  readonly expectedAddress?: string;
+  readonly logLevel: string;
+  readonly logRetentionDays: number;
+  readonly reservedConcurrency?: number;
+  /** Principals that administer the key (never sign); default: the deploying account, so IAM can delegate. */
+  readonly adminPrincipalArns: string[];
+  /** Principals allowed to import key material and prove it (keyMode external); remove them after the import. */
+  readonly importerPrincipalArns: string[];
+}
+
+const KEY_ARN = /^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[a-zA-Z0-9-]+$/;
+const PRINCIPAL_ARN = /^arn:aws[a-z-]*:iam::\d{12}:(root|role\/.+|user\/.+)$/;
+const LOG_LEVELS = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR', 'CRITICAL', 'SILENT'];
+// CloudWatch Logs accepts only these retention periods.
+const RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
+
+/** Reads and checks the context values; every problem names its context key. */
+export function readSettings(context: (key: string) => unknown): SignerSettings {
+  const problems: string[] = [];
+  const text = (key: string): string | undefined => {
+    const value = context(key);
+    if (value === undefined || value === null || value === '') return undefined;
+    if (typeof value !== 'string' && typeof value !== 'number') {
+      problems.push(`${key} must be a string`);
+      return undefined;
+    }
+    return String(value).trim();
+  };
+  const list = (key: string): string[] | undefined => {
+    const value = context(key);
+    if (value === undefined || value === '') return undefined;
+    const items = Array.isArray(value) ? value.map(String) : String(value).split(',').map((item) => item.trim()).filter(Boolean);
+    for (const item of items) if (!PRINCIPAL_ARN.test(item)) problems.push(`${key}: "${item}" is not an IAM principal ARN (arn:aws:iam::ACCOUNT:root, :role/NAME or :user/NAME)`);
+    return items;
+  };
+  const integer = (key: string): number | undefined => {
+    const value = text(key);
+    if (value === undefined) return undefined;
+    if (!/^[0-9]+$/.test(value)) {
+      problems.push(`${key} must be a whole number, got "${value}"`);
+      return undefined;
+    }
+    return Number(value);
+  };
+
+  const keyMode = (text('keyMode') ?? 'new') as KeyMode;
+  if (!['new', 'external', 'existing'].includes(keyMode)) problems.push(`keyMode must be new, external or existing, got "${keyMode}"`);
+  const keyArn = text('keyArn');
+  if (keyMode === 'existing' && !keyArn) problems.push('keyArn is required with keyMode=existing (the key ARN; a key id or alias cannot be granted across accounts)');
+  if (keyArn && !KEY_ARN.test(keyArn)) problems.push(`keyArn "${keyArn}" is not a KMS key ARN (arn:aws:kms:REGION:ACCOUNT:key/ID; not an alias ARN)`);
+  if (keyArn && keyMode !== 'existing') problems.push('keyArn is only used with keyMode=existing');
+
+  const keyAlias = text('keyAlias') ?? 'alias/eth-signer';
+  if (!/^alias\/[a-zA-Z0-9/_-]{1,250}$/.test(keyAlias) || keyAlias.startsWith('alias/aws/')) {
+    problems.push(`keyAlias "${keyAlias}" must be alias/ followed by letters, digits, /, _ or - (alias/aws/ is reserved)`);
+  }
+
+  const ethNetwork = text('ethNetwork') ?? 'sepolia';
+  if (chainIdFromNetwork(ethNetwork) === undefined) problems.push(`ethNetwork "${ethNetwork}" is neither a known chain name (mainnet, sepolia, holesky, hoodi, …) nor a decimal chain id`);
+
+  let expectedAddress = text('expectedAddress');
+  if (expectedAddress) {
+    try {
+      expectedAddress = getAddress(expectedAddress);
+    } catch {
+      problems.push(`expectedAddress "${expectedAddress}" is not an address with a valid EIP-55 checksum`);
+    }
+  }
+
+  const logLevel = (text('logLevel') ?? 'INFO').toUpperCase();
+  if (!LOG_LEVELS.includes(logLevel)) problems.push(`logLevel must be one of ${LOG_LEVELS.join(', ')}, got "${logLevel}"`);
+  const logRetentionDays = integer('logRetentionDays') ?? 90;
+  if (!RETENTION_DAYS.includes(logRetentionDays)) problems.push(`logRetentionDays must be one of ${RETENTION_DAYS.join(', ')}, got ${logRetentionDays}`);
+  const reservedConcurrency = integer('reservedConcurrency');
+  if (reservedConcurrency === 0) problems.push('reservedConcurrency must be at least 1 (0 would stop the functions)');
+
+  const adminPrincipalArns = list('adminPrincipalArns') ?? [];
+  const importerPrincipalArns = list('importerPrincipalArns') ?? [];
+  if (importerPrincipalArns.length > 0 && keyMode !== 'external') problems.push('importerPrincipalArns is only used with keyMode=external');
+
+  if (problems.length > 0) throw new ContextError(problems);
+  return {
+    keyMode,
+    keyAlias,
+    ethNetwork,
+    logLevel,
+    logRetentionDays,
+    adminPrincipalArns,
+    importerPrincipalArns,
+    ...(keyArn && { keyArn }),
+    ...(expectedAddress && { expectedAddress }),
+    ...(reservedConcurrency !== undefined && { reservedConcurrency }),
+  };
+}
+
+/** The CDK context is invalid; the message names each bad context key. */
+export class ContextError extends Error {
+  override readonly name = 'ContextError';
+  constructor(readonly problems: string[]) {
+    super(`Invalid CDK context: ${problems.join('; ')}. Set it with cdk deploy -c key=value or in cdk.json.`);
+  }
+}

@@ -1,0 +1,37 @@
+import { readSettings, ContextError } from '../../infra/context';
+
+const read = (context: Record<string, unknown>) => readSettings((key) => context[key]);
+
+describe('readSettings (CDK context)', () => {
+  it('defaults to a new key on sepolia, INFO logs kept 90 days, the account as key administrator', () => {
+    expect(read({})).toEqual({ keyMode: 'new', keyAlias: 'alias/eth-signer', ethNetwork: 'sepolia', logLevel: 'INFO', logRetentionDays: 90, adminPrincipalArns: [], importerPrincipalArns: [] });
+  });
+
+  it('reads lists of principals given comma-separated or as JSON arrays', () => {
+    expect(read({ adminPrincipalArns: 'arn:aws:iam::111122223333:role/Admin, arn:aws:iam::111122223333:user/alice' }).adminPrincipalArns).toEqual([
+      'arn:aws:iam::111122223333:role/Admin',
+      'arn:aws:iam::111122223333:user/alice',
+    ]);
+    expect(read({ adminPrincipalArns: ['arn:aws:iam::111122223333:root'] }).adminPrincipalArns).toEqual(['arn:aws:iam::111122223333:root']);
+  });
+
+  it.each([
+    [{ keyMode: 'imported' }, /keyMode must be new, external or existing/],
+    [{ keyMode: 'existing' }, /keyArn is required with keyMode=existing/],
+    [{ keyMode: 'existing', keyArn: 'arn:aws:kms:eu-west-1:111122223333:alias/x' }, /keyArn .* is not a KMS key ARN .*not an alias ARN/],
+    [{ keyArn: 'arn:aws:kms:eu-west-1:111122223333:key/abc' }, /keyArn is only used with keyMode=existing/],
+    [{ keyAlias: 'eth' }, /keyAlias "eth" must be alias\//],
+    [{ keyAlias: 'alias/aws/eth' }, /alias\/aws\/ is reserved/],
+    [{ ethNetwork: 'mainet' }, /ethNetwork "mainet"/],
+    [{ expectedAddress: '0xF39fd6e51aad88f6f4ce6ab8827279cfffb92266' }, /expectedAddress .* EIP-55/],
+    [{ logLevel: 'loud' }, /logLevel must be one of/],
+    [{ logRetentionDays: 10 }, /logRetentionDays must be one of/],
+    [{ reservedConcurrency: '0' }, /reservedConcurrency must be at least 1/],
+    [{ reservedConcurrency: 'many' }, /reservedConcurrency must be a whole number/],
+    [{ adminPrincipalArns: 'alice' }, /adminPrincipalArns: "alice" is not an IAM principal ARN/],
+    [{ importerPrincipalArns: 'arn:aws:iam::111122223333:role/Importer' }, /importerPrincipalArns is only used with keyMode=external/],
+  ])('names the context key when it is wrong (%o)', (context, message) => {
+    expect(() => read(context)).toThrow(ContextError);
+    expect(() => read(context)).toThrow(message);
+  });
+});

@@ -1,0 +1,172 @@
+// The security review of the signer stack, as tests.
+import { Match } from 'aws-cdk-lib/assertions';
+import { allStatements, synthesize } from './stack-fixture';
+
+const asArray = (value: unknown) => (Array.isArray(value) ? value : [value]);
+
+describe('signer stack, key generated in KMS (keyMode new, the default)', () => {
+  const { template, nag } = synthesize();
+  const keyPolicy = () => Object.values(template.findResources('AWS::KMS::Key'))[0]!.Properties.KeyPolicy.Statement as Array<Record<string, unknown>>;
+
+  it('creates one ECC_SECG_P256K1 SIGN_VERIFY key, made in KMS (no Origin), retained when the stack is deleted', () => {
+    template.resourceCountIs('AWS::KMS::Key', 1);
+    template.hasResource('AWS::KMS::Key', {
+      Properties: { KeySpec: 'ECC_SECG_P256K1', KeyUsage: 'SIGN_VERIFY', Origin: Match.absent() },
+      DeletionPolicy: 'Retain',
+      UpdateReplacePolicy: 'Retain',
+    });
+  });
+
+  it('gives the key the alias alias/eth-signer', () => {
+    template.hasResourceProperties('AWS::KMS::Alias', { AliasName: 'alias/eth-signer' });
+  });
+
+  it('lets administrators (the account, by default) manage the key but never sign with it', () => {
+    const admin = keyPolicy().find((s) => s.Sid === 'KeyAdministratorsManageNeverSign')!;
+    expect(admin.Principal).toEqual({ AWS: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::111122223333:root']] } });
+    expect(asArray(admin.Action)).toEqual(expect.arrayContaining(['kms:ScheduleKeyDeletion', 'kms:DisableKey', 'kms:PutKeyPolicy']));
+    expect(asArray(admin.Action)).not.toContain('kms:Sign');
+    expect(asArray(admin.Action).some((action: string) => action.includes('*'))).toBe(false);
+  });
+
+  it('lets only the two Lambda roles sign, with ECDSA_SHA_256 only, and read the public key', () => {
+    const signing = keyPolicy().filter((s) => asArray(s.Action).includes('kms:Sign'));
+    expect(signing).toHaveLength(2);
+    for (const statement of signing) {
+      expect(statement.Action).toBe('kms:Sign');
+      expect(statement.Condition).toEqual({ StringEquals: { 'kms:SigningAlgorithm': 'ECDSA_SHA_256' } });
+    }
+    expect(signing.map((s) => s.Principal)).toEqual([
+      { AWS: { 'Fn::GetAtt': [expect.stringMatching(/^Eip1559SignerRole/), 'Arn'] } },
+      { AWS: { 'Fn::GetAtt': [expect.stringMatching(/^LegacySignerRole/), 'Arn'] } },
+    ]);
+    expect(keyPolicy().filter((s) => s.Action === 'kms:GetPublicKey')).toHaveLength(2);
+  });
+
+  it("grants each role exactly kms:Sign (ECDSA_SHA_256) and kms:GetPublicKey on this key's ARN, and writing its own logs", () => {
+    const policies = Object.values(template.findResources('AWS::IAM::Policy'));
+    expect(policies).toHaveLength(2);
+    for (const policy of policies) {
+      expect(policy.Properties.PolicyDocument.Statement).toEqual([
+        { Sid: 'WriteOwnLogs', Effect: 'Allow', Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Resource: { 'Fn::GetAtt': [expect.stringMatching(/Logs/), 'Arn'] } },
+        { Sid: 'SignWithTheEthereumKeyOnly', Effect: 'Allow', Action: 'kms:Sign', Resource: { 'Fn::GetAtt': [expect.stringMatching(/^SigningKey/), 'Arn'] }, Condition: { StringEquals: { 'kms:SigningAlgorithm': 'ECDSA_SHA_256' } } },
+        { Sid: 'ReadItsPublicKey', Effect: 'Allow', Action: 'kms:GetPublicKey', Resource: { 'Fn::GetAtt': [expect.stringMatching(/^SigningKey/), 'Arn'] } },
+      ]);
+    }
+  });
+
+  it('has no wildcard KMS action anywhere, and no "*" resource outside the key policy (where it means this key)', () => {
+    for (const statement of allStatements(template)) {
+      expect(asArray(statement.Action).filter((action: string) => action.startsWith('kms:') && action.includes('*'))).toEqual([]);
+    }
+    for (const policy of Object.values(template.findResources('AWS::IAM::Policy'))) {
+      for (const statement of policy.Properties.PolicyDocument.Statement) expect(asArray(statement.Resource)).not.toContain('*');
+    }
+  });
+
+  it('uses no AWS managed policy (not even AWSLambdaBasicExecutionRole)', () => {
+    for (const role of Object.values(template.findResources('AWS::IAM::Role'))) expect(role.Properties.ManagedPolicyArns).toBeUndefined();
+  });
+
+  it.each(['Eip1559', 'Legacy'])('runs the %s signer on Node.js 22, ARM64, 256 MB, 10 s, from its bundle', (name) => {
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Description: Match.stringLikeRegexp(name === 'Eip1559' ? 'EIP-1559' : 'legacy'),
+      Runtime: 'nodejs22.x',
+      Architectures: ['arm64'],
+      Handler: 'index.handler',
+      MemorySize: 256,
+      Timeout: 10,
+      Role: { 'Fn::GetAtt': [Match.stringLikeRegexp(`^${name}SignerRole`), 'Arn'] },
+      LoggingConfig: { LogGroup: { Ref: Match.stringLikeRegexp(`^${name}SignerLogs`) } },
+    });
+  });
+
+  it('configures both functions with the key ARN, the network, the log level and source maps', () => {
+    const functions = Object.values(template.findResources('AWS::Lambda::Function'));
+    expect(functions).toHaveLength(2);
+    for (const fn of functions) {
+      expect(fn.Properties.Environment.Variables).toEqual({
+        KMS_KEY_ID: { 'Fn::GetAtt': [expect.stringMatching(/^SigningKey/), 'Arn'] },
+        ETH_NETWORK: 'sepolia',
+        LOG_LEVEL: 'INFO',
+        NODE_OPTIONS: '--enable-source-maps',
+      });
+      expect(fn.Properties.ReservedConcurrentExecutions).toBeUndefined();
+    }
+  });
+
+  it('keeps each function\'s logs 90 days in its own log group, retained with the signing record', () => {
+    template.resourceCountIs('AWS::Logs::LogGroup', 2);
+    template.allResources('AWS::Logs::LogGroup', { Properties: { RetentionInDays: 90 }, DeletionPolicy: 'Retain' });
+  });
+
+  it('outputs the function names and ARNs, the key ARN and alias, and an aws lambda invoke example', () => {
+    for (const output of ['Eip1559FunctionName', 'Eip1559FunctionArn', 'LegacyFunctionName', 'LegacyFunctionArn', 'KeyArn', 'KeyAlias']) template.hasOutput(output, {});
+    template.hasOutput('InvokeExample', { Value: { 'Fn::Join': ['', Match.arrayWith([Match.stringLikeRegexp('^aws lambda invoke --function-name ')])] } });
+    expect(template.findOutputs('NextStep')).toEqual({});
+  });
+
+  it('passes cdk-nag AwsSolutions with no unacknowledged finding', () => {
+    expect(nag.violations).toEqual([]);
+    expect(nag.success).toBe(true);
+  });
+});
+
+describe('signer stack for imported key material (keyMode external)', () => {
+  const { template, nag } = synthesize({ keyMode: 'external', importerPrincipalArns: 'arn:aws:iam::111122223333:role/KeyImporter' });
+
+  it('creates the key with Origin EXTERNAL, retained', () => {
+    template.hasResource('AWS::KMS::Key', { Properties: { KeySpec: 'ECC_SECG_P256K1', KeyUsage: 'SIGN_VERIFY', Origin: 'EXTERNAL' }, DeletionPolicy: 'Retain' });
+  });
+
+  it('lets the named importer import and prove (one ECDSA_SHA_256 Sign), and nobody else sign but the Lambdas', () => {
+    const statements = Object.values(template.findResources('AWS::KMS::Key'))[0]!.Properties.KeyPolicy.Statement as Array<Record<string, unknown>>;
+    const importer = statements.filter((s) => JSON.stringify(s.Principal).includes('role/KeyImporter'));
+    expect(importer.flatMap((s) => asArray(s.Action)).sort()).toEqual(['kms:DescribeKey', 'kms:GetParametersForImport', 'kms:GetPublicKey', 'kms:ImportKeyMaterial', 'kms:Sign']);
+    expect(importer.find((s) => s.Action === 'kms:Sign')?.Condition).toEqual({ StringEquals: { 'kms:SigningAlgorithm': 'ECDSA_SHA_256' } });
+  });
+
+  it('says the next command to run: npm run import-key with the key ARN', () => {
+    template.hasOutput('NextStep', { Value: { 'Fn::Join': ['', Match.arrayWith([Match.stringLikeRegexp('npm run import-key -- --key-id ')])] } });
+  });
+
+  it('passes cdk-nag AwsSolutions', () => {
+    expect(nag.violations).toEqual([]);
+  });
+});
+
+describe('signer stack with an existing key in another account (keyMode existing)', () => {
+  const keyArn = 'arn:aws:kms:eu-west-1:444455556666:key/1234abcd-12ab-34cd-56ef-1234567890ab';
+  const { template, nag } = synthesize({ keyMode: 'existing', keyArn, ethNetwork: 'mainnet', expectedAddress: '0xf39fd6e51aad88f6f4ce6ab8827279cfffb92266', reservedConcurrency: '5', logLevel: 'warn', logRetentionDays: '365' });
+
+  it('creates no key and no alias', () => {
+    template.resourceCountIs('AWS::KMS::Key', 0);
+    template.resourceCountIs('AWS::KMS::Alias', 0);
+  });
+
+  it('grants the roles kms:Sign (ECDSA_SHA_256) and kms:GetPublicKey on exactly that key ARN', () => {
+    for (const policy of Object.values(template.findResources('AWS::IAM::Policy'))) {
+      const kmsStatements = (policy.Properties.PolicyDocument.Statement as Array<Record<string, unknown>>).filter((s) => String(s.Action).startsWith('kms:'));
+      expect(kmsStatements).toEqual([
+        expect.objectContaining({ Action: 'kms:Sign', Resource: keyArn, Condition: { StringEquals: { 'kms:SigningAlgorithm': 'ECDSA_SHA_256' } } }),
+        expect.objectContaining({ Action: 'kms:GetPublicKey', Resource: keyArn }),
+      ]);
+    }
+  });
+
+  it('pins the expected address, sets the network, log level, retention and reserved concurrency', () => {
+    template.allResourcesProperties('AWS::Lambda::Function', {
+      Environment: { Variables: { KMS_KEY_ID: keyArn, ETH_NETWORK: 'mainnet', LOG_LEVEL: 'WARN', EXPECTED_ADDRESS: '0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266', NODE_OPTIONS: '--enable-source-maps' } },
+      ReservedConcurrentExecutions: 5,
+    });
+    template.allResourcesProperties('AWS::Logs::LogGroup', { RetentionInDays: 365 });
+  });
+
+  it("outputs the key policy statement the key's owner must add", () => {
+    template.hasOutput('KeyPolicyForTheKeyOwner', { Value: Match.anyValue() });
+  });
+
+  it('passes cdk-nag AwsSolutions', () => {
+    expect(nag.violations).toEqual([]);
+  });
+});

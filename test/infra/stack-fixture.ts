@@ -1,0 +1,31 @@
+// Synthesises the signer stack for tests, with a stand-in bundle so that tests do not need npm run build.
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { App } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { readSettings } from '../../infra/context';
+import { SignerStack } from '../../infra/signer-stack';
+
+/** A synthesised stack, its template and its cdk-nag AwsSolutions report. */
+export function synthesize(context: Record<string, unknown> = {}) {
+  const code = mkdtempSync(join(tmpdir(), 'signer-bundle-'));
+  writeFileSync(join(code, 'index.mjs'), 'export const handler = async () => ({});\n');
+  const app = new App();
+  const stack = new SignerStack(app, 'Signer', {
+    settings: readSettings((key) => context[key]),
+    codeDirectories: { eip1559: code, legacy: code },
+    env: { account: '111122223333', region: 'eu-west-1' },
+  });
+  const nag = new AwsSolutionsChecks(stack).validateScope(stack);
+  return { stack, template: Template.fromStack(stack), nag };
+}
+
+/** Every IAM policy statement in the template (identity policies and the key policy). */
+export function allStatements(template: Template): Array<Record<string, unknown>> {
+  const statements: Array<Record<string, unknown>> = [];
+  for (const policy of Object.values(template.findResources('AWS::IAM::Policy'))) statements.push(...policy.Properties.PolicyDocument.Statement);
+  for (const key of Object.values(template.findResources('AWS::KMS::Key'))) statements.push(...key.Properties.KeyPolicy.Statement);
+  return statements;
+}
