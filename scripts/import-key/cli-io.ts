@@ -1,4 +1,5 @@
 import { KMSClient } from '@aws-sdk/client-kms';
+import type { S3Client } from '@aws-sdk/client-s3';
 
 /** Where a command reads and writes, so that tests can run it in-process. */
 export interface CliIo {
@@ -7,6 +8,8 @@ export interface CliIo {
   readonly stderr: { write(text: string): unknown };
   /** Builds the KMS client; defaults to `createKmsClient`. */
   readonly kmsClient?: (options: KmsClientOptions) => KMSClient;
+  /** Builds the S3 client for backups; defaults to the SDK's default chain. */
+  readonly s3Client?: () => S3Client;
 }
 
 /** The AWS CLI-style overrides of the SDK's default configuration chain. */

@@ -12,6 +12,7 @@ import {
   proveImport,
   type ImportTarget,
 } from './kms-import';
+import { createS3Client, makeBackup, planBackup } from './backup';
 import { encodePkcs8 } from './pkcs8';
 import { destroyPrivateKey } from './private-key';
 import { hasKeySource, readKeySource } from './key-source';
@@ -41,13 +42,18 @@ Options:
   --expect-address 0x…      refuse (exit 9) unless the key's address is this one, before anything is sent
   --wrapping-algorithm ALG  ${WRAPPING_ALGORITHMS.join(', ')} (default RSAES_OAEP_SHA_256)
   --wrapping-key-spec SPEC  ${WRAPPING_KEY_SPECS.join(', ')} (default RSA_2048)
+  --backup-public-key FILE  before importing, keep an encrypted backup that only this RSA-4096 recovery key
+                            opens (npm run recovery-keypair); DER, hex or PEM (docs/backup.md)
+  --backup-dir DIR          ...stored as DIR/<key id>/recovery_shard-0.txt (mode 0600), or
+  --backup-bucket NAME      ...in S3 as <key id>/recovery_shard-0.txt with SSE-KMS
+  --backup-kms-key-arn ARN  the KMS key for the bucket's SSE-KMS (default: the bucket's default key)
   --endpoint-url URL        KMS endpoint (default: AWS_ENDPOINT_URL_KMS, AWS_ENDPOINT_URL, or AWS)
   --region REGION           AWS region (default: AWS_REGION, the AWS config)
   --help                    this text
 
 Exit codes: 0 ok, 1 other error, 2 usage, 3 bad key input, 4 key not found, 5 wrong key (spec, usage,
 origin, state, alias taken), 6 access denied, 7 import token expired or invalid, 8 key material already
-imported or refused, 9 address mismatch. See docs/import-key.md.
+imported or refused, 9 address mismatch, 10 backup failed (nothing imported). See docs/import-key.md.
 `;
 
 const OPTIONS = {
@@ -65,6 +71,10 @@ const OPTIONS = {
   'wrapping-key-spec': { type: 'string' },
   'endpoint-url': { type: 'string' },
   region: { type: 'string' },
+  'backup-public-key': { type: 'string' },
+  'backup-dir': { type: 'string' },
+  'backup-bucket': { type: 'string' },
+  'backup-kms-key-arn': { type: 'string' },
   help: { type: 'boolean' },
 } as const;
 
@@ -102,6 +112,7 @@ async function importKey(argv: string[], io: CliIo): Promise<void> {
     throw new UsageError('Give exactly one key: --key-file FILE, --key-file - (stdin), --mnemonic-file FILE, --mnemonic -, or --generate NEW_FILE');
   }
   const expectAddress = options['expect-address'] === undefined ? undefined : parseAddress(options['expect-address']);
+  const backup = await planBackup(options);
 
   const input: KeyInput = options.generate !== undefined
     ? { key: await generateKeyFile(options.generate), format: 'sec1-pem' }
@@ -129,6 +140,11 @@ async function importKey(argv: string[], io: CliIo): Promise<void> {
         ? `Created KMS key ${target.keyArn} with alias ${options.alias} (ECC_SECG_P256K1, SIGN_VERIFY, origin EXTERNAL, PendingImport)\n`
         : `KMS key: ${target.keyArn} (ECC_SECG_P256K1, SIGN_VERIFY, origin EXTERNAL, PendingImport)\n`,
     );
+
+    if (backup) {
+      const location = await makeBackup(backup, key, target.keyId, io.s3Client ?? createS3Client);
+      io.stdout.write(`Backup encrypted to the recovery key ${backup.recoveryKeyFile}, stored and read back: ${location}\n`);
+    }
 
     const parameters = await getImportParameters(client, target.keyArn, algorithm, spec);
     io.stdout.write(

@@ -1,4 +1,6 @@
 import { KmsThrottledError, KmsUnavailableError } from '../../lambdas/signer/kms-errors';
+import { InvalidRecoveryKeyError } from '../recovery/errors';
+import { BackupFailedError } from './backup';
 import { KeyInputError } from './key-input';
 import {
   AliasTakenError,
@@ -26,6 +28,7 @@ export const EXIT = {
   importToken: 7,
   keyMaterial: 8,
   addressMismatch: 9,
+  backupFailed: 10,
 } as const;
 
 // instanceof, not names: a subclass keeps its parent's exit code.
@@ -42,6 +45,8 @@ const BY_CLASS: [abstract new (...args: never[]) => Error, number][] = [
   [KeyAlreadyImportedError, EXIT.keyMaterial],
   [IncorrectKeyMaterialError, EXIT.keyMaterial],
   [KeyAddressMismatchError, EXIT.addressMismatch],
+  [BackupFailedError, EXIT.backupFailed],
+  [InvalidRecoveryKeyError, EXIT.badKeyInput],
   [KmsThrottledError, EXIT.other],
   [KmsUnavailableError, EXIT.other],
 ];
