@@ -19,6 +19,10 @@ export interface SignerSettings {
   readonly adminPrincipalArns: string[];
   /** Principals allowed to import key material and prove it (keyMode external); remove them after the import. */
   readonly importerPrincipalArns: string[];
+  /** Also deploy the S3 bucket for encrypted backups of imported key material (off by default). */
+  readonly backupBucket: boolean;
+  /** With backupBucket: Object Lock COMPLIANCE retention in days. */
+  readonly backupObjectLockDays?: number;
 }
 
 const KEY_ARN = /^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[a-zA-Z0-9-]+$/;
@@ -33,7 +37,7 @@ export function readSettings(context: (key: string) => unknown): SignerSettings 
   const text = (key: string): string | undefined => {
     const value = context(key);
     if (value === undefined || value === null || value === '') return undefined;
-    if (typeof value !== 'string' && typeof value !== 'number') {
+    if (typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'boolean') {
       problems.push(`${key} must be a string`);
       return undefined;
     }
@@ -91,6 +95,13 @@ export function readSettings(context: (key: string) => unknown): SignerSettings 
   const importerPrincipalArns = list('importerPrincipalArns') ?? [];
   if (importerPrincipalArns.length > 0 && keyMode !== 'external') problems.push('importerPrincipalArns is only used with keyMode=external');
 
+  const backupFlag = text('backupBucket') ?? 'false';
+  if (!['true', 'false'].includes(backupFlag)) problems.push(`backupBucket must be true or false, got "${backupFlag}"`);
+  const backupBucket = backupFlag === 'true';
+  const backupObjectLockDays = integer('backupObjectLockDays');
+  if (backupObjectLockDays !== undefined && !backupBucket) problems.push('backupObjectLockDays is only used with backupBucket=true');
+  if (backupObjectLockDays === 0) problems.push('backupObjectLockDays must be at least 1');
+
   if (problems.length > 0) throw new ContextError(problems);
   return {
     keyMode,
@@ -100,6 +111,8 @@ export function readSettings(context: (key: string) => unknown): SignerSettings 
     logRetentionDays,
     adminPrincipalArns,
     importerPrincipalArns,
+    backupBucket,
+    ...(backupObjectLockDays !== undefined && { backupObjectLockDays }),
     ...(keyArn && { keyArn }),
     ...(expectedAddress && { expectedAddress }),
     ...(reservedConcurrency !== undefined && { reservedConcurrency }),

@@ -1,6 +1,7 @@
 import { CfnOutput, Stack, Validations, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import type { SignerSettings } from './context';
+import { BackupBucket } from './backup-bucket';
 import { SignerFunction } from './signer-function';
 import { SigningKey } from './signing-key';
 
@@ -14,6 +15,7 @@ export interface SignerStackProps extends StackProps {
 export class SignerStack extends Stack {
   readonly key: SigningKey;
   readonly functions: Record<'eip1559' | 'legacy', SignerFunction>;
+  readonly backup?: BackupBucket;
 
   constructor(scope: Construct, id: string, props: SignerStackProps) {
     super(scope, id, props);
@@ -64,6 +66,7 @@ export class SignerStack extends Stack {
         description: 'What the key policy of the existing key must allow (see docs/deploy.md)',
       });
     }
+    if (settings.backupBucket) this.backup = new BackupBucket(this, 'Backup', { objectLockDays: settings.backupObjectLockDays });
     this.suppressNagFindings();
   }
 

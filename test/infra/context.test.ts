@@ -4,7 +4,7 @@ const read = (context: Record<string, unknown>) => readSettings((key) => context
 
 describe('readSettings (CDK context)', () => {
   it('defaults to a new key on sepolia, INFO logs kept 90 days, the account as key administrator', () => {
-    expect(read({})).toEqual({ keyMode: 'new', keyAlias: 'alias/eth-signer', ethNetwork: 'sepolia', logLevel: 'INFO', logRetentionDays: 90, adminPrincipalArns: [], importerPrincipalArns: [] });
+    expect(read({})).toEqual({ keyMode: 'new', keyAlias: 'alias/eth-signer', ethNetwork: 'sepolia', logLevel: 'INFO', logRetentionDays: 90, adminPrincipalArns: [], importerPrincipalArns: [], backupBucket: false });
   });
 
   it('reads lists of principals given comma-separated or as JSON arrays', () => {
@@ -30,6 +30,8 @@ describe('readSettings (CDK context)', () => {
     [{ reservedConcurrency: 'many' }, /reservedConcurrency must be a whole number/],
     [{ adminPrincipalArns: 'alice' }, /adminPrincipalArns: "alice" is not an IAM principal ARN/],
     [{ importerPrincipalArns: 'arn:aws:iam::111122223333:role/Importer' }, /importerPrincipalArns is only used with keyMode=external/],
+    [{ backupBucket: 'yes' }, /backupBucket must be true or false/],
+    [{ backupObjectLockDays: '30' }, /backupObjectLockDays is only used with backupBucket=true/],
   ])('names the context key when it is wrong (%o)', (context, message) => {
     expect(() => read(context)).toThrow(ContextError);
     expect(() => read(context)).toThrow(message);
