@@ -1,12 +1,12 @@
 // The local KMS for the throughput and first-invocation figures: the project's emulator, over HTTP.
-import { CreateKeyCommand, KMSClient } from '@aws-sdk/client-kms';
-import { startLocalKms } from '../scripts/local-kms';
+import { CreateKeyCommand } from '@aws-sdk/client-kms';
+import { localKmsClient, startLocalKms } from '../scripts/local-kms';
 import type { LocalKms } from './benchmark';
 
 /** Starts the local KMS with a secp256k1 signing key. */
 export const startBenchLocalKms: (() => Promise<LocalKms>) | undefined = async () => {
   const kms = await startLocalKms();
-  const client = new KMSClient({ endpoint: kms.url, region: 'us-east-1', credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' } });
+  const client = localKmsClient(kms);
   const { KeyMetadata } = await client.send(new CreateKeyCommand({ KeySpec: 'ECC_SECG_P256K1', KeyUsage: 'SIGN_VERIFY' }));
   client.destroy();
   if (!KeyMetadata?.KeyId) throw new Error('CreateKey returned no key');

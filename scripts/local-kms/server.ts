@@ -1,3 +1,4 @@
+import { KMSClient } from '@aws-sdk/client-kms';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
@@ -128,4 +129,9 @@ function send(response: ServerResponse, status: number, body: unknown, contentTy
     ...(status >= 400 && typeof body === 'object' && body !== null && '__type' in body && { 'x-amzn-errortype': String(body.__type) }),
   });
   response.end(text);
+}
+
+/** An AWS SDK client for a local KMS: its endpoint, a region, and dummy credentials (never checked). */
+export function localKmsClient(kms: Pick<LocalKms, 'url'>, options: { region?: string; maxAttempts?: number } = {}): KMSClient {
+  return new KMSClient({ endpoint: kms.url, region: options.region ?? 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' }, ...(options.maxAttempts && { maxAttempts: options.maxAttempts }) });
 }

@@ -1,6 +1,6 @@
-import { CreateAliasCommand, CreateKeyCommand, KMSClient } from '@aws-sdk/client-kms';
+import { CreateAliasCommand, CreateKeyCommand, type KMSClient } from '@aws-sdk/client-kms';
 import { startAnvil, type Anvil } from '../local-chain';
-import { startLocalKms, type LocalKms } from '../local-kms';
+import { localKmsClient, startLocalKms, type LocalKms } from '../local-kms';
 
 /** The local KMS and anvil, running together on loopback. */
 export interface LocalStack {
@@ -24,7 +24,7 @@ export async function startLocalStack(options: { dataDir?: string } = {}): Promi
     AWS_ACCESS_KEY_ID: 'local',
     AWS_SECRET_ACCESS_KEY: 'local',
   };
-  const kmsClient = new KMSClient({ endpoint: kms.url, region: awsEnv.AWS_REGION, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+  const kmsClient = localKmsClient(kms, { region: awsEnv.AWS_REGION });
   return {
     kms,
     anvil,

@@ -12,7 +12,8 @@ import {
   type AlgorithmSpec,
   type WrappingKeySpec,
 } from '@aws-sdk/client-kms';
-import { startLocalKms, type LocalKms } from '../../../scripts/local-kms';
+import { localKmsClient, startLocalKms, type LocalKms } from '../../../scripts/local-kms';
+import { rejectionOf as failure } from '../../helpers/rejection';
 
 /** PKCS#8 DER of a fresh EC key and its SPKI, as `openssl pkcs8 -topk8 -outform der -nocrypt` would give it. */
 function ecKey(namedCurve: 'secp256k1' | 'prime256v1') {
@@ -36,7 +37,7 @@ describe('local KMS: importing key material', () => {
   let client: KMSClient;
   beforeAll(async () => {
     kms = await startLocalKms();
-    client = new KMSClient({ endpoint: kms.url, region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } });
+    client = localKmsClient(kms);
   });
   afterAll(async () => {
     client.destroy();
@@ -50,7 +51,6 @@ describe('local KMS: importing key material', () => {
   const importMaterial = (KeyId: string, ImportToken: Uint8Array, EncryptedKeyMaterial: Uint8Array) =>
     client.send(new ImportKeyMaterialCommand({ KeyId, ImportToken, EncryptedKeyMaterial, ExpirationModel: 'KEY_MATERIAL_DOES_NOT_EXPIRE' }));
   const state = async (KeyId: string) => (await client.send(new DescribeKeyCommand({ KeyId }))).KeyMetadata?.KeyState;
-  const failure = (promise: Promise<unknown>) => promise.then(() => { throw new Error('expected the call to fail'); }, (error: Error) => error);
 
   it.each([
     ['RSAES_OAEP_SHA_256', 'RSA_2048'],
@@ -101,7 +101,7 @@ describe('local KMS: importing key material', () => {
   it('refuses a token older than 24 hours (ExpiredImportTokenException)', async () => {
     let now = Date.now();
     const clocked = await startLocalKms({ now: () => new Date(now) });
-    const c = new KMSClient({ endpoint: clocked.url, region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } });
+    const c = localKmsClient(clocked);
     try {
       const keyId = (await c.send(new CreateKeyCommand({ KeySpec: 'ECC_SECG_P256K1', KeyUsage: 'SIGN_VERIFY', Origin: 'EXTERNAL' }))).KeyMetadata!.KeyId!;
       const params = await c.send(new GetParametersForImportCommand({ KeyId: keyId, WrappingAlgorithm: 'RSAES_OAEP_SHA_256', WrappingKeySpec: 'RSA_2048' }));

@@ -18,7 +18,8 @@ import {
   type KeySpec,
 } from '@aws-sdk/client-kms';
 import { secp256k1 } from '@noble/curves/secp256k1';
-import { startLocalKms, type LocalKms } from '../../../scripts/local-kms';
+import { localKmsClient, startLocalKms, type LocalKms } from '../../../scripts/local-kms';
+import { rejectionOf as failure } from '../../helpers/rejection';
 
 const N = secp256k1.CURVE.n;
 
@@ -27,7 +28,7 @@ describe('local KMS: keys, aliases, signing', () => {
   let client: KMSClient;
   beforeAll(async () => {
     kms = await startLocalKms();
-    client = new KMSClient({ endpoint: kms.url, region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } });
+    client = localKmsClient(kms);
   });
   afterAll(async () => {
     client.destroy();
@@ -36,7 +37,6 @@ describe('local KMS: keys, aliases, signing', () => {
 
   const createKey = async (KeySpec: KeySpec = 'ECC_SECG_P256K1', Origin?: 'AWS_KMS' | 'EXTERNAL') =>
     (await client.send(new CreateKeyCommand({ KeySpec, KeyUsage: 'SIGN_VERIFY', Origin }))).KeyMetadata!;
-  const failure = (promise: Promise<unknown>) => promise.then(() => { throw new Error('expected the call to fail'); }, (error: Error) => error);
 
   describe('CreateKey and DescribeKey', () => {
     it('creates an enabled ECC_SECG_P256K1 signing key with the metadata KMS returns', async () => {
@@ -83,7 +83,7 @@ describe('local KMS: keys, aliases, signing', () => {
 
     it('answers NotFoundException for an unknown key, an unknown alias, and a key of another region', async () => {
       const key = await createKey();
-      const west = new KMSClient({ endpoint: kms.url, region: 'eu-west-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } });
+      const west = localKmsClient(kms, { region: 'eu-west-1' });
       for (const [c, KeyId] of [[client, '00000000-0000-0000-0000-000000000000'], [client, 'alias/nope'], [west, key.KeyId!]] as const) {
         expect(await failure(c.send(new DescribeKeyCommand({ KeyId })))).toMatchObject({ name: 'NotFoundException' });
       }

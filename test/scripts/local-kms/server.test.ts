@@ -4,10 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateAliasCommand, CreateKeyCommand, GetPublicKeyCommand, KMSClient, SignCommand } from '@aws-sdk/client-kms';
 import { secp256k1 } from '@noble/curves/secp256k1';
-import { startLocalKms, type LocalKms } from '../../../scripts/local-kms';
+import { localKmsClient, startLocalKms, type LocalKms } from '../../../scripts/local-kms';
 
-const credentials = { accessKeyId: 'x', secretAccessKey: 'x' };
-const clientFor = (kms: LocalKms, maxAttempts = 3) => new KMSClient({ endpoint: kms.url, region: 'us-east-1', credentials, maxAttempts });
+const clientFor = (kms: LocalKms, maxAttempts = 3) => localKmsClient(kms, { maxAttempts });
 
 describe('local KMS server', () => {
   let kms: LocalKms;
