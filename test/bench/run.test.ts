@@ -28,11 +28,13 @@ describe('bench/run.ts --quick', () => {
     expect(results.coldStart).toHaveLength(2);
     expect(results.coldStart[0]).toEqual(expect.objectContaining({ bundle: 'dist/eip1559/index.mjs', bytes: expect.any(Number) }));
     expect(results.memory).toEqual(expect.objectContaining({ signatures: 10, peakRssMb: expect.any(Number) }));
-    expect(Array.isArray(results.throughput) || typeof results.throughput.skipped === 'string').toBe(true);
+    expect(results.throughput.map((t: { concurrency: number; signatures: number }) => [t.concurrency, t.signatures])).toEqual([[1, 8], [8, 8], [32, 8]]);
+    expect(results.coldStart[0].firstInvocationMs).toEqual(expect.objectContaining({ n: 1 }));
 
     expect(stdout).toContain('| local overhead: median (p99, min, n) |');
     expect(stdout).toContain('| KMS calls: cold / warm |');
     expect(stdout).toContain('peak RSS over 10 signatures');
     expect(stdout).toContain('QUICK smoke run');
+    expect(stdout).toContain('| throughput, concurrency 32 (SDK over HTTP to the local KMS) |');
   }, 180_000);
 });
