@@ -147,6 +147,7 @@ export class KmsOperations {
 
     ImportKeyMaterial: (input, context) => {
       const key = this.externalKey(input, context);
+      if (key.state === 'PendingDeletion') throw kmsErrors.invalidState(`${key.arn} is pending deletion.`);
       const token = requiredBlob(input, 'ImportToken').toString('hex');
       const encrypted = requiredBlob(input, 'EncryptedKeyMaterial');
       const params = key.importParameters;
@@ -161,6 +162,7 @@ export class KmsOperations {
       }
       if (expirationModel !== 'KEY_MATERIAL_EXPIRES' && expirationModel !== 'KEY_MATERIAL_DOES_NOT_EXPIRE') throw kmsErrors.validation(`ExpirationModel ${expirationModel} is not valid.`);
       if (expirationModel === 'KEY_MATERIAL_DOES_NOT_EXPIRE' && validTo !== undefined) throw kmsErrors.validation('ValidTo must be absent when ExpirationModel is KEY_MATERIAL_DOES_NOT_EXPIRE.');
+      if (validTo !== undefined && !(validTo > epochSeconds(context.now))) throw kmsErrors.validation('ValidTo must be a time in the future.');
 
       const wrappingKey = createPrivateKey(params.wrappingPrivateKeyPem);
       const plaintext = unwrapKeyMaterial(encrypted, wrappingKey, params.algorithm);
@@ -174,12 +176,13 @@ export class KmsOperations {
       if (key.importedPublicKey !== undefined && key.importedPublicKey !== publicKey) {
         throw kmsErrors.incorrectKeyMaterial('The key material is not the material that was previously imported into this KMS key; only the same material can be reimported.');
       }
-      if (key.privateKey !== undefined) throw kmsErrors.invalidState(`${key.arn} already has its key material (state ${key.state}).`);
+      // Reimporting the same material is allowed in any state but PendingDeletion: it sets a new expiration and
+      // leaves an Enabled or Disabled key as it was; a key pending import becomes Enabled.
       key.privateKey = Buffer.from(scalar).toString('hex');
       key.importedPublicKey = publicKey;
       key.expirationModel = expirationModel;
       key.validTo = validTo;
-      key.state = 'Enabled';
+      if (key.state === 'PendingImport') key.state = 'Enabled';
       delete key.importParameters; // a token imports once
       return { KeyId: key.arn, KeyMaterialId: createHash('sha256').update(publicKey).digest('hex') };
     },

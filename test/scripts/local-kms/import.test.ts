@@ -5,10 +5,12 @@ import {
   CreateKeyCommand,
   DeleteImportedKeyMaterialCommand,
   DescribeKeyCommand,
+  DisableKeyCommand,
   GetParametersForImportCommand,
   GetPublicKeyCommand,
   ImportKeyMaterialCommand,
   KMSClient,
+  ScheduleKeyDeletionCommand,
   type AlgorithmSpec,
   type WrappingKeySpec,
 } from '@aws-sdk/client-kms';
@@ -127,6 +129,38 @@ describe('local KMS: importing key material', () => {
     expect(other).toMatchObject({ name: 'IncorrectKeyMaterialException' });
     await importMaterial(keyId, params.ImportToken!, wrap(material, params.PublicKey!, 'RSAES_OAEP_SHA_256'));
     expect(await state(keyId)).toBe('Enabled');
+  });
+
+  it('reimports the same material into a key that has it, to change its expiration, keeping the key state', async () => {
+    const keyId = await externalKey();
+    const material = ecKey('secp256k1');
+    let params = await parameters(keyId);
+    await importMaterial(keyId, params.ImportToken!, wrap(material.pkcs8, params.PublicKey!, 'RSAES_OAEP_SHA_256'));
+    await client.send(new DisableKeyCommand({ KeyId: keyId }));
+    params = await parameters(keyId);
+    const ValidTo = new Date(Math.ceil(Date.now() / 1000) * 1000 + 3_600_000); // whole seconds, as KMS returns it
+    await client.send(new ImportKeyMaterialCommand({ KeyId: keyId, ImportToken: params.ImportToken, EncryptedKeyMaterial: wrap(material.pkcs8, params.PublicKey!, 'RSAES_OAEP_SHA_256'), ValidTo }));
+    expect((await client.send(new DescribeKeyCommand({ KeyId: keyId }))).KeyMetadata).toMatchObject({ KeyState: 'Disabled', ExpirationModel: 'KEY_MATERIAL_EXPIRES', ValidTo });
+    params = await parameters(keyId);
+    const other = await failure(importMaterial(keyId, params.ImportToken!, wrap(ecKey('secp256k1').pkcs8, params.PublicKey!, 'RSAES_OAEP_SHA_256')));
+    expect(other).toMatchObject({ name: 'IncorrectKeyMaterialException' });
+  });
+
+  it('refuses to import into a key pending deletion (KMSInvalidStateException)', async () => {
+    const keyId = await externalKey();
+    const params = await parameters(keyId);
+    await client.send(new ScheduleKeyDeletionCommand({ KeyId: keyId, PendingWindowInDays: 7 }));
+    const error = await failure(importMaterial(keyId, params.ImportToken!, wrap(ecKey('secp256k1').pkcs8, params.PublicKey!, 'RSAES_OAEP_SHA_256')));
+    expect(error).toMatchObject({ name: 'KMSInvalidStateException' });
+    expect(await state(keyId)).toBe('PendingDeletion');
+  });
+
+  it('refuses a ValidTo in the past (ValidationException)', async () => {
+    const keyId = await externalKey();
+    const params = await parameters(keyId);
+    const wrapped = wrap(ecKey('secp256k1').pkcs8, params.PublicKey!, 'RSAES_OAEP_SHA_256');
+    const error = await failure(client.send(new ImportKeyMaterialCommand({ KeyId: keyId, ImportToken: params.ImportToken, EncryptedKeyMaterial: wrapped, ValidTo: new Date(Date.now() - 60_000) })));
+    expect(error).toMatchObject({ name: 'ValidationException' });
   });
 
   it('refuses imports into keys whose origin is AWS_KMS (UnsupportedOperationException), and unknown algorithms', async () => {
