@@ -16,12 +16,16 @@ export class Faults {
 
   /** Adds to (or sets) the fault settings; `reset` clears them first. */
   set(settings: FaultSettings & { reset?: boolean }): void {
+    const kinds = ['throttle', 'internalError', 'latencyMs', 'corruptSignature'] as const;
+    // Check every value before changing anything, so that a bad request leaves the settings as they were.
+    for (const key of kinds) {
+      const value: unknown = settings[key];
+      if (value !== undefined && !(Number.isInteger(value) && (value as number) >= 0)) throw new InvalidFaultSettingError(`${key} must be a non-negative integer, got ${JSON.stringify(value)}`);
+    }
     if (settings.reset) this.reset();
-    for (const key of ['throttle', 'internalError', 'latencyMs', 'corruptSignature'] as const) {
+    for (const key of kinds) {
       const value = settings[key];
-      if (value === undefined) continue;
-      if (!Number.isInteger(value) || value < 0) throw new RangeError(`${key} must be a non-negative integer`);
-      this.settings[key] = value;
+      if (value !== undefined) this.settings[key] = value;
     }
   }
 
@@ -41,4 +45,9 @@ export class Faults {
     this.settings[kind] -= 1;
     return true;
   }
+}
+
+/** A fault setting that is not a non-negative integer. */
+export class InvalidFaultSettingError extends RangeError {
+  override readonly name = 'InvalidFaultSettingError';
 }

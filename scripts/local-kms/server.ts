@@ -3,7 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import { KmsError } from './errors';
-import { Faults, type FaultSettings } from './faults';
+import { Faults, InvalidFaultSettingError, type FaultSettings } from './faults';
 import { KmsOperations } from './operations';
 import { KeyStore } from './store';
 import { messageDigest, signDigest } from './ecdsa';
@@ -47,7 +47,16 @@ export async function startLocalKms(options: LocalKmsOptions = {}): Promise<Loca
   async function handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const body = await readBody(request);
     if (request.url === '/__faults') {
-      if (request.method === 'POST') faults.set(JSON.parse(body || '{}') as FaultSettings & { reset?: boolean });
+      if (request.method === 'POST') {
+        try {
+          const settings: unknown = JSON.parse(body || '{}');
+          if (typeof settings !== 'object' || settings === null || Array.isArray(settings)) throw new InvalidFaultSettingError('the fault settings must be a JSON object');
+          faults.set(settings as FaultSettings & { reset?: boolean });
+        } catch (error) {
+          if (!(error instanceof SyntaxError || error instanceof InvalidFaultSettingError)) throw error;
+          return send(response, 400, { message: `Invalid fault settings: ${error.message}` }, 'application/json');
+        }
+      }
       return send(response, 200, faults.current(), 'application/json');
     }
     const { latencyMs } = faults.current();

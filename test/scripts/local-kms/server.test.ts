@@ -1,4 +1,5 @@
 // The local KMS's wire protocol, persistence and fault injection.
+import { createHash, createPublicKey, verify } from 'node:crypto';
 import { mkdtempSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -40,19 +41,27 @@ describe('local KMS server', () => {
   });
 
   it('throttles the next N calls; the SDK retries one away and reports ThrottlingException after its attempts', async () => {
+    const withDefaults = localKmsClient(kms); // the SDK's default maxAttempts, 3
     kms.faults.set({ throttle: 1 });
-    await expect(sign()).resolves.toMatchObject({ SigningAlgorithm: 'ECDSA_SHA_256' });
+    await expect(sign(withDefaults)).resolves.toMatchObject({ SigningAlgorithm: 'ECDSA_SHA_256' });
+    expect(kms.faults.current().throttle).toBe(0);
     kms.faults.set({ throttle: 5 });
-    const single = clientFor(kms, 1);
-    await expect(sign(single)).rejects.toMatchObject({ name: 'ThrottlingException', $metadata: { httpStatusCode: 400 } });
-    single.destroy();
+    await expect(sign(withDefaults)).rejects.toMatchObject({ name: 'ThrottlingException', $metadata: { httpStatusCode: 400, attempts: 3 } });
+    expect(kms.faults.current().throttle).toBe(2);
+    withDefaults.destroy();
   });
 
-  it('answers HTTP 500 (KMSInternalException) when asked to', async () => {
+  it('answers HTTP 500 (KMSInternalException) when asked to, which the SDK also retries', async () => {
     kms.faults.set({ internalError: 1 });
     const response = await post('TrentService.GetPublicKey', { KeyId: keyId });
     expect(response.status).toBe(500);
     expect(await response.json()).toMatchObject({ __type: 'KMSInternalException' });
+    kms.faults.set({ internalError: 1 });
+    await expect(sign()).resolves.toMatchObject({ $metadata: { attempts: 2 } });
+    const single = clientFor(kms, 1);
+    kms.faults.set({ internalError: 1 });
+    await expect(sign(single)).rejects.toMatchObject({ name: 'KMSInternalException', $metadata: { httpStatusCode: 500 } });
+    single.destroy();
   });
 
   it('adds latency to every answer', async () => {
@@ -62,20 +71,36 @@ describe('local KMS server', () => {
     expect(performance.now() - started).toBeGreaterThanOrEqual(190);
   });
 
-  it('returns a well-formed signature that does not verify, when asked to corrupt the next Sign', async () => {
+  it('returns a well-formed DER signature that does not verify for the message, when asked to corrupt the next Sign', async () => {
     const { PublicKey } = await client.send(new GetPublicKeyCommand({ KeyId: keyId }));
+    const spki = createPublicKey({ key: Buffer.from(PublicKey!), format: 'der', type: 'spki' });
+    const Message = Buffer.from('corrupt me');
+    const signRaw = () => client.send(new SignCommand({ KeyId: keyId, Message, MessageType: 'RAW', SigningAlgorithm: 'ECDSA_SHA_256' }));
     kms.faults.set({ corruptSignature: 1 });
-    const corrupted = await sign();
-    const honest = await sign();
-    const verifies = (der: Uint8Array) => secp256k1.verify(secp256k1.Signature.fromDER(der), Buffer.alloc(32, 7), Buffer.from(PublicKey!).subarray(-65), { lowS: false });
-    expect(verifies(corrupted.Signature!)).toBe(false);
-    expect(verifies(honest.Signature!)).toBe(true);
+    const corrupted = (await signRaw()).Signature!;
+    const honest = (await signRaw()).Signature!;
+    const nobleVerifies = (der: Uint8Array) => secp256k1.verify(secp256k1.Signature.fromDER(der), createHash('sha256').update(Message).digest(), Buffer.from(PublicKey!).subarray(-65), { lowS: false });
+    expect(nobleVerifies(corrupted)).toBe(false);
+    expect(verify('sha256', Message, spki, Buffer.from(corrupted))).toBe(false);
+    expect(nobleVerifies(honest)).toBe(true);
+    expect(verify('sha256', Message, spki, Buffer.from(honest))).toBe(true);
   });
 
   it('takes fault settings over HTTP at /__faults', async () => {
     const set = await fetch(`${kms.url}/__faults`, { method: 'POST', body: JSON.stringify({ throttle: 2, latencyMs: 5 }) });
     expect(await set.json()).toEqual({ throttle: 2, internalError: 0, latencyMs: 5, corruptSignature: 0 });
     await fetch(`${kms.url}/__faults`, { method: 'POST', body: JSON.stringify({ reset: true }) });
+    expect(kms.faults.current()).toEqual({ throttle: 0, internalError: 0, latencyMs: 0, corruptSignature: 0 });
+    const current = await fetch(`${kms.url}/__faults`);
+    expect(await current.json()).toEqual({ throttle: 0, internalError: 0, latencyMs: 0, corruptSignature: 0 });
+  });
+
+  it('refuses fault settings that are not JSON or not non-negative integers with HTTP 400, changing nothing', async () => {
+    for (const body of ['{not json', JSON.stringify({ throttle: -1 }), JSON.stringify({ latencyMs: 'slow' })]) {
+      const response = await fetch(`${kms.url}/__faults`, { method: 'POST', body });
+      expect(response.status).toBe(400);
+      expect(await response.json()).toMatchObject({ message: expect.any(String) });
+    }
     expect(kms.faults.current()).toEqual({ throttle: 0, internalError: 0, latencyMs: 0, corruptSignature: 0 });
   });
 
