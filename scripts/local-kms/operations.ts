@@ -318,9 +318,12 @@ function aliasNameOf(input: Input): string {
   return aliasName;
 }
 
+/** One page of a list: `Limit` 1 to 1000 (default 100), `Marker` the `NextMarker` of the previous page. */
 function page(items: Output[], input: Input, field: string): Output {
   const start = input.Marker === undefined ? 0 : Number(input.Marker);
+  if (!Number.isInteger(start) || start < 0 || start > items.length) throw new KmsError('InvalidMarkerException', `Marker ${String(input.Marker)} is not a NextMarker this list returned.`);
   const limit = input.Limit === undefined ? 100 : Number(input.Limit);
+  if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw kmsErrors.validation(`1 validation error detected: Value '${String(input.Limit)}' at 'limit' failed to satisfy constraint: Member must have value between 1 and 1000`);
   const slice = items.slice(start, start + limit);
   const truncated = start + limit < items.length;
   return { [field]: slice, Truncated: truncated, ...(truncated && { NextMarker: String(start + limit) }) };

@@ -8,6 +8,7 @@ import {
   DescribeKeyCommand,
   DisableKeyCommand,
   EnableKeyCommand,
+  EncryptCommand,
   GetPublicKeyCommand,
   KMSClient,
   ListAliasesCommand,
@@ -90,6 +91,10 @@ describe('local KMS: keys, aliases, signing', () => {
       west.destroy();
     });
 
+    it('answers UnknownOperationException, through the SDK, for an operation it does not implement', async () => {
+      expect(await failure(client.send(new EncryptCommand({ KeyId: (await createKey()).KeyId, Plaintext: Buffer.from('x') })))).toMatchObject({ name: 'UnknownOperationException' });
+    });
+
     it('answers ValidationException when KeyId is missing', async () => {
       expect(await failure(client.send(new DescribeKeyCommand({ KeyId: undefined as unknown as string })))).toMatchObject({ name: 'ValidationException' });
     });
@@ -106,6 +111,13 @@ describe('local KMS: keys, aliases, signing', () => {
         Marker = page.Truncated ? page.NextMarker : undefined;
       } while (Marker);
       expect(all).toContainEqual({ KeyId: key.KeyId, KeyArn: key.Arn });
+    });
+
+    it('refuses a Limit outside 1 to 1000 (ValidationException) and a Marker it did not return (InvalidMarkerException)', async () => {
+      await createKey();
+      for (const Limit of [0, 1001]) expect(await failure(client.send(new ListKeysCommand({ Limit })))).toMatchObject({ name: 'ValidationException' });
+      expect(await failure(client.send(new ListKeysCommand({ Marker: 'not-a-marker' })))).toMatchObject({ name: 'InvalidMarkerException' });
+      expect(await failure(client.send(new ListAliasesCommand({ Marker: 'not-a-marker' })))).toMatchObject({ name: 'InvalidMarkerException' });
     });
 
     it('creates, lists, refuses duplicates of, and deletes an alias', async () => {
@@ -174,6 +186,21 @@ describe('local KMS: keys, aliases, signing', () => {
       expect(await failure(client.send(new SignCommand({ KeyId: key.KeyId, Message: Buffer.alloc(4097), SigningAlgorithm: 'ECDSA_SHA_256' })))).toMatchObject({ name: 'ValidationException' });
     });
 
+    it('signs an ECC_NIST_P256 key\'s RAW message verifiably with OpenSSL', async () => {
+      const p256 = await createKey('ECC_NIST_P256');
+      const { PublicKey } = await client.send(new GetPublicKeyCommand({ KeyId: p256.KeyId }));
+      const message = Buffer.from('P-256 too');
+      const { Signature } = await client.send(new SignCommand({ KeyId: p256.KeyId, Message: message, SigningAlgorithm: 'ECDSA_SHA_256' }));
+      expect(verify('sha256', message, createPublicKey({ key: Buffer.from(PublicKey!), format: 'der', type: 'spki' }), Buffer.from(Signature!))).toBe(true);
+    });
+
+    it('Verify checks a DIGEST like Sign: 32 bytes, else ValidationException', async () => {
+      const digest = createHash('sha256').update('verify a digest').digest();
+      const { Signature } = await client.send(new SignCommand({ KeyId: key.KeyId, Message: digest, MessageType: 'DIGEST', SigningAlgorithm: 'ECDSA_SHA_256' }));
+      await expect(client.send(new VerifyCommand({ KeyId: key.KeyId, Message: digest, MessageType: 'DIGEST', Signature, SigningAlgorithm: 'ECDSA_SHA_256' }))).resolves.toMatchObject({ SignatureValid: true });
+      expect(await failure(client.send(new VerifyCommand({ KeyId: key.KeyId, Message: digest.subarray(1), MessageType: 'DIGEST', Signature, SigningAlgorithm: 'ECDSA_SHA_256' })))).toMatchObject({ name: 'ValidationException' });
+    });
+
     it('verifies its own signatures and answers KMSInvalidSignatureException for another message', async () => {
       const Message = Buffer.from('verify me');
       const { Signature } = await client.send(new SignCommand({ KeyId: key.KeyId, Message, SigningAlgorithm: 'ECDSA_SHA_256' }));
@@ -189,6 +216,7 @@ describe('local KMS: keys, aliases, signing', () => {
       expect((await client.send(new DescribeKeyCommand({ KeyId: key.KeyId }))).KeyMetadata).toMatchObject({ KeyState: 'Disabled', Enabled: false });
       expect(await failure(client.send(new GetPublicKeyCommand({ KeyId: key.KeyId })))).toMatchObject({ name: 'DisabledException' });
       expect(await failure(client.send(new SignCommand({ KeyId: key.KeyId, Message: Buffer.alloc(32), MessageType: 'DIGEST', SigningAlgorithm: 'ECDSA_SHA_256' })))).toMatchObject({ name: 'DisabledException' });
+      expect(await failure(client.send(new VerifyCommand({ KeyId: key.KeyId, Message: Buffer.alloc(32), MessageType: 'DIGEST', Signature: Buffer.alloc(70), SigningAlgorithm: 'ECDSA_SHA_256' })))).toMatchObject({ name: 'DisabledException' });
       await client.send(new EnableKeyCommand({ KeyId: key.KeyId }));
       await expect(client.send(new GetPublicKeyCommand({ KeyId: key.KeyId }))).resolves.toMatchObject({ KeySpec: 'ECC_SECG_P256K1' });
     });
