@@ -22,7 +22,24 @@ describe('local chain tooling', () => {
     expect(a.rpcUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     expect(BigInt(await a.provider.send('eth_chainId', []))).toBe(ANVIL_CHAIN_ID);
     expect(await a.provider.getBalance(DEV_ACCOUNTS[0].address)).toBe(10_000n * 10n ** 18n);
+    const anvilsOnPort = async (rpcUrl: string) => {
+      const { stdout } = await promisify(execFile)('ps', ['-eo', 'args=']);
+      return stdout.split('\n').filter((line) => line.includes(foundryBinary('anvil')) && line.includes(`--port ${new URL(rpcUrl).port} `));
+    };
+    expect(await anvilsOnPort(a.rpcUrl)).toHaveLength(1);
     await Promise.all([a.close(), b.close()]);
     await expect(fetch(a.rpcUrl, { method: 'POST' })).rejects.toThrow();
+    expect(await anvilsOnPort(a.rpcUrl)).toEqual([]);
+    expect(await anvilsOnPort(b.rpcUrl)).toEqual([]);
+  });
+
+  it('answers eth_chainId 31337 over plain JSON-RPC', async () => {
+    const anvil = await startAnvil();
+    try {
+      const response = await fetch(anvil.rpcUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'eth_chainId', params: [] }) });
+      expect(await response.json()).toMatchObject({ result: '0x7a69' });
+    } finally {
+      await anvil.close();
+    }
   });
 });
