@@ -156,7 +156,7 @@ export class KmsOperations {
       }
       if (epochSeconds(context.now) > params.validTo) throw kmsErrors.expiredImportToken('The import token has expired (tokens are valid for 24 hours); call GetParametersForImport again.');
       const expirationModel = optionalString(input, 'ExpirationModel') ?? 'KEY_MATERIAL_EXPIRES';
-      const validTo = input.ValidTo === undefined ? undefined : Number(input.ValidTo);
+      const validTo = input.ValidTo === undefined ? undefined : Math.floor(Number(input.ValidTo));
       if (expirationModel === 'KEY_MATERIAL_EXPIRES' && validTo === undefined) {
         throw kmsErrors.validation('ValidTo is required when ExpirationModel is KEY_MATERIAL_EXPIRES (the default); use KEY_MATERIAL_DOES_NOT_EXPIRE for material that never expires.');
       }
