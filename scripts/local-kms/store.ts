@@ -61,6 +61,7 @@ export class KeyStore {
   constructor(private readonly dataDir?: string) {
     if (!dataDir) return;
     mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+    chmodSync(dataDir, 0o700); // mkdir leaves the mode of a directory that already existed as it was
     let snapshot: Snapshot;
     try {
       snapshot = JSON.parse(readFileSync(this.file(), 'utf8')) as Snapshot;

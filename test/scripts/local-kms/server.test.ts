@@ -1,6 +1,6 @@
 // The local KMS's wire protocol, persistence and fault injection.
 import { createHash, createPublicKey, verify } from 'node:crypto';
-import { mkdtempSync, statSync } from 'node:fs';
+import { chmodSync, mkdtempSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateAliasCommand, CreateKeyCommand, GetPublicKeyCommand, KMSClient, SignCommand } from '@aws-sdk/client-kms';
@@ -121,6 +121,14 @@ describe('local KMS server', () => {
     expect((await c2.send(new GetPublicKeyCommand({ KeyId: 'alias/persisted' }))).PublicKey).toEqual(before);
     c2.destroy();
     await second.close();
+  });
+
+  it('tightens a data directory that already exists to mode 0700', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'local-kms-'));
+    chmodSync(dataDir, 0o755);
+    const local = await startLocalKms({ dataDir });
+    await local.close();
+    expect(statSync(dataDir).mode & 0o777).toBe(0o700);
   });
 
   it('forgets everything on restart without a data directory', async () => {
