@@ -9,6 +9,8 @@ export const ACCOUNT_ID = '111122223333';
 const KEY_SPECS: readonly EccKeySpec[] = ['ECC_SECG_P256K1', 'ECC_NIST_P256'];
 const IMPORT_TOKEN_LIFETIME_SECONDS = 24 * 60 * 60;
 const MAX_RAW_MESSAGE_BYTES = 4096;
+// Operations that change no state: no need to rewrite the state file (Sign is the hot path).
+const READ_ONLY_OPERATIONS = new Set(['DescribeKey', 'ListKeys', 'ListAliases', 'GetPublicKey', 'Sign', 'Verify']);
 
 type Input = Record<string, unknown>;
 type Output = Record<string, unknown>;
@@ -28,7 +30,7 @@ export class KmsOperations {
     const handler = this.handlers[operation];
     if (!handler) throw new KmsError('UnknownOperationException', `The local KMS does not implement ${operation}.`);
     const output = await handler(input, context);
-    this.store.save();
+    if (!READ_ONLY_OPERATIONS.has(operation)) this.store.save();
     return output;
   }
 
