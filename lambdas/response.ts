@@ -1,3 +1,4 @@
+import { keccak256 } from 'ethers';
 import type { SignedTransaction } from './signer/kms-signer';
 import { transactionV } from './signer/signature';
 
@@ -15,9 +16,11 @@ export function toSignResponse({ transaction, from }: SignedTransaction): SignRe
   const type = transaction.type;
   if (!signature || type === null) throw new TypeError('toSignResponse needs a signed transaction');
   const v = transactionV(type, transaction.chainId, signature.yParity);
+  // ethers' `hash` getter serialises again; hash the serialisation we already have.
+  const signedTransaction = transaction.serialized;
   return {
-    signedTransaction: transaction.serialized,
-    transactionHash: transaction.hash ?? '',
+    signedTransaction,
+    transactionHash: keccak256(signedTransaction),
     from,
     signature: { r: signature.r, s: signature.s, v: Number(v), yParity: signature.yParity },
   };
