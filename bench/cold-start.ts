@@ -1,8 +1,8 @@
 // Cold start: what a new Lambda execution environment pays before and during its first signature.
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { readdirSync, statSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
+import { bundleBytes } from '../scripts/bundle-size';
 import { pathToFileURL } from 'node:url';
 import { childEnv } from './memory';
 import { summarize, type Summary } from './stats';
@@ -88,9 +88,3 @@ export async function measureColdStart(runs: number, event: unknown, kms?: KmsEn
   return results;
 }
 
-/** Total size of a bundle directory's JavaScript (source maps excluded): what is deployed and may run. */
-function bundleBytes(dir: string): number {
-  return readdirSync(dir, { recursive: true, encoding: 'utf8' })
-    .filter((file) => file.endsWith('.mjs'))
-    .reduce((total, file) => total + statSync(join(dir, file)).size, 0);
-}

@@ -1,7 +1,8 @@
 // Bundles each signer Lambda into dist/<name>/index.mjs: the artifacts the CDK stack deploys.
 import { build } from 'esbuild';
-import { readdirSync, rmSync, statSync } from 'node:fs';
+import { rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { bundleBytes } from './bundle-size';
 
 const LAMBDAS = ['eip1559', 'legacy'] as const;
 
@@ -30,8 +31,6 @@ for (const name of LAMBDAS) {
     banner: { js: banner },
     logLevel: 'warning',
   });
-  const files = readdirSync(outdir, { recursive: true, encoding: 'utf8' }).filter((file) => file.endsWith('.mjs'));
-  const total = files.reduce((sum, file) => sum + statSync(join(outdir, file)).size, 0);
   const entry = statSync(join(outdir, 'index.mjs')).size;
-  console.log(`${outdir}/index.mjs: ${(entry / 1024).toFixed(1)} KiB (all ${files.length} files: ${(total / 1024).toFixed(1)} KiB)`);
+  console.log(`${outdir}/index.mjs: ${(entry / 1024).toFixed(1)} KiB (with its chunks: ${(bundleBytes(outdir) / 1024).toFixed(1)} KiB)`);
 }
