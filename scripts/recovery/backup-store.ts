@@ -1,26 +1,60 @@
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { InvalidBackupError } from './errors';
-import { parseEnvelope, type RecoveryEnvelope } from './envelope';
+import { parseBackup, type Backup } from './shards';
 
-/** Where a backup goes: a local directory, or an S3 bucket encrypted with SSE-KMS. */
+/** Where a backup goes: a local directory, or an S3 bucket (SSE-KMS with kmsKeyArn, else the bucket's default encryption). */
 export type BackupTarget =
   | { readonly kind: 'dir'; readonly dir: string }
   | { readonly kind: 's3'; readonly bucket: string; readonly client: S3Client; readonly kmsKeyArn?: string };
 
-/** The object name of a key's backup: `<key_id>/recovery_shard-0.txt`. */
-export function backupObjectKey(keyId: string): string {
-  if (!/^[A-Za-z0-9-]+$/.test(keyId)) throw new InvalidBackupError(`"${keyId}" is not a bare KMS key id; name backups by key id, not alias or ARN`);
-  return `${keyId}/recovery_shard-0.txt`;
+/** The object name of a key's backup: `<key_id>/recovery_shard-<index>.txt` (index 0: the single-key envelope). */
+export function backupObjectKey(keyId: string, index = 0): string {
+  if (!/^[A-Za-z0-9-]+$/.test(keyId)) throw new InvalidBackupError(`"${keyId.slice(0, 80)}" is not a bare KMS key id; name backups by key id, not alias or ARN`);
+  return `${keyId}/recovery_shard-${index}.txt`;
+}
+
+function objectKeyOf(backup: Backup): string {
+  return backupObjectKey(backup.keyId, backup.version === 1 ? 0 : backup.index);
+}
+
+/**
+ * Stores every shard of one backup, never overwriting: first checks that none exists, then writes each and
+ * reads each back (storeBackup). Returns the locations in order.
+ */
+export async function storeBackups(target: BackupTarget, backups: readonly Backup[]): Promise<string[]> {
+  for (const backup of backups) {
+    const objectKey = objectKeyOf(backup);
+    const exists = target.kind === 'dir' ? await fileExists(join(target.dir, objectKey)) : await s3ObjectExists(target, objectKey);
+    if (exists) throw new InvalidBackupError(`${locationOf(target, objectKey)} already exists; a backup is never overwritten`);
+  }
+  const locations: string[] = [];
+  for (const backup of backups) locations.push(await storeBackup(target, backup));
+  return locations;
+}
+
+function locationOf(target: BackupTarget, objectKey: string): string {
+  return target.kind === 'dir' ? join(target.dir, objectKey) : `s3://${target.bucket}/${objectKey}`;
+}
+
+async function fileExists(path: string): Promise<boolean> {
+  return stat(path).then(
+    () => true,
+    (error: NodeJS.ErrnoException) => {
+      if (error.code === 'ENOENT') return false;
+      throw error;
+    },
+  );
 }
 
 /**
  * Stores an envelope, never overwriting an existing backup, then reads it back and checks that what is
  * stored parses and equals what was written. Returns where it is (a path or an s3:// URL).
  */
-export async function storeBackup(target: BackupTarget, envelope: RecoveryEnvelope): Promise<string> {
-  const objectKey = backupObjectKey(envelope.keyId);
+export async function storeBackup(target: BackupTarget, envelope: Backup): Promise<string> {
+  const objectKey = objectKeyOf(envelope);
   const body = `${JSON.stringify(envelope, null, 2)}\n`;
   let location: string;
   if (target.kind === 'dir') {
@@ -32,14 +66,18 @@ export async function storeBackup(target: BackupTarget, envelope: RecoveryEnvelo
   } else {
     location = `s3://${target.bucket}/${objectKey}`;
     if (await s3ObjectExists(target, objectKey)) throw new InvalidBackupError(`${location} already exists; a backup is never overwritten`);
+    // If-None-Match: * makes S3 itself refuse an overwrite (the check above has a race) and the SHA-256
+    // checksum makes it refuse a corrupted upload. Local S3 servers (s3rver) ignore both, so the read-back
+    // below stays: it is what proves the backup is there and readable, on every S3.
     await target.client.send(
       new PutObjectCommand({
         Bucket: target.bucket,
         Key: objectKey,
         Body: body,
         ContentType: 'application/json',
-        ServerSideEncryption: 'aws:kms',
-        ...(target.kmsKeyArn && { SSEKMSKeyId: target.kmsKeyArn }),
+        IfNoneMatch: '*',
+        ChecksumSHA256: createHash('sha256').update(body, 'utf8').digest('base64'),
+        ...(target.kmsKeyArn && { ServerSideEncryption: 'aws:kms', SSEKMSKeyId: target.kmsKeyArn }),
       }),
     );
   }
@@ -48,13 +86,13 @@ export async function storeBackup(target: BackupTarget, envelope: RecoveryEnvelo
   return location;
 }
 
-/** Reads an envelope from a file path or an s3://bucket/key URL and checks its structure. */
-export async function loadBackup(location: string, s3?: S3Client): Promise<RecoveryEnvelope> {
+/** Reads a backup (either version) from a file path or an s3://bucket/key URL and checks its structure. */
+export async function loadBackup(location: string, s3?: S3Client): Promise<Backup> {
   const match = /^s3:\/\/([^/]+)\/(.+)$/.exec(location);
-  if (!match) return parseEnvelope(await readFile(location, 'utf8'));
+  if (!match) return parseBackup(await readFile(location, 'utf8'));
   if (!s3) throw new InvalidBackupError(`reading ${location} needs an S3 client`);
   const response = await s3.send(new GetObjectCommand({ Bucket: match[1], Key: match[2] }));
-  return parseEnvelope((await response.Body?.transformToString('utf8')) ?? '');
+  return parseBackup((await response.Body?.transformToString('utf8')) ?? '');
 }
 
 async function s3ObjectExists(target: Extract<BackupTarget, { kind: 's3' }>, objectKey: string): Promise<boolean> {

@@ -1,6 +1,6 @@
-import { createCipheriv, createDecipheriv, createHash, constants, privateDecrypt, publicEncrypt, randomBytes, type KeyObject } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHash, createPublicKey, constants, privateDecrypt, publicEncrypt, randomBytes, type KeyObject } from 'node:crypto';
 import { computeAddress, getAddress } from 'ethers';
-import { InvalidBackupError } from './errors';
+import { InvalidBackupError, TamperedBackupError, WrongRecoveryKeyError } from './errors';
 
 /** The backup format: a versioned JSON document, documented in docs/backup.md. */
 export const ENVELOPE_FORMAT = 'kms-eth-signer/recovery-shard';
@@ -41,20 +41,55 @@ export function sealPrivateKey(privateKey: Uint8Array, recoveryPublicKey: KeyObj
     recoveryKeySha256: fingerprint(recoveryPublicKey),
     createdAt: now.toISOString(),
   } as const;
+  return { ...header, ...sealBytes(privateKey, recoveryPublicKey, additionalData(header)) };
+}
+
+/** The encrypted part of every envelope: AES-256-GCM under a fresh key, that key wrapped with RSA-OAEP-SHA-256. */
+export interface SealedBytes {
+  encryptedKey: string;
+  iv: string;
+  ciphertext: string;
+  tag: string;
+}
+
+/** Encrypts bytes to an RSA public key: a fresh AES-256 key and IV, the header bound as additional data. */
+export function sealBytes(plaintext: Uint8Array, publicKey: KeyObject, aad: Buffer): SealedBytes {
   const aesKey = randomBytes(32);
   const iv = randomBytes(12);
   try {
     const cipher = createCipheriv('aes-256-gcm', aesKey, iv);
-    cipher.setAAD(additionalData(header));
-    const ciphertext = Buffer.concat([cipher.update(privateKey), cipher.final()]);
-    const encryptedKey = publicEncrypt({ key: recoveryPublicKey, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256' }, aesKey);
+    cipher.setAAD(aad);
+    const ciphertext = Buffer.concat([cipher.update(plaintext), cipher.final()]);
+    const encryptedKey = publicEncrypt({ key: publicKey, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256' }, aesKey);
     return {
-      ...header,
       encryptedKey: encryptedKey.toString('base64'),
       iv: iv.toString('base64'),
       ciphertext: ciphertext.toString('base64'),
       tag: cipher.getAuthTag().toString('base64'),
     };
+  } finally {
+    aesKey.fill(0);
+  }
+}
+
+/**
+ * Decrypts what sealBytes made. A private key that does not unwrap the AES key throws WrongRecoveryKeyError;
+ * a failed GCM check (ciphertext or header altered) throws TamperedBackupError.
+ */
+export function openBytes(sealed: SealedBytes, privateKey: KeyObject, aad: Buffer): Buffer {
+  let aesKey: Buffer;
+  try {
+    aesKey = privateDecrypt({ key: privateKey, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256' }, Buffer.from(sealed.encryptedKey, 'base64'));
+  } catch (cause) {
+    throw new WrongRecoveryKeyError('the recovery private key does not open it (wrong recovery key?)', cause);
+  }
+  try {
+    const decipher = createDecipheriv('aes-256-gcm', aesKey, Buffer.from(sealed.iv, 'base64'));
+    decipher.setAAD(aad);
+    decipher.setAuthTag(Buffer.from(sealed.tag, 'base64'));
+    return Buffer.concat([decipher.update(Buffer.from(sealed.ciphertext, 'base64')), decipher.final()]);
+  } catch (cause) {
+    throw new TamperedBackupError('it was altered or corrupted (authentication failed)', cause);
   } finally {
     aesKey.fill(0);
   }
@@ -99,31 +134,17 @@ export function parseEnvelope(text: string, expected?: { keyId?: string; recover
 
 /** Decrypts an envelope with the recovery private key; the result is the 32-byte private key (zero it after use). */
 export function openEnvelope(envelope: RecoveryEnvelope, recoveryPrivateKey: KeyObject): Buffer {
-  let aesKey: Buffer;
-  try {
-    aesKey = privateDecrypt({ key: recoveryPrivateKey, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256' }, Buffer.from(envelope.encryptedKey, 'base64'));
-  } catch (cause) {
-    throw new InvalidBackupError('the recovery private key does not open it (wrong recovery key?)', cause);
+  const privateKey = openBytes(envelope, recoveryPrivateKey, additionalData(envelope));
+  if (privateKey.length !== 32 || computeAddress(`0x${privateKey.toString('hex')}`) !== envelope.address) {
+    privateKey.fill(0);
+    throw new TamperedBackupError(`the decrypted key is not the key of ${envelope.address}`);
   }
-  try {
-    const decipher = createDecipheriv('aes-256-gcm', aesKey, Buffer.from(envelope.iv, 'base64'));
-    decipher.setAAD(additionalData(envelope));
-    decipher.setAuthTag(Buffer.from(envelope.tag, 'base64'));
-    const privateKey = Buffer.concat([decipher.update(Buffer.from(envelope.ciphertext, 'base64')), decipher.final()]);
-    if (computeAddress(`0x${privateKey.toString('hex')}`) !== envelope.address) {
-      privateKey.fill(0);
-      throw new InvalidBackupError(`the decrypted key is not the key of ${envelope.address}`);
-    }
-    return privateKey;
-  } catch (cause) {
-    if (cause instanceof InvalidBackupError) throw cause;
-    throw new InvalidBackupError('it was altered or corrupted (authentication failed)', cause);
-  } finally {
-    aesKey.fill(0);
-  }
+  return privateKey;
 }
 
 /** SHA-256 of a public key's DER SubjectPublicKeyInfo, as hex. */
-export function fingerprint(publicKey: KeyObject): string {
+export function fingerprint(key: KeyObject): string {
+  // A private key's fingerprint is its public key's: that is how a private key finds its shard.
+  const publicKey = key.type === 'private' ? createPublicKey(key) : key;
   return createHash('sha256').update(publicKey.export({ type: 'spki', format: 'der' })).digest('hex');
 }

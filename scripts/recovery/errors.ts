@@ -10,8 +10,33 @@ export class InvalidRecoveryKeyError extends SignerError {
 
 /** A backup (recovery shard) is malformed, was altered, or belongs to another key. */
 export class InvalidBackupError extends SignerError {
-  override readonly name = 'InvalidBackupError';
+  override readonly name: string = 'InvalidBackupError';
   constructor(problem: string, cause?: unknown) {
     super(`The backup cannot be used: ${problem}`, { cause });
   }
+}
+
+/** A backup or share file fails authentication: its ciphertext or its header was changed. */
+export class TamperedBackupError extends InvalidBackupError {
+  override readonly name: string = 'TamperedBackupError';
+}
+
+/** The private key given does not open this shard (or share file): it is another holder's key. */
+export class WrongRecoveryKeyError extends InvalidBackupError {
+  override readonly name: string = 'WrongRecoveryKeyError';
+}
+
+/** Fewer shards (with their private keys) than the threshold M were given. */
+export class NotEnoughSharesError extends InvalidBackupError {
+  override readonly name: string = 'NotEnoughSharesError';
+}
+
+/** Two of the shards given have the same index: the same shard twice, or a copy. */
+export class DuplicateShareError extends InvalidBackupError {
+  override readonly name: string = 'DuplicateShareError';
+}
+
+/** The shards given belong to different backups (another key, threshold, count or backup run). */
+export class MixedSharesError extends InvalidBackupError {
+  override readonly name: string = 'MixedSharesError';
 }

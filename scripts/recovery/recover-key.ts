@@ -1,0 +1,84 @@
+import type { KeyObject } from 'node:crypto';
+import { fingerprint, openEnvelope } from './envelope';
+import { MixedSharesError, NotEnoughSharesError, WrongRecoveryKeyError } from './errors';
+import { openShareFile, type ShareFile } from './ceremony';
+import { checkShareSet, combineShares, openShard, type Backup, type ShardEnvelope, type ShareHeader } from './shards';
+
+/** A recovered private key and what the backup says about it. */
+export interface RecoveredKey {
+  /** The 32-byte private key: zero it after use. */
+  readonly secret: Buffer;
+  readonly keyId: string;
+  readonly address: string;
+  readonly createdAt: string;
+  /** M of N, and the indices used (empty for a single-key backup). */
+  readonly threshold: number;
+  readonly shares: number;
+  readonly used: readonly number[];
+}
+
+/**
+ * Recovers a private key from stored backups and recovery private keys: one single-key backup (version 1),
+ * or at least M shards of one M-of-N backup. Each private key is matched to its shard by fingerprint, never
+ * by order; a private key that opens none of the shards is refused.
+ */
+export async function recoverFromBackups(backups: readonly Backup[], privateKeys: readonly KeyObject[]): Promise<RecoveredKey> {
+  const keys = new Map(privateKeys.map((key) => [fingerprint(key), key] as const));
+  const single = backups.filter((b) => b.version === 1);
+  if (single.length > 0) {
+    if (backups.length > 1) throw new MixedSharesError('a single-key backup (recovery_shard-0.txt, version 1) is a whole backup on its own; give it alone');
+    const envelope = single[0]!;
+    const key = keys.get(envelope.recoveryKeySha256);
+    if (!key) {
+      throw new WrongRecoveryKeyError(`it is encrypted to recovery key sha256:${envelope.recoveryKeySha256.slice(0, 16)}…, and the private key given is another one (wrong recovery key)`);
+    }
+    const secret = openEnvelope(envelope, key);
+    return { secret, keyId: envelope.keyId, address: envelope.address, createdAt: envelope.createdAt, threshold: 1, shares: 1, used: [] };
+  }
+  const shards = backups as readonly ShardEnvelope[];
+  checkShareSetShape(shards);
+  const byKey = new Set(shards.map((s) => s.recoveryKeySha256));
+  for (const [print] of keys) {
+    if (!byKey.has(print)) throw new WrongRecoveryKeyError(`the recovery private key sha256:${print.slice(0, 16)}… opens none of the shards given (wrong recovery key, or its shard was not given)`);
+  }
+  const usable = shards.filter((s) => keys.has(s.recoveryKeySha256));
+  return finish(usable, openAll(usable, (s) => openShard(s, keys.get(s.recoveryKeySha256)!)));
+}
+
+/** Recovers a private key from M share files (recover --decrypt-share) with the operator's one-time private key. */
+export async function recoverFromShareFiles(files: readonly ShareFile[], operatorPrivateKey: KeyObject): Promise<RecoveredKey> {
+  checkShareSetShape(files);
+  return finish(files, openAll(files, (file) => openShareFile(file, operatorPrivateKey)));
+}
+
+// Decrypts every share, zeroing those already decrypted if one fails.
+function openAll<T>(items: readonly T[], open: (item: T) => Buffer): Buffer[] {
+  const shares: Buffer[] = [];
+  try {
+    for (const item of items) shares.push(open(item));
+    return shares;
+  } catch (error) {
+    for (const share of shares) share.fill(0);
+    throw error;
+  }
+}
+
+// Mixed backups and duplicates are reported before counting: they explain a shortfall better than the count.
+function checkShareSetShape(headers: readonly ShareHeader[]): void {
+  if (headers.length === 0) throw new NotEnoughSharesError('no shard was given');
+  try {
+    checkShareSet(headers);
+  } catch (error) {
+    if (!(error instanceof NotEnoughSharesError)) throw error;
+  }
+}
+
+async function finish(headers: readonly ShareHeader[], shares: Buffer[]): Promise<RecoveredKey> {
+  try {
+    const common = checkShareSet(headers);
+    const secret = await combineShares(headers, shares);
+    return { secret, keyId: common.keyId, address: common.address, createdAt: common.createdAt, threshold: common.threshold, shares: common.shares, used: headers.map((h) => h.index) };
+  } finally {
+    for (const share of shares) share.fill(0);
+  }
+}
