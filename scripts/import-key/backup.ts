@@ -1,64 +1,120 @@
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SignerError } from '../../lambdas/signer/errors';
-import { storeBackup, type BackupTarget } from '../recovery/backup-store';
-import { sealPrivateKey } from '../recovery/envelope';
+import { storeBackups, type BackupTarget } from '../recovery/backup-store';
+import { fingerprint, sealPrivateKey } from '../recovery/envelope';
+import { InvalidBackupError } from '../recovery/errors';
 import { parseRecoveryPublicKey, type RecoveryPublicKey } from '../recovery/recovery-key';
+import { checkThreshold, MAX_SHARES, splitPrivateKey, type Backup } from '../recovery/shards';
 import type { PrivateKey } from './private-key';
 import { UsageError } from './usage';
 
-/** The backup import-key makes before ImportKeyMaterial: where, and to which recovery key. */
+/** The backup import-key makes before ImportKeyMaterial: where, to which recovery keys, and how many recover. */
 export interface BackupPlan {
-  readonly recoveryKey: RecoveryPublicKey;
-  readonly recoveryKeyFile: string;
+  /** Recovery key i (from 1) receives shard i; one key means the single-key envelope (recovery_shard-0.txt). */
+  readonly recoveryKeys: readonly { readonly key: RecoveryPublicKey; readonly file: string }[];
+  /** M: how many shards recover the key (1 with a single recovery key). */
+  readonly threshold: number;
   readonly target: { kind: 'dir'; dir: string } | { kind: 's3'; bucket: string; kmsKeyArn?: string };
 }
 
 /** The backup options of import-key, as given on the command line. */
 export interface BackupOptions {
-  readonly 'backup-public-key'?: string;
+  readonly 'backup-public-key'?: readonly string[];
+  readonly threshold?: string;
   readonly 'backup-dir'?: string;
   readonly 'backup-bucket'?: string;
   readonly 'backup-kms-key-arn'?: string;
 }
 
-/** Checks the backup options and reads the recovery public key, before anything is sent to KMS. */
+/** Checks the backup options and reads the recovery public keys, before anything is sent to KMS. */
 export async function planBackup(options: BackupOptions): Promise<BackupPlan | undefined> {
-  const file = options['backup-public-key'];
+  const files = options['backup-public-key'] ?? [];
   const dir = options['backup-dir'];
   const bucket = options['backup-bucket'];
   const kmsKeyArn = options['backup-kms-key-arn'];
-  if (file === undefined) {
-    if (dir !== undefined || bucket !== undefined || kmsKeyArn !== undefined) throw new UsageError('--backup-dir, --backup-bucket and --backup-kms-key-arn need --backup-public-key FILE');
+  if (files.length === 0) {
+    if (dir !== undefined || bucket !== undefined || kmsKeyArn !== undefined || options.threshold !== undefined) {
+      throw new UsageError('--backup-dir, --backup-bucket, --backup-kms-key-arn and --threshold need --backup-public-key FILE');
+    }
     return undefined;
   }
   if ((dir !== undefined) === (bucket !== undefined)) throw new UsageError('--backup-public-key needs exactly one of --backup-dir DIR or --backup-bucket NAME');
   if (kmsKeyArn !== undefined && bucket === undefined) throw new UsageError('--backup-kms-key-arn goes with --backup-bucket');
   if (kmsKeyArn !== undefined && !/^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[A-Za-z0-9-]+$/.test(kmsKeyArn)) {
-    throw new UsageError(`--backup-kms-key-arn "${kmsKeyArn}" is not a KMS key ARN`);
+    throw new UsageError(`--backup-kms-key-arn "${kmsKeyArn.slice(0, 120)}" is not a KMS key ARN`);
   }
-  let content: Buffer;
-  try {
-    content = await readFile(file);
-  } catch (cause) {
-    throw new UsageError(`cannot read the recovery public key ${file}: ${(cause as Error).message}`, cause);
-  }
+  const recoveryKeys = await readRecoveryKeys(files);
+  const threshold = parseThreshold(options.threshold, recoveryKeys.length);
   return {
-    recoveryKey: parseRecoveryPublicKey(content, file),
-    recoveryKeyFile: file,
+    recoveryKeys,
+    threshold,
     target: dir !== undefined ? { kind: 'dir', dir } : { kind: 's3', bucket: bucket as string, ...(kmsKeyArn && { kmsKeyArn }) },
   };
 }
 
-/**
- * Encrypts the private key to the recovery public key and stores it as <key_id>/recovery_shard-0.txt,
- * read back and checked. Any failure is a BackupFailedError: the caller must then import nothing.
- */
-export async function makeBackup(plan: BackupPlan, key: PrivateKey, keyId: string, s3: () => S3Client): Promise<string> {
+// Each --backup-public-key is a key file, or a directory whose files (in name order) are one key per holder.
+async function readRecoveryKeys(paths: readonly string[]): Promise<BackupPlan['recoveryKeys']> {
+  const files: string[] = [];
+  for (const path of paths) {
+    const isDir = await stat(path).then((s) => s.isDirectory(), () => false);
+    if (!isDir) {
+      files.push(path);
+      continue;
+    }
+    const names = (await readdir(path, { withFileTypes: true })).filter((e) => e.isFile() && !e.name.startsWith('.')).map((e) => e.name).sort();
+    if (names.length === 0) throw new UsageError(`the directory ${path} given to --backup-public-key holds no key files`);
+    files.push(...names.map((name) => join(path, name)));
+  }
+  if (files.length > MAX_SHARES) throw new UsageError(`${files.length} recovery public keys were given; at most ${MAX_SHARES} are supported`);
+  const keys: Array<{ key: RecoveryPublicKey; file: string }> = [];
+  const seen = new Map<string, string>();
+  for (const file of files) {
+    let content: Buffer;
+    try {
+      content = await readFile(file);
+    } catch (cause) {
+      throw new UsageError(`cannot read the recovery public key ${file}: ${(cause as Error).message}`, cause);
+    }
+    const key = parseRecoveryPublicKey(content, file);
+    const print = fingerprint(key.key);
+    const earlier = seen.get(print);
+    if (earlier !== undefined) {
+      throw new UsageError(`${earlier} and ${file} are the same recovery key: its holder would get two shards. Give each holder's public key once (for a directory, keep one file per holder)`);
+    }
+    seen.set(print, file);
+    keys.push({ key, file });
+  }
+  return keys;
+}
+
+function parseThreshold(text: string | undefined, n: number): number {
+  if (text === undefined) {
+    if (n === 1) return 1;
+    throw new UsageError(`--threshold M is required with ${n} recovery keys: how many of the ${n} holders must come together to recover the key (2 to ${n})`);
+  }
+  if (!/^[0-9]{1,3}$/.test(text)) throw new UsageError(`--threshold must be a whole number from 1 to the number of recovery keys (${n}), not "${text.slice(0, 20)}"`);
   try {
-    const envelope = sealPrivateKey(key.scalar, plan.recoveryKey.key, keyId);
+    checkThreshold(Number(text), n);
+  } catch (cause) {
+    throw new UsageError(`--threshold ${text}: ${(cause as Error).message.replace(/^The backup cannot be used: /, '')}`, cause);
+  }
+  return Number(text);
+}
+
+/**
+ * Encrypts the private key to the recovery key (one key: <key_id>/recovery_shard-0.txt, version 1), or splits
+ * it into M-of-N shards, shard i encrypted to recovery key i (<key_id>/recovery_shard-i.txt), then stores every
+ * one and reads it back. Any failure is a BackupFailedError: the caller must then import nothing.
+ */
+export async function makeBackup(plan: BackupPlan, key: PrivateKey, keyId: string, s3: () => S3Client): Promise<string[]> {
+  try {
+    const publicKeys = plan.recoveryKeys.map((r) => r.key.key);
+    const backups: Backup[] = publicKeys.length === 1 ? [sealPrivateKey(key.scalar, publicKeys[0]!, keyId)] : await splitPrivateKey(key.scalar, publicKeys, plan.threshold, keyId);
+    if (backups.length !== plan.recoveryKeys.length) throw new InvalidBackupError('the number of shards differs from the number of recovery keys');
     const target: BackupTarget = plan.target.kind === 'dir' ? plan.target : { ...plan.target, client: s3() };
-    return await storeBackup(target, envelope);
+    return await storeBackups(target, backups);
   } catch (cause) {
     throw new BackupFailedError(cause);
   }
@@ -74,6 +130,10 @@ export class BackupFailedError extends SignerError {
   override readonly name = 'BackupFailedError';
   constructor(cause: unknown) {
     const detail = cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause);
-    super(`The backup could not be stored and verified (${detail}), so nothing was imported; the KMS key is still PendingImport. Fix the backup target and run the command again.`, { cause });
+    super(
+      `The backup could not be stored and verified (${detail}), so nothing was imported; the KMS key is still PendingImport. ` +
+        'Fix the backup target and run the command again (shards already written are never overwritten: remove them, or import into a new key).',
+      { cause },
+    );
   }
 }

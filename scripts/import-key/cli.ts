@@ -43,10 +43,12 @@ Options:
   --wrapping-algorithm ALG  ${WRAPPING_ALGORITHMS.join(', ')} (default RSAES_OAEP_SHA_256)
   --wrapping-key-spec SPEC  ${WRAPPING_KEY_SPECS.join(', ')} (default RSA_2048)
   --backup-public-key FILE  before importing, keep an encrypted backup that only this RSA-4096 recovery key
-                            opens (npm run recovery-keypair); DER, hex or PEM (docs/backup.md)
-  --backup-dir DIR          ...stored as DIR/<key id>/recovery_shard-0.txt (mode 0600), or
-  --backup-bucket NAME      ...in S3 as <key id>/recovery_shard-0.txt with SSE-KMS
-  --backup-kms-key-arn ARN  the KMS key for the bucket's SSE-KMS (default: the bucket's default key)
+                            opens (npm run recovery-keypair); DER, hex or PEM (docs/backup.md). Repeat it (or
+                            give a directory, one key file per holder) to split the key into M-of-N shards
+  --threshold M             with N recovery keys: any M of the N shards recover the key (2 <= M <= N)
+  --backup-dir DIR          ...stored as DIR/<key id>/recovery_shard-I.txt (mode 0600), or
+  --backup-bucket NAME      ...in S3 as <key id>/recovery_shard-I.txt (I = 0 for one key, 1..N for shards)
+  --backup-kms-key-arn ARN  encrypt the objects with this KMS key (SSE-KMS; default: the bucket's encryption)
   --endpoint-url URL        KMS endpoint (default: AWS_ENDPOINT_URL_KMS, AWS_ENDPOINT_URL, or AWS)
   --region REGION           AWS region (default: AWS_REGION, the AWS config)
   --help                    this text
@@ -71,7 +73,8 @@ const OPTIONS = {
   'wrapping-key-spec': { type: 'string' },
   'endpoint-url': { type: 'string' },
   region: { type: 'string' },
-  'backup-public-key': { type: 'string' },
+  'backup-public-key': { type: 'string', multiple: true },
+  threshold: { type: 'string' },
   'backup-dir': { type: 'string' },
   'backup-bucket': { type: 'string' },
   'backup-kms-key-arn': { type: 'string' },
@@ -142,8 +145,13 @@ async function importKey(argv: string[], io: CliIo): Promise<void> {
     );
 
     if (backup) {
-      const location = await makeBackup(backup, key, target.keyId, io.s3Client ?? createS3Client);
-      io.stdout.write(`Backup encrypted to the recovery key ${backup.recoveryKeyFile}, stored and read back: ${location}\n`);
+      const locations = await makeBackup(backup, key, target.keyId, io.s3Client ?? createS3Client);
+      if (backup.recoveryKeys.length === 1) {
+        io.stdout.write(`Backup encrypted to the recovery key ${backup.recoveryKeys[0]!.file}, stored and read back: ${locations[0]}\n`);
+      } else {
+        io.stdout.write(`Backup split into ${backup.recoveryKeys.length} shards, any ${backup.threshold} of which recover the key; each stored and read back:\n`);
+        backup.recoveryKeys.forEach((r, i) => io.stdout.write(`  shard ${i + 1} for ${r.file}: ${locations[i]}\n`));
+      }
     }
 
     const parameters = await getImportParameters(client, target.keyArn, algorithm, spec);

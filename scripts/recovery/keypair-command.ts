@@ -10,20 +10,23 @@ export interface CommandIo {
   readonly stderr: (text: string) => void;
 }
 
-const USAGE = `Usage: npm run recovery-keypair -- --out-dir DIR [--name NAME] [--der]
+const USAGE = `Usage: npm run recovery-keypair -- --out-dir DIR [--name NAME] [--der] [--ephemeral]
 
 Generates an RSA-4096 recovery key pair for encrypted backups of imported key material:
   DIR/NAME-private.pem   the recovery PRIVATE key (mode 0600): store it offline, never on a server
   DIR/NAME-private.der   the same key as DER, with --der
   DIR/NAME-public.der    the public key, binary DER (550 bytes)
   DIR/NAME-public.hex    the public key, hex text (1100 characters)
-NAME defaults to "recovery". Existing files are never overwritten.`;
+NAME defaults to "recovery". Existing files are never overwritten.
+--ephemeral makes the ceremony operator's ONE-TIME key instead (NAME defaults to "operator-one-time"): holders
+encrypt their decrypted shares to it (npm run recover -- --decrypt-share --to DIR/NAME-public.der), the operator
+combines them (npm run recover -- --combine), then deletes the private key.`;
 
 /** Runs `npm run recovery-keypair`; returns the exit code. */
 export async function recoveryKeypairCommand(argv: string[], io: CommandIo): Promise<number> {
   let values;
   try {
-    ({ values } = parseArgs({ args: argv, options: { 'out-dir': { type: 'string' }, name: { type: 'string', default: 'recovery' }, der: { type: 'boolean', default: false }, help: { type: 'boolean', default: false } } }));
+    ({ values } = parseArgs({ args: argv, options: { 'out-dir': { type: 'string' }, name: { type: 'string' }, der: { type: 'boolean', default: false }, ephemeral: { type: 'boolean', default: false }, help: { type: 'boolean', default: false } } }));
   } catch (error) {
     io.stderr(`${(error as Error).message}\n\n${USAGE}\n`);
     return 2;
@@ -37,13 +40,14 @@ export async function recoveryKeypairCommand(argv: string[], io: CommandIo): Pro
     io.stderr(`--out-dir is required.\n\n${USAGE}\n`);
     return 2;
   }
-  if (!/^[A-Za-z0-9._-]+$/.test(values.name)) {
+  const name = values.name ?? (values.ephemeral ? 'operator-one-time' : 'recovery');
+  if (!/^[A-Za-z0-9._-]+$/.test(name)) {
     io.stderr('--name may contain only letters, digits, ".", "_" and "-".\n');
     return 2;
   }
 
   const { publicKey, privateKey } = await generateRecoveryKeyPair();
-  const base = join(dir, values.name);
+  const base = join(dir, name);
   const files: Array<[string, string | Buffer, number]> = [
     [`${base}-private.pem`, privateKey.export({ type: 'pkcs8', format: 'pem' }), 0o600],
     ...(values.der ? [[`${base}-private.der`, privateKey.export({ type: 'pkcs8', format: 'der' }), 0o600] as [string, Buffer, number]] : []),
@@ -57,6 +61,21 @@ export async function recoveryKeypairCommand(argv: string[], io: CommandIo): Pro
     const e = error as NodeJS.ErrnoException;
     io.stderr(e.code === 'EEXIST' ? `${e.path} already exists; choose another --name or --out-dir (keys are never overwritten).\n` : `Cannot write the key files: ${e.message}\n`);
     return 1;
+  }
+  if (values.ephemeral) {
+    io.stdout(
+      [
+        `One-time ceremony key pair written (fingerprint sha256:${fingerprint(publicKey)}):`,
+        ...files.map(([file]) => `  ${file}`),
+        '',
+        `Give ${base}-public.der (or .hex) and this fingerprint to each holder taking part: they run`,
+        `  npm run recover -- --decrypt-share --backup THEIR_SHARD --recovery-private-key THEIR_KEY --to ${base}-public.der --out share-I.json`,
+        `Then combine: npm run recover -- --combine --share share-1.json --share … --operator-private-key ${base}-private.pem --out KEY_FILE`,
+        `and delete ${base}-private.pem securely: it opens every share file made for this ceremony.`,
+        '',
+      ].join('\n'),
+    );
+    return 0;
   }
   io.stdout(
     [
