@@ -80,7 +80,7 @@ export async function recoverCommand(argv: string[], io: CommandIo, deps: Recove
   let secret: Buffer | undefined;
   try {
     const recovered = values.combine
-      ? await recoverFromShareFiles(await Promise.all((values.share ?? []).map(async (file) => parseShareFile(await readFile(file, 'utf8')))), await readPrivateKey(values['operator-private-key'] as string))
+      ? await recoverFromShareFiles(await Promise.all((values.share ?? []).map(async (file) => named(file, async () => parseShareFile(await readFile(file, 'utf8'))))), await readPrivateKey(values['operator-private-key'] as string))
       : await recoverFromBackups(await loadBackups(backups, deps), await Promise.all(recoveryKeyFiles.map(readPrivateKey)));
     secret = recovered.secret;
     const quorum = recovered.shares > 1 ? ` from shards ${recovered.used.join(', ')} (${recovered.threshold} of ${recovered.shares} needed)` : '';
@@ -135,15 +135,17 @@ async function decryptShare(backup: string, recoveryKeyFile: string, operatorKey
 
 async function loadBackups(locations: readonly string[], deps: RecoverDeps): Promise<Backup[]> {
   const s3 = locations.some((l) => l.startsWith('s3://')) ? (deps.s3 ?? new S3Client({})) : undefined;
-  return Promise.all(
-    locations.map((location) =>
-      loadBackup(location, s3).catch((error: unknown) => {
-        // Name the file: with several shards, "the backup cannot be used" alone does not say which.
-        if (error instanceof InvalidBackupError) throw new (error.constructor as typeof InvalidBackupError)(`${location}: ${error.message.replace(/^The backup cannot be used: /, '')}`, error);
-        throw error;
-      }),
-    ),
-  );
+  return Promise.all(locations.map((location) => named(location, () => loadBackup(location, s3))));
+}
+
+// Names the file in a parse error: with several shards, "the backup cannot be used" alone does not say which.
+async function named<T>(location: string, read: () => Promise<T>): Promise<T> {
+  try {
+    return await read();
+  } catch (error) {
+    if (error instanceof InvalidBackupError) throw new (error.constructor as typeof InvalidBackupError)(`${location}: ${error.message.replace(/^The backup cannot be used: /, '')}`, error);
+    throw error;
+  }
 }
 
 async function readPrivateKey(file: string): Promise<KeyObject> {
