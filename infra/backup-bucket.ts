@@ -1,33 +1,42 @@
 import { CfnOutput, Duration, RemovalPolicy, Stack, Validations, type CfnElement } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as s3n from 'aws-cdk-lib/aws-s3-notifications';
+import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
+
+/** Object Lock retention of a new backup bucket unless the context says otherwise: ten years. */
+export const DEFAULT_OBJECT_LOCK_DAYS = 3650;
 
 /** Options of the backup bucket. */
 export interface BackupBucketProps {
-  /** With a value, Object Lock in COMPLIANCE mode keeps every backup version this many days (nobody can delete it). */
+  /**
+   * Object Lock in COMPLIANCE mode keeps every backup version this many days: nobody, root included, can delete
+   * it. Default 3650; 0 turns Object Lock off (test stacks that must be deletable).
+   */
   readonly objectLockDays?: number;
+  /** Where object removals are reported; default: a topic of its own (subscribe the operators to it). */
+  readonly removalTopic?: sns.ITopic;
+  /** An account whose importers write backups through a role here; its trust policy requires the External ID. */
+  readonly writerAccount?: { readonly accountId: string; readonly externalId: string };
 }
 
 /**
  * An S3 bucket for encrypted backups of imported key material (`npm run import-key --backup-bucket`):
- * versioned, SSE-KMS with its own customer managed key and an S3 bucket key, no public access, ACLs off,
- * TLS only, only SSE-KMS uploads with that key, old versions expire after 90 days, optional Object Lock.
+ * versioned, noncurrent versions kept, Object Lock (COMPLIANCE) by default, SSE-S3, no public access, ACLs off,
+ * TLS only, SSE-KMS uploads refused, every object removal reported to an SNS topic. Every object is already
+ * encrypted to offline recovery keys, so the bucket's job is to keep it: see docs/backup.md for why SSE-S3.
  * `writerPolicy` is what an importer needs: attach it to the role or user that runs import-key.
  */
 export class BackupBucket extends Construct {
   readonly bucket: s3.Bucket;
-  readonly encryptionKey: kms.Key;
   readonly writerPolicy: iam.ManagedPolicy;
+  readonly removalTopic: sns.ITopic;
+  readonly writerRole?: iam.Role;
 
   constructor(scope: Construct, id: string, props: BackupBucketProps = {}) {
     super(scope, id);
-    this.encryptionKey = new kms.Key(this, 'Key', {
-      description: 'Encrypts the kms-eth-signer backup bucket (SSE-KMS)',
-      enableKeyRotation: true,
-      removalPolicy: RemovalPolicy.RETAIN,
-    });
+    const objectLockDays = props.objectLockDays ?? DEFAULT_OBJECT_LOCK_DAYS;
     const accessLogs = new s3.Bucket(this, 'AccessLogs', {
       encryption: s3.BucketEncryption.S3_MANAGED,
       blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
@@ -40,71 +49,81 @@ export class BackupBucket extends Construct {
 
     this.bucket = new s3.Bucket(this, 'Bucket', {
       versioned: true,
-      encryption: s3.BucketEncryption.KMS,
-      encryptionKey: this.encryptionKey,
-      bucketKeyEnabled: true,
+      // SSE-S3, not SSE-KMS: a KMS key is one more thing an administrator can disable or delete, making every
+      // backup unreadable, while the objects are already encrypted to offline keys (docs/backup.md).
+      encryption: s3.BucketEncryption.S3_MANAGED,
       blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
       objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
       enforceSSL: true,
       serverAccessLogsBucket: accessLogs,
       serverAccessLogsPrefix: 'backup-bucket/',
-      lifecycleRules: [{ noncurrentVersionExpiration: Duration.days(90), abortIncompleteMultipartUploadAfter: Duration.days(7) }],
+      // No noncurrent-version expiration: one DeleteObject makes the only copy of a backup noncurrent.
+      lifecycleRules: [{ abortIncompleteMultipartUploadAfter: Duration.days(7) }],
       removalPolicy: RemovalPolicy.RETAIN, // backups are the last copy of imported key material
-      ...(props.objectLockDays !== undefined && { objectLockDefaultRetention: s3.ObjectLockRetention.compliance(Duration.days(props.objectLockDays)) }),
+      ...(objectLockDays > 0 && { objectLockDefaultRetention: s3.ObjectLockRetention.compliance(Duration.days(objectLockDays)) }),
     });
     const objects = this.bucket.arnForObjects('*');
     this.bucket.addToResourcePolicy(
       new iam.PolicyStatement({
-        sid: 'DenyUploadsWithoutSseKms',
+        sid: 'DenyUploadsWithSseKms',
         effect: iam.Effect.DENY,
         principals: [new iam.AnyPrincipal()],
         actions: ['s3:PutObject'],
         resources: [objects],
-        conditions: { StringNotEquals: { 's3:x-amz-server-side-encryption': 'aws:kms' } },
-      }),
-    );
-    this.bucket.addToResourcePolicy(
-      new iam.PolicyStatement({
-        sid: 'DenyUploadsWithAnotherKmsKey',
-        effect: iam.Effect.DENY,
-        principals: [new iam.AnyPrincipal()],
-        actions: ['s3:PutObject'],
-        resources: [objects],
-        conditions: { StringNotEqualsIfExists: { 's3:x-amz-server-side-encryption-aws-kms-key-id': this.encryptionKey.keyArn } },
+        conditions: { StringNotEqualsIfExists: { 's3:x-amz-server-side-encryption': 'AES256' } },
       }),
     );
 
+    // s3:ObjectRemoved:* covers DeleteObject of a version and the creation of a delete marker.
+    this.removalTopic = props.removalTopic ?? new sns.Topic(this, 'RemovalTopic', { displayName: 'kms-eth-signer backup removed', enforceSSL: true });
+    if (!props.removalTopic) {
+      Validations.of(this.removalTopic).acknowledge({
+        id: 'AwsSolutions-SNS2',
+        reason: 'The notifications name object keys (KMS key ids), no secrets; S3 can publish to an encrypted topic only with a customer managed key, one more key to keep.',
+      });
+    }
+    this.bucket.addEventNotification(s3.EventType.OBJECT_REMOVED, new s3n.SnsDestination(this.removalTopic));
+    // CDK configures notifications through its own singleton Lambda, whose role has the basic execution policy.
+    for (const child of Stack.of(this).node.children.filter((c) => c.node.id.startsWith('BucketNotificationsHandler'))) {
+      Validations.of(child).acknowledge({
+        id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
+        reason: "CDK's BucketNotificationsHandler (it sets the bucket's notification configuration at deploy time) uses the AWS managed basic execution policy: CloudWatch Logs only.",
+      });
+    }
+
+    // Only the backup layout, <key_id>/recovery_shard-<i>.txt; the writer is not per key, so no narrower prefix.
+    const backups = this.bucket.arnForObjects('*/recovery_shard-*.txt');
     this.writerPolicy = new iam.ManagedPolicy(this, 'WriterPolicy', {
       description: 'Lets npm run import-key store (and read back) encrypted key backups in the backup bucket, nothing else',
       statements: [
-        new iam.PolicyStatement({
-          sid: 'PutSseKmsObjectsOnly',
-          actions: ['s3:PutObject', 's3:AbortMultipartUpload'],
-          resources: [objects],
-          conditions: {
-            StringEquals: { 's3:x-amz-server-side-encryption': 'aws:kms' },
-            StringEqualsIfExists: { 's3:x-amz-server-side-encryption-aws-kms-key-id': this.encryptionKey.keyArn },
-          },
-        }),
-        // Reading back is how import-key proves the backup exists before importing; what it reads is
-        // encrypted to the offline recovery key, so read access reveals no key material.
-        new iam.PolicyStatement({ sid: 'ReadBackTheBackup', actions: ['s3:GetObject'], resources: [objects] }),
+        new iam.PolicyStatement({ sid: 'PutBackups', actions: ['s3:PutObject', 's3:AbortMultipartUpload'], resources: [backups] }),
+        // Reading back is how import-key proves the backup exists before importing (S3's If-None-Match and
+        // checksum are sent too, but local S3 servers ignore them); what it reads is encrypted to the offline
+        // recovery keys, so read access reveals no key material.
+        new iam.PolicyStatement({ sid: 'ReadBackTheBackup', actions: ['s3:GetObject'], resources: [backups] }),
         new iam.PolicyStatement({ sid: 'ListToTellMissingFromDenied', actions: ['s3:ListBucket'], resources: [this.bucket.bucketArn] }),
-        new iam.PolicyStatement({
-          sid: 'UseTheBucketKey',
-          actions: ['kms:GenerateDataKey', 'kms:Encrypt', 'kms:DescribeKey', 'kms:Decrypt'],
-          resources: [this.encryptionKey.keyArn],
-        }),
       ],
     });
     Validations.of(this.writerPolicy).acknowledge({
-      id: `AwsSolutions-IAM5[Resource::<${cdkId(this.bucket)}.Arn>/*]`,
-      reason: 'Backups are stored one object per KMS key id (<key_id>/recovery_shard-0.txt); the key ids are not known when the bucket is deployed.',
+      id: `AwsSolutions-IAM5[Resource::<${cdkId(this.bucket)}.Arn>/*/recovery_shard-*.txt]`,
+      reason: 'Backups are stored as <key_id>/recovery_shard-<i>.txt; the key ids are not known when the bucket is deployed.',
     });
 
+    if (props.writerAccount) {
+      // The confused-deputy guard: the other account's importers must present the External ID.
+      this.writerRole = new iam.Role(this, 'CrossAccountWriter', {
+        description: 'Assumed by import-key in the importing account to store backups (sts:ExternalId required)',
+        assumedBy: new iam.AccountPrincipal(props.writerAccount.accountId),
+        externalIds: [props.writerAccount.externalId],
+        maxSessionDuration: Duration.hours(1),
+        managedPolicies: [this.writerPolicy],
+      });
+      new CfnOutput(this, 'BackupWriterRoleArn', { value: this.writerRole.roleArn, description: 'role_arn of the AWS profile given to import-key --backup-profile (with external_id)' });
+    }
+
     new CfnOutput(this, 'BackupBucketName', { value: this.bucket.bucketName, description: 'npm run import-key -- … --backup-bucket <this>' });
-    new CfnOutput(this, 'BackupBucketKeyArn', { value: this.encryptionKey.keyArn, description: '--backup-kms-key-arn <this>' });
     new CfnOutput(this, 'BackupWriterPolicyArn', { value: this.writerPolicy.managedPolicyArn, description: 'Attach to the role or user that runs import-key' });
+    new CfnOutput(this, 'BackupRemovalTopicArn', { value: this.removalTopic.topicArn, description: 'Every removal of a backup object is published here: subscribe the operators' });
   }
 }
 

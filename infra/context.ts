@@ -21,8 +21,10 @@ export interface SignerSettings {
   readonly importerPrincipalArns: string[];
   /** Also deploy the S3 bucket for encrypted backups of imported key material (off by default). */
   readonly backupBucket: boolean;
-  /** With backupBucket: Object Lock COMPLIANCE retention in days. */
+  /** With backupBucket: Object Lock COMPLIANCE retention in days (default 3650; 0: no Object Lock, for test stacks). */
   readonly backupObjectLockDays?: number;
+  /** With backupBucket: an account whose importers write backups through a role that requires this External ID. */
+  readonly backupWriter?: { readonly accountId: string; readonly externalId: string };
 }
 
 const KEY_ARN = /^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[a-zA-Z0-9-]+$/;
@@ -100,7 +102,16 @@ export function readSettings(context: (key: string) => unknown): SignerSettings 
   const backupBucket = backupFlag === 'true';
   const backupObjectLockDays = integer('backupObjectLockDays');
   if (backupObjectLockDays !== undefined && !backupBucket) problems.push('backupObjectLockDays is only used with backupBucket=true');
-  if (backupObjectLockDays === 0) problems.push('backupObjectLockDays must be at least 1');
+  if (backupObjectLockDays !== undefined && backupObjectLockDays > 36500) problems.push(`backupObjectLockDays must be 0 (off) to 36500, got ${backupObjectLockDays}`);
+  const backupWriterAccount = text('backupWriterAccount');
+  const backupWriterExternalId = text('backupWriterExternalId');
+  if (backupWriterAccount !== undefined && !/^\d{12}$/.test(backupWriterAccount)) problems.push(`backupWriterAccount must be a 12-digit AWS account id, got "${backupWriterAccount.slice(0, 40)}"`);
+  if ((backupWriterAccount === undefined) !== (backupWriterExternalId === undefined)) problems.push('backupWriterAccount and backupWriterExternalId go together (the role\'s trust policy requires the External ID)');
+  if (backupWriterExternalId !== undefined && !/^[\w+=,.@:/-]{2,1224}$/.test(backupWriterExternalId)) {
+    problems.push('backupWriterExternalId must be 2 to 1224 characters of letters, digits and +=,.@:/-_ (use a long random value, e.g. uuidgen)');
+  }
+  if (backupWriterAccount !== undefined && !backupBucket) problems.push('backupWriterAccount is only used with backupBucket=true');
+  const backupWriter = backupWriterAccount !== undefined && backupWriterExternalId !== undefined ? { accountId: backupWriterAccount, externalId: backupWriterExternalId } : undefined;
 
   if (problems.length > 0) throw new ContextError(problems);
   return {
@@ -113,6 +124,7 @@ export function readSettings(context: (key: string) => unknown): SignerSettings 
     importerPrincipalArns,
     backupBucket,
     ...(backupObjectLockDays !== undefined && { backupObjectLockDays }),
+    ...(backupWriter && { backupWriter }),
     ...(keyArn && { keyArn }),
     ...(expectedAddress && { expectedAddress }),
     ...(reservedConcurrency !== undefined && { reservedConcurrency }),

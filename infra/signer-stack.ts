@@ -66,7 +66,12 @@ export class SignerStack extends Stack {
         description: 'What the key policy of the existing key must allow (see docs/deploy.md)',
       });
     }
-    if (settings.backupBucket) this.backup = new BackupBucket(this, 'Backup', { objectLockDays: settings.backupObjectLockDays });
+    if (settings.backupBucket) {
+      this.backup = new BackupBucket(this, 'Backup', {
+        ...(settings.backupObjectLockDays !== undefined && { objectLockDays: settings.backupObjectLockDays }),
+        ...(settings.backupWriter && { writerAccount: settings.backupWriter }),
+      });
+    }
     this.suppressNagFindings();
   }
 

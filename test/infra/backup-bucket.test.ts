@@ -9,19 +9,17 @@ describe('backup bucket (off by default)', () => {
     synthesize().template.resourceCountIs('AWS::S3::Bucket', 0);
   });
 
-  describe('with backupBucket=true and Object Lock for 30 days', () => {
-    const { template, nag } = synthesize({ backupBucket: 'true', backupObjectLockDays: '30' });
+  describe('with backupBucket=true (defaults)', () => {
+    const { template, nag } = synthesize({ backupBucket: 'true' });
     const buckets = template.findResources('AWS::S3::Bucket', { Properties: { VersioningConfiguration: { Status: 'Enabled' } } });
     const [bucketId, bucket] = Object.entries(buckets)[0]!;
     const policyStatements = () => Object.values(template.findResources('AWS::S3::BucketPolicy', { Properties: { Bucket: { Ref: bucketId } } }))[0]!.Properties.PolicyDocument.Statement as Array<Record<string, any>>;
 
-    it('is versioned, retained, and encrypted with SSE-KMS by its own customer managed key with an S3 bucket key', () => {
+    it('is versioned, retained, and encrypted with SSE-S3 (no KMS key an administrator could disable or delete)', () => {
       expect(Object.keys(buckets)).toHaveLength(1);
       expect(bucket.DeletionPolicy).toBe('Retain');
-      expect(bucket.Properties.BucketEncryption.ServerSideEncryptionConfiguration).toEqual([
-        { BucketKeyEnabled: true, ServerSideEncryptionByDefault: { SSEAlgorithm: 'aws:kms', KMSMasterKeyID: { 'Fn::GetAtt': [expect.stringMatching(/^BackupKey/), 'Arn'] } } },
-      ]);
-      template.hasResourceProperties('AWS::KMS::Key', { EnableKeyRotation: true, Description: Match.stringLikeRegexp('backup bucket') });
+      expect(bucket.Properties.BucketEncryption.ServerSideEncryptionConfiguration).toEqual([{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }]);
+      expect(Object.values(template.findResources('AWS::KMS::Key')).some((key) => /backup/i.test(String(key.Properties.Description)))).toBe(false);
     });
 
     it('blocks all public access and disables ACLs (BucketOwnerEnforced)', () => {
@@ -29,60 +27,92 @@ describe('backup bucket (off by default)', () => {
       expect(bucket.Properties.OwnershipControls).toEqual({ Rules: [{ ObjectOwnership: 'BucketOwnerEnforced' }] });
     });
 
-    it('expires noncurrent versions after 90 days and aborts incomplete multipart uploads after 7', () => {
-      expect(bucket.Properties.LifecycleConfiguration.Rules).toEqual([
-        expect.objectContaining({ Status: 'Enabled', NoncurrentVersionExpiration: { NoncurrentDays: 90 }, AbortIncompleteMultipartUpload: { DaysAfterInitiation: 7 } }),
-      ]);
+    it('never expires noncurrent versions (a DeleteObject must not start a countdown) and aborts incomplete uploads after 7 days', () => {
+      const rules = bucket.Properties.LifecycleConfiguration.Rules as Array<Record<string, unknown>>;
+      expect(rules).toEqual([{ Status: 'Enabled', AbortIncompleteMultipartUpload: { DaysAfterInitiation: 7 } }]);
+      for (const rule of rules) {
+        for (const key of ['NoncurrentVersionExpiration', 'NoncurrentVersionExpirationInDays', 'ExpirationInDays', 'ExpirationDate', 'ExpiredObjectDeleteMarker']) expect(rule).not.toHaveProperty(key);
+      }
     });
 
-    it('keeps every version 30 days with Object Lock in COMPLIANCE mode', () => {
+    it('keeps every version 3650 days with Object Lock in COMPLIANCE mode', () => {
       expect(bucket.Properties.ObjectLockEnabled).toBe(true);
-      expect(bucket.Properties.ObjectLockConfiguration).toEqual({ ObjectLockEnabled: 'Enabled', Rule: { DefaultRetention: { Mode: 'COMPLIANCE', Days: 30 } } });
+      expect(bucket.Properties.ObjectLockConfiguration).toEqual({ ObjectLockEnabled: 'Enabled', Rule: { DefaultRetention: { Mode: 'COMPLIANCE', Days: 3650 } } });
     });
 
-    it('denies insecure transport, uploads without SSE-KMS, and uploads with another KMS key', () => {
+    it('denies insecure transport and SSE-KMS uploads', () => {
       const denies = policyStatements().filter((s) => s.Effect === 'Deny');
       expect(denies).toContainEqual(expect.objectContaining({ Action: 's3:*', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }));
-      expect(denies).toContainEqual(expect.objectContaining({ Sid: 'DenyUploadsWithoutSseKms', Action: 's3:PutObject', Condition: { StringNotEquals: { 's3:x-amz-server-side-encryption': 'aws:kms' } } }));
       expect(denies).toContainEqual(
-        expect.objectContaining({
-          Sid: 'DenyUploadsWithAnotherKmsKey',
-          Action: 's3:PutObject',
-          Condition: { StringNotEqualsIfExists: { 's3:x-amz-server-side-encryption-aws-kms-key-id': { 'Fn::GetAtt': [expect.stringMatching(/^BackupKey/), 'Arn'] } } },
-        }),
+        expect.objectContaining({ Sid: 'DenyUploadsWithSseKms', Action: 's3:PutObject', Condition: { StringNotEqualsIfExists: { 's3:x-amz-server-side-encryption': 'AES256' } } }),
       );
     });
 
-    it("limits writers to SSE-KMS puts (and aborts) of the bucket's objects, reading them back, listing the bucket, and the bucket key", () => {
-      const policy = Object.values(template.findResources('AWS::IAM::ManagedPolicy'))[0]!;
-      const statements = policy.Properties.PolicyDocument.Statement as Array<Record<string, any>>;
-      const objects = { 'Fn::Join': ['', [{ 'Fn::GetAtt': [bucketId, 'Arn'] }, '/*']] };
-      expect(statements).toEqual([
-        {
-          Sid: 'PutSseKmsObjectsOnly',
-          Effect: 'Allow',
-          Action: ['s3:PutObject', 's3:AbortMultipartUpload'],
-          Resource: objects,
-          Condition: {
-            StringEquals: { 's3:x-amz-server-side-encryption': 'aws:kms' },
-            StringEqualsIfExists: { 's3:x-amz-server-side-encryption-aws-kms-key-id': { 'Fn::GetAtt': [expect.stringMatching(/^BackupKey/), 'Arn'] } },
-          },
-        },
-        { Sid: 'ReadBackTheBackup', Effect: 'Allow', Action: 's3:GetObject', Resource: objects },
-        { Sid: 'ListToTellMissingFromDenied', Effect: 'Allow', Action: 's3:ListBucket', Resource: { 'Fn::GetAtt': [bucketId, 'Arn'] } },
-        { Sid: 'UseTheBucketKey', Effect: 'Allow', Action: ['kms:GenerateDataKey', 'kms:Encrypt', 'kms:DescribeKey', 'kms:Decrypt'], Resource: { 'Fn::GetAtt': [expect.stringMatching(/^BackupKey/), 'Arn'] } },
-      ]);
-      expect(statements.flatMap((s) => asArray(s.Action)).some((action: string) => action.endsWith('*'))).toBe(false);
+    it('reports every object removal (deletes and delete markers: s3:ObjectRemoved:*) to its own SNS topic, TLS only', () => {
+      const [topicId] = Object.keys(template.findResources('AWS::SNS::Topic'));
+      expect(topicId).toMatch(/^BackupRemovalTopic/);
+      template.hasResourceProperties('Custom::S3BucketNotifications', {
+        BucketName: { Ref: bucketId },
+        NotificationConfiguration: { TopicConfigurations: [{ Events: ['s3:ObjectRemoved:*'], TopicArn: { Ref: topicId } }] },
+      });
+      const topicPolicy = Object.values(template.findResources('AWS::SNS::TopicPolicy'))[0]!.Properties.PolicyDocument.Statement as Array<Record<string, any>>;
+      expect(topicPolicy).toContainEqual(expect.objectContaining({ Effect: 'Allow', Action: 'sns:Publish', Principal: { Service: 's3.amazonaws.com' } }));
+      expect(topicPolicy).toContainEqual(expect.objectContaining({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }));
     });
 
-    it('outputs the bucket name, its key ARN and the writer policy ARN', () => {
-      for (const output of ['BackupBucketName', 'BackupBucketKeyArn', 'BackupWriterPolicyArn']) {
+    it('limits writers to putting, reading back and aborting <key_id>/recovery_shard-<i>.txt objects, and listing the bucket', () => {
+      const policy = Object.values(template.findResources('AWS::IAM::ManagedPolicy'))[0]!;
+      const statements = policy.Properties.PolicyDocument.Statement as Array<Record<string, any>>;
+      const backups = { 'Fn::Join': ['', [{ 'Fn::GetAtt': [bucketId, 'Arn'] }, '/*/recovery_shard-*.txt']] };
+      expect(statements).toEqual([
+        { Sid: 'PutBackups', Effect: 'Allow', Action: ['s3:PutObject', 's3:AbortMultipartUpload'], Resource: backups },
+        { Sid: 'ReadBackTheBackup', Effect: 'Allow', Action: 's3:GetObject', Resource: backups },
+        { Sid: 'ListToTellMissingFromDenied', Effect: 'Allow', Action: 's3:ListBucket', Resource: { 'Fn::GetAtt': [bucketId, 'Arn'] } },
+      ]);
+      expect(statements.flatMap((s) => asArray(s.Action)).some((action: string) => action.endsWith('*') || action.startsWith('kms:') || /Delete/.test(action))).toBe(false);
+    });
+
+    it('has no cross-account writer role unless asked for', () => {
+      expect(Object.keys(template.findOutputs('*')).some((name) => name.includes('BackupWriterRoleArn'))).toBe(false);
+    });
+
+    it('outputs the bucket name, the writer policy ARN and the removal topic ARN', () => {
+      for (const output of ['BackupBucketName', 'BackupWriterPolicyArn', 'BackupRemovalTopicArn']) {
         expect(Object.keys(template.findOutputs('*')).some((name) => name.includes(output))).toBe(true);
       }
     });
 
-    it('passes cdk-nag AwsSolutions (the wildcard over object keys is acknowledged with a reason)', () => {
+    it('passes cdk-nag AwsSolutions (each accepted finding acknowledged with a reason)', () => {
       expect(nag.violations).toEqual([]);
     });
+  });
+
+  it('takes the Object Lock retention from context, and backupObjectLockDays=0 turns it off (test stacks)', () => {
+    const bucketOf = (context: Record<string, string>) =>
+      Object.values(synthesize({ backupBucket: 'true', ...context }).template.findResources('AWS::S3::Bucket', { Properties: { VersioningConfiguration: { Status: 'Enabled' } } }))[0]!;
+    expect(bucketOf({ backupObjectLockDays: '30' }).Properties.ObjectLockConfiguration.Rule).toEqual({ DefaultRetention: { Mode: 'COMPLIANCE', Days: 30 } });
+    const unlocked = bucketOf({ backupObjectLockDays: '0' });
+    expect(unlocked.Properties).not.toHaveProperty('ObjectLockEnabled');
+    expect(unlocked.Properties).not.toHaveProperty('ObjectLockConfiguration');
+  });
+
+  it('adds a cross-account writer role whose trust requires the External ID, with the writer policy and nothing else', () => {
+    const { template, nag } = synthesize({ backupBucket: 'true', backupWriterAccount: '444455556666', backupWriterExternalId: 'a-long-random-external-id' });
+    const roles = template.findResources('AWS::IAM::Role', { Properties: { Description: Match.stringLikeRegexp('Assumed by import-key') } });
+    const role = Object.values(roles)[0]!;
+    expect(Object.keys(roles)).toHaveLength(1);
+    expect(role.Properties.AssumeRolePolicyDocument.Statement).toEqual([
+      {
+        Effect: 'Allow',
+        Action: 'sts:AssumeRole',
+        Principal: { AWS: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::444455556666:root']] } },
+        Condition: { StringEquals: { 'sts:ExternalId': 'a-long-random-external-id' } },
+      },
+    ]);
+    expect(role.Properties.ManagedPolicyArns).toEqual([{ Ref: expect.stringMatching(/^BackupWriterPolicy/) }]);
+    expect(role.Properties).not.toHaveProperty('Policies');
+    expect(role.Properties.MaxSessionDuration).toBe(3600);
+    expect(Object.keys(template.findOutputs('*')).some((name) => name.includes('BackupWriterRoleArn'))).toBe(true);
+    expect(nag.violations).toEqual([]);
   });
 });

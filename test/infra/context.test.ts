@@ -32,6 +32,11 @@ describe('readSettings (CDK context)', () => {
     [{ importerPrincipalArns: 'arn:aws:iam::111122223333:role/Importer' }, /importerPrincipalArns is only used with keyMode=external/],
     [{ backupBucket: 'yes' }, /backupBucket must be true or false/],
     [{ backupObjectLockDays: '30' }, /backupObjectLockDays is only used with backupBucket=true/],
+    [{ backupBucket: 'true', backupObjectLockDays: '40000' }, /backupObjectLockDays must be 0 \(off\) to 36500/],
+    [{ backupBucket: 'true', backupWriterAccount: '4444' , backupWriterExternalId: 'abc' }, /backupWriterAccount must be a 12-digit AWS account id/],
+    [{ backupBucket: 'true', backupWriterAccount: '444455556666' }, /backupWriterAccount and backupWriterExternalId go together/],
+    [{ backupBucket: 'true', backupWriterAccount: '444455556666', backupWriterExternalId: 'x' }, /backupWriterExternalId must be 2 to 1224 characters/],
+    [{ backupWriterAccount: '444455556666', backupWriterExternalId: 'abcdef' }, /backupWriterAccount is only used with backupBucket=true/],
   ])('names the context key when it is wrong (%o)', (context, message) => {
     expect(() => read(context)).toThrow(ContextError);
     expect(() => read(context)).toThrow(message);
