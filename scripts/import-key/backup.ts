@@ -16,7 +16,7 @@ export interface BackupPlan {
   readonly recoveryKeys: readonly { readonly key: RecoveryPublicKey; readonly file: string }[];
   /** M: how many shards recover the key (1 with a single recovery key). */
   readonly threshold: number;
-  readonly target: { kind: 'dir'; dir: string } | { kind: 's3'; bucket: string; kmsKeyArn?: string };
+  readonly target: { kind: 'dir'; dir: string } | { kind: 's3'; bucket: string; kmsKeyArn?: string; profile?: string };
 }
 
 /** The backup options of import-key, as given on the command line. */
@@ -26,6 +26,7 @@ export interface BackupOptions {
   readonly 'backup-dir'?: string;
   readonly 'backup-bucket'?: string;
   readonly 'backup-kms-key-arn'?: string;
+  readonly 'backup-profile'?: string;
 }
 
 /** Checks the backup options and reads the recovery public keys, before anything is sent to KMS. */
@@ -42,6 +43,9 @@ export async function planBackup(options: BackupOptions): Promise<BackupPlan | u
   }
   if ((dir !== undefined) === (bucket !== undefined)) throw new UsageError('--backup-public-key needs exactly one of --backup-dir DIR or --backup-bucket NAME');
   if (kmsKeyArn !== undefined && bucket === undefined) throw new UsageError('--backup-kms-key-arn goes with --backup-bucket');
+  const profile = options['backup-profile'];
+  if (profile !== undefined && bucket === undefined) throw new UsageError('--backup-profile goes with --backup-bucket');
+  if (profile !== undefined && !/^[\w.+=@-]{1,64}$/.test(profile)) throw new UsageError('--backup-profile must be the name of a profile in the AWS config file');
   if (kmsKeyArn !== undefined && !/^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[A-Za-z0-9-]+$/.test(kmsKeyArn)) {
     throw new UsageError(`--backup-kms-key-arn "${kmsKeyArn.slice(0, 120)}" is not a KMS key ARN`);
   }
@@ -50,7 +54,7 @@ export async function planBackup(options: BackupOptions): Promise<BackupPlan | u
   return {
     recoveryKeys,
     threshold,
-    target: dir !== undefined ? { kind: 'dir', dir } : { kind: 's3', bucket: bucket as string, ...(kmsKeyArn && { kmsKeyArn }) },
+    target: dir !== undefined ? { kind: 'dir', dir } : { kind: 's3', bucket: bucket as string, ...(kmsKeyArn && { kmsKeyArn }), ...(profile && { profile }) },
   };
 }
 
@@ -108,21 +112,24 @@ function parseThreshold(text: string | undefined, n: number): number {
  * it into M-of-N shards, shard i encrypted to recovery key i (<key_id>/recovery_shard-i.txt), then stores every
  * one and reads it back. Any failure is a BackupFailedError: the caller must then import nothing.
  */
-export async function makeBackup(plan: BackupPlan, key: PrivateKey, keyId: string, s3: () => S3Client): Promise<string[]> {
+export async function makeBackup(plan: BackupPlan, key: PrivateKey, keyId: string, s3: (profile?: string) => S3Client): Promise<string[]> {
   try {
     const publicKeys = plan.recoveryKeys.map((r) => r.key.key);
     const backups: Backup[] = publicKeys.length === 1 ? [sealPrivateKey(key.scalar, publicKeys[0]!, keyId)] : await splitPrivateKey(key.scalar, publicKeys, plan.threshold, keyId);
     if (backups.length !== plan.recoveryKeys.length) throw new InvalidBackupError('the number of shards differs from the number of recovery keys');
-    const target: BackupTarget = plan.target.kind === 'dir' ? plan.target : { ...plan.target, client: s3() };
+    const target: BackupTarget = plan.target.kind === 'dir' ? plan.target : { kind: 's3', bucket: plan.target.bucket, ...(plan.target.kmsKeyArn && { kmsKeyArn: plan.target.kmsKeyArn }), client: s3(plan.target.profile) };
     return await storeBackups(target, backups);
   } catch (cause) {
     throw new BackupFailedError(cause);
   }
 }
 
-/** The S3 client for backups: the SDK's default chain (credentials, AWS_REGION, AWS_ENDPOINT_URL_S3). */
-export function createS3Client(): S3Client {
-  return new S3Client({});
+/**
+ * The S3 client for backups: the SDK's default chain (credentials, AWS_REGION, AWS_ENDPOINT_URL_S3), or the
+ * named profile (--backup-profile: a cross-account writer role with role_arn, external_id, source_profile).
+ */
+export function createS3Client(profile?: string): S3Client {
+  return new S3Client(profile ? { profile } : {});
 }
 
 /** The backup could not be written or verified; nothing was imported. */

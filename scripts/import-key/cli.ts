@@ -49,6 +49,7 @@ Options:
   --backup-dir DIR          ...stored as DIR/<key id>/recovery_shard-I.txt (mode 0600), or
   --backup-bucket NAME      ...in S3 as <key id>/recovery_shard-I.txt (I = 0 for one key, 1..N for shards)
   --backup-kms-key-arn ARN  encrypt the objects with this KMS key (SSE-KMS; default: the bucket's encryption)
+  --backup-profile NAME     write to the bucket with this AWS profile (a cross-account writer role, docs/backup.md)
   --endpoint-url URL        KMS endpoint (default: AWS_ENDPOINT_URL_KMS, AWS_ENDPOINT_URL, or AWS)
   --region REGION           AWS region (default: AWS_REGION, the AWS config)
   --help                    this text
@@ -78,6 +79,7 @@ const OPTIONS = {
   'backup-dir': { type: 'string' },
   'backup-bucket': { type: 'string' },
   'backup-kms-key-arn': { type: 'string' },
+  'backup-profile': { type: 'string' },
   help: { type: 'boolean' },
 } as const;
 
