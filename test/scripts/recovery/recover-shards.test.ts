@@ -8,7 +8,9 @@ import { parseRecoveryPublicKey } from '../../../scripts/recovery/recovery-key';
 import { sealPrivateKey } from '../../../scripts/recovery/envelope';
 import { splitPrivateKey } from '../../../scripts/recovery/shards';
 import { storeBackup, storeBackups } from '../../../scripts/recovery/backup-store';
+import { KMSClient } from '@aws-sdk/client-kms';
 import { KNOWN_KEYS } from '../../fixtures/known-keys';
+import { mockKms } from '../../helpers/kms-mock';
 
 const KEY = KNOWN_KEYS[1];
 
@@ -91,6 +93,20 @@ describe('recover (M-of-N shards) and the recovery ceremony', () => {
 
   it('refuses a wrong private key for a version-1 backup', () =>
     refuses(['--backup', shard('key-v1', 0), '--recovery-private-key', priv('bob')], /WrongRecoveryKeyError: .*wrong recovery key/));
+
+  it('checks the combined key against the KMS key with --kms-key-id: exit 9 on a mismatch, nothing written', async () => {
+    mockKms(KNOWN_KEYS[0].privateKey);
+    const { out, io } = capture();
+    const file = newOut();
+    const argv = ['--backup', shard('key-a', 1), '--backup', shard('key-a', 2), '--recovery-private-key', priv('alice'), '--recovery-private-key', priv('bob'), '--out', file, '--kms-key-id', 'alias/x'];
+    expect(await recoverCommand(argv, io, { kms: new KMSClient({ region: 'us-east-1' }) })).toBe(9);
+    expect(out.stderr).toContain(`ADDRESS MISMATCH: the backup holds ${KEY.address}, KMS key alias/x has ${KNOWN_KEYS[0].address}`);
+    expect(() => statSync(file)).toThrow();
+    mockKms(KEY.privateKey);
+    const ok = capture();
+    expect(await recoverCommand(argv, ok.io, { kms: new KMSClient({ region: 'us-east-1' }) })).toBe(0);
+    expect(ok.out.stdout).toContain(`addresses match: backup ${KEY.address} = KMS ${KEY.address}`);
+  });
 
   describe('ceremony', () => {
     const share = (i: number) => join(dir, `share-${i}.json`);
