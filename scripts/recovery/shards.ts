@@ -102,7 +102,10 @@ export function parseBackup(text: string): Backup {
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new InvalidBackupError('it is not a JSON object');
   const version = (value as Record<string, unknown>).version;
-  if (version !== SHARD_VERSION) return parseEnvelope(text);
+  if (version === 1) return parseEnvelope(text);
+  if (version !== SHARD_VERSION) {
+    throw new InvalidBackupError(`its version is ${describe(version)}; this tool reads versions 1 (one recovery key) and ${SHARD_VERSION} (M-of-N shards): use a newer kms-eth-signer`);
+  }
   const e = value as Record<string, unknown>;
   if (e.format !== ENVELOPE_FORMAT) throw new InvalidBackupError(`its format is ${describe(e.format)}, not "${ENVELOPE_FORMAT}"`);
   checkSealed(e, SHARE_BYTES);

@@ -122,6 +122,8 @@ describe('M-of-N recovery shards', () => {
       ['a short share', { ciphertext: Buffer.alloc(32).toString('base64') }, /ciphertext must be 33 bytes/],
       ['a lower-case address', { address: KEY.address.toLowerCase() }, /not an EIP-55 address/],
       ['a nested object as key id', { keyId: { a: 1 } }, /keyId is missing/],
+      ['a future version', { version: 3 }, /its version is 3; this tool reads versions 1 \(one recovery key\) and 2/],
+      ['another format', { format: 'x' }, /its format is "x"/],
     ])('rejects %s', (_label, change, message) => {
       expect(() => parseBackup(JSON.stringify({ ...shards[0], ...change }))).toThrow(message);
     });
