@@ -86,13 +86,27 @@ export async function storeBackup(target: BackupTarget, envelope: Backup): Promi
   return location;
 }
 
+/** A backup or share file is about 1.2 KB; anything far larger is not one, and is not read into memory. */
+export const MAX_BACKUP_BYTES = 64 * 1024;
+
 /** Reads a backup (either version) from a file path or an s3://bucket/key URL and checks its structure. */
 export async function loadBackup(location: string, s3?: S3Client): Promise<Backup> {
   const match = /^s3:\/\/([^/]+)\/(.+)$/.exec(location);
-  if (!match) return parseBackup(await readFile(location, 'utf8'));
+  if (!match) return parseBackup(await readSmallFile(location));
   if (!s3) throw new InvalidBackupError(`reading ${location} needs an S3 client`);
   const response = await s3.send(new GetObjectCommand({ Bucket: match[1], Key: match[2] }));
+  if ((response.ContentLength ?? 0) > MAX_BACKUP_BYTES) {
+    response.Body?.transformToWebStream().cancel().catch(() => undefined);
+    throw new InvalidBackupError(`it is ${response.ContentLength} bytes, more than a backup ever is (${MAX_BACKUP_BYTES})`);
+  }
   return parseBackup((await response.Body?.transformToString('utf8')) ?? '');
+}
+
+/** Reads a file of at most MAX_BACKUP_BYTES as UTF-8. */
+export async function readSmallFile(path: string): Promise<string> {
+  const { size } = await stat(path);
+  if (size > MAX_BACKUP_BYTES) throw new InvalidBackupError(`it is ${size} bytes, more than a backup or share file ever is (${MAX_BACKUP_BYTES})`);
+  return readFile(path, 'utf8');
 }
 
 async function s3ObjectExists(target: Extract<BackupTarget, { kind: 's3' }>, objectKey: string): Promise<boolean> {

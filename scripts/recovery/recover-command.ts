@@ -6,7 +6,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { SigningKey } from 'ethers';
 import { fetchKmsKey } from '../../lambdas/signer/kms-key';
 import { SignerError } from '../../lambdas/signer/errors';
-import { loadBackup } from './backup-store';
+import { loadBackup, readSmallFile } from './backup-store';
 import { parseShareFile, sealShareForOperator } from './ceremony';
 import { InvalidBackupError } from './errors';
 import { recoverFromBackups, recoverFromShareFiles } from './recover-key';
@@ -80,7 +80,7 @@ export async function recoverCommand(argv: string[], io: CommandIo, deps: Recove
   let secret: Buffer | undefined;
   try {
     const recovered = values.combine
-      ? await recoverFromShareFiles(await Promise.all((values.share ?? []).map(async (file) => named(file, async () => parseShareFile(await readFile(file, 'utf8'))))), await readPrivateKey(values['operator-private-key'] as string))
+      ? await recoverFromShareFiles(await Promise.all((values.share ?? []).map(async (file) => named(file, async () => parseShareFile(await readSmallFile(file))))), await readPrivateKey(values['operator-private-key'] as string))
       : await recoverFromBackups(await loadBackups(backups, deps), await Promise.all(recoveryKeyFiles.map(readPrivateKey)));
     secret = recovered.secret;
     const quorum = recovered.shares > 1 ? ` from shards ${recovered.used.join(', ')} (${recovered.threshold} of ${recovered.shares} needed)` : '';
@@ -94,6 +94,8 @@ export async function recoverCommand(argv: string[], io: CommandIo, deps: Recove
         return 9;
       }
       io.stdout(`addresses match: backup ${recovered.address} = KMS ${kmsAddress}\n`);
+    } else {
+      io.stdout('Not compared with a KMS key (offline); give --kms-key-id KEY to compare with a key that still exists.\n');
     }
 
     await writeFile(out as string, format === 'hex' ? `0x${secret.toString('hex')}\n` : toPkcs8Pem(secret), { mode: 0o600, flag: 'wx' });

@@ -49,6 +49,7 @@ describe('recover (M-of-N shards) and the recovery ceremony', () => {
     expect(code).toBe(0);
     expect(out.stdout).toContain('from shards 3, 1 (2 of 3 needed)');
     expect(out.stdout).toContain(`Address: ${KEY.address}`);
+    expect(out.stdout).toContain('Not compared with a KMS key (offline)');
     expect(readFileSync(file, 'utf8').trim()).toBe(KEY.privateKey);
     expect(statSync(file).mode & 0o777).toBe(0o600);
   });
@@ -90,6 +91,12 @@ describe('recover (M-of-N shards) and the recovery ceremony', () => {
 
   it('refuses a wrong private key, naming that it opens none of the shards', () =>
     refuses(['--backup', shard('key-a', 1), '--backup', shard('key-a', 3), '--recovery-private-key', priv('alice'), '--recovery-private-key', priv('mallory')], /WrongRecoveryKeyError: .*opens none of the shards given/));
+
+  it('refuses a file far larger than any backup without parsing it', async () => {
+    const huge = join(dir, 'huge.txt');
+    writeFileSync(huge, ' '.repeat(70_000));
+    await refuses(['--backup', huge, '--backup', shard('key-a', 1), '--recovery-private-key', priv('alice')], /huge\.txt: it is 70000 bytes, more than a backup/);
+  });
 
   it('refuses a wrong private key for a version-1 backup', () =>
     refuses(['--backup', shard('key-v1', 0), '--recovery-private-key', priv('bob')], /WrongRecoveryKeyError: .*wrong recovery key/));
