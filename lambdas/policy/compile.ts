@@ -1,0 +1,307 @@
+import { FunctionFragment, getAddress, type ParamType } from 'ethers';
+import { parseAmount } from './amount';
+import type { Applies, ArgumentDocument, CallDocument, LimitDocument, PolicyDocument, RuleDocument } from './document';
+import { PolicyValidationError, type PolicyIssue } from './errors';
+import type { TransactionView } from './request';
+import { describe } from './schema';
+import type { SpendingLimit } from './spending';
+
+/** One condition of a rule, ready to test a transaction; `explain` says why it did not match. */
+export interface Condition {
+  readonly name: string;
+  matches(tx: TransactionView): boolean;
+  explain(tx: TransactionView): string;
+}
+
+/** A rule with its conditions compiled into Sets, bigints and decoders. */
+export interface CompiledRule {
+  readonly id: string;
+  readonly effect: 'allow' | 'deny';
+  readonly description?: string;
+  readonly conditions: readonly Condition[];
+  readonly limits: readonly SpendingLimit[];
+}
+
+/** A policy ready to evaluate: compile once at load, evaluate per request. */
+export interface CompiledPolicy {
+  readonly document: PolicyDocument;
+  readonly denyRules: readonly CompiledRule[];
+  readonly allowRules: readonly CompiledRule[];
+  readonly keyLimits: readonly SpendingLimit[];
+  /** True when some rule allows any transaction of any kind (such as examples/policies/allow-all.json). */
+  readonly allowsEverything: boolean;
+}
+
+const MAX_WINDOW_SECONDS = 366 * 86400;
+const WINDOW_UNITS: ReadonlyMap<string, number> = new Map([['s', 1], ['m', 60], ['h', 3600], ['d', 86400]]);
+
+/**
+ * Checks what the schema cannot (checksums, amounts, signatures, argument names, duplicate ids) and
+ * compiles the document. Throws PolicyValidationError naming the JSON path of every problem.
+ */
+export function compilePolicy(document: PolicyDocument): CompiledPolicy {
+  const issues: PolicyIssue[] = [];
+  const add = (path: string, problem: string) => issues.push({ path, problem });
+  const keyLimits = compileLimits(document.limits ?? [], '$.limits', 'key:', add);
+  const ids = new Set<string>();
+  const rules = document.rules.map((rule, index) => {
+    const path = `$.rules[${index}]`;
+    if (ids.has(rule.id)) add(`${path}.id`, `"${rule.id}" is already the id of another rule; rule ids must be unique (decisions and spending limits name them)`);
+    ids.add(rule.id);
+    return compileRule(rule, path, add);
+  });
+  if (issues.length > 0) throw new PolicyValidationError(issues);
+  const allowRules = rules.filter((rule) => rule.effect === 'allow');
+  return {
+    document,
+    denyRules: rules.filter((rule) => rule.effect === 'deny'),
+    allowRules,
+    keyLimits,
+    allowsEverything: allowRules.some((rule) => rule.conditions.length === 0),
+  };
+}
+
+function compileRule(rule: RuleDocument, path: string, add: (path: string, problem: string) => void): CompiledRule {
+  const conditions: Condition[] = [];
+  const allow = rule.effect === 'allow';
+
+  const creation = rule.contractCreation ?? !allow;
+  if (creation !== true) conditions.push(appliesCondition('contractCreation', creation, (tx) => tx.creation, ['deploys a contract (it has no to)', 'does not deploy a contract']));
+  const preEip155 = rule.preEip155 ?? !allow;
+  if (preEip155 !== true) conditions.push(appliesCondition('preEip155', preEip155, (tx) => tx.request.preEip155, ['is signed without a chain id (pre-EIP-155)', 'is signed with a chain id (EIP-155)']));
+
+  if (rule.chainId !== undefined) {
+    const chains = new Set((Array.isArray(rule.chainId) ? rule.chainId : [rule.chainId]).map((chain) => BigInt(chain)));
+    conditions.push({
+      name: 'chainId',
+      matches: (tx) => tx.request.chainId !== undefined && chains.has(tx.request.chainId),
+      explain: (tx) => (tx.request.chainId === undefined ? 'the transaction has no chain id (pre-EIP-155)' : `chain ${tx.request.chainId} is not ${[...chains].join(' or ')}`),
+    });
+  }
+  if (rule.type !== undefined) {
+    const types = new Set(Array.isArray(rule.type) ? rule.type : [rule.type]);
+    conditions.push({ name: 'type', matches: (tx) => types.has(tx.request.type), explain: (tx) => `type ${tx.request.type} is not ${[...types].join(' or ')}` });
+  }
+  if (rule.to !== undefined) {
+    const addresses = addressSet(rule.to, `${path}.to`, add);
+    conditions.push({
+      name: 'to',
+      matches: (tx) => tx.to !== undefined && addresses.has(tx.to),
+      explain: (tx) => (tx.to === undefined ? 'the transaction has no to (it deploys a contract)' : `${tx.request.to} is not one of the rule's ${addresses.size} addresses`),
+    });
+  }
+  const maxValue = amountAt(rule.maxValue, `${path}.maxValue`, add);
+  if (maxValue !== undefined) conditions.push(capCondition('maxValue', maxValue, (tx) => tx.request.value, 'value'));
+  if (rule.selector !== undefined) {
+    const selectors = new Set(rule.selector.map((selector, index) => selectorOf(selector, `${path}.selector[${index}]`, add)));
+    conditions.push({
+      name: 'selector',
+      matches: (tx) => tx.selector !== undefined && selectors.has(tx.selector),
+      explain: (tx) => (tx.selector === undefined ? `data (${tx.dataBytes} bytes) has no 4-byte function selector` : `selector ${tx.selector} is not one of ${[...selectors].slice(0, 5).join(', ')}${selectors.size > 5 ? ', …' : ''}`),
+    });
+  }
+  if (rule.calls !== undefined) {
+    const calls = rule.calls.map((call, index) => compileCall(call, `${path}.calls[${index}]`, add));
+    conditions.push({
+      name: 'calls',
+      matches: (tx) => calls.some((call) => call.failure(tx) === undefined),
+      explain: (tx) => calls.map((call) => call.failure(tx) ?? 'matches').join('; or '),
+    });
+  }
+  if (rule.maxDataBytes !== undefined) {
+    const max = rule.maxDataBytes;
+    conditions.push({ name: 'maxDataBytes', matches: (tx) => tx.dataBytes <= max, explain: (tx) => `data is ${tx.dataBytes} bytes, more than maxDataBytes ${max}` });
+  }
+  if (rule.maxGasLimit !== undefined) conditions.push(capCondition('maxGasLimit', BigInt(rule.maxGasLimit), (tx) => tx.request.gasLimit, 'gasLimit'));
+  const maxGasPrice = amountAt(rule.maxGasPrice, `${path}.maxGasPrice`, add);
+  if (maxGasPrice !== undefined) conditions.push(capCondition('maxGasPrice', maxGasPrice, (tx) => tx.feeCap, 'maxFeePerGas or gasPrice'));
+  const maxPriority = amountAt(rule.maxPriorityFeePerGas, `${path}.maxPriorityFeePerGas`, add);
+  if (maxPriority !== undefined) conditions.push(capCondition('maxPriorityFeePerGas', maxPriority, (tx) => tx.request.maxPriorityFeePerGas, 'maxPriorityFeePerGas'));
+  const maxTotalFee = amountAt(rule.maxTotalFee, `${path}.maxTotalFee`, add);
+  if (maxTotalFee !== undefined) {
+    conditions.push(capCondition('maxTotalFee', maxTotalFee, (tx) => (tx.feeCap === undefined || tx.request.gasLimit === undefined ? undefined : tx.feeCap * tx.request.gasLimit), 'gasLimit × max fee per gas'));
+  }
+
+  if (rule.limits !== undefined && !allow) add(`${path}.limits`, 'is only accepted on allow rules (a deny rule never signs, so it has nothing to count)');
+  const limits = compileLimits(rule.limits ?? [], `${path}.limits`, `rule:${rule.id}:`, add);
+  return { id: rule.id, effect: rule.effect, conditions, limits, ...(rule.description !== undefined && { description: rule.description }) };
+}
+
+function appliesCondition(name: string, applies: Exclude<Applies, true>, test: (tx: TransactionView) => boolean, [is, isNot]: readonly [string, string]): Condition {
+  return applies === 'only'
+    ? { name, matches: test, explain: () => `the transaction ${isNot}; this rule has ${name} "only"` }
+    : { name, matches: (tx) => !test(tx), explain: () => `the transaction ${is}, which this rule does not cover (a rule must set ${name} to true or "only" to allow it)` };
+}
+
+function capCondition(name: string, cap: bigint, read: (tx: TransactionView) => bigint | undefined, field: string): Condition {
+  return {
+    name,
+    matches: (tx) => {
+      const value = read(tx);
+      return value !== undefined && value <= cap;
+    },
+    explain: (tx) => {
+      const value = read(tx);
+      return value === undefined ? `the transaction has no ${field}` : `${field} ${value} is more than ${name} ${cap}`;
+    },
+  };
+}
+
+interface CompiledCall {
+  /** Why the transaction is not a matching call to this function, or undefined if it is. */
+  failure(tx: TransactionView): string | undefined;
+}
+
+function compileCall(call: CallDocument, path: string, add: (path: string, problem: string) => void): CompiledCall {
+  const fragment = fragmentOf(call.function, `${path}.function`, add);
+  if (!fragment) return { failure: () => 'invalid call condition' };
+  const checks: Array<{ index: number; name: string; test: (value: unknown) => boolean; explain: (value: unknown) => string }> = [];
+  for (const [key, condition] of Object.entries(call.args ?? {})) {
+    const argPath = `${path}.args[${JSON.stringify(key.slice(0, 40))}]`;
+    const index = /^(0|[1-9][0-9]?)$/.test(key) ? Number(key) : fragment.inputs.findIndex((input) => input.name === key);
+    const input = fragment.inputs[index];
+    if (!input) {
+      add(argPath, `names no parameter of ${fragment.format('sighash')}: use a parameter name given in the signature (${fragment.inputs.map((i) => i.name || '(unnamed)').join(', ')}) or a position from 0 to ${fragment.inputs.length - 1}`);
+      continue;
+    }
+    const check = compileArgument(input, condition, argPath, add);
+    if (check) checks.push({ index, name: input.name || String(index), ...check });
+  }
+  const signature = fragment.format('sighash');
+  return {
+    failure: (tx) => {
+      const args = tx.decode(fragment);
+      if (!args) return tx.selector === fragment.selector ? `data does not decode as ${signature}` : `data is not a call to ${signature}`;
+      for (const check of checks) {
+        const value: unknown = args[check.index];
+        if (!check.test(value)) return `${signature} argument ${check.name} ${check.explain(value)}`;
+      }
+      return undefined;
+    },
+  };
+}
+
+function compileArgument(
+  input: ParamType,
+  condition: ArgumentDocument,
+  path: string,
+  add: (path: string, problem: string) => void,
+): { test: (value: unknown) => boolean; explain: (value: unknown) => string } | undefined {
+  const type = input.baseType;
+  const numeric = /^u?int[0-9]*$/.test(type);
+  if (type === 'array' || type === 'tuple') return void add(path, `is a ${input.type} argument; conditions on arrays and tuples are not supported`);
+  if ((condition.max !== undefined || condition.min !== undefined) && !numeric) return void add(path, `max and min apply to integer arguments, but this one is ${input.type}`);
+  const max = amountAt(condition.max, `${path}.max`, add);
+  const min = amountAt(condition.min, `${path}.min`, add);
+  let allowed: Set<string> | undefined;
+  if (condition.in !== undefined) {
+    allowed = new Set<string>();
+    for (const [index, text] of condition.in.entries()) {
+      const normal = normaliseArgument(type, text, `${path}.in[${index}]`, add);
+      if (normal !== undefined) allowed.add(normal);
+    }
+  }
+  const key = (value: unknown): string => (typeof value === 'string' ? value.toLowerCase() : String(value));
+  return {
+    test: (value) => {
+      if (allowed && !allowed.has(key(value))) return false;
+      if (typeof value === 'bigint') {
+        if (max !== undefined && value > max) return false;
+        if (min !== undefined && value < min) return false;
+      }
+      return true;
+    },
+    explain: (value) => {
+      if (allowed && !allowed.has(key(value))) return `${describe(value)} is not one of the ${allowed.size} accepted values`;
+      if (max !== undefined && typeof value === 'bigint' && value > max) return `${value} is more than max ${max}`;
+      return `${describe(value)} is less than min ${min}`;
+    },
+  };
+}
+
+/** One accepted argument value in the form the decoder's value takes after `key()`: lower-case hex, decimal. */
+function normaliseArgument(type: string, text: string, path: string, add: (path: string, problem: string) => void): string | undefined {
+  if (type === 'address') return addressAt(text, path, add);
+  if (/^u?int[0-9]*$/.test(type)) {
+    if (type.startsWith('int') && /^-(0|[1-9][0-9]*)$/.test(text)) return BigInt(text).toString();
+    return amountAt(text, path, add)?.toString();
+  }
+  if (type === 'bool') {
+    if (text === 'true' || text === 'false') return text;
+    return void add(path, `must be "true" or "false" for a bool argument; got ${describe(text)}`);
+  }
+  if (type.startsWith('bytes')) {
+    if (/^0x(?:[0-9a-fA-F]{2})*$/.test(text)) return text.toLowerCase();
+    return void add(path, `must be 0x-hex bytes for a ${type} argument; got ${describe(text)}`);
+  }
+  return text; // strings compare exactly
+}
+
+function compileLimits(limits: readonly LimitDocument[], path: string, prefix: string, add: (path: string, problem: string) => void): SpendingLimit[] {
+  const names = new Set<string>();
+  return limits.flatMap((limit, index) => {
+    const at = `${path}[${index}]`;
+    if (names.has(limit.name)) add(`${at}.name`, `"${limit.name}" is already the name of another limit here; limit names must be unique`);
+    names.add(limit.name);
+    if (limit.maxValue === undefined && limit.maxCount === undefined) add(at, 'needs maxValue, maxCount or both: a limit without a cap limits nothing');
+    const match = /^([1-9][0-9]*)([smhd])$/.exec(limit.window);
+    const windowSeconds = match ? Number(match[1]) * (WINDOW_UNITS.get(match[2] ?? '') ?? 0) : 0;
+    if (windowSeconds > MAX_WINDOW_SECONDS) add(`${at}.window`, `is ${windowSeconds} seconds; at most 366 days are accepted`);
+    const maxAmount = amountAt(limit.maxValue, `${at}.maxValue`, add);
+    const asset = limit.token === undefined ? 'native' : addressAt(limit.token, `${at}.token`, add);
+    if (asset === undefined) return [];
+    return [{
+      id: `${prefix}${limit.name}`,
+      windowSeconds,
+      asset,
+      ...(maxAmount !== undefined && { maxAmount }),
+      ...(limit.maxCount !== undefined && { maxCount: limit.maxCount }),
+    }];
+  });
+}
+
+function amountAt(text: string | undefined, path: string, add: (path: string, problem: string) => void): bigint | undefined {
+  if (text === undefined) return undefined;
+  try {
+    return parseAmount(text);
+  } catch (error) {
+    return void add(path, `${(error as Error).message}; got ${describe(text)}`);
+  }
+}
+
+/** A checked address in lower case (the form TransactionView compares). */
+function addressAt(text: string, path: string, add: (path: string, problem: string) => void): string | undefined {
+  try {
+    return getAddress(text).toLowerCase();
+  } catch {
+    return void add(path, /^0x[0-9a-fA-F]{40}$/.test(text)
+      ? `has an invalid EIP-55 checksum (${text}), so it may be mistyped; copy the address again from its source, or write it in lower case`
+      : `must be an address: 0x and 40 hex digits; got ${describe(text)}`);
+  }
+}
+
+function addressSet(addresses: readonly string[], path: string, add: (path: string, problem: string) => void): Set<string> {
+  const set = new Set<string>();
+  addresses.forEach((address, index) => {
+    const normal = addressAt(address, `${path}[${index}]`, add);
+    if (normal !== undefined) set.add(normal);
+  });
+  return set;
+}
+
+function selectorOf(text: string, path: string, add: (path: string, problem: string) => void): string {
+  if (/^0x[0-9a-fA-F]{8}$/.test(text)) return text.toLowerCase();
+  if (/^0x/.test(text)) {
+    add(path, `must be exactly 4 bytes (0x and 8 hex digits), got ${describe(text)}`);
+    return '';
+  }
+  return fragmentOf(text, path, add)?.selector ?? '';
+}
+
+function fragmentOf(signature: string, path: string, add: (path: string, problem: string) => void): FunctionFragment | undefined {
+  try {
+    return FunctionFragment.from(signature.startsWith('function ') ? signature : `function ${signature}`);
+  } catch {
+    return void add(path, `is not a function signature ethers can parse: ${describe(signature)}; write it as name(type1,type2) with Solidity types, e.g. "transfer(address,uint256)"`);
+  }
+}

@@ -1,0 +1,14 @@
+import { compilePolicy, type CompiledPolicy } from './compile';
+import { PolicyValidationError } from './errors';
+import { validatePolicyDocument } from './schema';
+
+/** Parses policy JSON text, checks it against the schema and its meaning, and compiles it; throws PolicyValidationError. */
+export function loadPolicy(json: string): CompiledPolicy {
+  let value: unknown;
+  try {
+    value = JSON.parse(json);
+  } catch (error) {
+    throw new PolicyValidationError([{ path: '$', problem: `is not valid JSON: ${(error as Error).message.slice(0, 200)}` }]);
+  }
+  return compilePolicy(validatePolicyDocument(value));
+}
