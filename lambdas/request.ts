@@ -7,7 +7,7 @@ export type SignerKind = 'eip1559' | 'legacy';
 /** A validated event. */
 export type SignerRequest =
   | { readonly operation: 'status' }
-  | { readonly operation: 'sign'; readonly transaction: TransactionRequest; readonly replayProtection: boolean };
+  | { readonly operation: 'sign' | 'check'; readonly transaction: TransactionRequest; readonly replayProtection: boolean };
 
 /** One thing wrong with the event: which field, and what was wrong with it. */
 export interface RequestIssue {
@@ -42,8 +42,8 @@ export function parseSignerEvent(event: unknown, kind: SignerKind, chainId: bigi
     rejectUnknown(event, ['operation'], '', add);
     return finish(issues, { operation });
   }
-  if (operation !== 'sign') {
-    add('operation', `must be "status" or "sign", got ${describe(operation)}`);
+  if (operation !== 'sign' && operation !== 'check') {
+    add('operation', `must be "status", "sign" or "check" (the signing policy's decision, without signing), got ${describe(operation)}`);
     throw new InvalidRequestError(issues);
   }
 

@@ -17,3 +17,15 @@ export class PolicyValidationError extends SignerError {
     super(`Invalid signing policy (${issues.length} problem${issues.length === 1 ? '' : 's'}): ${listed.join('; ')}`);
   }
 }
+
+/** The policy denied the transaction; nothing was signed and KMS was not called. */
+export class PolicyDeniedError extends SignerError {
+  override readonly name = 'PolicyDeniedError';
+  constructor(
+    /** The deny rule that matched, or undefined when no allow rule matched. */
+    readonly ruleId: string | undefined,
+    reason: string,
+  ) {
+    super(`The signing policy refused this transaction and nothing was signed: ${reason.slice(0, 2000)}. Send {"operation":"check","transaction":{…}} to see the decision; to allow it, change the policy (SIGNING_POLICY_FILE) and deploy.`);
+  }
+}

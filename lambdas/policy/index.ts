@@ -2,7 +2,7 @@
 export { AMOUNT_FORMS, parseAmount } from './amount';
 export { compilePolicy, type CompiledPolicy, type CompiledRule, type Condition } from './compile';
 export type { Applies, ArgumentDocument, CallDocument, LimitDocument, PolicyDocument, RuleDocument } from './document';
-export { PolicyValidationError, type PolicyIssue } from './errors';
+export { PolicyDeniedError, PolicyValidationError, type PolicyIssue } from './errors';
 export { evaluatePolicy, type PolicyDecision, type RuleMiss } from './evaluate';
 export { loadPolicy } from './load';
 export type { PolicyRequest } from './request';
