@@ -61,7 +61,7 @@ export function createHandler(kind: SignerKind, { client, spendingStore }: Handl
         async () => ({
           keyArn: (await signer.getKey()).keyArn,
           reservationId: context?.awsRequestId ?? crypto.randomUUID(),
-          ...(context && { deadlineMs: Date.now() + context.getRemainingTimeInMillis() - 1000 }),
+          ...(typeof context?.getRemainingTimeInMillis === 'function' && { deadlineMs: Date.now() + context.getRemainingTimeInMillis() - 1000 }),
         }),
         () => signer.signTransactionWithDetails(request.transaction, { replayProtection: request.replayProtection }),
       );

@@ -4,6 +4,10 @@ import type { Context } from 'aws-lambda';
 import { createHandler } from '../../lambdas/handler';
 import { KNOWN_KEYS } from '../fixtures/known-keys';
 import { KEY_ARN, mockKms } from '../helpers/kms-mock';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { SpendCharge } from '../../lambdas/policy';
 
 const KEY = KNOWN_KEYS[0];
 const TO = KNOWN_KEYS[1].address;
@@ -138,6 +142,163 @@ describe('signer handler', () => {
       const legacy = { to: TO, nonce: 0, gasLimit: 21000, gasPrice: 1 };
       await withEnv({ ...ENV, LOG_LEVEL: 'INFO' }, () => newHandler('legacy')({ operation: 'sign', transaction: legacy, replayProtection: false }, context));
       expect(lines.some((line) => /"level":"WARN".*valid on every chain/.test(line))).toBe(true);
+    });
+  });
+
+  describe('signing policy', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'policy-'));
+    const policyFile = (name: string, policy: unknown) => {
+      const file = join(dir, name);
+      writeFileSync(file, typeof policy === 'string' ? policy : JSON.stringify(policy));
+      return file;
+    };
+    const onlyTo = policyFile('only-to.json', {
+      version: 1,
+      rules: [
+        { id: 'pay-recipient', effect: 'allow', to: [TO], maxValue: '1 ether' },
+        { id: 'no-big-fees', effect: 'deny', maxGasPrice: '100 gwei', to: [KNOWN_KEYS[2]!.address] },
+      ],
+    });
+    const env = (file: string) => ({ ...ENV, SIGNING_POLICY_FILE: file });
+
+    it('signs what the policy allows', async () => {
+      const kms = mockKms(KEY.privateKey);
+      const response = await withEnv(env(onlyTo), () => newHandler()({ operation: 'sign', transaction }, context));
+      expect(response).toHaveProperty('signedTransaction');
+      expect(kms.commandCalls(SignCommand)).toHaveLength(1);
+    });
+
+    it.each([
+      ['no allow rule matches (another recipient)', { ...transaction, to: KNOWN_KEYS[3]!.address }, undefined, /no rule allowed the transaction; closest: rule "pay-recipient": to \(/],
+      ['a cap is exceeded', { ...transaction, value: '1000000000000000001' }, undefined, /rule "pay-recipient": maxValue \(value 1000000000000000001 is more than maxValue 1000000000000000000\)/],
+      ['an explicit deny rule matches', { ...transaction, to: KNOWN_KEYS[2]!.address }, 'no-big-fees', /denied by rule "no-big-fees"/],
+    ])('refuses with PolicyDeniedError and makes no KMS call when %s', async (_label, tx, ruleId, reason) => {
+      const kms = mockKms(KEY.privateKey);
+      const failure = withEnv(env(onlyTo), () => newHandler()({ operation: 'sign', transaction: tx }, context));
+      await expect(failure).rejects.toMatchObject({ name: 'PolicyDeniedError', ruleId, message: expect.stringMatching(reason) });
+      expect(kms.calls()).toHaveLength(0);
+    });
+
+    it('refuses a pre-EIP-155 signature unless a rule allows it, even with replayProtection false', async () => {
+      const kms = mockKms(KEY.privateKey);
+      const legacy = { to: TO, nonce: 0, gasLimit: 21000, gasPrice: 1 };
+      const failure = withEnv(env(onlyTo), () => newHandler('legacy')({ operation: 'sign', transaction: legacy, replayProtection: false }, context));
+      await expect(failure).rejects.toMatchObject({ name: 'PolicyDeniedError', message: expect.stringMatching(/preEip155 \(the transaction is signed without a chain id/) });
+      expect(kms.calls()).toHaveLength(0);
+    });
+
+    it('answers check with the decision, without signing or calling KMS', async () => {
+      const kms = mockKms(KEY.privateKey);
+      const handler = newHandler();
+      const allowed = await withEnv(env(onlyTo), () => handler({ operation: 'check', transaction }, context));
+      const denied = await withEnv(env(onlyTo), () => handler({ operation: 'check', transaction: { ...transaction, value: '2000000000000000000' } }, context));
+      expect(allowed).toEqual({ allowed: true, ruleId: 'pay-recipient', charges: [] });
+      expect(denied).toMatchObject({ allowed: false, reason: expect.stringMatching(/^no rule allowed/), closest: [{ ruleId: 'pay-recipient', failed: [{ condition: 'maxValue', reason: expect.any(String) }] }] });
+      expect(kms.calls()).toHaveLength(0);
+    });
+
+    it('validates the check operation\'s transaction like sign', async () => {
+      mockKms(KEY.privateKey);
+      await expect(withEnv(env(onlyTo), () => newHandler()({ operation: 'check', transaction: { ...transaction, nonce: -1 } }, context))).rejects.toMatchObject({ name: 'InvalidRequestError' });
+    });
+
+    it.each([
+      ['no policy', '', /SIGNING_POLICY_FILE is not set: .*cdk deploy -c policyFile=.*examples\/policies/],
+      ['a missing file', join(dir, 'nope.json'), /cannot be read \(ENOENT\)/],
+      ['an invalid policy', policyFile('bad.json', { version: 1, rules: [{ id: 'r', effect: 'allow', maxValue: '1 eth' }] }), /is not a valid signing policy, so nothing will be signed: .*\$\.rules\[0\]\.maxValue/],
+      ['limits without a spending store', policyFile('limits.json', { version: 1, limits: [{ name: 'daily', window: '24h', maxCount: 5 }], rules: [{ id: 'r', effect: 'allow' }] }), /declares spending limits, but this function has no spending-limit store/],
+    ])('fails closed with ConfigurationError and no KMS call with %s', async (_label, file, message) => {
+      const kms = mockKms(KEY.privateKey);
+      const failure = withEnv(env(file), () => newHandler()({ operation: 'sign', transaction }, context));
+      await expect(failure).rejects.toMatchObject({ name: 'ConfigurationError', message: expect.stringMatching(message) });
+      expect(kms.calls()).toHaveLength(0);
+    });
+
+    describe('with a spending store', () => {
+      const limited = policyFile('limited.json', { version: 1, rules: [{ id: 'r', effect: 'allow', limits: [{ name: 'daily', window: '24h', maxValue: '1 ether' }] }] });
+      const store = () => {
+        const calls: string[] = [];
+        return {
+          calls,
+          reserve: jest.fn(async (charges: readonly SpendCharge[], options: { keyArn: string; reservationId: string }) => {
+            calls.push(`reserve ${charges.map((c) => `${c.limit.id}=${c.amount}`).join(',')} ${options.keyArn} ${options.reservationId}`);
+            return { id: 'held' };
+          }),
+          release: jest.fn(async (reservation: unknown) => void calls.push(`release ${(reservation as { id: string }).id}`)),
+        };
+      };
+
+      it('reserves the charges (with the key ARN and the request id) before signing', async () => {
+        const kms = mockKms(KEY.privateKey);
+        const spending = store();
+        await withEnv(env(limited), () => createHandler('eip1559', { client: new KMSClient({ region: 'us-east-1' }), spendingStore: spending })({ operation: 'sign', transaction }, context));
+        expect(spending.calls).toEqual([`reserve rule:r:daily=1000 ${KEY_ARN} req-1`]);
+        expect(kms.commandCalls(SignCommand)).toHaveLength(1);
+      });
+
+      it('signs nothing when the reservation is refused', async () => {
+        const kms = mockKms(KEY.privateKey);
+        const spending = store();
+        spending.reserve.mockRejectedValueOnce(Object.assign(new (class SpendingLimitExceededError extends Error {})('over'), { name: 'SpendingLimitExceededError' }));
+        const failure = withEnv(env(limited), () => createHandler('eip1559', { client: new KMSClient({ region: 'us-east-1' }), spendingStore: spending })({ operation: 'sign', transaction }, context));
+        await expect(failure).rejects.toMatchObject({ name: 'InternalSignerError' });
+        expect(kms.commandCalls(SignCommand)).toHaveLength(0);
+      });
+
+      it('releases the reservation when signing fails after it', async () => {
+        const kms = mockKms(KEY.privateKey);
+        kms.on(SignCommand).rejects(new NotFoundException({ message: 'gone', $metadata: {} }));
+        const spending = store();
+        const failure = withEnv(env(limited), () => createHandler('eip1559', { client: new KMSClient({ region: 'us-east-1' }), spendingStore: spending })({ operation: 'sign', transaction }, context));
+        await expect(failure).rejects.toMatchObject({ name: 'KmsKeyNotFoundError' });
+        expect(spending.calls).toEqual([`reserve rule:r:daily=1000 ${KEY_ARN} req-1`, 'release held']);
+      });
+    });
+
+    describe('logs', () => {
+      let lines: string[];
+      let spies: jest.SpyInstance[];
+      beforeEach(() => {
+        lines = [];
+        spies = [process.stdout, process.stderr].map((stream) =>
+          jest.spyOn(stream, 'write').mockImplementation((chunk: string | Uint8Array) => {
+            lines.push(String(chunk));
+            return true;
+          }),
+        );
+      });
+      afterEach(() => spies.forEach((spy) => spy.mockRestore()));
+      const entries = () => lines.map((line) => JSON.parse(line) as Record<string, unknown>);
+
+      it('logs the rule that allowed a signature', async () => {
+        mockKms(KEY.privateKey);
+        await withEnv({ ...env(onlyTo), LOG_LEVEL: 'INFO' }, () => newHandler()({ operation: 'sign', transaction }, context));
+        expect(entries()).toContainEqual(expect.objectContaining({ level: 'INFO', message: 'signing policy allowed the transaction', policyRuleId: 'pay-recipient' }));
+      });
+
+      it('logs a denial as a warning with the deny rule', async () => {
+        mockKms(KEY.privateKey);
+        await withEnv({ ...env(onlyTo), LOG_LEVEL: 'INFO' }, () => newHandler()({ operation: 'sign', transaction: { ...transaction, to: KNOWN_KEYS[2]!.address } }, context)).catch(() => undefined);
+        expect(entries()).toContainEqual(expect.objectContaining({ level: 'WARN', message: 'signing policy denied the transaction', policyRuleId: 'no-big-fees' }));
+      });
+
+      it('warns on every cold start with a policy that allows anything (examples/policies/allow-all.json), and not after', async () => {
+        mockKms(KEY.privateKey);
+        const allowAll = { ...ENV, SIGNING_POLICY_FILE: 'examples/policies/allow-all.json', LOG_LEVEL: 'INFO' };
+        const handler = newHandler();
+        await withEnv(allowAll, () => handler({ operation: 'status' }, context));
+        await withEnv(allowAll, () => handler({ operation: 'status' }, context));
+        await withEnv(allowAll, () => newHandler()({ operation: 'status' }, context));
+        const warnings = entries().filter((entry) => entry.level === 'WARN' && /allows any transaction/.test(String(entry.message)));
+        expect(warnings).toHaveLength(2);
+        expect(warnings[0]).toMatchObject({ policyRuleIds: ['allow-everything'] });
+      });
+
+      it('does not warn with a restrictive policy', async () => {
+        mockKms(KEY.privateKey);
+        await withEnv({ ...env(onlyTo), LOG_LEVEL: 'INFO' }, () => newHandler()({ operation: 'status' }, context));
+        expect(entries().filter((entry) => entry.level === 'WARN')).toEqual([]);
+      });
     });
   });
 });
