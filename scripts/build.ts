@@ -3,11 +3,18 @@ import { build } from 'esbuild';
 import { rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { bundleBytes } from './bundle-size';
+import { checkPolicies } from './policy/build-check';
+import { writeValidator, VALIDATOR_FILE } from './policy-validator';
 
 const LAMBDAS = ['eip1559', 'legacy'] as const;
 
 // The AWS SDK still calls require() for Node built-ins; an ESM bundle has no require unless we make one.
 const banner = "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);";
+
+// The policy validator is generated from policy.schema.json before bundling, so the bundle never compiles a schema.
+if (writeValidator()) console.log(`${VALIDATOR_FILE}: regenerated from policy.schema.json`);
+// An invalid policy must never reach a function: the example policies, and the one named by SIGNING_POLICY_FILE.
+if (!checkPolicies(process.env.SIGNING_POLICY_FILE)) process.exit(1);
 
 for (const name of LAMBDAS) {
   const outdir = `dist/${name}`;
