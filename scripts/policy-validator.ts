@@ -13,7 +13,7 @@ const UCS2LENGTH = 'function ucs2length(str) { let length = 0; for (const _ of s
 
 /** The TypeScript source of the standalone validator for the schema in `schemaFile`. */
 export function generateValidatorSource(schemaFile = SCHEMA_FILE): string {
-  const schema = JSON.parse(readFileSync(schemaFile, 'utf8')) as object;
+  const schema = withoutAnnotations(JSON.parse(readFileSync(schemaFile, 'utf8')) as Schema);
   const ajv = new Ajv({ code: { source: true, esm: true, optimize: true }, allErrors: true, strict: true });
   const code = standaloneCode(ajv, ajv.compile(schema));
   const runtime = /const (\w+) = require\("ajv\/dist\/runtime\/ucs2length"\)\.default;/;
@@ -28,6 +28,36 @@ export function generateValidatorSource(schemaFile = SCHEMA_FILE): string {
     inlined.replace(/^"use strict";/, ''),
     '',
   ].join('\n');
+}
+
+type Schema = { [keyword: string]: unknown };
+const ANNOTATIONS = new Set(['title', 'description', 'examples', '$comment']);
+const SCHEMA_MAPS = new Set(['properties', 'definitions', 'patternProperties']);
+const SCHEMA_LISTS = new Set(['oneOf', 'anyOf', 'allOf']);
+
+/**
+ * The schema without its annotations (descriptions for editors), which the generated code would otherwise
+ * embed: they change no verdict and would add tens of KB to every Lambda bundle.
+ */
+function withoutAnnotations(schema: Schema): Schema {
+  const result: Schema = {};
+  for (const [keyword, value] of Object.entries(schema)) {
+    if (ANNOTATIONS.has(keyword)) continue;
+    if (SCHEMA_MAPS.has(keyword) && isSchema(value)) {
+      result[keyword] = Object.fromEntries(Object.entries(value).map(([name, sub]) => [name, isSchema(sub) ? withoutAnnotations(sub) : sub]));
+    } else if (SCHEMA_LISTS.has(keyword) && Array.isArray(value)) {
+      result[keyword] = value.map((sub: unknown) => (isSchema(sub) ? withoutAnnotations(sub) : sub));
+    } else if ((keyword === 'items' || keyword === 'additionalProperties' || keyword === 'not') && isSchema(value)) {
+      result[keyword] = withoutAnnotations(value);
+    } else {
+      result[keyword] = value;
+    }
+  }
+  return result;
+}
+
+function isSchema(value: unknown): value is Schema {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /** Writes the validator module; returns whether it changed. */
