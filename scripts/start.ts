@@ -7,6 +7,8 @@ import { formatSummary, runDemo } from './local-stack/demo';
 import { createSigningKey, startLocalStack } from './local-stack/stack';
 
 const ALIAS = 'alias/kms-eth-signer-demo';
+// What the signer may sign: small transfers to one anvil account; the demo shows one transfer it refuses.
+const POLICY = resolve('examples/policies/local-demo.json');
 
 async function loadHandler(name: 'eip1559' | 'legacy'): Promise<SignerHandler> {
   const bundle = resolve('dist', name, 'index.mjs');
@@ -21,12 +23,14 @@ console.log('Starting the local KMS and anvil on loopback...');
 const stack = await startLocalStack();
 try {
   const { keyId } = await createSigningKey(stack.kmsClient, ALIAS);
+  log(`signing policy ${POLICY}`);
   log(`created ECC_SECG_P256K1 key ${keyId} (${ALIAS}) in the local KMS at ${stack.kms.url}; anvil at ${stack.anvil.rpcUrl}`);
   // The bundles read their settings as a Lambda would: from the environment, on their first invocation.
   Object.assign(process.env, stack.awsEnv, {
     KMS_KEY_ID: ALIAS,
     ETH_NETWORK: String(stack.anvil.chainId),
-    LOG_LEVEL: process.env.LOG_LEVEL ?? 'WARN',
+    SIGNING_POLICY_FILE: POLICY,
+    LOG_LEVEL: process.env.LOG_LEVEL ?? 'ERROR', // the policy's refusal below is expected; its WARN line would only clutter the demo
   });
   const handlers = { eip1559: await loadHandler('eip1559'), legacy: await loadHandler('legacy') };
   const result = await runDemo(stack, handlers, keyId, log);

@@ -20,17 +20,27 @@ export interface MinedTransfer {
   readonly type: number;
 }
 
+/** A transaction the signing policy refused (nothing was signed). */
+export interface DeniedTransfer {
+  readonly signer: 'eip1559' | 'legacy';
+  readonly value: bigint;
+  readonly error: string;
+}
+
 /** What the demo did, for the summary. */
 export interface DemoResult {
   readonly address: string;
   readonly castAddress: string;
   readonly recipient: string;
   readonly transfers: MinedTransfer[];
+  readonly denied: DeniedTransfer[];
   readonly balances: { readonly before: { kms: bigint; recipient: bigint }; readonly after: { kms: bigint; recipient: bigint } };
 }
 
 const FUNDING = parseEther('1');
 const TRANSFER = parseEther('0.01');
+// Above the 0.05 ETH cap of examples/policies/local-demo.json, the policy npm start runs with.
+const DENIED_TRANSFER = parseEther('0.5');
 
 /**
  * The main job on the local stack: asks the EIP-1559 handler for the KMS address, funds it from an anvil dev
@@ -73,7 +83,19 @@ export async function runDemo(stack: LocalStack, handlers: SignerHandlers, kmsKe
     nonce += 1;
     log(`${signer} signer: type ${type} transaction ${response.transactionHash} mined in block ${receipt.blockNumber}`);
   }
-  return { address, castAddress, recipient, transfers, balances: { before, after: await balances() } };
+  const denied: DeniedTransfer[] = [];
+  const over = { ...requests[0]!.transaction, value: DENIED_TRANSFER.toString(), nonce };
+  try {
+    await handlers.eip1559({ operation: 'sign', transaction: over }, lambdaContext('eth-signer-eip1559'));
+    throw new Error(`the signer signed a ${formatEther(DENIED_TRANSFER)} ETH transfer that its signing policy should refuse`);
+  } catch (error) {
+    if (!(error instanceof Error) || error.name !== 'PolicyDeniedError') throw error;
+    // The message's why, without its advice on how to change the policy.
+    const why = error.message.replace(/^.*?nothing was signed: /, '').replace(/\. Send \{"operation":"check".*$/s, '');
+    denied.push({ signer: 'eip1559', value: DENIED_TRANSFER, error: `${error.name}: ${why}` });
+    log(`eip1559 signer: ${formatEther(DENIED_TRANSFER)} ETH transfer refused by the signing policy (no KMS call)`);
+  }
+  return { address, castAddress, recipient, transfers, denied, balances: { before, after: await balances() } };
 }
 
 /** A short, readable summary of a demo run. */
@@ -88,6 +110,8 @@ export function formatSummary(result: DemoResult): string {
     '',
     '  signer    type  transaction hash                                                    block  gas used',
     ...result.transfers.map((t) => `  ${t.signer.padEnd(8)}  ${String(t.type).padEnd(4)}  ${t.transactionHash}  ${String(t.block).padStart(5)}  ${t.gasUsed}`),
+    '',
+    ...result.denied.map((d) => `  denied    ${formatEther(d.value)} ETH by the ${d.signer} signer: ${d.error.length > 240 ? `${d.error.slice(0, 237)}...` : d.error}`),
     '',
     `  balance of the KMS address  ${eth(result.balances.before.kms)} -> ${eth(result.balances.after.kms)}`,
     `  balance of ${result.recipient}  ${eth(result.balances.before.recipient)} -> ${eth(result.balances.after.recipient)}`,

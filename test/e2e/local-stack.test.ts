@@ -7,6 +7,9 @@ import type { SignResponse } from '../../lambdas/response';
 import { DEV_ACCOUNTS } from '../../scripts/local-chain';
 import { lambdaContext } from '../../scripts/local-stack/lambda-context';
 import { createSigningKey, startLocalStack, type LocalStack } from '../../scripts/local-stack/stack';
+import { localKmsClient } from '../../scripts/local-kms';
+import { resolve } from 'node:path';
+import type { KMSClient } from '@aws-sdk/client-kms';
 
 const RECIPIENT = DEV_ACCOUNTS[1].address;
 // Init code that deploys a contract whose runtime code is the single byte 0x00 (STOP).
@@ -136,6 +139,81 @@ describe('signer handlers on the local stack (SDK over HTTP to the local KMS, an
 
     it('reports an unknown key as KmsKeyNotFoundError', async () => {
       await expect(handlerFor('eip1559', 'alias/does-not-exist')({ operation: 'status' })).rejects.toMatchObject({ name: 'KmsKeyNotFoundError' });
+    });
+  });
+
+  describe('with a signing policy (examples/policies/local-demo.json)', () => {
+    const POLICY = resolve('examples/policies/local-demo.json');
+    let client: KMSClient;
+    let kmsRequests: string[];
+    let policed: Record<'eip1559' | 'legacy', SignerHandler>;
+
+    beforeAll(() => {
+      // Its own SDK client, whose every request to the local KMS is counted on the wire side of the SDK.
+      client = localKmsClient(stack.kms);
+      kmsRequests = [];
+      client.middlewareStack.add((next, context) => async (args) => {
+        kmsRequests.push(String(context.commandName));
+        return next(args);
+      }, { step: 'finalizeRequest', name: 'countKmsRequests' });
+      const make = (kind: 'eip1559' | 'legacy'): SignerHandler => {
+        const handler = createHandler(kind, { client });
+        return (event) => {
+          Object.assign(process.env, { KMS_KEY_ID: 'alias/e2e', ETH_NETWORK: String(stack.anvil.chainId), LOG_LEVEL: 'SILENT', SIGNING_POLICY_FILE: POLICY });
+          return handler(event, lambdaContext(`eth-signer-${kind}`)).finally(() => {
+            process.env.SIGNING_POLICY_FILE = 'examples/policies/allow-all.json';
+          });
+        };
+      };
+      policed = { eip1559: make('eip1559'), legacy: make('legacy') };
+    });
+    afterAll(() => client.destroy());
+
+    const event = (kind: 'eip1559' | 'legacy', transaction: Record<string, unknown>, extra: Record<string, unknown> = {}) => ({
+      operation: 'sign',
+      transaction: { gasLimit: 21000, ...(kind === 'eip1559' ? fees() : { gasPrice: String(gasPrice) }), ...transaction },
+      ...extra,
+    });
+
+    it.each(['eip1559', 'legacy'] as const)('signs an allowed transfer with the %s signer, and anvil mines it', async (kind) => {
+      kmsRequests.length = 0;
+      const signed = (await policed[kind](event(kind, { to: RECIPIENT, value: parseEther('0.05').toString(), nonce: nonce++ }))) as SignResponse;
+      const receipt = await mine(signed);
+      expect(receipt.status).toBe(1);
+      expect(receipt.from).toBe(address);
+      expect(kmsRequests).toContain('SignCommand');
+    });
+
+    it.each([
+      ['a transfer above the cap', 'eip1559', { to: RECIPIENT, value: (parseEther('0.05') + 1n).toString() }, {}],
+      ['a transfer to another address', 'eip1559', { to: DEV_ACCOUNTS[2].address, value: '1' }, {}],
+      ['a contract deployment', 'eip1559', { data: INIT_CODE, gasLimit: 100000 }, {}],
+      ['a pre-EIP-155 signature', 'legacy', { to: RECIPIENT, value: '1' }, { replayProtection: false }],
+      ['an unlimited approve (explicit deny)', 'eip1559', { to: RECIPIENT, data: `0x095ea7b3${'00'.repeat(12)}${RECIPIENT.slice(2).toLowerCase()}${'ff'.repeat(32)}`, gasLimit: 60000 }, {}],
+    ] as const)('refuses %s with PolicyDeniedError and makes no KMS request', async (_label, kind, transaction, extra) => {
+      await policed[kind]({ operation: 'status' }); // warm: the address is cached, as on a warm Lambda
+      kmsRequests.length = 0;
+      await expect(policed[kind](event(kind, { ...transaction, nonce }, extra))).rejects.toMatchObject({ name: 'PolicyDeniedError' });
+      expect(kmsRequests).toEqual([]);
+    });
+
+    it('makes no KMS request on a cold start that denies', async () => {
+      kmsRequests.length = 0;
+      const cold = createHandler('eip1559', { client });
+      Object.assign(process.env, { SIGNING_POLICY_FILE: POLICY, LOG_LEVEL: 'SILENT' });
+      try {
+        await expect(cold(event('eip1559', { to: RECIPIENT, value: parseEther('1').toString(), nonce }), lambdaContext('eth-signer-eip1559'))).rejects.toMatchObject({ name: 'PolicyDeniedError' });
+      } finally {
+        process.env.SIGNING_POLICY_FILE = 'examples/policies/allow-all.json';
+      }
+      expect(kmsRequests).toEqual([]);
+    });
+
+    it('answers check without signing', async () => {
+      kmsRequests.length = 0;
+      const response = await policed.eip1559({ ...event('eip1559', { to: RECIPIENT, value: '1', nonce }), operation: 'check' });
+      expect(response).toEqual({ allowed: true, ruleId: 'small-transfers-to-dev-account-1', charges: [] });
+      expect(kmsRequests).toEqual([]);
     });
   });
 });
