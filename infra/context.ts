@@ -1,5 +1,8 @@
 import { getAddress } from 'ethers';
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { chainIdFromNetwork } from '../lambdas/chains';
+import { loadPolicy, PolicyValidationError } from '../lambdas/policy';
 
 /** How the stack gets its signing key. */
 export type KeyMode = 'new' | 'external' | 'existing';
@@ -25,6 +28,8 @@ export interface SignerSettings {
   readonly backupObjectLockDays?: number;
   /** With backupBucket: an account whose importers write backups through a role that requires this External ID. */
   readonly backupWriter?: { readonly accountId: string; readonly externalId: string };
+  /** The signing policy shipped in both functions' packages (absolute path; validated here, at synth). */
+  readonly policyFile: string;
 }
 
 const KEY_ARN = /^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[a-zA-Z0-9-]+$/;
@@ -113,8 +118,11 @@ export function readSettings(context: (key: string) => unknown): SignerSettings 
   if (backupWriterAccount !== undefined && !backupBucket) problems.push('backupWriterAccount is only used with backupBucket=true');
   const backupWriter = backupWriterAccount !== undefined && backupWriterExternalId !== undefined ? { accountId: backupWriterAccount, externalId: backupWriterExternalId } : undefined;
 
-  if (problems.length > 0) throw new ContextError(problems);
+  const policyFile = readPolicyFile(text('policyFile'), problems);
+
+  if (problems.length > 0 || !policyFile) throw new ContextError(problems);
   return {
+    policyFile,
     keyMode,
     keyAlias,
     ethNetwork,
@@ -129,6 +137,23 @@ export function readSettings(context: (key: string) => unknown): SignerSettings 
     ...(expectedAddress && { expectedAddress }),
     ...(reservedConcurrency !== undefined && { reservedConcurrency }),
   };
+}
+
+/** The policy file's absolute path if it holds a valid signing policy; otherwise adds the problems (with their JSON paths). */
+function readPolicyFile(file: string | undefined, problems: string[]): string | undefined {
+  if (!file) {
+    problems.push('policyFile is required: the signing policy the functions enforce, e.g. -c policyFile=examples/policies/treasury-payouts.json (see the README, "Signing policy"; examples/policies/allow-all.json signs anything)');
+    return undefined;
+  }
+  const path = resolve(file);
+  try {
+    loadPolicy(readFileSync(path, 'utf8'));
+    return path;
+  } catch (error) {
+    if (error instanceof PolicyValidationError) problems.push(`policyFile ${file} is not a valid signing policy: ${error.issues.map((issue) => `${issue.path} ${issue.problem}`).join('; ')}`);
+    else problems.push(`policyFile ${file} cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
+    return undefined;
+  }
 }
 
 /** The CDK context is invalid; the message names each bad context key. */

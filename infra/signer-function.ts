@@ -1,9 +1,9 @@
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { AssetHashType, DockerImage, Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { existsSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
 /** One signer Lambda's settings; everything else is a shared default held here. */
@@ -18,7 +18,12 @@ export interface SignerFunctionProps {
   readonly reservedConcurrency?: number;
   /** Where the bundle is; default dist/<kind> under the current directory (written by npm run build). */
   readonly codeDirectory?: string;
+  /** The signing policy (already validated), shipped in the package as policy.json. */
+  readonly policyFile: string;
 }
+
+/** Where the policy sits in the deployment package (SIGNING_POLICY_FILE, relative to LAMBDA_TASK_ROOT). */
+export const POLICY_IN_PACKAGE = 'policy.json';
 
 /**
  * A signer Lambda with every shared default in one place: Node.js 22 on ARM64 (cheaper per GB-second than
@@ -55,7 +60,20 @@ export class SignerFunction extends Construct {
       runtime: lambda.Runtime.NODEJS_22_X,
       architecture: lambda.Architecture.ARM_64,
       handler: 'index.handler',
-      code: lambda.Code.fromAsset(codeDirectory),
+      // The policy travels in the package, so changing what the key may sign takes a review and a deploy.
+      code: lambda.Code.fromAsset(codeDirectory, {
+        assetHashType: AssetHashType.OUTPUT,
+        bundling: {
+          image: DockerImage.fromRegistry('unused-local-bundling-only'),
+          local: {
+            tryBundle: (outputDir) => {
+              cpSync(codeDirectory, outputDir, { recursive: true });
+              copyFileSync(props.policyFile, join(outputDir, POLICY_IN_PACKAGE));
+              return true;
+            },
+          },
+        },
+      }),
       memorySize: 256,
       timeout: Duration.seconds(10),
       role: this.role,
@@ -65,6 +83,7 @@ export class SignerFunction extends Construct {
         KMS_KEY_ID: props.keyArn,
         ETH_NETWORK: props.ethNetwork,
         LOG_LEVEL: props.logLevel,
+        SIGNING_POLICY_FILE: POLICY_IN_PACKAGE,
         ...(props.expectedAddress && { EXPECTED_ADDRESS: props.expectedAddress }),
         NODE_OPTIONS: '--enable-source-maps',
       },

@@ -37,6 +37,7 @@ export class SignerStack extends Stack {
         logRetentionDays: settings.logRetentionDays,
         reservedConcurrency: settings.reservedConcurrency,
         codeDirectory: props.codeDirectories?.[kind],
+        policyFile: settings.policyFile,
       });
       this.key.grantSign(signer.role, id);
       return signer;

@@ -1,10 +1,20 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { readSettings, ContextError } from '../../infra/context';
 
-const read = (context: Record<string, unknown>) => readSettings((key) => context[key]);
+const POLICY = 'examples/policies/treasury-payouts.json';
+const read = (context: Record<string, unknown>) => readSettings((key) => ({ policyFile: POLICY, ...context })[key]);
+
+function badPolicy(): string {
+  const file = join(mkdtempSync(join(tmpdir(), 'policy-')), 'bad.json');
+  writeFileSync(file, JSON.stringify({ version: 1, rules: [{ id: 'r', effect: 'allow', to: ['0x70997970c51812dc3a010c7d01b50e0d17dc79C8'] }] }));
+  return file;
+}
 
 describe('readSettings (CDK context)', () => {
   it('defaults to a new key on sepolia, INFO logs kept 90 days, the account as key administrator', () => {
-    expect(read({})).toEqual({ keyMode: 'new', keyAlias: 'alias/eth-signer', ethNetwork: 'sepolia', logLevel: 'INFO', logRetentionDays: 90, adminPrincipalArns: [], importerPrincipalArns: [], backupBucket: false });
+    expect(read({})).toEqual({ policyFile: resolve(POLICY), keyMode: 'new', keyAlias: 'alias/eth-signer', ethNetwork: 'sepolia', logLevel: 'INFO', logRetentionDays: 90, adminPrincipalArns: [], importerPrincipalArns: [], backupBucket: false });
   });
 
   it('reads lists of principals given comma-separated or as JSON arrays', () => {
@@ -37,6 +47,9 @@ describe('readSettings (CDK context)', () => {
     [{ backupBucket: 'true', backupWriterAccount: '444455556666' }, /backupWriterAccount and backupWriterExternalId go together/],
     [{ backupBucket: 'true', backupWriterAccount: '444455556666', backupWriterExternalId: 'x' }, /backupWriterExternalId must be 2 to 1224 characters/],
     [{ backupWriterAccount: '444455556666', backupWriterExternalId: 'abcdef' }, /backupWriterAccount is only used with backupBucket=true/],
+    [{ policyFile: undefined }, /policyFile is required: the signing policy .* -c policyFile=examples\/policies\//],
+    [{ policyFile: 'no/such/policy.json' }, /policyFile no\/such\/policy.json cannot be read \(ENOENT\)/],
+    [{ policyFile: badPolicy() }, /policyFile .* is not a valid signing policy: \$\.rules\[0\]\.to\[0\] has an invalid EIP-55 checksum/],
   ])('names the context key when it is wrong (%o)', (context, message) => {
     expect(() => read(context)).toThrow(ContextError);
     expect(() => read(context)).toThrow(message);

@@ -1,5 +1,8 @@
 // The security review of the signer stack, as tests.
+import { App } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { allStatements, synthesize } from './stack-fixture';
 
 const asArray = (value: unknown) => (Array.isArray(value) ? value : [value]);
@@ -89,10 +92,26 @@ describe('signer stack, key generated in KMS (keyMode new, the default)', () => 
         KMS_KEY_ID: { 'Fn::GetAtt': [expect.stringMatching(/^SigningKey/), 'Arn'] },
         ETH_NETWORK: 'sepolia',
         LOG_LEVEL: 'INFO',
+        SIGNING_POLICY_FILE: 'policy.json',
         NODE_OPTIONS: '--enable-source-maps',
       });
       expect(fn.Properties.ReservedConcurrentExecutions).toBeUndefined();
     }
+  });
+
+  it('ships the signing policy (-c policyFile) inside each function\'s package, beside the bundle', () => {
+    const { stack } = synthesize({ policyFile: 'examples/policies/relayer.json' });
+    const outdir = App.of(stack)!.outdir;
+    const assets = readdirSync(outdir).filter((name) => name.startsWith('asset.') && existsSync(join(outdir, name, 'index.mjs')));
+    expect(assets.length).toBeGreaterThan(0);
+    for (const asset of assets) {
+      expect(readFileSync(join(outdir, asset, 'policy.json'), 'utf8')).toBe(readFileSync('examples/policies/relayer.json', 'utf8'));
+    }
+  });
+
+  it('gives the package a new hash when only the policy changes', () => {
+    const codeOf = (policyFile: string) => Object.values(synthesize({ policyFile }).template.findResources('AWS::Lambda::Function')).map((fn) => JSON.stringify(fn.Properties.Code));
+    expect(codeOf('examples/policies/relayer.json')).not.toEqual(codeOf('examples/policies/hot-wallet.json'));
   });
 
   it('keeps each function\'s logs 90 days in its own log group, retained with the signing record', () => {

@@ -14,7 +14,7 @@ export function synthesize(context: Record<string, unknown> = {}) {
   writeFileSync(join(code, 'index.mjs'), 'export const handler = async () => ({});\n');
   const app = new App();
   const stack = new SignerStack(app, 'Signer', {
-    settings: readSettings((key) => context[key]),
+    settings: readSettings((key) => ({ policyFile: 'examples/policies/allow-all.json', ...context })[key]),
     codeDirectories: { eip1559: code, legacy: code },
     env: { account: '111122223333', region: 'eu-west-1' },
   });
