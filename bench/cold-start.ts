@@ -56,6 +56,7 @@ export async function measureColdStart(runs: number, event: unknown, kms?: KmsEn
     const env = childEnv({
       LOG_LEVEL: 'SILENT',
       ETH_NETWORK: 'sepolia',
+      SIGNING_POLICY_FILE: resolve('examples/policies/allow-all.json'),
       ...(kms && kind === 'eip1559'
         ? {
             BENCH_EVENT: JSON.stringify(event),

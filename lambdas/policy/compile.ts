@@ -1,8 +1,8 @@
-import { FunctionFragment, getAddress, type ParamType } from 'ethers';
+import { getAddress, type ParamType } from 'ethers';
 import { parseAmount } from './amount';
 import type { Applies, ArgumentDocument, CallDocument, LimitDocument, PolicyDocument, RuleDocument } from './document';
 import { PolicyValidationError, type PolicyIssue } from './errors';
-import type { TransactionView } from './request';
+import { decodableFunction, type DecodableFunction, type TransactionView } from './request';
 import { describe } from './schema';
 import type { SpendingLimit } from './spending';
 
@@ -161,13 +161,13 @@ function compileCall(call: CallDocument, path: string, add: (path: string, probl
     const index = /^(0|[1-9][0-9]?)$/.test(key) ? Number(key) : fragment.inputs.findIndex((input) => input.name === key);
     const input = fragment.inputs[index];
     if (!input) {
-      add(argPath, `names no parameter of ${fragment.format('sighash')}: use a parameter name given in the signature (${fragment.inputs.map((i) => i.name || '(unnamed)').join(', ')}) or a position from 0 to ${fragment.inputs.length - 1}`);
+      add(argPath, `names no parameter of ${fragment.signature}: use a parameter name given in the signature (${fragment.inputs.map((i) => i.name || '(unnamed)').join(', ')}) or a position from 0 to ${fragment.inputs.length - 1}`);
       continue;
     }
     const check = compileArgument(input, condition, argPath, add);
     if (check) checks.push({ index, name: input.name || String(index), ...check });
   }
-  const signature = fragment.format('sighash');
+  const { signature } = fragment;
   return {
     failure: (tx) => {
       const args = tx.decode(fragment);
@@ -298,9 +298,9 @@ function selectorOf(text: string, path: string, add: (path: string, problem: str
   return fragmentOf(text, path, add)?.selector ?? '';
 }
 
-function fragmentOf(signature: string, path: string, add: (path: string, problem: string) => void): FunctionFragment | undefined {
+function fragmentOf(signature: string, path: string, add: (path: string, problem: string) => void): DecodableFunction | undefined {
   try {
-    return FunctionFragment.from(signature.startsWith('function ') ? signature : `function ${signature}`);
+    return decodableFunction(signature);
   } catch {
     return void add(path, `is not a function signature ethers can parse: ${describe(signature)}; write it as name(type1,type2) with Solidity types, e.g. "transfer(address,uint256)"`);
   }

@@ -1,6 +1,5 @@
-import { FunctionFragment } from 'ethers';
 import type { CompiledPolicy, CompiledRule } from './compile';
-import { TransactionView, type PolicyRequest } from './request';
+import { decodableFunction, TransactionView, type PolicyRequest } from './request';
 import type { SpendCharge } from './spending';
 
 /** Why an allow rule did not match: the conditions that failed, each explained. */
@@ -29,8 +28,8 @@ export type PolicyDecision =
     };
 
 const MAX_CLOSEST = 3;
-const TRANSFER = FunctionFragment.from('function transfer(address,uint256)');
-const TRANSFER_FROM = FunctionFragment.from('function transferFrom(address,address,uint256)');
+const TRANSFER = decodableFunction('transfer(address,uint256)');
+const TRANSFER_FROM = decodableFunction('transferFrom(address,address,uint256)');
 
 /**
  * Decides whether the policy allows the transaction: an explicit deny wins; otherwise the first allow
@@ -56,13 +55,12 @@ function matches(rule: CompiledRule, tx: TransactionView): boolean {
 }
 
 function implicitDeny(policy: CompiledPolicy, tx: TransactionView): PolicyDecision {
+  // Count first, explain only the closest: explaining every rule of a large policy would cost more than deciding.
   const misses = policy.allowRules
-    .map((rule) => ({
-      ruleId: rule.id,
-      failed: rule.conditions.filter((condition) => !condition.matches(tx)).map((condition) => ({ condition: condition.name, reason: condition.explain(tx).slice(0, 300) })),
-    }))
+    .map((rule) => ({ rule, failed: rule.conditions.filter((condition) => !condition.matches(tx)) }))
     .sort((a, b) => a.failed.length - b.failed.length)
-    .slice(0, MAX_CLOSEST);
+    .slice(0, MAX_CLOSEST)
+    .map(({ rule, failed }) => ({ ruleId: rule.id, failed: failed.map((condition) => ({ condition: condition.name, reason: condition.explain(tx).slice(0, 300) })) }));
   const detail = misses.map((miss) => `rule "${miss.ruleId}": ${miss.failed.map((f) => `${f.condition} (${f.reason})`).join(', ')}`).join('; ');
   return { allowed: false, reason: `no rule allowed the transaction${detail ? `; closest: ${detail}` : ''}`, closest: misses };
 }

@@ -215,6 +215,46 @@ describe('evaluatePolicy', () => {
     });
   });
 
+  describe('decoding of one-word arguments (the fast path) is exactly canonical ABI', () => {
+    const word = (hex: string) => hex.padStart(64, '0');
+    const sig = 'f(address a, bool b, int8 c, bytes2 d, uint16 e)';
+    const rule = { calls: [{ function: sig }] };
+    const selector = id('f(address,bool,int8,bytes2,uint16)').slice(0, 10);
+    const valid = [word(B.slice(2).toLowerCase()), word('1'), 'f'.repeat(64), `abcd${'0'.repeat(60)}`, word('ffff')];
+    const call = (words: string[]) => tx({ data: `${selector}${words.join('')}` });
+
+    it('accepts the canonical encoding', () => {
+      expect(decide(rule, call(valid)).allowed).toBe(true);
+    });
+    it.each([
+      ['an address with dirty high bytes', 0, `01${word(B.slice(2)).slice(2)}`],
+      ['a bool of 2', 1, word('2')],
+      ['an int8 that is not sign-extended', 2, word('ff')],
+      ['bytes2 with non-zero padding', 3, `abcd${'0'.repeat(59)}1`],
+      ['a uint16 above 2^16-1', 4, word('10000')],
+    ])('refuses %s', (_label, index, bad) => {
+      const words = [...valid];
+      words[index] = bad;
+      expect(decide(rule, call(words)).allowed).toBe(false);
+    });
+    it('refuses missing or extra words', () => {
+      expect(decide(rule, call(valid.slice(0, 4))).allowed).toBe(false);
+      expect(decide(rule, call([...valid, word('0')])).allowed).toBe(false);
+    });
+    it('agrees with ethers\' AbiCoder on random values (fast-check)', () => {
+      const coder = AbiCoder.defaultAbiCoder();
+      fc.assert(
+        fc.property(fc.uint8Array({ minLength: 20, maxLength: 20 }), fc.boolean(), fc.integer({ min: -128, max: 127 }), fc.uint8Array({ minLength: 2, maxLength: 2 }), fc.integer({ min: 0, max: 65535 }), (a, b, c, d, e) => {
+          const address = getAddress(`0x${Buffer.from(a).toString('hex')}`);
+          const data = `${selector}${coder.encode(['address', 'bool', 'int8', 'bytes2', 'uint16'], [address, b, c, d, e]).slice(2)}`;
+          const conditions = { calls: [{ function: sig, args: { a: { in: [address] }, b: { in: [String(b)] }, c: { in: [String(c)] }, d: { in: [`0x${Buffer.from(d).toString('hex')}`] }, e: { max: String(e), min: String(e) } } }] };
+          expect(decide(conditions, tx({ data })).allowed).toBe(true);
+        }),
+        { numRuns: 100 },
+      );
+    });
+  });
+
   it('evaluates an ABI-encoded call with the same decoder a contract would (cross-check with AbiCoder)', () => {
     const data = `0xa9059cbb${AbiCoder.defaultAbiCoder().encode(['address', 'uint256'], [B, 42n]).slice(2)}`;
     expect(id('transfer(address,uint256)').slice(0, 10)).toBe('0xa9059cbb');
