@@ -20,6 +20,13 @@ describe('loadPolicy', () => {
     expect(() => loadPolicy(readFileSync(join('examples/policies', name), 'utf8'))).not.toThrow();
   });
 
+  it('accepts the policy shown in the README', () => {
+    const readme = readFileSync('README.md', 'utf8');
+    const example = /## Signing policy[\s\S]*?```json\n([\s\S]*?)```/.exec(readme)?.[1];
+    expect(example).toBeDefined();
+    expect(() => loadPolicy(example!)).not.toThrow();
+  });
+
   // Each bad policy: the JSON path named and what the message says was wrong.
   const BAD: Array<[string, unknown, string, RegExp]> = [
     ['not JSON', '{"version": 1,', '$', /is not valid JSON/],
