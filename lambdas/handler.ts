@@ -55,7 +55,6 @@ export function createHandler(kind: SignerKind, { client, spendingStore }: Handl
       const policyRequest = toPolicyRequest(request.transaction, config.chainId, request.replayProtection);
       if (request.operation === 'check') return toCheckResponse(gate.decide(policyRequest));
       const decision = gate.authorize(policyRequest);
-      logger.info('signing policy allowed the transaction', { policyRuleId: decision.ruleId });
       const signed = await gate.withReservation(
         decision,
         async () => ({
@@ -78,6 +77,7 @@ export function createHandler(kind: SignerKind, { client, spendingStore }: Handl
         value: transaction.value.toString(),
         dataLength: (transaction.data.length - 2) / 2,
         transactionHash: response.transactionHash,
+        policyRuleId: decision.ruleId,
         kmsLatencyMs: Math.round(signed.kmsLatencyMs * 10) / 10,
       });
       return response;

@@ -270,10 +270,10 @@ describe('signer handler', () => {
       afterEach(() => spies.forEach((spy) => spy.mockRestore()));
       const entries = () => lines.map((line) => JSON.parse(line) as Record<string, unknown>);
 
-      it('logs the rule that allowed a signature', async () => {
+      it('logs the rule that allowed a signature in the signature\'s line', async () => {
         mockKms(KEY.privateKey);
         await withEnv({ ...env(onlyTo), LOG_LEVEL: 'INFO' }, () => newHandler()({ operation: 'sign', transaction }, context));
-        expect(entries()).toContainEqual(expect.objectContaining({ level: 'INFO', message: 'signing policy allowed the transaction', policyRuleId: 'pay-recipient' }));
+        expect(entries()).toContainEqual(expect.objectContaining({ level: 'INFO', message: 'transaction signed', policyRuleId: 'pay-recipient' }));
       });
 
       it('logs a denial as a warning with the deny rule', async () => {
