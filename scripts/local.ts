@@ -1,4 +1,5 @@
 // Entry point of `npm run local`: keeps the local stack up for manual use until Ctrl-C.
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { parseEther, Wallet } from 'ethers';
 import { KmsSigner } from '../lambdas/signer/kms-signer';
@@ -13,7 +14,8 @@ const address = await new KmsSigner({ keyId, client: stack.kmsClient }).getAddre
 const funder = new Wallet(DEV_ACCOUNTS[0].privateKey, stack.anvil.provider);
 await (await funder.sendTransaction({ to: address, value: parseEther('100') })).wait();
 
-const exports = { ...stack.awsEnv, KMS_KEY_ID: keyId, AWS_KMS_KEY_ID: keyId, ETH_NETWORK: String(stack.anvil.chainId), ETH_RPC_URL: stack.anvil.rpcUrl };
+// The bundles need a signing policy: the demo's (small transfers to anvil dev account 1); allow-all.json signs anything.
+const exports = { ...stack.awsEnv, KMS_KEY_ID: keyId, AWS_KMS_KEY_ID: keyId, ETH_NETWORK: String(stack.anvil.chainId), ETH_RPC_URL: stack.anvil.rpcUrl, SIGNING_POLICY_FILE: resolve('examples/policies/local-demo.json') };
 console.log(`The local stack is up (Ctrl-C stops it and leaves nothing running).
 Local KMS ${stack.kms.url}, anvil ${stack.anvil.rpcUrl} (chain ${stack.anvil.chainId}).
 A secp256k1 key ${keyId} with address ${address}, funded with 100 ETH.
