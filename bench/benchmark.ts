@@ -8,7 +8,9 @@ import { BENCH_HANDLER_ENV } from './handler-env';
 import { describeMachine, type MachineInfo } from './machine';
 import { measureMemory, type MemoryResult } from './memory';
 import { measureOverhead, type OverheadPlan, type OverheadResult } from './overhead';
+import { measurePolicyEvaluation } from './policy';
 import { precomputeAnswers } from './precompute';
+import type { Summary } from './stats';
 import { measureThroughput, type ThroughputResult } from './throughput';
 import { benchTransactions } from './transactions';
 
@@ -19,6 +21,7 @@ export interface BenchPlan {
   readonly memorySignatures: number;
   readonly throughputSignatures: number;
   readonly concurrencies: readonly number[];
+  readonly policyEvaluations: number;
 }
 
 /** The plan for figures worth publishing. */
@@ -28,6 +31,7 @@ export const FULL_PLAN: BenchPlan = {
   memorySignatures: 1000,
   throughputSignatures: 1000,
   concurrencies: [1, 8, 32],
+  policyEvaluations: 20000,
 };
 
 /** A plan that only proves the benchmark runs. */
@@ -37,6 +41,7 @@ export const QUICK_PLAN: BenchPlan = {
   memorySignatures: 10,
   throughputSignatures: 8,
   concurrencies: [1, 8, 32],
+  policyEvaluations: 20,
 };
 
 /** A local KMS holding a secp256k1 signing key, for the throughput and first-invocation measurements. */
@@ -56,6 +61,8 @@ export interface BenchResults {
   readonly coldStart: ColdStartResult[];
   readonly memory: MemoryResult;
   readonly throughput: ThroughputResult[] | { readonly skipped: string };
+  /** Signing policy evaluation per transaction, 100 rules and 1,000 addresses (bench/policy.ts), by case. */
+  readonly policyEvaluation: Record<string, Summary>;
 }
 
 /** Runs every measurement. `startLocalKms` is optional: without it, throughput and the first invocation are skipped. */
@@ -75,6 +82,9 @@ export async function runBenchmark(
   const ours = overhead[0];
   const speedup = Object.fromEntries(overhead.slice(1).map((peer) => [peer.name, peer.latencyMs.median / (ours?.latencyMs.median ?? Number.NaN)]));
 
+  log(`signing policy evaluation: ${plan.policyEvaluations} per case, 100 rules and 1,000 addresses`);
+  const policyEvaluation = measurePolicyEvaluation(plan.policyEvaluations);
+
   log(`memory: ${plan.memorySignatures} signatures in a fresh process`);
   const memory = await measureMemory(answers, plan.memorySignatures);
 
@@ -91,7 +101,7 @@ export async function runBenchmark(
         throughput.push(await measureThroughput(localHandler(local), benchTransactions(plan.throughputSignatures).map((t) => t.event), concurrency));
       }
     }
-    return { date: new Date().toISOString(), quick, machine, plan, overhead, speedup, coldStart, memory, throughput };
+    return { date: new Date().toISOString(), quick, machine, plan, overhead, speedup, coldStart, memory, throughput, policyEvaluation };
   } finally {
     await local?.close();
   }

@@ -31,6 +31,10 @@ export function toMarkdown(results: BenchResults): string {
     lines.push(row([`node process start to module ready (\`${cold.bundle}\`)`, distribution(cold.processToReadyMs, 1), '']));
     if (cold.firstInvocationMs) lines.push(row(['first invocation (GetPublicKey + Sign over HTTP to the local KMS)', distribution(cold.firstInvocationMs, 1), '']));
   }
+  for (const [name, summary] of Object.entries(results.policyEvaluation)) {
+    const budgeted = !name.startsWith('implicit deny');
+    lines.push(row([`signing policy (100 rules, 1,000 addresses): ${name}`, distribution(summary, 4), budgeted ? `≤ 0.1 ms: ${verdict(summary.median <= 0.1)}` : '']));
+  }
   const memory = results.memory;
   lines.push(row([`peak RSS over ${memory.signatures} signatures (fresh process)`, `${memory.peakRssMb.toFixed(1)} MB (${memory.rssBeforeMb.toFixed(1)} MB before the first)`, `≤ 128 MB: ${verdict(memory.peakRssMb <= 128)}`]));
   if (Array.isArray(results.throughput)) {

@@ -35,6 +35,8 @@ describe('bench/run.ts --quick', () => {
     expect(stdout).toContain('| KMS calls: cold / warm |');
     expect(stdout).toContain('peak RSS over 10 signatures');
     expect(stdout).toContain('QUICK smoke run');
+    expect(Object.values(results.policyEvaluation)).toEqual(Array(3).fill(expect.objectContaining({ n: 20, median: expect.any(Number) })));
+    expect(stdout).toContain('| signing policy (100 rules, 1,000 addresses): allowed by the last address rule');
     expect(stdout).toContain('| throughput, concurrency 32 (SDK over HTTP to the local KMS) |');
   }, 180_000);
 });
