@@ -147,8 +147,12 @@ describe('signer handlers on the local stack (SDK over HTTP to the local KMS, an
     let client: KMSClient;
     let kmsRequests: string[];
     let policed: Record<'eip1559' | 'legacy', SignerHandler>;
+    // Its own key and nonces, so that a failure above (a nonce gap anvil would wait on) cannot stall these tests.
+    let policyAddress: string;
+    let policyNonce = 0;
 
-    beforeAll(() => {
+    beforeAll(async () => {
+      await createSigningKey(stack.kmsClient, 'alias/e2e-policy');
       // Its own SDK client, whose every request to the local KMS is counted on the wire side of the SDK.
       client = localKmsClient(stack.kms);
       kmsRequests = [];
@@ -159,13 +163,16 @@ describe('signer handlers on the local stack (SDK over HTTP to the local KMS, an
       const make = (kind: 'eip1559' | 'legacy'): SignerHandler => {
         const handler = createHandler(kind, { client });
         return (event) => {
-          Object.assign(process.env, { KMS_KEY_ID: 'alias/e2e', ETH_NETWORK: String(stack.anvil.chainId), LOG_LEVEL: 'SILENT', SIGNING_POLICY_FILE: POLICY });
+          Object.assign(process.env, { KMS_KEY_ID: 'alias/e2e-policy', ETH_NETWORK: String(stack.anvil.chainId), LOG_LEVEL: 'SILENT', SIGNING_POLICY_FILE: POLICY });
           return handler(event, lambdaContext(`eth-signer-${kind}`)).finally(() => {
             process.env.SIGNING_POLICY_FILE = 'examples/policies/allow-all.json';
           });
         };
       };
       policed = { eip1559: make('eip1559'), legacy: make('legacy') };
+      policyAddress = ((await policed.eip1559({ operation: 'status' })) as { address: string }).address;
+      const funder = new Wallet(DEV_ACCOUNTS[2].privateKey, stack.anvil.provider);
+      await (await funder.sendTransaction({ to: policyAddress, value: parseEther('10') })).wait();
     });
     afterAll(() => client.destroy());
 
@@ -177,10 +184,10 @@ describe('signer handlers on the local stack (SDK over HTTP to the local KMS, an
 
     it.each(['eip1559', 'legacy'] as const)('signs an allowed transfer with the %s signer, and anvil mines it', async (kind) => {
       kmsRequests.length = 0;
-      const signed = (await policed[kind](event(kind, { to: RECIPIENT, value: parseEther('0.05').toString(), nonce: nonce++ }))) as SignResponse;
+      const signed = (await policed[kind](event(kind, { to: RECIPIENT, value: parseEther('0.05').toString(), nonce: policyNonce++ }))) as SignResponse;
       const receipt = await mine(signed);
       expect(receipt.status).toBe(1);
-      expect(receipt.from).toBe(address);
+      expect(receipt.from).toBe(policyAddress);
       expect(kmsRequests).toContain('SignCommand');
     });
 
@@ -193,7 +200,7 @@ describe('signer handlers on the local stack (SDK over HTTP to the local KMS, an
     ] as const)('refuses %s with PolicyDeniedError and makes no KMS request', async (_label, kind, transaction, extra) => {
       await policed[kind]({ operation: 'status' }); // warm: the address is cached, as on a warm Lambda
       kmsRequests.length = 0;
-      await expect(policed[kind](event(kind, { ...transaction, nonce }, extra))).rejects.toMatchObject({ name: 'PolicyDeniedError' });
+      await expect(policed[kind](event(kind, { ...transaction, nonce: policyNonce }, extra))).rejects.toMatchObject({ name: 'PolicyDeniedError' });
       expect(kmsRequests).toEqual([]);
     });
 
@@ -202,7 +209,7 @@ describe('signer handlers on the local stack (SDK over HTTP to the local KMS, an
       const cold = createHandler('eip1559', { client });
       Object.assign(process.env, { SIGNING_POLICY_FILE: POLICY, LOG_LEVEL: 'SILENT' });
       try {
-        await expect(cold(event('eip1559', { to: RECIPIENT, value: parseEther('1').toString(), nonce }), lambdaContext('eth-signer-eip1559'))).rejects.toMatchObject({ name: 'PolicyDeniedError' });
+        await expect(cold(event('eip1559', { to: RECIPIENT, value: parseEther('1').toString(), nonce: policyNonce }), lambdaContext('eth-signer-eip1559'))).rejects.toMatchObject({ name: 'PolicyDeniedError' });
       } finally {
         process.env.SIGNING_POLICY_FILE = 'examples/policies/allow-all.json';
       }
@@ -211,7 +218,7 @@ describe('signer handlers on the local stack (SDK over HTTP to the local KMS, an
 
     it('answers check without signing', async () => {
       kmsRequests.length = 0;
-      const response = await policed.eip1559({ ...event('eip1559', { to: RECIPIENT, value: '1', nonce }), operation: 'check' });
+      const response = await policed.eip1559({ ...event('eip1559', { to: RECIPIENT, value: '1', nonce: policyNonce }), operation: 'check' });
       expect(response).toEqual({ allowed: true, ruleId: 'small-transfers-to-dev-account-1', charges: [] });
       expect(kmsRequests).toEqual([]);
     });
