@@ -38,10 +38,12 @@ export class BackupBucket extends Construct {
     super(scope, id);
     const objectLockDays = props.objectLockDays ?? DEFAULT_OBJECT_LOCK_DAYS;
     const accessLogs = new s3.Bucket(this, 'AccessLogs', {
+      versioned: true,
       encryption: s3.BucketEncryption.S3_MANAGED,
       blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
-      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_PREFERRED, // S3 log delivery writes with ACLs
+      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED, // S3 log delivery writes under the bucket policy, not ACLs
       enforceSSL: true,
+      minimumTLSVersion: 1.2,
       lifecycleRules: [{ expiration: Duration.days(365) }],
       removalPolicy: RemovalPolicy.RETAIN,
     });
@@ -55,6 +57,7 @@ export class BackupBucket extends Construct {
       blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
       objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
       enforceSSL: true,
+      minimumTLSVersion: 1.2,
       serverAccessLogsBucket: accessLogs,
       serverAccessLogsPrefix: 'backup-bucket/',
       // No noncurrent-version expiration: one DeleteObject makes the only copy of a backup noncurrent.

@@ -30,10 +30,36 @@ export interface SignerSettings {
   readonly backupWriter?: { readonly accountId: string; readonly externalId: string };
   /** The signing policy shipped in both functions' packages (absolute path; validated here, at synth). */
   readonly policyFile: string;
+  /** The functions are named `<prefix>-eip1559` and `<prefix>-legacy`, so callers can name them. */
+  readonly functionNamePrefix: string;
+  /** Principals allowed to invoke the functions (resource-based permissions); none by default. */
+  readonly invokerPrincipalArns: string[];
+  /** A signing profile version ARN: the functions then run only code signed by it (code signing, Enforce). */
+  readonly codeSigningProfileArn?: string;
+  /** The only principals that may rewrite the key policy, schedule the key's deletion or delete imported material. */
+  readonly breakGlassPrincipalArns: string[];
+  /** The role CloudFormation deploys with; keeps kms:PutKeyPolicy so the stack can update the key policy. */
+  readonly deployRoleArn?: string;
+  /** Signs pre-EIP-155 (chain-less, replayable) legacy transactions only when true. */
+  readonly allowPreEip155: boolean;
+  /** Email subscribed to the alarm topic. */
+  readonly alarmEmail?: string;
+  /** Alarm when more policy denials than this happen in 5 minutes. */
+  readonly denialAlarmThreshold: number;
+  /** Alarm when more signatures than this happen in an hour. */
+  readonly signaturesPerHourAlarmThreshold: number;
+  /** Also deploy a CloudTrail trail with Lambda Invoke data events (and S3 data events for the backup bucket). */
+  readonly trail: boolean;
 }
 
 const KEY_ARN = /^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[a-zA-Z0-9-]+$/;
 const PRINCIPAL_ARN = /^arn:aws[a-z-]*:iam::\d{12}:(root|role\/.+|user\/.+)$/;
+const ROLE_ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/;
+// Lambda code signing configs take signing profile *version* ARNs.
+const SIGNING_PROFILE_VERSION_ARN = /^arn:aws[a-z-]*:signer:[a-z0-9-]+:\d{12}:\/signing-profiles\/[a-zA-Z0-9_]{2,64}\/[a-zA-Z0-9]{10}$/;
+// Lambda function names are up to 64 letters, digits, - and _; the longest suffix is "-eip1559" (8).
+const FUNCTION_NAME_PREFIX = /^[a-zA-Z0-9_-]{1,56}$/;
+const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 const LOG_LEVELS = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR', 'CRITICAL', 'SILENT'];
 // CloudWatch Logs accepts only these retention periods.
 const RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
@@ -93,18 +119,49 @@ export function readSettings(context: (key: string) => unknown): SignerSettings 
 
   const logLevel = (text('logLevel') ?? 'INFO').toUpperCase();
   if (!LOG_LEVELS.includes(logLevel)) problems.push(`logLevel must be one of ${LOG_LEVELS.join(', ')}, got "${logLevel}"`);
-  const logRetentionDays = integer('logRetentionDays') ?? 90;
+  const logRetentionDays = integer('logRetentionDays') ?? 365;
   if (!RETENTION_DAYS.includes(logRetentionDays)) problems.push(`logRetentionDays must be one of ${RETENTION_DAYS.join(', ')}, got ${logRetentionDays}`);
-  const reservedConcurrency = integer('reservedConcurrency');
-  if (reservedConcurrency === 0) problems.push('reservedConcurrency must be at least 1 (0 would stop the functions)');
+  const concurrency = text('reservedConcurrency');
+  // Default 5 per function (about 100 warm signatures a second each): below the account's shared ECC Sign quota, so a flood
+  // of invocations cannot starve every other signer in the account. "none" removes the reservation.
+  const reservedConcurrency = concurrency === 'none' ? undefined : (integer('reservedConcurrency') ?? 5);
+  if (reservedConcurrency === 0) problems.push('reservedConcurrency must be at least 1 (0 would stop the functions), or none');
 
   const adminPrincipalArns = list('adminPrincipalArns') ?? [];
   const importerPrincipalArns = list('importerPrincipalArns') ?? [];
+  const invokerPrincipalArns = list('invokerPrincipalArns') ?? [];
+  const breakGlassPrincipalArns = list('breakGlassPrincipalArns') ?? [];
+  if (breakGlassPrincipalArns.some((arn) => arn.endsWith(':root'))) {
+    problems.push('breakGlassPrincipalArns must name roles or users, not an account root (the root would let any IAM policy in the account rewrite the key policy)');
+  }
+  if (breakGlassPrincipalArns.length > 0 && keyMode === 'existing') problems.push('breakGlassPrincipalArns is only used for a key this stack creates (keyMode new or external)');
+  const deployRoleArn = text('deployRoleArn');
+  if (deployRoleArn && !ROLE_ARN.test(deployRoleArn)) problems.push(`deployRoleArn "${deployRoleArn}" is not an IAM role ARN (arn:aws:iam::ACCOUNT:role/NAME)`);
+
+  const functionNamePrefix = text('functionNamePrefix') ?? 'eth-signer';
+  if (!FUNCTION_NAME_PREFIX.test(functionNamePrefix)) problems.push(`functionNamePrefix "${functionNamePrefix}" must be 1 to 56 letters, digits, - or _`);
+  const codeSigningProfileArn = text('codeSigningProfileArn');
+  if (codeSigningProfileArn && !SIGNING_PROFILE_VERSION_ARN.test(codeSigningProfileArn)) {
+    problems.push(
+      `codeSigningProfileArn "${codeSigningProfileArn}" is not a signing profile version ARN (arn:aws:signer:REGION:ACCOUNT:/signing-profiles/NAME/VERSION; ` +
+        'aws signer get-signing-profile --profile-name NAME --query profileVersionArn prints it)',
+    );
+  }
+  const flag = (key: string): boolean => {
+    const value = text(key) ?? 'false';
+    if (!['true', 'false'].includes(value)) problems.push(`${key} must be true or false, got "${value}"`);
+    return value === 'true';
+  };
+  const allowPreEip155 = flag('allowPreEip155');
+  const trail = flag('trail');
+  const alarmEmail = text('alarmEmail');
+  if (alarmEmail && !EMAIL.test(alarmEmail)) problems.push(`alarmEmail "${alarmEmail}" is not an email address`);
+  const denialAlarmThreshold = integer('denialAlarmThreshold') ?? 10;
+  const signaturesPerHourAlarmThreshold = integer('signaturesPerHourAlarmThreshold') ?? 100;
+  if (signaturesPerHourAlarmThreshold === 0) problems.push('signaturesPerHourAlarmThreshold must be at least 1');
   if (importerPrincipalArns.length > 0 && keyMode !== 'external') problems.push('importerPrincipalArns is only used with keyMode=external');
 
-  const backupFlag = text('backupBucket') ?? 'false';
-  if (!['true', 'false'].includes(backupFlag)) problems.push(`backupBucket must be true or false, got "${backupFlag}"`);
-  const backupBucket = backupFlag === 'true';
+  const backupBucket = flag('backupBucket');
   const backupObjectLockDays = integer('backupObjectLockDays');
   if (backupObjectLockDays !== undefined && !backupBucket) problems.push('backupObjectLockDays is only used with backupBucket=true');
   if (backupObjectLockDays !== undefined && backupObjectLockDays > 36500) problems.push(`backupObjectLockDays must be 0 (off) to 36500, got ${backupObjectLockDays}`);
@@ -131,6 +188,16 @@ export function readSettings(context: (key: string) => unknown): SignerSettings 
     adminPrincipalArns,
     importerPrincipalArns,
     backupBucket,
+    functionNamePrefix,
+    invokerPrincipalArns,
+    breakGlassPrincipalArns,
+    allowPreEip155,
+    denialAlarmThreshold,
+    signaturesPerHourAlarmThreshold,
+    trail,
+    ...(codeSigningProfileArn && { codeSigningProfileArn }),
+    ...(deployRoleArn && { deployRoleArn }),
+    ...(alarmEmail && { alarmEmail }),
     ...(backupObjectLockDays !== undefined && { backupObjectLockDays }),
     ...(backupWriter && { backupWriter }),
     ...(keyArn && { keyArn }),

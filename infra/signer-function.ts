@@ -16,6 +16,14 @@ export interface SignerFunctionProps {
   readonly expectedAddress?: string;
   readonly logRetentionDays: number;
   readonly reservedConcurrency?: number;
+  /** The function's name (stable, so callers and policies can name it). */
+  readonly functionName: string;
+  /** The `service` dimension of the function's metrics (POWERTOOLS_SERVICE_NAME). */
+  readonly metricsService: string;
+  /** Lets the legacy signer sign pre-EIP-155 transactions (ALLOW_PRE_EIP155). */
+  readonly allowPreEip155: boolean;
+  /** With a value, the function runs only code signed by one of this config's profiles. */
+  readonly codeSigningConfig?: lambda.ICodeSigningConfig;
   /** Where the bundle is; default dist/<kind> under the current directory (written by npm run build). */
   readonly codeDirectory?: string;
   /** The signing policy (already validated), shipped in the package as policy.json. */
@@ -56,6 +64,7 @@ export class SignerFunction extends Construct {
       new iam.PolicyStatement({ sid: 'WriteOwnLogs', actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: [this.logGroup.logGroupArn] }),
     );
     this.function = new lambda.Function(this, 'Function', {
+      functionName: props.functionName,
       description: `Signs ${props.kind === 'eip1559' ? 'EIP-1559 (type 2)' : 'legacy (type 0, EIP-155) and EIP-2930 (type 1)'} Ethereum transactions with a KMS key`,
       runtime: lambda.Runtime.NODEJS_22_X,
       architecture: lambda.Architecture.ARM_64,
@@ -79,12 +88,15 @@ export class SignerFunction extends Construct {
       role: this.role,
       logGroup: this.logGroup,
       ...(props.reservedConcurrency !== undefined && { reservedConcurrentExecutions: props.reservedConcurrency }),
+      ...(props.codeSigningConfig && { codeSigningConfig: props.codeSigningConfig }),
       environment: {
         KMS_KEY_ID: props.keyArn,
         ETH_NETWORK: props.ethNetwork,
         LOG_LEVEL: props.logLevel,
         SIGNING_POLICY_FILE: POLICY_IN_PACKAGE,
         ...(props.expectedAddress && { EXPECTED_ADDRESS: props.expectedAddress }),
+        ...(props.kind === 'legacy' && props.allowPreEip155 && { ALLOW_PRE_EIP155: 'true' }),
+        POWERTOOLS_SERVICE_NAME: props.metricsService,
         NODE_OPTIONS: '--enable-source-maps',
       },
     });

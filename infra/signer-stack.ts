@@ -1,9 +1,14 @@
 import { CfnOutput, Stack, Validations, type StackProps } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
 import type { Construct } from 'constructs';
 import type { SignerSettings } from './context';
+import { AuditTrail } from './audit-trail';
 import { BackupBucket } from './backup-bucket';
+import { guardPolicy } from './guard-policy';
+import { Monitoring } from './monitoring';
 import { SignerFunction } from './signer-function';
-import { SigningKey } from './signing-key';
+import { SigningKey, bootstrapDeployRoleArn } from './signing-key';
 
 /** The stack's settings, plus where the Lambda bundles are (tests point at a stand-in bundle). */
 export interface SignerStackProps extends StackProps {
@@ -11,35 +16,63 @@ export interface SignerStackProps extends StackProps {
   readonly codeDirectories?: { eip1559: string; legacy: string };
 }
 
-/** The signing key and the two signer Lambdas, with least-privilege access between them. */
+/**
+ * The signing key and the two signer Lambdas, with least-privilege access between them; who may invoke them;
+ * alarms, key-event alerts, a dashboard and an optional audit trail. Termination protection is on by default.
+ */
 export class SignerStack extends Stack {
   readonly key: SigningKey;
   readonly functions: Record<'eip1559' | 'legacy', SignerFunction>;
   readonly backup?: BackupBucket;
+  readonly monitoring: Monitoring;
+  readonly trail?: AuditTrail;
 
   constructor(scope: Construct, id: string, props: SignerStackProps) {
-    super(scope, id, props);
+    super(scope, id, { terminationProtection: true, ...props });
+    // S3 server access logs are delivered under a bucket policy, never ACLs (must be set before any bucket exists).
+    this.node.setContext('@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy', true);
     const { settings } = props;
+    const deployRoleArn = settings.deployRoleArn ?? bootstrapDeployRoleArn(this);
     this.key = new SigningKey(this, 'SigningKey', {
       mode: settings.keyMode,
       keyArn: settings.keyArn,
       alias: settings.keyAlias,
       adminPrincipalArns: settings.adminPrincipalArns,
       importerPrincipalArns: settings.importerPrincipalArns,
+      breakGlassPrincipalArns: settings.breakGlassPrincipalArns,
+      deployRoleArn,
     });
+    const codeSigningConfig = settings.codeSigningProfileArn
+      ? lambda.CodeSigningConfig.fromCodeSigningConfigArn(
+          this,
+          'CodeSigning',
+          new lambda.CfnCodeSigningConfig(this, 'CodeSigningConfig', {
+            description: 'kms-eth-signer: run only code signed by the named profile',
+            allowedPublishers: { signingProfileVersionArns: [settings.codeSigningProfileArn] },
+            codeSigningPolicies: { untrustedArtifactOnDeployment: 'Enforce' },
+          }).attrCodeSigningConfigArn,
+        )
+      : undefined;
     const make = (kind: 'eip1559' | 'legacy', id: string) => {
       const signer = new SignerFunction(this, id, {
         kind,
+        functionName: `${settings.functionNamePrefix}-${kind}`,
         keyArn: this.key.keyArn,
         ethNetwork: settings.ethNetwork,
         logLevel: settings.logLevel,
         expectedAddress: settings.expectedAddress,
         logRetentionDays: settings.logRetentionDays,
         reservedConcurrency: settings.reservedConcurrency,
+        allowPreEip155: settings.allowPreEip155,
+        metricsService: settings.functionNamePrefix,
+        codeSigningConfig,
         codeDirectory: props.codeDirectories?.[kind],
         policyFile: settings.policyFile,
       });
       this.key.grantSign(signer.role, id);
+      settings.invokerPrincipalArns.forEach((arn, index) => {
+        signer.function.addPermission(`Invoker${index}`, { principal: new iam.ArnPrincipal(arn), action: 'lambda:InvokeFunction' });
+      });
       return signer;
     };
     this.functions = { eip1559: make('eip1559', 'Eip1559Signer'), legacy: make('legacy', 'LegacySigner') };
@@ -55,6 +88,18 @@ export class SignerStack extends Stack {
       value: `aws lambda invoke --function-name ${this.functions.eip1559.function.functionName} --cli-binary-format raw-in-base64-out --payload '{"operation":"status"}' /dev/stdout`,
       description: 'Asks the EIP-1559 signer for its address',
     });
+    const signers = Object.values(this.functions);
+    new CfnOutput(this, 'GuardPolicyExample', {
+      value: Stack.of(this).toJsonString(
+        guardPolicy({
+          functionArns: signers.map((s) => s.function.functionArn),
+          roleArns: signers.map((s) => s.role.roleArn),
+          invokerPrincipalArns: settings.invokerPrincipalArns,
+          changerPrincipalArns: [deployRoleArn, ...settings.breakGlassPrincipalArns],
+        }),
+      ),
+      description: 'An SCP (or permissions boundary) for the account: only the invokers invoke the signers; only the deploy role and break-glass principals change them (docs/deploy.md)',
+    });
     if (settings.keyMode === 'external') {
       new CfnOutput(this, 'NextStep', {
         value: `npm run import-key -- --key-id ${this.key.keyArn} --key-file <your key file>`,
@@ -63,7 +108,7 @@ export class SignerStack extends Stack {
     }
     if (settings.keyMode === 'existing') {
       new CfnOutput(this, 'KeyPolicyForTheKeyOwner', {
-        value: `Allow ${this.functions.eip1559.role.roleArn} and ${this.functions.legacy.role.roleArn}: kms:Sign (Condition StringEquals kms:SigningAlgorithm ECDSA_SHA_256) and kms:GetPublicKey, in the key policy of ${this.key.keyArn}`,
+        value: `Allow ${this.functions.eip1559.role.roleArn} and ${this.functions.legacy.role.roleArn}: kms:Sign (Condition StringEquals kms:SigningAlgorithm ECDSA_SHA_256 and kms:MessageType DIGEST) and kms:GetPublicKey, in the key policy of ${this.key.keyArn}`,
         description: 'What the key policy of the existing key must allow (see docs/deploy.md)',
       });
     }
@@ -71,6 +116,22 @@ export class SignerStack extends Stack {
       this.backup = new BackupBucket(this, 'Backup', {
         ...(settings.backupObjectLockDays !== undefined && { objectLockDays: settings.backupObjectLockDays }),
         ...(settings.backupWriter && { writerAccount: settings.backupWriter }),
+      });
+    }
+    this.monitoring = new Monitoring(this, 'Monitoring', {
+      functions: { eip1559: this.functions.eip1559.function, legacy: this.functions.legacy.function },
+      keyArn: this.key.keyArn,
+      service: settings.functionNamePrefix,
+      alarmEmail: settings.alarmEmail,
+      denialThreshold: settings.denialAlarmThreshold,
+      signaturesPerHourThreshold: settings.signaturesPerHourAlarmThreshold,
+    });
+    new CfnOutput(this, 'AlarmTopicArn', { value: this.monitoring.topic.topicArn, description: 'Alarms and key-event alerts; subscribe with -c alarmEmail=… or aws sns subscribe' });
+    if (settings.trail) {
+      this.trail = new AuditTrail(this, 'AuditTrail', {
+        functions: signers.map((s) => s.function),
+        backupBucket: this.backup?.bucket,
+        retentionDays: settings.logRetentionDays,
       });
     }
     this.suppressNagFindings();

@@ -1,4 +1,4 @@
-import { RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { DefaultStackSynthesizer, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
@@ -12,15 +12,18 @@ export interface SigningKeyProps {
   readonly alias: string;
   /** Key administrators: manage the key, never sign with it. */
   readonly adminPrincipalArns: string[];
-  /** keyMode external: may import key material and prove it (GetPublicKey, one test Sign). */
+  /** keyMode external: may import key material and prove it (GetPublicKey: the address must match). */
   readonly importerPrincipalArns: string[];
+  /** The only principals that may rewrite the policy, schedule deletion or delete imported material. */
+  readonly breakGlassPrincipalArns: string[];
+  /** The role CloudFormation deploys with; default: the CDK bootstrap's cfn-exec role. */
+  readonly deployRoleArn?: string;
 }
 
-// What administrators may do: manage the key's life and policy, never use it to sign.
+// What administrators may do: manage the key's life, never sign with it, never rewrite its policy or destroy it.
 const ADMIN_ACTIONS = [
   'kms:DescribeKey',
   'kms:GetKeyPolicy',
-  'kms:PutKeyPolicy',
   'kms:GetPublicKey',
   'kms:ListResourceTags',
   'kms:TagResource',
@@ -31,11 +34,29 @@ const ADMIN_ACTIONS = [
   'kms:CreateAlias',
   'kms:UpdateAlias',
   'kms:DeleteAlias',
-  'kms:ScheduleKeyDeletion',
   'kms:CancelKeyDeletion',
 ];
+// What CloudFormation needs to keep managing the key. PutKeyPolicy is also what KMS's policy lockout check
+// requires of the principal that creates or updates the policy: without it the deploy itself would fail.
+const DEPLOY_ACTIONS = [
+  'kms:DescribeKey',
+  'kms:GetKeyPolicy',
+  'kms:PutKeyPolicy',
+  'kms:ListResourceTags',
+  'kms:TagResource',
+  'kms:UntagResource',
+  'kms:UpdateKeyDescription',
+  'kms:EnableKey',
+  'kms:DisableKey',
+  'kms:CreateAlias',
+  'kms:UpdateAlias',
+  'kms:DeleteAlias',
+];
 const IMPORT_ACTIONS = ['kms:DescribeKey', 'kms:GetParametersForImport', 'kms:ImportKeyMaterial', 'kms:GetPublicKey'];
-const SIGNING_ALGORITHM = { StringEquals: { 'kms:SigningAlgorithm': 'ECDSA_SHA_256' } };
+/** The condition on every kms:Sign grant: ECDSA over a 32-byte digest the caller computed (never RAW). */
+export const SIGN_CONDITIONS = { StringEquals: { 'kms:SigningAlgorithm': 'ECDSA_SHA_256', 'kms:MessageType': 'DIGEST' } };
+/** The shortest deletion window KMS allows anyone: a month to notice and cancel. */
+export const MIN_DELETION_WINDOW_DAYS = 30;
 
 /**
  * The secp256k1 signing key: a new key made in KMS, a new key with origin EXTERNAL for imported material,
@@ -54,35 +75,59 @@ export class SigningKey extends Construct {
       this.keyArn = props.keyArn;
       return;
     }
-    const account = Stack.of(this).account;
-    const admins = props.adminPrincipalArns.length > 0 ? props.adminPrincipalArns.map((arn) => new iam.ArnPrincipal(arn)) : [new iam.AccountRootPrincipal()];
-    const policy = new iam.PolicyDocument({
-      statements: [
+    const stack = Stack.of(this);
+    const account = stack.account;
+    const arns = (list: string[]) => list.map((arn) => new iam.ArnPrincipal(arn));
+    const admins = props.adminPrincipalArns.length > 0 ? arns(props.adminPrincipalArns) : [new iam.AccountRootPrincipal()];
+    const deployRole = new iam.ArnPrincipal(props.deployRoleArn ?? bootstrapDeployRoleArn(this));
+    const external = props.mode === 'external';
+    const statements = [
+      new iam.PolicyStatement({
+        sid: 'KeyAdministratorsManageNeverSign',
+        principals: admins,
+        actions: [...ADMIN_ACTIONS, ...(external ? ['kms:GetParametersForImport'] : [])],
+        resources: ['*'], // in a key policy, "*" means this key only
+      }),
+      new iam.PolicyStatement({ sid: 'DeployRoleKeepsThePolicyUpdatable', principals: [deployRole], actions: DEPLOY_ACTIONS, resources: ['*'] }),
+      new iam.PolicyStatement({
+        sid: 'NobodyBypassesThePolicyLockoutCheck',
+        effect: iam.Effect.DENY,
+        principals: [new iam.AnyPrincipal()],
+        actions: ['kms:PutKeyPolicy'],
+        resources: ['*'],
+        conditions: { Bool: { 'kms:BypassPolicyLockoutSafetyCheck': 'true' } },
+      }),
+      new iam.PolicyStatement({
+        sid: 'NobodySchedulesDeletionInUnder30Days',
+        effect: iam.Effect.DENY,
+        principals: [new iam.AnyPrincipal()],
+        actions: ['kms:ScheduleKeyDeletion'],
+        resources: ['*'],
+        conditions: { NumericLessThan: { 'kms:ScheduleKeyDeletionPendingWindowInDays': String(MIN_DELETION_WINDOW_DAYS) } },
+      }),
+    ];
+    if (props.breakGlassPrincipalArns.length > 0) {
+      statements.push(
         new iam.PolicyStatement({
-          sid: 'KeyAdministratorsManageNeverSign',
-          principals: admins,
-          actions: [...ADMIN_ACTIONS, ...(props.mode === 'external' ? ['kms:GetParametersForImport', 'kms:DeleteImportedKeyMaterial'] : [])],
-          resources: ['*'], // in a key policy, "*" means this key only
+          sid: 'BreakGlassRewritesThePolicy',
+          principals: arns(props.breakGlassPrincipalArns),
+          actions: ['kms:PutKeyPolicy', ...(external ? ['kms:DeleteImportedKeyMaterial'] : [])],
+          resources: ['*'],
         }),
-        ...(props.importerPrincipalArns.length > 0
-          ? [
-              new iam.PolicyStatement({
-                sid: 'ImportersImportAndProve',
-                principals: props.importerPrincipalArns.map((arn) => new iam.ArnPrincipal(arn)),
-                actions: IMPORT_ACTIONS,
-                resources: ['*'],
-              }),
-              new iam.PolicyStatement({
-                sid: 'ImportersSignTheProofDigest',
-                principals: props.importerPrincipalArns.map((arn) => new iam.ArnPrincipal(arn)),
-                actions: ['kms:Sign'],
-                resources: ['*'],
-                conditions: SIGNING_ALGORITHM,
-              }),
-            ]
-          : []),
-      ],
-    });
+        new iam.PolicyStatement({
+          sid: 'BreakGlassSchedulesDeletionWith30DaysToCancel',
+          principals: arns(props.breakGlassPrincipalArns),
+          actions: ['kms:ScheduleKeyDeletion'],
+          resources: ['*'],
+          conditions: { NumericGreaterThanEquals: { 'kms:ScheduleKeyDeletionPendingWindowInDays': String(MIN_DELETION_WINDOW_DAYS) } },
+        }),
+      );
+    }
+    if (props.importerPrincipalArns.length > 0) {
+      // No kms:Sign: import-key proves the import by comparing the address of KMS's public key with the key file's.
+      statements.push(new iam.PolicyStatement({ sid: 'ImportersImportAndProve', principals: arns(props.importerPrincipalArns), actions: IMPORT_ACTIONS, resources: ['*'] }));
+    }
+    const policy = new iam.PolicyDocument({ statements });
     this.key = new kms.Key(this, 'Key', {
       keySpec: kms.KeySpec.ECC_SECG_P256K1,
       keyUsage: kms.KeyUsage.SIGN_VERIFY,
@@ -96,19 +141,29 @@ export class SigningKey extends Construct {
   }
 
   /**
-   * Lets a role sign with this key and read its public key: kms:Sign only with ECDSA_SHA_256, on this key
+   * Lets a role sign with this key and read its public key: kms:Sign only with ECDSA_SHA_256 over a digest, on this key
    * only, in the role's IAM policy and (for keys this stack owns) in the key policy.
    */
   grantSign(role: iam.IRole, label: string): void {
     const statements = [
-      new iam.PolicyStatement({ sid: 'SignWithTheEthereumKeyOnly', actions: ['kms:Sign'], resources: [this.keyArn], conditions: SIGNING_ALGORITHM }),
+      new iam.PolicyStatement({ sid: 'SignWithTheEthereumKeyOnly', actions: ['kms:Sign'], resources: [this.keyArn], conditions: SIGN_CONDITIONS }),
       new iam.PolicyStatement({ sid: 'ReadItsPublicKey', actions: ['kms:GetPublicKey'], resources: [this.keyArn] }),
     ];
     statements.forEach((statement) => role.addToPrincipalPolicy(statement));
     if (!this.key) return; // an existing key's policy is its owner's to change (see docs/deploy.md)
     this.key.addToResourcePolicy(
-      new iam.PolicyStatement({ sid: `${label}Signs`, principals: [role], actions: ['kms:Sign'], resources: ['*'], conditions: SIGNING_ALGORITHM }),
+      new iam.PolicyStatement({ sid: `${label}Signs`, principals: [role], actions: ['kms:Sign'], resources: ['*'], conditions: SIGN_CONDITIONS }),
     );
     this.key.addToResourcePolicy(new iam.PolicyStatement({ sid: `${label}ReadsPublicKey`, principals: [role], actions: ['kms:GetPublicKey'], resources: ['*'] }));
   }
+}
+
+/**
+ * The role CloudFormation deploys with under the default CDK bootstrap (honouring a custom qualifier):
+ * cdk-QUALIFIER-cfn-exec-role-ACCOUNT-REGION.
+ */
+export function bootstrapDeployRoleArn(scope: Construct): string {
+  const stack = Stack.of(scope);
+  const qualifier = (scope.node.tryGetContext('@aws-cdk/core:bootstrapQualifier') as string | undefined) ?? DefaultStackSynthesizer.DEFAULT_QUALIFIER;
+  return `arn:${stack.partition}:iam::${stack.account}:role/cdk-${qualifier}-cfn-exec-role-${stack.account}-${stack.region}`;
 }

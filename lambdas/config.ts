@@ -16,6 +16,8 @@ export interface SignerConfig {
   readonly chainId: bigint;
   readonly logLevel: LogLevel;
   readonly expectedAddress?: string;
+  /** Sign pre-EIP-155 legacy transactions (valid on every chain) when a request asks: only if the deployment opted in. */
+  readonly allowPreEip155: boolean;
 }
 
 /** Reads and checks the settings, naming every missing or invalid variable at once. */
@@ -46,8 +48,12 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): SignerConfig {
     }
   }
 
+  const allowPre = env.ALLOW_PRE_EIP155?.trim().toLowerCase() || 'false';
+  if (allowPre !== 'true' && allowPre !== 'false') problems.push(`ALLOW_PRE_EIP155 "${env.ALLOW_PRE_EIP155}" must be true or false`);
+  const allowPreEip155 = allowPre === 'true';
+
   if (problems.length > 0 || chainId === undefined || !isLogLevel(logLevel)) throw new ConfigurationError(problems);
-  return { keyId, network, chainId, logLevel, ...(expectedAddress && { expectedAddress }) };
+  return { keyId, network, chainId, logLevel, allowPreEip155, ...(expectedAddress && { expectedAddress }) };
 }
 
 function isLogLevel(value: string): value is LogLevel {

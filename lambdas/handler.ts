@@ -5,6 +5,7 @@ import { logger } from './logger';
 import { loadSigningPolicy } from './policy-file';
 import { PolicyGate, toCheckResponse, toPolicyRequest, type CheckResponse, type SpendingReserver } from './policy-gate';
 import { PolicyDeniedError } from './policy';
+import { publishMetrics, recordError, recordSignature } from './metrics';
 import { parseSignerEvent, InvalidRequestError, type SignerKind } from './request';
 import { toSignResponse, type SignResponse } from './response';
 import { SignerError } from './signer/errors';
@@ -51,6 +52,7 @@ export function createHandler(kind: SignerKind, { client, spendingStore }: Handl
         const key = await signer.getKey();
         return { address: key.address, keyId: key.keyArn, chainId: Number(config.chainId) };
       }
+      if (!request.replayProtection && !config.allowPreEip155) throw new PreEip155NotAllowedError();
       // The policy decides before KMS is called: a denial signs nothing and costs no KMS call.
       const policyRequest = toPolicyRequest(request.transaction, config.chainId, request.replayProtection);
       if (request.operation === 'check') return toCheckResponse(gate.decide(policyRequest));
@@ -66,6 +68,7 @@ export function createHandler(kind: SignerKind, { client, spendingStore }: Handl
       );
       const response = toSignResponse(signed);
       const { transaction } = signed;
+      recordSignature(transaction.type, signed.kmsLatencyMs);
       if (!request.replayProtection) {
         logger.warn('signed a pre-EIP-155 transaction: its signature is valid on every chain', { transactionHash: response.transactionHash });
       }
@@ -83,6 +86,8 @@ export function createHandler(kind: SignerKind, { client, spendingStore }: Handl
       return response;
     } catch (error) {
       throw toCallerError(error);
+    } finally {
+      publishMetrics();
     }
   };
 }
@@ -112,11 +117,23 @@ function start(client?: KMSClient, spendingStore?: SpendingReserver): Runtime {
  */
 function toCallerError(error: unknown): SignerError {
   const known = error instanceof SignerError ? error : new InternalSignerError(error);
+  recordError(known);
   if (known instanceof InvalidRequestError) logger.warn('invalid request', { errorType: known.name, issues: known.issues });
   else if (known instanceof PolicyDeniedError) logger.warn('signing policy denied the transaction', { errorType: known.name, policyRuleId: known.ruleId, reason: known.message.slice(0, 1000) });
   else logger.error('request failed', known);
   known.stack = `${known.name}: ${known.message}`;
   return known;
+}
+
+/** The request asked for a pre-EIP-155 signature, which this deployment does not allow. */
+export class PreEip155NotAllowedError extends InvalidRequestError {
+  constructor() {
+    super([{
+      field: 'replayProtection',
+      problem: 'is false, but this signer does not sign pre-EIP-155 transactions (their signature is valid on every chain): ' +
+        'omit replayProtection, or have the deployment opt in (cdk deploy -c allowPreEip155=true, which sets ALLOW_PRE_EIP155=true)',
+    }]);
+  }
 }
 
 /** An unexpected failure; details are in the function's logs, never in the response. */

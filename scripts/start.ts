@@ -19,6 +19,8 @@ async function loadHandler(name: 'eip1559' | 'legacy'): Promise<SignerHandler> {
 const log = (line: string) => console.log(`- ${line}`);
 // Lambda runs Node 22; on an older local Node the SDK's support notice would only clutter the demo.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+// The signers' CloudWatch metrics (EMF lines on stdout) mean nothing outside Lambda; keep the demo's output readable.
+process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
 console.log('Starting the local KMS and anvil on loopback...');
 const stack = await startLocalStack();
 try {

@@ -27,7 +27,7 @@ describe('signer handlers on the local stack (SDK over HTTP to the local KMS, an
   function handlerFor(kind: 'eip1559' | 'legacy', kmsKeyId: string): SignerHandler {
     const handler = createHandler(kind, { client: stack.kmsClient });
     return async (event, context) => {
-      Object.assign(process.env, { KMS_KEY_ID: kmsKeyId, ETH_NETWORK: String(stack.anvil.chainId), LOG_LEVEL: 'SILENT' });
+      Object.assign(process.env, { KMS_KEY_ID: kmsKeyId, ETH_NETWORK: String(stack.anvil.chainId), LOG_LEVEL: 'SILENT', ALLOW_PRE_EIP155: 'true' });
       return handler(event, context ?? lambdaContext(`eth-signer-${kind}`));
     };
   }

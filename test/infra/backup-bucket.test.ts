@@ -11,7 +11,8 @@ describe('backup bucket (off by default)', () => {
 
   describe('with backupBucket=true (defaults)', () => {
     const { template, nag } = synthesize({ backupBucket: 'true' });
-    const buckets = template.findResources('AWS::S3::Bucket', { Properties: { VersioningConfiguration: { Status: 'Enabled' } } });
+    // The backup bucket is the one that writes access logs (its access-log bucket is versioned too).
+    const buckets = template.findResources('AWS::S3::Bucket', { Properties: { VersioningConfiguration: { Status: 'Enabled' }, LoggingConfiguration: Match.anyValue() } });
     const [bucketId, bucket] = Object.entries(buckets)[0]!;
     const policyStatements = () => Object.values(template.findResources('AWS::S3::BucketPolicy', { Properties: { Bucket: { Ref: bucketId } } }))[0]!.Properties.PolicyDocument.Statement as Array<Record<string, any>>;
 

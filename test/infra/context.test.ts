@@ -13,8 +13,30 @@ function badPolicy(): string {
 }
 
 describe('readSettings (CDK context)', () => {
-  it('defaults to a new key on sepolia, INFO logs kept 90 days, the account as key administrator', () => {
-    expect(read({})).toEqual({ policyFile: resolve(POLICY), keyMode: 'new', keyAlias: 'alias/eth-signer', ethNetwork: 'sepolia', logLevel: 'INFO', logRetentionDays: 90, adminPrincipalArns: [], importerPrincipalArns: [], backupBucket: false });
+  it('defaults to a new key on sepolia, INFO logs kept 365 days, the account as key administrator, 5 reserved executions, no pre-EIP-155, functions named eth-signer-*', () => {
+    expect(read({})).toEqual({
+      policyFile: resolve(POLICY),
+      keyMode: 'new',
+      keyAlias: 'alias/eth-signer',
+      ethNetwork: 'sepolia',
+      logLevel: 'INFO',
+      logRetentionDays: 365,
+      reservedConcurrency: 5,
+      adminPrincipalArns: [],
+      importerPrincipalArns: [],
+      backupBucket: false,
+      functionNamePrefix: 'eth-signer',
+      invokerPrincipalArns: [],
+      breakGlassPrincipalArns: [],
+      allowPreEip155: false,
+      denialAlarmThreshold: 10,
+      signaturesPerHourAlarmThreshold: 100,
+      trail: false,
+    });
+  });
+
+  it('removes the reserved concurrency with reservedConcurrency=none', () => {
+    expect(read({ reservedConcurrency: 'none' }).reservedConcurrency).toBeUndefined();
   });
 
   it('reads lists of principals given comma-separated or as JSON arrays', () => {
@@ -50,6 +72,17 @@ describe('readSettings (CDK context)', () => {
     [{ policyFile: undefined }, /policyFile is required: the signing policy .* -c policyFile=examples\/policies\//],
     [{ policyFile: 'no/such/policy.json' }, /policyFile no\/such\/policy.json cannot be read \(ENOENT\)/],
     [{ policyFile: badPolicy() }, /policyFile .* is not a valid signing policy: \$\.rules\[0\]\.to\[0\] has an invalid EIP-55 checksum/],
+    [{ functionNamePrefix: 'my signer' }, /functionNamePrefix "my signer" must be 1 to 56 letters, digits, - or _/],
+    [{ functionNamePrefix: 'x'.repeat(57) }, /functionNamePrefix/],
+    [{ invokerPrincipalArns: 'app' }, /invokerPrincipalArns: "app" is not an IAM principal ARN/],
+    [{ breakGlassPrincipalArns: 'arn:aws:iam::111122223333:root' }, /breakGlassPrincipalArns must name roles or users, not an account root/],
+    [{ keyMode: 'existing', keyArn: 'arn:aws:kms:eu-west-1:111122223333:key/abc', breakGlassPrincipalArns: 'arn:aws:iam::111122223333:role/BreakGlass' }, /breakGlassPrincipalArns is only used for a key this stack creates/],
+    [{ deployRoleArn: 'arn:aws:iam::111122223333:user/deployer' }, /deployRoleArn .* is not an IAM role ARN/],
+    [{ codeSigningProfileArn: 'arn:aws:signer:eu-west-1:111122223333:/signing-profiles/EthSigner' }, /signing profile version ARN .*profileVersionArn/],
+    [{ allowPreEip155: 'yes' }, /allowPreEip155 must be true or false/],
+    [{ trail: 'on' }, /trail must be true or false/],
+    [{ alarmEmail: 'ops' }, /alarmEmail "ops" is not an email address/],
+    [{ signaturesPerHourAlarmThreshold: '0' }, /signaturesPerHourAlarmThreshold must be at least 1/],
   ])('names the context key when it is wrong (%o)', (context, message) => {
     expect(() => read(context)).toThrow(ContextError);
     expect(() => read(context)).toThrow(message);

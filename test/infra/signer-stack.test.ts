@@ -3,16 +3,16 @@ import { App } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { allStatements, synthesize } from './stack-fixture';
+import { allStatements, signingKeyPolicy, signingKeys, synthesize } from './stack-fixture';
 
 const asArray = (value: unknown) => (Array.isArray(value) ? value : [value]);
 
 describe('signer stack, key generated in KMS (keyMode new, the default)', () => {
   const { template, nag } = synthesize();
-  const keyPolicy = () => Object.values(template.findResources('AWS::KMS::Key'))[0]!.Properties.KeyPolicy.Statement as Array<Record<string, unknown>>;
+  const keyPolicy = () => signingKeyPolicy(template);
 
   it('creates one ECC_SECG_P256K1 SIGN_VERIFY key, made in KMS (no Origin), retained when the stack is deleted', () => {
-    template.resourceCountIs('AWS::KMS::Key', 1);
+    expect(Object.keys(signingKeys(template))).toHaveLength(1);
     template.hasResource('AWS::KMS::Key', {
       Properties: { KeySpec: 'ECC_SECG_P256K1', KeyUsage: 'SIGN_VERIFY', Origin: Match.absent() },
       DeletionPolicy: 'Retain',
@@ -24,20 +24,20 @@ describe('signer stack, key generated in KMS (keyMode new, the default)', () => 
     template.hasResourceProperties('AWS::KMS::Alias', { AliasName: 'alias/eth-signer' });
   });
 
-  it('lets administrators (the account, by default) manage the key but never sign with it', () => {
+  it('lets administrators (the account, by default) manage the key but never sign with it, rewrite its policy or delete it', () => {
     const admin = keyPolicy().find((s) => s.Sid === 'KeyAdministratorsManageNeverSign')!;
     expect(admin.Principal).toEqual({ AWS: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::111122223333:root']] } });
-    expect(asArray(admin.Action)).toEqual(expect.arrayContaining(['kms:ScheduleKeyDeletion', 'kms:DisableKey', 'kms:PutKeyPolicy']));
-    expect(asArray(admin.Action)).not.toContain('kms:Sign');
+    expect(asArray(admin.Action)).toEqual(expect.arrayContaining(['kms:DisableKey', 'kms:CancelKeyDeletion']));
+    for (const sensitive of ['kms:Sign', 'kms:PutKeyPolicy', 'kms:ScheduleKeyDeletion', 'kms:DeleteImportedKeyMaterial']) expect(asArray(admin.Action)).not.toContain(sensitive);
     expect(asArray(admin.Action).some((action: string) => action.includes('*'))).toBe(false);
   });
 
-  it('lets only the two Lambda roles sign, with ECDSA_SHA_256 only, and read the public key', () => {
+  it('lets only the two Lambda roles sign, with ECDSA_SHA_256 over a digest only, and read the public key', () => {
     const signing = keyPolicy().filter((s) => asArray(s.Action).includes('kms:Sign'));
     expect(signing).toHaveLength(2);
     for (const statement of signing) {
       expect(statement.Action).toBe('kms:Sign');
-      expect(statement.Condition).toEqual({ StringEquals: { 'kms:SigningAlgorithm': 'ECDSA_SHA_256' } });
+      expect(statement.Condition).toEqual({ StringEquals: { 'kms:SigningAlgorithm': 'ECDSA_SHA_256', 'kms:MessageType': 'DIGEST' } });
     }
     expect(signing.map((s) => s.Principal)).toEqual([
       { AWS: { 'Fn::GetAtt': [expect.stringMatching(/^Eip1559SignerRole/), 'Arn'] } },
@@ -46,13 +46,13 @@ describe('signer stack, key generated in KMS (keyMode new, the default)', () => 
     expect(keyPolicy().filter((s) => s.Action === 'kms:GetPublicKey')).toHaveLength(2);
   });
 
-  it("grants each role exactly kms:Sign (ECDSA_SHA_256) and kms:GetPublicKey on this key's ARN, and writing its own logs", () => {
+  it("grants each role exactly kms:Sign (ECDSA_SHA_256, DIGEST) and kms:GetPublicKey on this key's ARN, and writing its own logs", () => {
     const policies = Object.values(template.findResources('AWS::IAM::Policy'));
     expect(policies).toHaveLength(2);
     for (const policy of policies) {
       expect(policy.Properties.PolicyDocument.Statement).toEqual([
         { Sid: 'WriteOwnLogs', Effect: 'Allow', Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Resource: { 'Fn::GetAtt': [expect.stringMatching(/Logs/), 'Arn'] } },
-        { Sid: 'SignWithTheEthereumKeyOnly', Effect: 'Allow', Action: 'kms:Sign', Resource: { 'Fn::GetAtt': [expect.stringMatching(/^SigningKey/), 'Arn'] }, Condition: { StringEquals: { 'kms:SigningAlgorithm': 'ECDSA_SHA_256' } } },
+        { Sid: 'SignWithTheEthereumKeyOnly', Effect: 'Allow', Action: 'kms:Sign', Resource: { 'Fn::GetAtt': [expect.stringMatching(/^SigningKey/), 'Arn'] }, Condition: { StringEquals: { 'kms:SigningAlgorithm': 'ECDSA_SHA_256', 'kms:MessageType': 'DIGEST' } } },
         { Sid: 'ReadItsPublicKey', Effect: 'Allow', Action: 'kms:GetPublicKey', Resource: { 'Fn::GetAtt': [expect.stringMatching(/^SigningKey/), 'Arn'] } },
       ]);
     }
@@ -84,7 +84,7 @@ describe('signer stack, key generated in KMS (keyMode new, the default)', () => 
     });
   });
 
-  it('configures both functions with the key ARN, the network, the log level and source maps', () => {
+  it('configures both functions with the key ARN, the network, the log level, the metrics service and source maps, and a reserved concurrency of 5', () => {
     const functions = Object.values(template.findResources('AWS::Lambda::Function'));
     expect(functions).toHaveLength(2);
     for (const fn of functions) {
@@ -93,9 +93,10 @@ describe('signer stack, key generated in KMS (keyMode new, the default)', () => 
         ETH_NETWORK: 'sepolia',
         LOG_LEVEL: 'INFO',
         SIGNING_POLICY_FILE: 'policy.json',
+        POWERTOOLS_SERVICE_NAME: 'eth-signer',
         NODE_OPTIONS: '--enable-source-maps',
       });
-      expect(fn.Properties.ReservedConcurrentExecutions).toBeUndefined();
+      expect(fn.Properties.ReservedConcurrentExecutions).toBe(5);
     }
   });
 
@@ -116,7 +117,7 @@ describe('signer stack, key generated in KMS (keyMode new, the default)', () => 
 
   it('keeps each function\'s logs 90 days in its own log group, retained with the signing record', () => {
     template.resourceCountIs('AWS::Logs::LogGroup', 2);
-    template.allResources('AWS::Logs::LogGroup', { Properties: { RetentionInDays: 90 }, DeletionPolicy: 'Retain' });
+    template.allResources('AWS::Logs::LogGroup', { Properties: { RetentionInDays: 365 }, DeletionPolicy: 'Retain' });
   });
 
   it('outputs the function names and ARNs, the key ARN and alias, and an aws lambda invoke example', () => {
@@ -138,11 +139,14 @@ describe('signer stack for imported key material (keyMode external)', () => {
     template.hasResource('AWS::KMS::Key', { Properties: { KeySpec: 'ECC_SECG_P256K1', KeyUsage: 'SIGN_VERIFY', Origin: 'EXTERNAL' }, DeletionPolicy: 'Retain' });
   });
 
-  it('lets the named importer import and prove (one ECDSA_SHA_256 Sign), and nobody else sign but the Lambdas', () => {
-    const statements = Object.values(template.findResources('AWS::KMS::Key'))[0]!.Properties.KeyPolicy.Statement as Array<Record<string, unknown>>;
+  it('lets the named importer import and prove by reading the public key, never sign; nobody signs but the Lambdas', () => {
+    const statements = signingKeyPolicy(template);
     const importer = statements.filter((s) => JSON.stringify(s.Principal).includes('role/KeyImporter'));
-    expect(importer.flatMap((s) => asArray(s.Action)).sort()).toEqual(['kms:DescribeKey', 'kms:GetParametersForImport', 'kms:GetPublicKey', 'kms:ImportKeyMaterial', 'kms:Sign']);
-    expect(importer.find((s) => s.Action === 'kms:Sign')?.Condition).toEqual({ StringEquals: { 'kms:SigningAlgorithm': 'ECDSA_SHA_256' } });
+    expect(importer.flatMap((s) => asArray(s.Action)).sort()).toEqual(['kms:DescribeKey', 'kms:GetParametersForImport', 'kms:GetPublicKey', 'kms:ImportKeyMaterial']);
+    expect(statements.filter((s) => s.Effect === 'Allow' && asArray(s.Action).includes('kms:Sign')).map((s) => JSON.stringify(s.Principal))).toEqual([
+      expect.stringMatching(/Eip1559SignerRole/),
+      expect.stringMatching(/LegacySignerRole/),
+    ]);
   });
 
   it('says the next command to run: npm run import-key with the key ARN', () => {
@@ -158,16 +162,16 @@ describe('signer stack with an existing key in another account (keyMode existing
   const keyArn = 'arn:aws:kms:eu-west-1:444455556666:key/1234abcd-12ab-34cd-56ef-1234567890ab';
   const { template, nag } = synthesize({ keyMode: 'existing', keyArn, ethNetwork: 'mainnet', expectedAddress: '0xf39fd6e51aad88f6f4ce6ab8827279cfffb92266', reservedConcurrency: '5', logLevel: 'warn', logRetentionDays: '365' });
 
-  it('creates no key and no alias', () => {
-    template.resourceCountIs('AWS::KMS::Key', 0);
+  it('creates no signing key and no alias', () => {
+    expect(signingKeys(template)).toEqual({});
     template.resourceCountIs('AWS::KMS::Alias', 0);
   });
 
-  it('grants the roles kms:Sign (ECDSA_SHA_256) and kms:GetPublicKey on exactly that key ARN', () => {
+  it('grants the roles kms:Sign (ECDSA_SHA_256, DIGEST) and kms:GetPublicKey on exactly that key ARN', () => {
     for (const policy of Object.values(template.findResources('AWS::IAM::Policy'))) {
       const kmsStatements = (policy.Properties.PolicyDocument.Statement as Array<Record<string, unknown>>).filter((s) => String(s.Action).startsWith('kms:'));
       expect(kmsStatements).toEqual([
-        expect.objectContaining({ Action: 'kms:Sign', Resource: keyArn, Condition: { StringEquals: { 'kms:SigningAlgorithm': 'ECDSA_SHA_256' } } }),
+        expect.objectContaining({ Action: 'kms:Sign', Resource: keyArn, Condition: { StringEquals: { 'kms:SigningAlgorithm': 'ECDSA_SHA_256', 'kms:MessageType': 'DIGEST' } } }),
         expect.objectContaining({ Action: 'kms:GetPublicKey', Resource: keyArn }),
       ]);
     }
@@ -175,7 +179,7 @@ describe('signer stack with an existing key in another account (keyMode existing
 
   it('pins the expected address, sets the network, log level, retention and reserved concurrency', () => {
     template.allResourcesProperties('AWS::Lambda::Function', {
-      Environment: { Variables: { KMS_KEY_ID: keyArn, ETH_NETWORK: 'mainnet', LOG_LEVEL: 'WARN', EXPECTED_ADDRESS: '0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266', NODE_OPTIONS: '--enable-source-maps' } },
+      Environment: { Variables: { KMS_KEY_ID: keyArn, ETH_NETWORK: 'mainnet', LOG_LEVEL: 'WARN', EXPECTED_ADDRESS: '0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266', POWERTOOLS_SERVICE_NAME: 'eth-signer', NODE_OPTIONS: '--enable-source-maps' } },
       ReservedConcurrentExecutions: 5,
     });
     template.allResourcesProperties('AWS::Logs::LogGroup', { RetentionInDays: 365 });

@@ -22,10 +22,22 @@ export function synthesize(context: Record<string, unknown> = {}) {
   return { stack, template: Template.fromStack(stack), nag };
 }
 
-/** Every IAM policy statement in the template (identity policies and the key policy). */
+/** Every IAM policy statement in the template (identity policies and the signing key's policy). */
 export function allStatements(template: Template): Array<Record<string, unknown>> {
   const statements: Array<Record<string, unknown>> = [];
   for (const policy of Object.values(template.findResources('AWS::IAM::Policy'))) statements.push(...policy.Properties.PolicyDocument.Statement);
-  for (const key of Object.values(template.findResources('AWS::KMS::Key'))) statements.push(...key.Properties.KeyPolicy.Statement);
+  for (const key of Object.values(signingKeys(template))) statements.push(...key.Properties.KeyPolicy.Statement);
   return statements;
+}
+
+/** The secp256k1 signing key(s) in the template (other KMS keys encrypt the alarm topic and backups). */
+export function signingKeys(template: Template) {
+  return template.findResources('AWS::KMS::Key', { Properties: { KeySpec: 'ECC_SECG_P256K1' } });
+}
+
+/** The signing key's policy statements. */
+export function signingKeyPolicy(template: Template): Array<Record<string, any>> {
+  const keys = Object.values(signingKeys(template));
+  if (keys.length !== 1) throw new Error(`expected one signing key, found ${keys.length}`);
+  return keys[0]!.Properties.KeyPolicy.Statement;
 }

@@ -5,7 +5,13 @@ const valid = { KMS_KEY_ID: 'alias/eth-signer', ETH_NETWORK: 'sepolia' };
 
 describe('readConfig', () => {
   it('reads the key, the network and the defaults', () => {
-    expect(readConfig(valid)).toEqual({ keyId: 'alias/eth-signer', network: 'sepolia', chainId: 11155111n, logLevel: 'INFO' });
+    expect(readConfig(valid)).toEqual({ keyId: 'alias/eth-signer', network: 'sepolia', chainId: 11155111n, logLevel: 'INFO', allowPreEip155: false });
+  });
+
+  it('allows pre-EIP-155 signatures only when ALLOW_PRE_EIP155 is true', () => {
+    expect(readConfig({ ...valid, ALLOW_PRE_EIP155: 'true' }).allowPreEip155).toBe(true);
+    expect(readConfig({ ...valid, ALLOW_PRE_EIP155: 'false' }).allowPreEip155).toBe(false);
+    expect(readConfig(valid).allowPreEip155).toBe(false);
   });
 
   it.each([
@@ -34,6 +40,7 @@ describe('readConfig', () => {
     [{ ...valid, ETH_NETWORK: '9007199254740992' }, /ETH_NETWORK "9007199254740992"/],
     [{ ...valid, LOG_LEVEL: 'LOUD' }, /LOG_LEVEL "LOUD" is not one of TRACE, DEBUG, INFO/],
     [{ ...valid, EXPECTED_ADDRESS: '0xF39fd6e51aad88f6f4ce6ab8827279cfffb92266' }, /EXPECTED_ADDRESS .* EIP-55 checksum/],
+    [{ ...valid, ALLOW_PRE_EIP155: 'yes' }, /ALLOW_PRE_EIP155 "yes" must be true or false/],
   ])('names the variable when a setting is missing or invalid (%o)', (env, message) => {
     expect(() => readConfig(env)).toThrow(ConfigurationError);
     expect(() => readConfig(env)).toThrow(message);

@@ -140,7 +140,7 @@ describe('signer handler', () => {
     it('warns when it signs a pre-EIP-155 transaction', async () => {
       mockKms(KEY.privateKey);
       const legacy = { to: TO, nonce: 0, gasLimit: 21000, gasPrice: 1 };
-      await withEnv({ ...ENV, LOG_LEVEL: 'INFO' }, () => newHandler('legacy')({ operation: 'sign', transaction: legacy, replayProtection: false }, context));
+      await withEnv({ ...ENV, LOG_LEVEL: 'INFO', ALLOW_PRE_EIP155: 'true' }, () => newHandler('legacy')({ operation: 'sign', transaction: legacy, replayProtection: false }, context));
       expect(lines.some((line) => /"level":"WARN".*valid on every chain/.test(line))).toBe(true);
     });
   });
