@@ -45,7 +45,7 @@ export class AuditTrail extends Construct {
       isMultiRegionTrail: false,
       managementEvents: cloudtrail.ReadWriteType.NONE,
     });
-    this.trail.addLambdaEventSelector(props.functions, { includeManagementEvents: false });
-    if (props.backupBucket) this.trail.addS3EventSelector([{ bucket: props.backupBucket }], { includeManagementEvents: false });
+    this.trail.addLambdaEventSelector(props.functions, { includeManagementEvents: false, readWriteType: cloudtrail.ReadWriteType.ALL });
+    if (props.backupBucket) this.trail.addS3EventSelector([{ bucket: props.backupBucket }], { includeManagementEvents: false, readWriteType: cloudtrail.ReadWriteType.ALL });
   }
 }

@@ -1,0 +1,296 @@
+// Issue 13's security review of the synthesised stack, one describe per finding, as a reviewer reads it.
+import { Match, type Template } from 'aws-cdk-lib/assertions';
+import { guardPolicy, INVOKER_PLACEHOLDER } from '../../infra/guard-policy';
+import { KEY_EVENTS } from '../../infra/monitoring';
+import { signingKeyPolicy, synthesize } from './stack-fixture';
+
+const asArray = (value: unknown): unknown[] => (Array.isArray(value) ? value : [value]);
+const INVOKERS = ['arn:aws:iam::111122223333:role/PaymentsApp', 'arn:aws:iam::111122223333:role/Treasury'];
+const BREAK_GLASS = 'arn:aws:iam::111122223333:role/KeyBreakGlass';
+const PROFILE_VERSION = 'arn:aws:signer:eu-west-1:111122223333:/signing-profiles/EthSigner/a1b2c3d4e5';
+const BOOTSTRAP_DEPLOY_ROLE = { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::111122223333:role/cdk-hnb659fds-cfn-exec-role-111122223333-eu-west-1']] };
+
+const byDefault = synthesize();
+const full = synthesize({
+  keyMode: 'external',
+  importerPrincipalArns: 'arn:aws:iam::111122223333:role/KeyImporter',
+  invokerPrincipalArns: INVOKERS.join(','),
+  breakGlassPrincipalArns: BREAK_GLASS,
+  codeSigningProfileArn: PROFILE_VERSION,
+  allowPreEip155: 'true',
+  alarmEmail: 'security@example.com',
+  trail: 'true',
+  backupBucket: 'true',
+  functionNamePrefix: 'team-signer',
+  reservedConcurrency: '2',
+  deployRoleArn: 'arn:aws:iam::111122223333:role/Deployer',
+});
+
+const functions = (template: Template) => Object.entries(template.findResources('AWS::Lambda::Function'));
+const allows = (statements: Array<Record<string, any>>, action: string) => statements.filter((s) => s.Effect === 'Allow' && asArray(s.Action).includes(action));
+
+describe('1. who may invoke the signers', () => {
+  it('adds a resource-based invoke permission for each named invoker on each function, and none by default', () => {
+    byDefault.template.resourceCountIs('AWS::Lambda::Permission', 0);
+    const permissions = Object.values(full.template.findResources('AWS::Lambda::Permission')).map((p) => p.Properties);
+    expect(permissions).toHaveLength(4);
+    for (const [id] of functions(full.template)) {
+      expect(permissions.filter((p) => JSON.stringify(p.FunctionName).includes(id)).map((p) => [p.Action, p.Principal]).sort()).toEqual(INVOKERS.map((arn) => ['lambda:InvokeFunction', arn]));
+    }
+  });
+
+  it('outputs a guard policy (SCP) built from the stack\'s own function and role ARNs, the invokers and the deploy role', () => {
+    const value = JSON.stringify(full.template.findOutputs('GuardPolicyExample').GuardPolicyExample!.Value);
+    for (const expected of ['OnlyInvokersInvokeTheSigners', 'lambda:UpdateFunctionCode', 'iam:PassRole', 'iam:PutRolePolicy', ...INVOKERS, 'role/Deployer', BREAK_GLASS]) expect(value).toContain(expected);
+    for (const [id] of functions(full.template)) expect(value).toContain(id);
+  });
+
+  describe('guardPolicy', () => {
+    const policy = guardPolicy({
+      functionArns: ['arn:aws:lambda:eu-west-1:111122223333:function:eth-signer-eip1559'],
+      roleArns: ['arn:aws:iam::111122223333:role/SignerRole'],
+      invokerPrincipalArns: [INVOKERS[0]!],
+      changerPrincipalArns: ['arn:aws:iam::111122223333:role/Deployer'],
+    }) as { Statement: Array<Record<string, any>> };
+
+    it('denies invoking the functions (and their versions and aliases) to everyone but the invokers', () => {
+      expect(policy.Statement[0]).toEqual({
+        Sid: 'OnlyInvokersInvokeTheSigners',
+        Effect: 'Deny',
+        Action: ['lambda:InvokeFunction', 'lambda:InvokeFunctionUrl'],
+        Resource: ['arn:aws:lambda:eu-west-1:111122223333:function:eth-signer-eip1559', 'arn:aws:lambda:eu-west-1:111122223333:function:eth-signer-eip1559:*'],
+        Condition: { ArnNotLike: { 'aws:PrincipalArn': [INVOKERS[0]] } },
+      });
+    });
+
+    it('denies changing code, configuration, permissions, passing or changing the roles to everyone but the deployers', () => {
+      const denied = policy.Statement.slice(1);
+      expect(denied.every((s) => s.Effect === 'Deny' && JSON.stringify(s.Condition) === JSON.stringify({ ArnNotLike: { 'aws:PrincipalArn': ['arn:aws:iam::111122223333:role/Deployer'] } }))).toBe(true);
+      const actions = denied.flatMap((s) => asArray(s.Action));
+      expect(actions).toEqual(expect.arrayContaining(['lambda:UpdateFunctionCode', 'lambda:UpdateFunctionConfiguration', 'lambda:AddPermission', 'iam:PassRole', 'iam:PutRolePolicy', 'iam:AttachRolePolicy']));
+    });
+
+    it('names a placeholder invoker, never "nobody", when none is configured', () => {
+      const empty = guardPolicy({ functionArns: ['f'], roleArns: ['r'], invokerPrincipalArns: [], changerPrincipalArns: ['d'] }) as { Statement: Array<Record<string, any>> };
+      expect(empty.Statement[0]!.Condition).toEqual({ ArnNotLike: { 'aws:PrincipalArn': [INVOKER_PLACEHOLDER] } });
+    });
+  });
+
+  it('enforces Lambda code signing with the given signing profile version when asked, and not by default', () => {
+    byDefault.template.resourceCountIs('AWS::Lambda::CodeSigningConfig', 0);
+    const [configId] = Object.keys(full.template.findResources('AWS::Lambda::CodeSigningConfig'));
+    full.template.hasResourceProperties('AWS::Lambda::CodeSigningConfig', {
+      AllowedPublishers: { SigningProfileVersionArns: [PROFILE_VERSION] },
+      CodeSigningPolicies: { UntrustedArtifactOnDeployment: 'Enforce' },
+    });
+    for (const [, fn] of functions(full.template)) expect(fn.Properties.CodeSigningConfigArn).toEqual({ 'Fn::GetAtt': [configId, 'CodeSigningConfigArn'] });
+  });
+});
+
+describe('2. the path to Sign through the key policy', () => {
+  const policy = signingKeyPolicy(full.template);
+  const defaultPolicy = signingKeyPolicy(byDefault.template);
+
+  it('gives PutKeyPolicy, ScheduleKeyDeletion and DeleteImportedKeyMaterial only to the break-glass principal (PutKeyPolicy also to the deploy role)', () => {
+    expect(allows(policy, 'kms:PutKeyPolicy').map((s) => s.Principal)).toEqual([{ AWS: 'arn:aws:iam::111122223333:role/Deployer' }, { AWS: BREAK_GLASS }]);
+    expect(allows(policy, 'kms:ScheduleKeyDeletion').map((s) => s.Principal)).toEqual([{ AWS: BREAK_GLASS }]);
+    expect(allows(policy, 'kms:DeleteImportedKeyMaterial').map((s) => s.Principal)).toEqual([{ AWS: BREAK_GLASS }]);
+  });
+
+  it('without a break-glass principal, nobody may schedule deletion and only the deploy role (the CDK bootstrap role) may rewrite the policy', () => {
+    expect(allows(defaultPolicy, 'kms:ScheduleKeyDeletion')).toEqual([]);
+    expect(allows(defaultPolicy, 'kms:PutKeyPolicy').map((s) => s.Principal)).toEqual([{ AWS: BOOTSTRAP_DEPLOY_ROLE }]);
+  });
+
+  it('keeps the deploy role able to update the policy (KMS refuses a policy that locks its author out)', () => {
+    const deploy = defaultPolicy.find((s) => s.Sid === 'DeployRoleKeepsThePolicyUpdatable')!;
+    expect(asArray(deploy.Action)).toEqual(expect.arrayContaining(['kms:PutKeyPolicy', 'kms:GetKeyPolicy', 'kms:DescribeKey']));
+    expect(asArray(deploy.Action)).not.toContain('kms:Sign');
+  });
+
+  it('allows scheduling deletion only with a pending window of at least 30 days, and denies shorter windows to everyone', () => {
+    expect(allows(policy, 'kms:ScheduleKeyDeletion')[0]!.Condition).toEqual({ NumericGreaterThanEquals: { 'kms:ScheduleKeyDeletionPendingWindowInDays': '30' } });
+    for (const statements of [policy, defaultPolicy]) {
+      expect(statements).toContainEqual(
+        expect.objectContaining({ Effect: 'Deny', Principal: { AWS: '*' }, Action: 'kms:ScheduleKeyDeletion', Condition: { NumericLessThan: { 'kms:ScheduleKeyDeletionPendingWindowInDays': '30' } } }),
+      );
+    }
+  });
+
+  it('denies kms:BypassPolicyLockoutSafetyCheck to everyone', () => {
+    for (const statements of [policy, defaultPolicy]) {
+      expect(statements).toContainEqual(expect.objectContaining({ Effect: 'Deny', Principal: { AWS: '*' }, Action: 'kms:PutKeyPolicy', Condition: { Bool: { 'kms:BypassPolicyLockoutSafetyCheck': 'true' } } }));
+    }
+  });
+
+  it('lets kms:Sign happen only over a 32-byte digest (kms:MessageType DIGEST) with ECDSA_SHA_256', () => {
+    for (const statements of [policy, defaultPolicy]) {
+      const signing = allows(statements, 'kms:Sign');
+      expect(signing).toHaveLength(2);
+      for (const statement of signing) expect(statement.Condition).toEqual({ StringEquals: { 'kms:SigningAlgorithm': 'ECDSA_SHA_256', 'kms:MessageType': 'DIGEST' } });
+    }
+  });
+});
+
+describe('3. importers', () => {
+  it('never get kms:Sign: the import is proven by comparing the GetPublicKey address', () => {
+    const importer = signingKeyPolicy(full.template).filter((s) => JSON.stringify(s.Principal).includes('KeyImporter'));
+    expect(importer.flatMap((s) => asArray(s.Action))).not.toContain('kms:Sign');
+    expect(importer.flatMap((s) => asArray(s.Action))).toContain('kms:GetPublicKey');
+  });
+});
+
+describe('4. blast radius', () => {
+  it('reserves 5 concurrent executions per signer by default, and what the context says otherwise', () => {
+    byDefault.template.allResourcesProperties('AWS::Lambda::Function', { ReservedConcurrentExecutions: 5 });
+    full.template.allResourcesProperties('AWS::Lambda::Function', { ReservedConcurrentExecutions: 2 });
+  });
+
+  it('lets the legacy signer sign pre-EIP-155 only when the deployment opts in (ALLOW_PRE_EIP155), never the EIP-1559 signer', () => {
+    for (const [, fn] of functions(byDefault.template)) expect(fn.Properties.Environment.Variables.ALLOW_PRE_EIP155).toBeUndefined();
+    const env = Object.fromEntries(functions(full.template).map(([, fn]) => [fn.Properties.FunctionName, fn.Properties.Environment.Variables.ALLOW_PRE_EIP155]));
+    expect(env).toEqual({ 'team-signer-legacy': 'true', 'team-signer-eip1559': undefined });
+  });
+});
+
+describe('5. metrics', () => {
+  it('tells each function the service dimension of its metrics (the function name prefix)', () => {
+    full.template.allResourcesProperties('AWS::Lambda::Function', { Environment: { Variables: Match.objectLike({ POWERTOOLS_SERVICE_NAME: 'team-signer' }) } });
+  });
+});
+
+describe('6. alarms', () => {
+  const alarms = Object.values(full.template.findResources('AWS::CloudWatch::Alarm')).map((a) => a.Properties);
+  const [topicId] = Object.keys(full.template.findResources('AWS::SNS::Topic'));
+
+  it('sends every alarm to the alarm topic', () => {
+    expect(alarms.length).toBeGreaterThanOrEqual(7);
+    for (const alarm of alarms) expect(alarm.AlarmActions).toEqual([{ Ref: topicId }]);
+  });
+
+  it.each([
+    ['function errors', { Namespace: 'AWS/Lambda', MetricName: 'Errors', Threshold: 0 }, 2],
+    ['function throttles', { Namespace: 'AWS/Lambda', MetricName: 'Throttles', Threshold: 0 }, 2],
+    ['KMS throttling', { Namespace: 'KmsEthSigner', MetricName: 'Errors', Dimensions: Match.arrayWith([{ Name: 'ErrorType', Value: 'KmsThrottledError' }]), Threshold: 0 }, 1],
+    ['policy denials above 10 in 5 minutes', { Namespace: 'KmsEthSigner', MetricName: 'PolicyDenials', Period: 300, Threshold: 10 }, 1],
+    ['signatures above 100 in an hour', { Namespace: 'KmsEthSigner', MetricName: 'Signatures', Period: 3600, Threshold: 100 }, 1],
+  ])('alarms on %s', (_label, properties, count) => {
+    const matching = full.template.findResources('AWS::CloudWatch::Alarm', { Properties: { ComparisonOperator: 'GreaterThanThreshold', ...properties } });
+    expect(Object.keys(matching)).toHaveLength(count);
+  });
+
+  it('watches the metrics of this stack\'s signers only (service dimension)', () => {
+    for (const alarm of alarms.filter((a) => a.Namespace === 'KmsEthSigner')) expect(alarm.Dimensions).toContainEqual({ Name: 'service', Value: 'team-signer' });
+  });
+
+  it('encrypts the topic with a rotating customer managed key that only CloudWatch and EventBridge of this account may use, and denies non-TLS publishing', () => {
+    full.template.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: { 'Fn::GetAtt': [Match.stringLikeRegexp('TopicKey'), 'Arn'] } });
+    full.template.hasResourceProperties('AWS::KMS::Key', {
+      EnableKeyRotation: true,
+      KeyPolicy: { Statement: Match.arrayWith([Match.objectLike({ Principal: { Service: ['cloudwatch.amazonaws.com', 'events.amazonaws.com'] }, Condition: { StringEquals: { 'aws:SourceAccount': '111122223333' } } })]) },
+    });
+    full.template.hasResourceProperties('AWS::SNS::TopicPolicy', {
+      PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]) },
+    });
+  });
+
+  it('subscribes alarmEmail to the topic, and nobody by default', () => {
+    full.template.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'security@example.com', TopicArn: { Ref: topicId } });
+    byDefault.template.resourceCountIs('AWS::SNS::Subscription', 0);
+  });
+});
+
+describe('7. key events', () => {
+  it('sends every CloudTrail event that changes this key to the alarm topic', () => {
+    const [topicId] = Object.keys(full.template.findResources('AWS::SNS::Topic'));
+    full.template.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: {
+        source: ['aws.kms'],
+        'detail-type': ['AWS API Call via CloudTrail'],
+        detail: {
+          eventSource: ['kms.amazonaws.com'],
+          eventName: ['PutKeyPolicy', 'ScheduleKeyDeletion', 'DisableKey', 'DeleteImportedKeyMaterial', 'CreateGrant', 'ImportKeyMaterial'],
+          resources: { ARN: [{ 'Fn::GetAtt': [Match.stringLikeRegexp('^SigningKey'), 'Arn'] }] },
+        },
+      },
+      Targets: [Match.objectLike({ Arn: { Ref: topicId } })],
+    });
+    expect(KEY_EVENTS).toHaveLength(6);
+  });
+});
+
+describe('8. audit trail', () => {
+  it('is not deployed unless asked for (trail=true)', () => {
+    byDefault.template.resourceCountIs('AWS::CloudTrail::Trail', 0);
+  });
+
+  it('records Lambda Invoke data events for both signers and S3 data events for the backup bucket, with log file validation', () => {
+    const trail = Object.values(full.template.findResources('AWS::CloudTrail::Trail'))[0]!.Properties;
+    expect(trail.EnableLogFileValidation).toBe(true);
+    const resources = trail.EventSelectors.flatMap((s: { DataResources: unknown[] }) => s.DataResources);
+    const lambdaValues = resources.filter((r: { Type: string }) => r.Type === 'AWS::Lambda::Function').flatMap((r: { Values: unknown[] }) => r.Values);
+    expect(lambdaValues).toEqual(functions(full.template).map(([id]) => ({ 'Fn::GetAtt': [id, 'Arn'] })));
+    const s3 = resources.find((r: { Type: string }) => r.Type === 'AWS::S3::Object');
+    expect(JSON.stringify(s3.Values)).toMatch(/BackupBucket/);
+    for (const selector of trail.EventSelectors) expect(selector).toMatchObject({ IncludeManagementEvents: false, ReadWriteType: 'All' });
+  });
+
+  it('keeps the trail\'s log files and the function logs 365 days by default', () => {
+    full.template.hasResourceProperties('AWS::S3::Bucket', { LifecycleConfiguration: { Rules: [Match.objectLike({ ExpirationInDays: 365 })] }, LoggingConfiguration: { LogFilePrefix: 'audit-trail/' } });
+    full.template.allResourcesProperties('AWS::Logs::LogGroup', { RetentionInDays: 365 });
+  });
+});
+
+describe('9. dashboard', () => {
+  it('graphs signatures by type, denials by rule, errors by type, KMS latency, invocations, throttles and duration', () => {
+    const body = JSON.stringify(Object.values(full.template.findResources('AWS::CloudWatch::Dashboard'))[0]!.Properties.DashboardBody);
+    for (const expected of ['Signatures', 'TransactionType', 'PolicyDenials', 'Rule', 'Errors', 'ErrorType', 'KmsSignLatency', 'p99', 'Invocations', 'Throttles', 'Duration']) expect(body).toContain(expected);
+    full.template.hasResourceProperties('AWS::CloudWatch::Dashboard', { DashboardName: 'team-signer-signers' });
+  });
+});
+
+describe('10. stack and buckets', () => {
+  it('turns termination protection on', () => {
+    expect(byDefault.stack.terminationProtection).toBe(true);
+    expect(full.stack.terminationProtection).toBe(true);
+  });
+
+  const buckets = Object.entries(full.template.findResources('AWS::S3::Bucket'));
+  const bucketPolicies = Object.values(full.template.findResources('AWS::S3::BucketPolicy')).map((p) => p.Properties);
+  const policyOf = (id: string) => bucketPolicies.find((p) => JSON.stringify(p.Bucket) === JSON.stringify({ Ref: id }))?.PolicyDocument.Statement as Array<Record<string, any>>;
+
+  it('requires TLS 1.2 or later on every bucket', () => {
+    expect(buckets.length).toBeGreaterThanOrEqual(4); // backup, its access logs, trail, its access logs
+    for (const [id] of buckets) {
+      expect(policyOf(id)).toContainEqual(expect.objectContaining({ Effect: 'Deny', Action: 's3:*', Condition: { NumericLessThan: { 's3:TlsVersion': 1.2 } } }));
+    }
+  });
+
+  it('versions every access-log bucket, disables ACLs on every bucket, and delivers access logs under a bucket policy', () => {
+    const logTargets = new Set(buckets.flatMap(([, b]) => (b.Properties.LoggingConfiguration ? [JSON.stringify(b.Properties.LoggingConfiguration.DestinationBucketName)] : [])));
+    expect(logTargets.size).toBe(2);
+    for (const [id, bucket] of buckets) {
+      expect(bucket.Properties.AccessControl).toBeUndefined();
+      expect(bucket.Properties.OwnershipControls).toEqual({ Rules: [{ ObjectOwnership: 'BucketOwnerEnforced' }] });
+      if (!logTargets.has(JSON.stringify({ Ref: id }))) continue;
+      expect(bucket.Properties.VersioningConfiguration).toEqual({ Status: 'Enabled' });
+      expect(policyOf(id)).toContainEqual(expect.objectContaining({ Effect: 'Allow', Principal: { Service: 'logging.s3.amazonaws.com' }, Action: 's3:PutObject' }));
+    }
+  });
+});
+
+describe('11.16 stable function names', () => {
+  it('names the functions eth-signer-eip1559 and eth-signer-legacy by default, as the README invokes them', () => {
+    expect(functions(byDefault.template).map(([, fn]) => fn.Properties.FunctionName).sort()).toEqual(['eth-signer-eip1559', 'eth-signer-legacy']);
+  });
+
+  it('uses functionNamePrefix when given', () => {
+    expect(functions(full.template).map(([, fn]) => fn.Properties.FunctionName).sort()).toEqual(['team-signer-eip1559', 'team-signer-legacy']);
+  });
+});
+
+describe('cdk-nag AwsSolutions', () => {
+  it('has no unacknowledged finding with every option on', () => {
+    expect(full.nag.violations).toEqual([]);
+  });
+});
