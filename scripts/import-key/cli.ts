@@ -173,7 +173,6 @@ async function importKey(argv: string[], io: CliIo): Promise<void> {
     io.stdout.write('Imported the key material (expiration model KEY_MATERIAL_DOES_NOT_EXPIRE)\n');
 
     const proof = await proveImport(client, target.keyArn, { address: key.address });
-    io.stdout.write(`Signed a test message through KMS; it verifies locally against ${proof.expectedAddress}\n`);
     io.stdout.write(`addresses match: key file ${proof.expectedAddress} = KMS key ${proof.kmsAddress} (${target.keyArn})\n`);
   } finally {
     destroyPrivateKey(key);

@@ -8,7 +8,6 @@ import {
   type KeyMetadata,
   type KMSClient,
 } from '@aws-sdk/client-kms';
-import { hashMessage, recoverAddress } from 'ethers';
 import { SignerError } from '../../lambdas/signer/errors';
 import { KmsAccessDeniedError, KmsKeyNotFoundError, KmsKeyStateError, KmsKeyUsageError } from '../../lambdas/signer/kms-errors';
 import { KmsSigner } from '../../lambdas/signer/kms-signer';
@@ -33,8 +32,6 @@ export interface ImportParameters {
 export interface ImportProof {
   readonly kmsAddress: string;
   readonly expectedAddress: string;
-  /** The EIP-191 message signed through KMS and verified locally. */
-  readonly testMessage: string;
 }
 
 const KEY_SPEC = 'ECC_SECG_P256K1';
@@ -134,28 +131,20 @@ export async function importKeyMaterial(client: KMSClient, keyArn: string, impor
 }
 
 /**
- * Proves the imported key is the expected one: KMS's public key must give `expected.address`, and a test
- * message signed through KMS must recover to it locally. Throws KeyAddressMismatchError with both addresses.
+ * Proves the imported key is the expected one: the address of KMS's public key (which KMS derives from the
+ * imported private key) must be the key file's. No signature is needed, so importers never hold kms:Sign.
+ * Throws KeyAddressMismatchError with both addresses.
  */
 export async function proveImport(
   client: KMSClient,
   keyArn: string,
   expected: { address: string },
 ): Promise<ImportProof> {
-  const signer = new KmsSigner({ keyId: keyArn, client });
-  const { address: kmsAddress } = await signer.getKey().catch((error: unknown) => {
+  const { address: kmsAddress } = await new KmsSigner({ keyId: keyArn, client }).getKey().catch((error: unknown) => {
     throw toImportError('GetPublicKey', keyArn, error);
   });
   if (kmsAddress !== expected.address) throw new KeyAddressMismatchError(keyArn, expected.address, kmsAddress);
-  // An EIP-191 message, so the test signature can never be mistaken for a transaction signature.
-  const testMessage = `kms-eth-signer import check: ${keyArn} holds the key of ${expected.address} (${new Date().toISOString()})`;
-  const digest = hashMessage(testMessage);
-  const signature = await signer.signDigest(digest).catch((error: unknown) => {
-    throw toImportError('Sign', keyArn, error);
-  });
-  const recovered = recoverAddress(digest, signature);
-  if (recovered !== expected.address) throw new KeyAddressMismatchError(keyArn, expected.address, recovered, 'a test signature from KMS recovers to');
-  return { kmsAddress, expectedAddress: expected.address, testMessage };
+  return { kmsAddress, expectedAddress: expected.address };
 }
 
 /** The address of a KMS key, from GetPublicKey (checked to be a secp256k1 signing key). */
@@ -295,7 +284,7 @@ export class ImportAccessDeniedError extends SignerError {
   constructor(keyId: string, operation: string, detail: string, cause?: unknown) {
     super(
       `Access denied: kms:${operation} on ${keyId} (${detail}). The importing identity needs kms:DescribeKey, ` +
-        'kms:GetParametersForImport, kms:ImportKeyMaterial, kms:GetPublicKey and kms:Sign on the key ' +
+        'kms:GetParametersForImport, kms:ImportKeyMaterial and kms:GetPublicKey on the key ' +
         '(and kms:CreateKey, kms:CreateAlias for --create), in its IAM policy and in the key policy.',
       { cause },
     );

@@ -7,6 +7,7 @@ import {
   ImportKeyMaterialCommand,
   IncorrectKeyMaterialException,
   InvalidImportTokenException,
+  SignCommand,
 } from '@aws-sdk/client-kms';
 import { KNOWN_KEYS } from '../../fixtures/known-keys';
 import { main } from '../../../scripts/import-key/cli';
@@ -50,6 +51,13 @@ describe('npm run import-key (against a mocked KMS that really unwraps)', () => 
     expect(result.stdout).toContain(`addresses match: key file ${DEV.address} = KMS key ${DEV.address}`);
     expect(key.privateKey).toBe(DEV.privateKey);
     expect(key.wrappingAlgorithm).toBe('RSAES_OAEP_SHA_256');
+  });
+
+  it('proves the import by the GetPublicKey address alone: it never calls kms:Sign (importers hold no Sign grant)', async () => {
+    kms.addKey({}, 'alias/treasury');
+    const result = await run(['--key-file', keyFile(DEV.privateKey), '--key-id', 'alias/treasury']);
+    expect(result.code).toBe(0);
+    expect(kms.stub.commandCalls(SignCommand)).toHaveLength(0);
   });
 
   it('sends RSAES_OAEP_SHA_256 / RSA_2048 and KEY_MATERIAL_DOES_NOT_EXPIRE by default, to the key ARN', async () => {
