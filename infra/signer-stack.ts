@@ -133,6 +133,7 @@ export class SignerStack extends Stack {
         backupBucket: this.backup?.bucket,
         retentionDays: settings.logRetentionDays,
       });
+      new CfnOutput(this, 'AuditTrailName', { value: this.trail.trail.trailArn, description: 'aws cloudtrail get-event-selectors --trail-name <this>' });
     }
     this.suppressNagFindings();
   }
