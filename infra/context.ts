@@ -4,6 +4,12 @@ import { resolve } from 'node:path';
 import { chainIdFromNetwork } from '../lambdas/chains';
 import { loadPolicy, PolicyValidationError } from '../lambdas/policy';
 
+/** An object in S3. */
+export interface S3Location {
+  readonly bucket: string;
+  readonly key: string;
+}
+
 /** How the stack gets its signing key. */
 export type KeyMode = 'new' | 'external' | 'existing';
 
@@ -36,6 +42,8 @@ export interface SignerSettings {
   readonly invokerPrincipalArns: string[];
   /** A signing profile version ARN: the functions then run only code signed by it (code signing, Enforce). */
   readonly codeSigningProfileArn?: string;
+  /** With code signing: the signed bundles (zip files AWS Signer wrote), which CDK cannot sign itself. */
+  readonly signedCode?: { readonly eip1559: S3Location; readonly legacy: S3Location };
   /** The only principals that may rewrite the key policy, schedule the key's deletion or delete imported material. */
   readonly breakGlassPrincipalArns: string[];
   /** The role CloudFormation deploys with; keeps kms:PutKeyPolicy so the stack can update the key policy. */
@@ -147,6 +155,22 @@ export function readSettings(context: (key: string) => unknown): SignerSettings 
         'aws signer get-signing-profile --profile-name NAME --query profileVersionArn prints it)',
     );
   }
+  const s3Location = (key: string): S3Location | undefined => {
+    const value = text(key);
+    if (value === undefined) return undefined;
+    const match = /^s3:\/\/([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])\/(.+\.zip)$/.exec(value);
+    if (!match) problems.push(`${key} "${value}" must be s3://BUCKET/KEY.zip (the signed object AWS Signer wrote)`);
+    return match ? { bucket: match[1]!, key: match[2]! } : undefined;
+  };
+  const signedEip1559 = s3Location('signedCodeEip1559');
+  const signedLegacy = s3Location('signedCodeLegacy');
+  if (codeSigningProfileArn && (!signedEip1559 || !signedLegacy)) {
+    problems.push(
+      'codeSigningProfileArn needs signedCodeEip1559 and signedCodeLegacy (s3://BUCKET/KEY.zip of each bundle signed by AWS Signer): ' +
+        'Lambda rejects the unsigned bundles CDK would upload (docs/deploy.md, Code signing)',
+    );
+  }
+  if (!codeSigningProfileArn && (signedEip1559 || signedLegacy)) problems.push('signedCodeEip1559 and signedCodeLegacy are only used with codeSigningProfileArn');
   const flag = (key: string): boolean => {
     const value = text(key) ?? 'false';
     if (!['true', 'false'].includes(value)) problems.push(`${key} must be true or false, got "${value}"`);
@@ -196,6 +220,7 @@ export function readSettings(context: (key: string) => unknown): SignerSettings 
     signaturesPerHourAlarmThreshold,
     trail,
     ...(codeSigningProfileArn && { codeSigningProfileArn }),
+    ...(codeSigningProfileArn && signedEip1559 && signedLegacy && { signedCode: { eip1559: signedEip1559, legacy: signedLegacy } }),
     ...(deployRoleArn && { deployRoleArn }),
     ...(alarmEmail && { alarmEmail }),
     ...(backupObjectLockDays !== undefined && { backupObjectLockDays }),

@@ -2,8 +2,10 @@ import { AssetHashType, DockerImage, Duration, RemovalPolicy } from 'aws-cdk-lib
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { copyFileSync, cpSync, existsSync } from 'node:fs';
+import type { S3Location } from './context';
 import { join, resolve } from 'node:path';
 
 /** One signer Lambda's settings; everything else is a shared default held here. */
@@ -24,6 +26,8 @@ export interface SignerFunctionProps {
   readonly allowPreEip155: boolean;
   /** With a value, the function runs only code signed by one of this config's profiles. */
   readonly codeSigningConfig?: lambda.ICodeSigningConfig;
+  /** The bundle as a signed zip in S3 (code signing); replaces codeDirectory. */
+  readonly signedCode?: S3Location;
   /** Where the bundle is; default dist/<kind> under the current directory (written by npm run build). */
   readonly codeDirectory?: string;
   /** The signing policy (already validated), shipped in the package as policy.json. */
@@ -47,10 +51,8 @@ export class SignerFunction extends Construct {
 
   constructor(scope: Construct, id: string, props: SignerFunctionProps) {
     super(scope, id);
-    const codeDirectory = props.codeDirectory ?? resolve(process.cwd(), 'dist', props.kind);
-    if (!existsSync(join(codeDirectory, 'index.mjs'))) {
-      throw new Error(`${join(codeDirectory, 'index.mjs')} is missing: run npm run build before cdk synth or deploy (npm run deploy does).`);
-    }
+    // A signed zip must already hold policy.json: AWS Signer signed the package as a whole.
+    const code = props.signedCode ? signedCode(this, props.signedCode) : bundle(props.codeDirectory ?? resolve(process.cwd(), 'dist', props.kind), props.policyFile);
     this.logGroup = new logs.LogGroup(this, 'Logs', {
       retention: props.logRetentionDays as logs.RetentionDays,
       removalPolicy: RemovalPolicy.RETAIN, // the signing record outlives the stack
@@ -69,20 +71,7 @@ export class SignerFunction extends Construct {
       runtime: lambda.Runtime.NODEJS_22_X,
       architecture: lambda.Architecture.ARM_64,
       handler: 'index.handler',
-      // The policy travels in the package, so changing what the key may sign takes a review and a deploy.
-      code: lambda.Code.fromAsset(codeDirectory, {
-        assetHashType: AssetHashType.OUTPUT,
-        bundling: {
-          image: DockerImage.fromRegistry('unused-local-bundling-only'),
-          local: {
-            tryBundle: (outputDir) => {
-              cpSync(codeDirectory, outputDir, { recursive: true });
-              copyFileSync(props.policyFile, join(outputDir, POLICY_IN_PACKAGE));
-              return true;
-            },
-          },
-        },
-      }),
+      code,
       memorySize: 256,
       timeout: Duration.seconds(10),
       role: this.role,
@@ -101,4 +90,28 @@ export class SignerFunction extends Construct {
       },
     });
   }
+}
+
+function bundle(codeDirectory: string, policyFile: string): lambda.Code {
+  if (!existsSync(join(codeDirectory, 'index.mjs'))) {
+    throw new Error(`${join(codeDirectory, 'index.mjs')} is missing: run npm run build before cdk synth or deploy (npm run deploy does).`);
+  }
+  // The policy travels in the package, so changing what the key may sign takes a review and a deploy.
+  return lambda.Code.fromAsset(codeDirectory, {
+    assetHashType: AssetHashType.OUTPUT,
+    bundling: {
+      image: DockerImage.fromRegistry('unused-local-bundling-only'),
+      local: {
+        tryBundle: (outputDir) => {
+          cpSync(codeDirectory, outputDir, { recursive: true });
+          copyFileSync(policyFile, join(outputDir, POLICY_IN_PACKAGE));
+          return true;
+        },
+      },
+    },
+  });
+}
+
+function signedCode(scope: Construct, location: S3Location): lambda.Code {
+  return lambda.Code.fromBucket(s3.Bucket.fromBucketName(scope, 'SignedCodeBucket', location.bucket), location.key);
 }

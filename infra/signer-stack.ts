@@ -68,6 +68,7 @@ export class SignerStack extends Stack {
         codeSigningConfig,
         codeDirectory: props.codeDirectories?.[kind],
         policyFile: settings.policyFile,
+        signedCode: settings.signedCode?.[kind],
       });
       this.key.grantSign(signer.role, id);
       settings.invokerPrincipalArns.forEach((arn, index) => {
