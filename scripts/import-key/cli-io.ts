@@ -8,6 +8,8 @@ export interface CliIo {
   readonly stderr: { write(text: string): unknown };
   /** Builds the KMS client; defaults to `createKmsClient`. */
   readonly kmsClient?: (options: KmsClientOptions) => KMSClient;
+  /** The ARN --create names as the new key's creator (undefined: no key policy); defaults to STS GetCallerIdentity. */
+  readonly creatorArn?: (client: KMSClient) => Promise<string | undefined>;
   /** Builds the S3 client for backups; defaults to the SDK's default chain. */
   readonly s3Client?: () => S3Client;
 }

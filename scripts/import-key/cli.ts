@@ -1,5 +1,8 @@
 import { getAddress } from 'ethers';
+import type { KMSClient } from '@aws-sdk/client-kms';
+import { newKeyCreatorArn } from './caller-identity';
 import { createKmsClient, processIo, type CliIo } from './cli-io';
+import { importedKeyPolicy, keyCreatorFromCallerArn } from './key-policy';
 import { EXIT, exitCodeFor } from './exit-codes';
 import { generateKeyFile } from './generate';
 import { KEY_FORMAT_DESCRIPTIONS, METAMASK_FIRST_ACCOUNT_PATH, type KeyInput } from './key-input';
@@ -138,7 +141,7 @@ async function importKey(argv: string[], io: CliIo): Promise<void> {
 
     const client = (io.kmsClient ?? createKmsClient)({ endpoint: options['endpoint-url'], region: options.region });
     const target: ImportTarget = options.create
-      ? await createImportTarget(client, options.alias as string, options.description ?? `Ethereum signing key ${key.address} (imported secp256k1 key material)`)
+      ? await createImportTarget(client, options.alias as string, options.description ?? `Ethereum signing key ${key.address} (imported secp256k1 key material)`, await newKeyPolicy(client, io))
       : await describeImportTarget(client, options['key-id'] as string);
     io.stdout.write(
       target.created
@@ -177,6 +180,12 @@ async function importKey(argv: string[], io: CliIo): Promise<void> {
   } finally {
     destroyPrivateKey(key);
   }
+}
+
+/** The stack-like policy for a key --create makes, naming the caller as its creator (none for a local KMS). */
+async function newKeyPolicy(client: KMSClient, io: CliIo): Promise<string | undefined> {
+  const creator = await (io.creatorArn ?? newKeyCreatorArn)(client);
+  return creator === undefined ? undefined : importedKeyPolicy(keyCreatorFromCallerArn(creator));
 }
 
 function checkTargetOptions(options: { 'key-id'?: string; create?: boolean; alias?: string; description?: string }): void {

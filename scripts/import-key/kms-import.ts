@@ -68,7 +68,7 @@ export async function describeImportTarget(client: KMSClient, keyId: string): Pr
  * Creates a secp256k1 signing key with origin EXTERNAL (state PendingImport) and points `alias` at it.
  * Refuses an alias that already exists; if the alias cannot be created, the new key is scheduled for deletion.
  */
-export async function createImportTarget(client: KMSClient, alias: string, description: string): Promise<ImportTarget> {
+export async function createImportTarget(client: KMSClient, alias: string, description: string, policy?: string): Promise<ImportTarget> {
   const aliasName = toAliasName(alias);
   const existing = await describeKey(client, aliasName).catch((error: unknown) => {
     if (error instanceof ImportKeyNotFoundError) return undefined;
@@ -78,7 +78,7 @@ export async function createImportTarget(client: KMSClient, alias: string, descr
   let metadata: KeyMetadata | undefined;
   try {
     ({ KeyMetadata: metadata } = await client.send(
-      new CreateKeyCommand({ KeySpec: KEY_SPEC, KeyUsage: KEY_USAGE, Origin: 'EXTERNAL', Description: description }),
+      new CreateKeyCommand({ KeySpec: KEY_SPEC, KeyUsage: KEY_USAGE, Origin: 'EXTERNAL', Description: description, ...(policy && { Policy: policy }) }),
     ));
   } catch (error) {
     throw toImportError('CreateKey', aliasName, error);
@@ -89,7 +89,8 @@ export async function createImportTarget(client: KMSClient, alias: string, descr
     await client.send(new CreateAliasCommand({ AliasName: aliasName, TargetKeyId: keyId }));
   } catch (error) {
     // A key nobody can find by name is a key nobody will delete: schedule it for deletion now (it holds no material).
-    await client.send(new ScheduleKeyDeletionCommand({ KeyId: keyId, PendingWindowInDays: 7 })).catch(() => undefined);
+    // 30 days: the key policy import-key gives new keys denies shorter windows.
+    await client.send(new ScheduleKeyDeletionCommand({ KeyId: keyId, PendingWindowInDays: 30 })).catch(() => undefined);
     throw toImportError('CreateAlias', aliasName, error);
   }
   return { keyArn: metadata?.Arn ?? keyId, keyId, created: true };
@@ -197,6 +198,7 @@ export function toImportError(operation: string, keyId: string, error: unknown):
       return new ImportKeyNotFoundError(keyId, detail, error);
     case 'AccessDeniedException':
     case 'CredentialsProviderError':
+    case 'MalformedPolicyDocumentException': // CreateKey's lockout check: the creator's IAM policy lacks kms:PutKeyPolicy
       return new ImportAccessDeniedError(keyId, operation, detail, error);
     case 'ExpiredImportTokenException':
     case 'InvalidImportTokenException':
@@ -285,7 +287,7 @@ export class ImportAccessDeniedError extends SignerError {
     super(
       `Access denied: kms:${operation} on ${keyId} (${detail}). The importing identity needs kms:DescribeKey, ` +
         'kms:GetParametersForImport, kms:ImportKeyMaterial and kms:GetPublicKey on the key ' +
-        '(and kms:CreateKey, kms:CreateAlias for --create), in its IAM policy and in the key policy.',
+        '(and kms:CreateKey, kms:CreateAlias, kms:PutKeyPolicy for --create), in its IAM policy and in the key policy.',
       { cause },
     );
   }

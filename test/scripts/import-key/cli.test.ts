@@ -6,6 +6,7 @@ import {
   GetParametersForImportCommand,
   ImportKeyMaterialCommand,
   IncorrectKeyMaterialException,
+  CreateKeyCommand,
   InvalidImportTokenException,
   SignCommand,
 } from '@aws-sdk/client-kms';
@@ -100,6 +101,21 @@ describe('npm run import-key (against a mocked KMS that really unwraps)', () => 
     expect(kms.keys.get(keyId)?.metadata).toMatchObject({ KeySpec: 'ECC_SECG_P256K1', KeyUsage: 'SIGN_VERIFY', Origin: 'EXTERNAL', KeyState: 'Enabled' });
     expect(kms.keys.get(keyId)?.metadata.Description).toContain(DEV.address);
     expect(result.stdout).toContain('Created KMS key');
+  });
+
+  it("--create gives the key the stack's kind of policy, not KMS's default: no kms:*, nobody signs, only its creator rewrites the policy or deletes", async () => {
+    const result = await run(['--key-file', keyFile(DEV.privateKey), '--create', '--alias', 'treasury']);
+    expect(result.code).toBe(0);
+    const policy = JSON.parse(kms.stub.commandCalls(CreateKeyCommand)[0]!.args[0].input.Policy as string) as { Statement: Array<Record<string, any>> };
+    const actions = policy.Statement.filter((s) => s.Effect === 'Allow').flatMap((s) => [s.Action].flat() as string[]);
+    expect(actions).not.toContain('kms:*');
+    expect(actions).not.toContain('kms:Sign');
+    const creatorOnly = { ArnLike: { 'aws:PrincipalArn': ['arn:aws:iam::111122223333:role/AWSReservedSSO_KeyAdmin_0123456789abcdef', 'arn:aws:iam::111122223333:role/*/AWSReservedSSO_KeyAdmin_0123456789abcdef'] } };
+    for (const sensitive of ['kms:PutKeyPolicy', 'kms:ScheduleKeyDeletion', 'kms:DeleteImportedKeyMaterial', 'kms:ImportKeyMaterial']) {
+      const granting = policy.Statement.filter((s) => s.Effect === 'Allow' && [s.Action].flat().includes(sensitive));
+      expect(granting).toHaveLength(1);
+      expect(granting[0]!.Condition).toMatchObject(creatorOnly);
+    }
   });
 
   it('--generate writes a new 0600 key file, warns it is the only copy, and imports that key', async () => {
