@@ -6,6 +6,7 @@ import { loadSigningPolicy } from './policy-file';
 import { PolicyGate, toCheckResponse, toPolicyRequest, type CheckResponse, type SpendingReserver } from './policy-gate';
 import { PolicyDeniedError } from './policy';
 import { publishMetrics, recordError, recordSignature } from './metrics';
+import { requireReplayProtectionUnlessAllowed } from './replay-protection';
 import { parseSignerEvent, InvalidRequestError, type SignerKind } from './request';
 import { toSignResponse, type SignResponse } from './response';
 import { SignerError } from './signer/errors';
@@ -52,7 +53,7 @@ export function createHandler(kind: SignerKind, { client, spendingStore }: Handl
         const key = await signer.getKey();
         return { address: key.address, keyId: key.keyArn, chainId: Number(config.chainId) };
       }
-      if (!request.replayProtection && !config.allowPreEip155) throw new PreEip155NotAllowedError();
+      requireReplayProtectionUnlessAllowed(request.replayProtection, config.allowPreEip155);
       // The policy decides before KMS is called: a denial signs nothing and costs no KMS call.
       const policyRequest = toPolicyRequest(request.transaction, config.chainId, request.replayProtection);
       if (request.operation === 'check') return toCheckResponse(gate.decide(policyRequest));
@@ -123,17 +124,6 @@ function toCallerError(error: unknown): SignerError {
   else logger.error('request failed', known);
   known.stack = `${known.name}: ${known.message}`;
   return known;
-}
-
-/** The request asked for a pre-EIP-155 signature, which this deployment does not allow. */
-export class PreEip155NotAllowedError extends InvalidRequestError {
-  constructor() {
-    super([{
-      field: 'replayProtection',
-      problem: 'is false, but this signer does not sign pre-EIP-155 transactions (their signature is valid on every chain): ' +
-        'omit replayProtection, or have the deployment opt in (cdk deploy -c allowPreEip155=true, which sets ALLOW_PRE_EIP155=true)',
-    }]);
-  }
 }
 
 /** An unexpected failure; details are in the function's logs, never in the response. */
