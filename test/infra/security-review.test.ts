@@ -1,4 +1,6 @@
 // Issue 13's security review of the synthesised stack, one describe per finding, as a reviewer reads it.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { guardPolicy, INVOKER_PLACEHOLDER } from '../../infra/guard-policy';
 import { KEY_EVENTS } from '../../infra/monitoring';
@@ -70,6 +72,20 @@ describe('1. who may invoke the signers', () => {
       expect(denied.every((s) => s.Effect === 'Deny' && JSON.stringify(s.Condition) === JSON.stringify({ ArnNotLike: { 'aws:PrincipalArn': ['arn:aws:iam::111122223333:role/Deployer'] } }))).toBe(true);
       const actions = denied.flatMap((s) => asArray(s.Action));
       expect(actions).toEqual(expect.arrayContaining(['lambda:UpdateFunctionCode', 'lambda:UpdateFunctionConfiguration', 'lambda:AddPermission', 'iam:PassRole', 'iam:PutRolePolicy', 'iam:AttachRolePolicy']));
+    });
+
+    it('is the example docs/deploy.md shows', () => {
+      const docs = readFileSync(join(__dirname, '../../docs/deploy.md'), 'utf8');
+      const example = /<!-- guard-policy-example[^>]*-->\n```json\n([\s\S]*?)\n```/.exec(docs)?.[1];
+      const account = 'arn:aws:iam::111122223333';
+      expect(JSON.parse(example ?? 'null')).toEqual(
+        guardPolicy({
+          functionArns: ['arn:aws:lambda:eu-west-1:111122223333:function:eth-signer-eip1559', 'arn:aws:lambda:eu-west-1:111122223333:function:eth-signer-legacy'],
+          roleArns: [`${account}:role/KmsEthSigner-Eip1559SignerRole-EXAMPLE`, `${account}:role/KmsEthSigner-LegacySignerRole-EXAMPLE`],
+          invokerPrincipalArns: [`${account}:role/PaymentsApp`],
+          changerPrincipalArns: [`${account}:role/cdk-hnb659fds-cfn-exec-role-111122223333-eu-west-1`, `${account}:role/KeyBreakGlass`],
+        }),
+      );
     });
 
     it('names a placeholder invoker, never "nobody", when none is configured', () => {
