@@ -24,12 +24,20 @@ export function recordDenial(ruleId: string): void {
   emitWithDimension(METRIC.policyDenials, DIMENSION.rule, ruleId);
 }
 
-/** Counts one failed request by error type; a policy denial also counts as a denial of its rule. */
+/** The Rule dimension of a denial no deny rule matched (no allow rule did either). */
+export const DEFAULT_DENY_RULE = 'default-deny';
+
+/**
+ * Counts one failed request by error type; a PolicyDeniedError (lambdas/policy) also counts as a denial of
+ * its rule (`ruleId`, undefined when no allow rule matched). Matched by name so metrics need not load the policy.
+ */
 export function recordError(error: Error): void {
   metrics.addMetric(METRIC.errors, MetricUnit.Count, 1);
   emitWithDimension(METRIC.errors, DIMENSION.errorType, error.name);
-  const ruleId = (error as { ruleId?: unknown }).ruleId;
-  if (error.name === 'PolicyDeniedError' && typeof ruleId === 'string') recordDenial(ruleId);
+  if (error.name === 'PolicyDeniedError') {
+    const ruleId = (error as { ruleId?: unknown }).ruleId;
+    recordDenial(typeof ruleId === 'string' && ruleId !== '' ? ruleId : DEFAULT_DENY_RULE);
+  }
 }
 
 /** Writes the metrics of this invocation (one EMF line); a no-op when there are none. */

@@ -156,6 +156,13 @@ describe('signer metrics (CloudWatch EMF)', () => {
       expect(data).toContainEqual(expect.objectContaining({ name: 'PolicyDenials', dimensions: { service: 'team-signer', Rule: 'allow-list' } }));
     });
 
+    it("counts a denial by no rule (no allow rule matched) as the rule 'default-deny'", () => {
+      metrics.recordError(Object.assign(new Error('denied'), { name: 'PolicyDeniedError', ruleId: undefined }));
+      metrics.publishMetrics();
+      expect(extract(lines)).toContainEqual(expect.objectContaining({ name: 'PolicyDenials', dimensions: { service: 'team-signer', Rule: 'default-deny' } }));
+      expect(extract(lines)).toContainEqual(expect.objectContaining({ name: 'PolicyDenials', dimensions: { service: 'team-signer' }, value: 1 }));
+    });
+
     it('caps a long rule id at 128 characters (CloudWatch takes 1024; a dimension is a name, not a payload)', () => {
       metrics.recordDenial('r'.repeat(5000));
       expect(extract(lines).find((d) => 'Rule' in d.dimensions)?.dimensions.Rule).toBe('r'.repeat(128));
