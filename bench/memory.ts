@@ -24,7 +24,10 @@ export async function measureMemory(answers: KmsAnswers, count: number): Promise
   return JSON.parse(child.stdout) as MemoryResult;
 }
 
-/** The environment for a measured child: the SDK's Node 20 deprecation notice is noise on stderr. */
+/**
+ * The environment for a measured child: the SDK's Node 20 deprecation notice is noise on stderr, and the
+ * signer's metrics (EMF lines) would be mixed into the result the child writes on stdout.
+ */
 export function childEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  return { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', ...extra };
+  return { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', POWERTOOLS_METRICS_DISABLED: 'true', ...extra };
 }

@@ -4,7 +4,11 @@ import { DIMENSION, METRIC, METRICS_NAMESPACE } from './metric-names';
 // Every metric is published twice: without an extra dimension (what alarms watch: the total) and with one
 // (what the dashboard breaks down). EMF lines go to stdout, so CloudWatch extracts them with no API call.
 // The service dimension is the function name prefix (POWERTOOLS_SERVICE_NAME), so stacks do not mix.
-const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: process.env.POWERTOOLS_SERVICE_NAME || 'eth-signer' });
+// Made on first use, so that the environment (POWERTOOLS_METRICS_DISABLED too) is read as the handler reads
+// its settings: on the first invocation, not when the module loads.
+let instance: Metrics | undefined;
+const metrics = (): Metrics =>
+  (instance ??= new Metrics({ namespace: METRICS_NAMESPACE, serviceName: process.env.POWERTOOLS_SERVICE_NAME || 'eth-signer' }));
 
 // CloudWatch accepts dimension values up to 1024 characters; ours are names, so cap them far below that.
 const MAX_DIMENSION_LENGTH = 128;
@@ -12,15 +16,15 @@ const TRANSACTION_TYPES = new Map([[0, 'legacy'], [1, 'eip2930'], [2, 'eip1559']
 
 /** Counts one signature by transaction type, with the latency of its KMS Sign call. */
 export function recordSignature(transactionType: number | null, kmsLatencyMs: number): void {
-  metrics.addMetric(METRIC.signatures, MetricUnit.Count, 1);
-  metrics.addMetric(METRIC.kmsLatency, MetricUnit.Milliseconds, Math.round(kmsLatencyMs * 10) / 10);
+  metrics().addMetric(METRIC.signatures, MetricUnit.Count, 1);
+  metrics().addMetric(METRIC.kmsLatency, MetricUnit.Milliseconds, Math.round(kmsLatencyMs * 10) / 10);
   const type = TRANSACTION_TYPES.get(transactionType ?? 0) ?? `type-${transactionType}`;
   emitWithDimension(METRIC.signatures, DIMENSION.transactionType, type);
 }
 
 /** Counts one request the signing policy refused, by the id of the rule that refused it. */
 export function recordDenial(ruleId: string): void {
-  metrics.addMetric(METRIC.policyDenials, MetricUnit.Count, 1);
+  metrics().addMetric(METRIC.policyDenials, MetricUnit.Count, 1);
   emitWithDimension(METRIC.policyDenials, DIMENSION.rule, ruleId);
 }
 
@@ -32,7 +36,7 @@ export const DEFAULT_DENY_RULE = 'default-deny';
  * its rule (`ruleId`, undefined when no allow rule matched). Matched by name so metrics need not load the policy.
  */
 export function recordError(error: Error): void {
-  metrics.addMetric(METRIC.errors, MetricUnit.Count, 1);
+  metrics().addMetric(METRIC.errors, MetricUnit.Count, 1);
   emitWithDimension(METRIC.errors, DIMENSION.errorType, error.name);
   if (error.name === 'PolicyDeniedError') {
     const ruleId = (error as { ruleId?: unknown }).ruleId;
@@ -42,11 +46,11 @@ export function recordError(error: Error): void {
 
 /** Writes the metrics of this invocation (one EMF line); a no-op when there are none. */
 export function publishMetrics(): void {
-  if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
+  if (metrics().hasStoredMetrics()) metrics().publishStoredMetrics();
 }
 
 function emitWithDimension(metric: string, dimension: string, value: string): void {
-  const single = metrics.singleMetric();
+  const single = metrics().singleMetric();
   single.addDimension(dimension, value.slice(0, MAX_DIMENSION_LENGTH) || 'unknown');
   single.addMetric(metric, MetricUnit.Count, 1);
 }
