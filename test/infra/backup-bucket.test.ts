@@ -90,7 +90,7 @@ describe('backup bucket (off by default)', () => {
 
   it('takes the Object Lock retention from context, and backupObjectLockDays=0 turns it off (test stacks)', () => {
     const bucketOf = (context: Record<string, string>) =>
-      Object.values(synthesize({ backupBucket: 'true', ...context }).template.findResources('AWS::S3::Bucket', { Properties: { VersioningConfiguration: { Status: 'Enabled' } } }))[0]!;
+      Object.values(synthesize({ backupBucket: 'true', ...context }).template.findResources('AWS::S3::Bucket', { Properties: { VersioningConfiguration: { Status: 'Enabled' }, LoggingConfiguration: Match.anyValue() } }))[0]!;
     expect(bucketOf({ backupObjectLockDays: '30' }).Properties.ObjectLockConfiguration.Rule).toEqual({ DefaultRetention: { Mode: 'COMPLIANCE', Days: 30 } });
     const unlocked = bucketOf({ backupObjectLockDays: '0' });
     expect(unlocked.Properties).not.toHaveProperty('ObjectLockEnabled');

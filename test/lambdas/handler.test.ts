@@ -179,10 +179,10 @@ describe('signer handler', () => {
       expect(kms.calls()).toHaveLength(0);
     });
 
-    it('refuses a pre-EIP-155 signature unless a rule allows it, even with replayProtection false', async () => {
+    it('refuses a pre-EIP-155 signature unless a rule allows it, even with replayProtection false and the deployment\'s opt-in', async () => {
       const kms = mockKms(KEY.privateKey);
       const legacy = { to: TO, nonce: 0, gasLimit: 21000, gasPrice: 1 };
-      const failure = withEnv(env(onlyTo), () => newHandler('legacy')({ operation: 'sign', transaction: legacy, replayProtection: false }, context));
+      const failure = withEnv({ ...env(onlyTo), ALLOW_PRE_EIP155: 'true' }, () => newHandler('legacy')({ operation: 'sign', transaction: legacy, replayProtection: false }, context));
       await expect(failure).rejects.toMatchObject({ name: 'PolicyDeniedError', message: expect.stringMatching(/preEip155 \(the transaction is signed without a chain id/) });
       expect(kms.calls()).toHaveLength(0);
     });
