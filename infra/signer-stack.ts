@@ -55,9 +55,17 @@ export class SignerStack extends Stack {
       value: `aws lambda invoke --function-name ${this.functions.eip1559.function.functionName} --cli-binary-format raw-in-base64-out --payload '{"operation":"status"}' /dev/stdout`,
       description: 'Asks the EIP-1559 signer for its address',
     });
+    if (settings.backupBucket) {
+      this.backup = new BackupBucket(this, 'Backup', {
+        ...(settings.backupObjectLockDays !== undefined && { objectLockDays: settings.backupObjectLockDays }),
+        ...(settings.backupWriter && { writerAccount: settings.backupWriter }),
+      });
+    }
     if (settings.keyMode === 'external') {
+      // With the backup bucket, the import is the moment to back the key up: the command says so.
+      const backupFlags = this.backup ? ` --backup-public-key <your recovery-public.der> --backup-bucket ${this.backup.bucket.bucketName}` : '';
       new CfnOutput(this, 'NextStep', {
-        value: `npm run import-key -- --key-id ${this.key.keyArn} --key-file <your key file>`,
+        value: `npm run import-key -- --key-id ${this.key.keyArn} --key-file <your key file>${backupFlags}`,
         description: 'The key has no key material yet (PendingImport): import yours, then the functions can sign',
       });
     }
@@ -65,12 +73,6 @@ export class SignerStack extends Stack {
       new CfnOutput(this, 'KeyPolicyForTheKeyOwner', {
         value: `Allow ${this.functions.eip1559.role.roleArn} and ${this.functions.legacy.role.roleArn}: kms:Sign (Condition StringEquals kms:SigningAlgorithm ECDSA_SHA_256) and kms:GetPublicKey, in the key policy of ${this.key.keyArn}`,
         description: 'What the key policy of the existing key must allow (see docs/deploy.md)',
-      });
-    }
-    if (settings.backupBucket) {
-      this.backup = new BackupBucket(this, 'Backup', {
-        ...(settings.backupObjectLockDays !== undefined && { objectLockDays: settings.backupObjectLockDays }),
-        ...(settings.backupWriter && { writerAccount: settings.backupWriter }),
       });
     }
     this.suppressNagFindings();
