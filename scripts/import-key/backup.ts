@@ -2,7 +2,7 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SignerError } from '../../lambdas/signer/errors';
-import { findBackup, storeBackups, type BackupTarget } from '../recovery/backup-store';
+import { backupLocation, findBackup, storeBackups, type BackupTarget } from '../recovery/backup-store';
 import { fingerprint, sealPrivateKey } from '../recovery/envelope';
 import { InvalidBackupError } from '../recovery/errors';
 import { parseRecoveryPublicKey, type RecoveryPublicKey } from '../recovery/recovery-key';
@@ -139,12 +139,22 @@ export async function makeBackup(
 /** The locations of a complete earlier backup of this very import, undefined if there is none at all. */
 async function findEarlierBackup(plan: BackupPlan, key: PrivateKey, keyId: string, target: BackupTarget): Promise<string[] | undefined> {
   const single = plan.recoveryKeys.length === 1;
-  const found = await Promise.all(plan.recoveryKeys.map((_, i) => findBackup(target, keyId, single ? 0 : i + 1)));
-  if (found.every((entry) => entry === undefined)) return undefined;
   const problems: string[] = [];
+  const found = await Promise.all(
+    plan.recoveryKeys.map((_, i) =>
+      findBackup(target, keyId, single ? 0 : i + 1).catch((error: unknown) => {
+        if (!(error instanceof InvalidBackupError)) throw error;
+        // Something is there, but not a backup: it is never overwritten either.
+        problems.push(`${backupLocation(target, keyId, single ? 0 : i + 1)} already exists and is not a readable backup (${error.message.replace(/^The backup cannot be used: /, '')})`);
+        return null;
+      }),
+    ),
+  );
+  if (found.every((entry) => entry === undefined)) return undefined;
   const backupIds = new Set<string>();
   found.forEach((entry, i) => {
     const recovery = plan.recoveryKeys[i]!;
+    if (entry === null) return;
     if (!entry) {
       problems.push(`shard ${i + 1} (for ${recovery.file}) is missing`);
       return;

@@ -36,6 +36,11 @@ export async function storeBackups(target: BackupTarget, backups: readonly Backu
   return locations;
 }
 
+/** Where a key's backup (index 0) or shard (1..N) is, or would be, stored: a path or an s3:// URL. */
+export function backupLocation(target: BackupTarget, keyId: string, index = 0): string {
+  return locationOf(target, backupObjectKey(keyId, index));
+}
+
 function locationOf(target: BackupTarget, objectKey: string): string {
   return target.kind === 'dir' ? join(target.dir, objectKey) : `s3://${target.bucket}/${objectKey}`;
 }

@@ -82,7 +82,7 @@ describe('re-running import-key after a transient failure', () => {
     const again = await runScript('import-key.ts', argv, { env: env() });
     expect(again.stderr).toBe('');
     expect(again.code).toBe(0);
-    expect(again.stdout).toMatch(/Backup already stored by an earlier run, for this key id, address and recovery key/);
+    expect(again.stdout).toMatch(/Backup already stored by an earlier run of this import \(same key id, address and recovery keys\), kept as it is/);
     expect(readFileSync(backupFile, 'utf8')).toBe(written);
     expect(await new KmsSigner({ keyId: arn, client }).getAddress()).toBe(DEV.address);
   });
@@ -98,7 +98,7 @@ describe('re-running import-key after a transient failure', () => {
     const again = await runProcess('bash', ['-c', printed as string], REPO_ROOT, { env: env() });
     expect(again.code).toBe(0);
     expect(again.stdout).toMatch(/named rerun-treasury by an earlier run of this command/);
-    expect(again.stdout).toMatch(/Backup already stored by an earlier run/);
+    expect(again.stdout).toMatch(/Backup already stored by an earlier run of this import/);
     const { KeyMetadata } = await client.send(new DescribeKeyCommand({ KeyId: 'alias/rerun-treasury' }));
     expect(KeyMetadata?.KeyState).toBe('Enabled');
     expect(readdirSync(backups)).toEqual([KeyMetadata?.KeyId]);
@@ -125,6 +125,21 @@ describe('re-running import-key after a transient failure', () => {
     await firstRun([...base, '--backup-public-key', otherRecovery], 'GetParametersForImport');
     const again = await runScript('import-key.ts', [...base, '--backup-public-key', recoveryPublicKey], { env: env() });
     expect(again.code).toBe(10);
-    expect(again.stderr).toMatch(/a different backup is already stored at .*recovery_shard-0.txt \(it is encrypted to another recovery key.*never overwritten.*mv /);
+    expect(again.stderr).toMatch(/a different backup is already stored where this one goes \(.*recovery_shard-0.txt is encrypted to another recovery key than .*recovery-public.der\); a backup is never overwritten.*mv /);
+  });
+
+  it('with M-of-N shards: the re-run reuses all N shards of the earlier run', async () => {
+    const arn = await pendingKey();
+    const second = join(dir, 'recovery-public-2.der');
+    writeFileSync(second, generateKeyPairSync('rsa', { modulusLength: 4096 }).publicKey.export({ type: 'spki', format: 'der' }));
+    const backups = join(dir, 'backups-shards');
+    const argv = ['--key-file', join(dir, 'dev.hex'), '--key-id', arn, '--backup-public-key', recoveryPublicKey, '--backup-public-key', second, '--threshold', '2', '--backup-dir', backups];
+    expect((await firstRun(argv, 'GetParametersForImport')).code).toBe(1);
+    const keyFolder = join(backups, arn.split('/').pop() as string);
+    const before = readdirSync(keyFolder).map((name) => readFileSync(join(keyFolder, name), 'utf8'));
+    const again = await runScript('import-key.ts', argv, { env: env() });
+    expect(again.code).toBe(0);
+    expect(again.stdout).toMatch(/Backup already stored by an earlier run of this import[^\n]*\n {2}\S+recovery_shard-1.txt\n {2}\S+recovery_shard-2.txt\n/);
+    expect(readdirSync(keyFolder).map((name) => readFileSync(join(keyFolder, name), 'utf8'))).toEqual(before);
   });
 });
