@@ -101,9 +101,17 @@ export class SignerStack extends Stack {
       ),
       description: 'An SCP (or permissions boundary) for the account: only the invokers invoke the signers; only the deploy role and break-glass principals change them (docs/deploy.md)',
     });
+    if (settings.backupBucket) {
+      this.backup = new BackupBucket(this, 'Backup', {
+        ...(settings.backupObjectLockDays !== undefined && { objectLockDays: settings.backupObjectLockDays }),
+        ...(settings.backupWriter && { writerAccount: settings.backupWriter }),
+      });
+    }
     if (settings.keyMode === 'external') {
+      // With the backup bucket, the import is the moment to back the key up: the command says so.
+      const backupFlags = this.backup ? ` --backup-public-key <your recovery-public.der> --backup-bucket ${this.backup.bucket.bucketName}` : '';
       new CfnOutput(this, 'NextStep', {
-        value: `npm run import-key -- --key-id ${this.key.keyArn} --key-file <your key file>`,
+        value: `npm run import-key -- --key-id ${this.key.keyArn} --key-file <your key file>${backupFlags}`,
         description: 'The key has no key material yet (PendingImport): import yours, then the functions can sign',
       });
     }
@@ -111,12 +119,6 @@ export class SignerStack extends Stack {
       new CfnOutput(this, 'KeyPolicyForTheKeyOwner', {
         value: `Allow ${this.functions.eip1559.role.roleArn} and ${this.functions.legacy.role.roleArn}: kms:Sign (Condition StringEquals kms:SigningAlgorithm ECDSA_SHA_256 and kms:MessageType DIGEST) and kms:GetPublicKey, in the key policy of ${this.key.keyArn}`,
         description: 'What the key policy of the existing key must allow (see docs/deploy.md)',
-      });
-    }
-    if (settings.backupBucket) {
-      this.backup = new BackupBucket(this, 'Backup', {
-        ...(settings.backupObjectLockDays !== undefined && { objectLockDays: settings.backupObjectLockDays }),
-        ...(settings.backupWriter && { writerAccount: settings.backupWriter }),
       });
     }
     this.monitoring = new Monitoring(this, 'Monitoring', {

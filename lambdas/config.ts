@@ -63,7 +63,7 @@ function isLogLevel(value: string): value is LogLevel {
 /** The Lambda's environment variables are missing or invalid; no request can be served until they are fixed. */
 export class ConfigurationError extends SignerError {
   override readonly name = 'ConfigurationError';
-  constructor(readonly problems: string[]) {
-    super(`The signer is misconfigured: ${problems.join('; ')}. Fix the function's environment variables.`);
+  constructor(readonly problems: string[], cause?: unknown) {
+    super(`The signer is misconfigured: ${problems.join('; ')}. Fix the function's environment variables.`, { cause });
   }
 }

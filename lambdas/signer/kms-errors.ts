@@ -1,4 +1,17 @@
+import { ConfigurationError } from '../config';
 import { SignerError } from './errors';
+
+/** What is wrong with the AWS setup, when an SDK error means the caller's environment, not KMS, is at fault. */
+export type AwsSetupProblem = 'region' | 'credentials' | 'invalid-credentials';
+
+/** Recognises the SDK's errors for a missing region, missing credentials or credentials AWS does not know. */
+export function awsSetupProblem(error: unknown): AwsSetupProblem | undefined {
+  const { name = '', message = '' } = (typeof error === 'object' && error !== null ? error : {}) as AwsError;
+  if (name === 'CredentialsProviderError' || /^Could not (load|resolve) credentials/.test(message)) return 'credentials';
+  if (/^Region is missing/.test(message)) return 'region';
+  if (name === 'UnrecognizedClientException' || name === 'InvalidClientTokenId' || name === 'ExpiredTokenException') return 'invalid-credentials';
+  return undefined;
+}
 
 /** The fields of an AWS SDK v3 service error that we read (every SDK error carries them). */
 interface AwsError {
@@ -10,6 +23,12 @@ interface AwsError {
 /** Turns an error from a KMS call into a typed error that says what to do; the SDK error is the cause. */
 export function toKmsError(operation: 'GetPublicKey' | 'Sign', keyId: string, error: unknown): SignerError {
   if (error instanceof SignerError) return error;
+  const setup = awsSetupProblem(error);
+  if (setup) {
+    // Retrying cannot help: the environment lacks a region or credentials.
+    const problem = setup === 'region' ? 'no AWS region is set (AWS_REGION)' : setup === 'credentials' ? 'no AWS credentials were found' : 'AWS refused the credentials';
+    return new ConfigurationError([`${problem} for kms:${operation} on ${keyId}`], error);
+  }
   const { name = 'Error', message = String(error), $metadata } = (error ?? {}) as AwsError;
   const detail = `${name}: ${message}`;
   switch (name) {

@@ -1,7 +1,7 @@
 import { createKmsClient, processIo, type CliIo } from './cli-io';
 import { reportError } from './cli';
 import { EXIT, exitCodeFor } from './exit-codes';
-import { KEY_FORMAT_DESCRIPTIONS, METAMASK_FIRST_ACCOUNT_PATH } from './key-input';
+import { addressLabel, KEY_FORMAT_DESCRIPTIONS, METAMASK_FIRST_ACCOUNT_PATH } from './key-input';
 import { KeyAddressMismatchError, kmsKeyAddress } from './kms-import';
 import { destroyPrivateKey } from './private-key';
 import { hasKeySource, readKeySource } from './key-source';
@@ -11,7 +11,8 @@ import { parseCommandLine, UsageError } from './usage';
 export const ADDRESS_USAGE = `Usage: npm run address -- KEY [--kms-key-id ID] [options]
 
 Prints the address MetaMask shows for a private key, and with --kms-key-id checks that a KMS key has
-the same address (exit 9 if not). Keys are never read from the command line.
+the same address (exit 9 if not). Keys are never read from the command line (with - at a terminal, the
+key is prompted for and read without echo); relative paths are relative to the directory you ran npm in.
 
 KEY (one of; optional with --kms-key-id, which then prints the KMS key's address):
   --key-file FILE|-       PEM (SEC1 or PKCS#8), DER, or 64 hex digits as MetaMask exports them; - reads stdin
@@ -22,7 +23,7 @@ KEY (one of; optional with --kms-key-id, which then prints the KMS key's address
 Options:
   --kms-key-id ID         key id, key ARN, alias/NAME or alias ARN to compare with (needs kms:GetPublicKey)
   --endpoint-url URL      KMS endpoint (default: AWS_ENDPOINT_URL_KMS, AWS_ENDPOINT_URL, or AWS)
-  --region REGION         AWS region (default: AWS_REGION, the AWS config)
+  --region REGION         AWS region (default: AWS_REGION, AWS_DEFAULT_REGION, the AWS config)
   --help                  this text
 `;
 
@@ -64,11 +65,11 @@ async function printAddress(argv: string[], io: CliIo): Promise<void> {
     destroyPrivateKey(key); // only the address is needed
     fileAddress = key.address;
     io.stdout.write(`Key: ${KEY_FORMAT_DESCRIPTIONS[format]}${path ? ` at ${path}` : ''}\n`);
-    io.stdout.write(`Address (as MetaMask shows it): ${fileAddress}\n`);
+    io.stdout.write(`${addressLabel({ format, path })}: ${fileAddress}\n`);
   }
   if (keyId === undefined) return;
   const client = (io.kmsClient ?? createKmsClient)({ endpoint: options['endpoint-url'], region: options.region });
-  const kms = await kmsKeyAddress(client, keyId);
+  const kms = await kmsKeyAddress(client, keyId, '--kms-key-id');
   io.stdout.write(`KMS key ${kms.keyArn}: ${kms.address}\n`);
   if (fileAddress === undefined) return;
   if (fileAddress !== kms.address) throw new KeyAddressMismatchError(kms.keyArn, fileAddress, kms.address);

@@ -1,5 +1,6 @@
 import { KmsThrottledError, KmsUnavailableError } from '../../lambdas/signer/kms-errors';
 import { InvalidRecoveryKeyError } from '../recovery/errors';
+import { AwsSetupError } from './aws-setup';
 import { BackupFailedError } from './backup';
 import { KeyInputError } from './key-input';
 import {
@@ -9,11 +10,13 @@ import {
   ImportTokenError,
   IncorrectKeyMaterialError,
   InvalidAliasError,
+  ExpectedAddressMismatchError,
   KeyAddressMismatchError,
   KeyAlreadyImportedError,
   WrongKeyError,
 } from './kms-import';
 import { ScalarOutOfRangeError } from './private-key';
+import { SecretArgumentError } from './secret-arguments';
 import { UsageError } from './usage';
 
 /** The exit codes of npm run import-key and npm run address (documented in docs/import-key.md). */
@@ -29,11 +32,14 @@ export const EXIT = {
   keyMaterial: 8,
   addressMismatch: 9,
   backupFailed: 10,
+  awsSetup: 11,
 } as const;
 
 // instanceof, not names: a subclass keeps its parent's exit code.
 const BY_CLASS: [abstract new (...args: never[]) => Error, number][] = [
   [UsageError, EXIT.usage],
+  [AwsSetupError, EXIT.awsSetup],
+  [SecretArgumentError, EXIT.usage],
   [InvalidAliasError, EXIT.usage],
   [KeyInputError, EXIT.badKeyInput],
   [ScalarOutOfRangeError, EXIT.badKeyInput],
@@ -45,6 +51,7 @@ const BY_CLASS: [abstract new (...args: never[]) => Error, number][] = [
   [KeyAlreadyImportedError, EXIT.keyMaterial],
   [IncorrectKeyMaterialError, EXIT.keyMaterial],
   [KeyAddressMismatchError, EXIT.addressMismatch],
+  [ExpectedAddressMismatchError, EXIT.addressMismatch],
   [BackupFailedError, EXIT.backupFailed],
   [InvalidRecoveryKeyError, EXIT.badKeyInput],
   [KmsThrottledError, EXIT.other],

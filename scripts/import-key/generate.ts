@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { open } from 'node:fs/promises';
+import { mkdir, open } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { encodePem } from './pem';
 import { encodeSec1 } from './pkcs8';
 import { privateKeyFromScalar, ScalarOutOfRangeError, type PrivateKey } from './private-key';
@@ -14,6 +15,8 @@ export async function generateKeyFile(path: string): Promise<PrivateKey> {
   const der = encodeSec1(key);
   let file;
   try {
+    // A new folder for keys is readable by its owner only; an existing one is left as it is.
+    await mkdir(dirname(path), { recursive: true, mode: 0o700 });
     // 'wx' fails if the file exists: never overwrite what may be the only copy of another key.
     file = await open(path, 'wx', 0o600);
   } catch (cause) {

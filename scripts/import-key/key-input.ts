@@ -21,6 +21,14 @@ export const KEY_FORMAT_DESCRIPTIONS: Record<KeyFormat, string> = {
 /** MetaMask's first account: BIP-44, Ethereum coin type 60, account 0, external chain, index 0. */
 export const METAMASK_FIRST_ACCOUNT_PATH = "m/44'/60'/0'/0/0";
 
+/** How an address is labelled: as MetaMask shows it only when it is what MetaMask would show. */
+export function addressLabel(input: Pick<KeyInput, 'format' | 'path'>): string {
+  if (input.path === undefined) return 'Address (as MetaMask shows it)';
+  const account = /^m\/44'\/60'\/0'\/0\/(\d+)$/.exec(input.path);
+  if (account) return `Address (as MetaMask shows account ${Number(account[1]) + 1})`;
+  return `Address (at ${input.path}, a path MetaMask does not use: its account N is m/44'/60'/0'/0/N-1)`;
+}
+
 /** A parsed key and the format it was read from. */
 export interface KeyInput {
   readonly key: PrivateKey;
@@ -61,7 +69,11 @@ export function parseKeyFile(bytes: Uint8Array): KeyInput {
 /** Derives the private key at `path` from a BIP-39 mnemonic (English word list, no passphrase, as MetaMask). */
 export function parseMnemonic(bytes: Uint8Array, path: string = METAMASK_FIRST_ACCOUNT_PATH): KeyInput {
   // Strings cannot be zeroed; the phrase exists as one only for as long as ethers needs it.
-  const words = Buffer.from(bytes).toString('utf8').trim().toLowerCase().split(/\s+/).filter(Boolean);
+  const text = Buffer.from(bytes).toString('utf8').trim();
+  if (/^(0x)?[0-9a-fA-F]{64}$/.test(text) || text.includes('-----BEGIN')) {
+    throw new InvalidMnemonicError('it looks like a private key, not a mnemonic: use --key-file FILE (or --key-file - for stdin) instead');
+  }
+  const words = text.toLowerCase().split(/\s+/).filter(Boolean);
   if (![12, 15, 18, 21, 24].includes(words.length)) {
     throw new InvalidMnemonicError(`it has ${words.length} words; a BIP-39 mnemonic has 12, 15, 18, 21 or 24`);
   }

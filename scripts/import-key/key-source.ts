@@ -1,5 +1,6 @@
 import { readFile, stat } from 'node:fs/promises';
-import type { CliIo } from './cli-io';
+import { capped, userPath, type CliIo } from './cli-io';
+import { isTerminal, readHiddenInput } from './hidden-input';
 import { KeyInputError, METAMASK_FIRST_ACCOUNT_PATH, parseKeyFile, parseMnemonic, type KeyInput } from './key-input';
 import { UsageError } from './usage';
 
@@ -34,7 +35,7 @@ export async function readKeySource(options: KeySourceOptions, io: CliIo): Promi
   const path = options.path ?? METAMASK_FIRST_ACCOUNT_PATH;
   if (isMnemonic) checkDerivationPath(path);
   const source = (options['key-file'] ?? options['mnemonic-file'] ?? '-') as string;
-  const bytes = source === '-' ? await readStdin(io) : await readKeyFile(source, io);
+  const bytes = source === '-' ? await readStdin(io, isMnemonic) : await readKeyFile(userPath(source), io);
   try {
     return isMnemonic ? parseMnemonic(bytes, path) : parseKeyFile(bytes);
   } finally {
@@ -66,12 +67,17 @@ async function readKeyFile(path: string, io: CliIo): Promise<Buffer> {
     throw new KeyFileError(path, (cause as NodeJS.ErrnoException).code ?? 'it cannot be read', cause);
   }
   if (mode & 0o077) {
-    io.stderr.write(`warning: ${path} can be read by other users (mode ${(mode & 0o777).toString(8)}); protect it with: chmod 600 ${path}\n`);
+    io.stderr.write(`warning: ${capped(path)} can be read by other users (mode ${(mode & 0o777).toString(8)}); protect it with: chmod 600 ${capped(path)}\n`);
   }
   return bytes;
 }
 
-async function readStdin(io: CliIo): Promise<Buffer> {
+async function readStdin(io: CliIo, isMnemonic: boolean): Promise<Buffer> {
+  if (isTerminal(io.stdin)) {
+    // A person at a terminal: say what to paste, and do not echo it onto the screen (or a screen recording).
+    const what = isMnemonic ? 'the mnemonic (12-24 words)' : 'the private key (64 hex digits, or a PEM block)';
+    return readHiddenInput(io.stdin, io.stderr, `Paste ${what}; the input is hidden. Then press Enter:\n`, MAX_INPUT_BYTES);
+  }
   const chunks: Buffer[] = [];
   let total = 0;
   try {
@@ -91,6 +97,6 @@ async function readStdin(io: CliIo): Promise<Buffer> {
 export class KeyFileError extends KeyInputError {
   override readonly name = 'KeyFileError';
   constructor(path: string, problem: string, cause?: unknown) {
-    super(`Cannot read the key from ${path}: ${problem}. Check the path (use - for stdin).`, { cause });
+    super(`Cannot read the key from ${capped(path)}: ${problem}. Check the path (use - for stdin).`, { cause });
   }
 }

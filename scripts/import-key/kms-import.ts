@@ -11,6 +11,7 @@ import {
 import { SignerError } from '../../lambdas/signer/errors';
 import { KmsAccessDeniedError, KmsKeyNotFoundError, KmsKeyStateError, KmsKeyUsageError } from '../../lambdas/signer/kms-errors';
 import { KmsSigner } from '../../lambdas/signer/kms-signer';
+import { toAwsSetupError } from './aws-setup';
 import type { WrappingAlgorithm, WrappingKeySpec } from './wrap';
 
 /** A KMS key that is ready to receive secp256k1 key material. */
@@ -19,6 +20,8 @@ export interface ImportTarget {
   readonly keyId: string;
   /** True when this run created the key (and its alias). */
   readonly created: boolean;
+  /** True when --create found the key an earlier, interrupted run of the same command had created. */
+  readonly reused?: boolean;
 }
 
 /** What GetParametersForImport returns: the wrapping public key (DER SPKI) and the token that goes with it. */
@@ -74,7 +77,14 @@ export async function createImportTarget(client: KMSClient, alias: string, descr
     if (error instanceof ImportKeyNotFoundError) return undefined;
     throw error;
   });
-  if (existing) throw new AliasTakenError(aliasName, existing.Arn ?? existing.KeyId ?? 'another key', existing.KeyState ?? 'unknown');
+  if (existing) {
+    const arn = existing.Arn ?? existing.KeyId ?? 'another key';
+    // The same command run again after a failure: the key it created, with the description it gave it.
+    const ours = existing.Description === description && existing.KeySpec === KEY_SPEC && existing.KeyUsage === KEY_USAGE && existing.Origin === 'EXTERNAL';
+    if (ours && existing.KeyState === 'PendingImport') return { keyArn: arn, keyId: existing.KeyId ?? arn, created: false, reused: true };
+    if (ours && (existing.KeyState === 'Enabled' || existing.KeyState === 'Disabled')) throw new KeyAlreadyImportedError(aliasName, arn, existing.KeyState);
+    throw new AliasTakenError(aliasName, arn, existing.KeyState ?? 'unknown');
+  }
   let metadata: KeyMetadata | undefined;
   try {
     ({ KeyMetadata: metadata } = await client.send(
@@ -149,9 +159,9 @@ export async function proveImport(
 }
 
 /** The address of a KMS key, from GetPublicKey (checked to be a secp256k1 signing key). */
-export async function kmsKeyAddress(client: KMSClient, keyId: string): Promise<{ keyArn: string; address: string }> {
+export async function kmsKeyAddress(client: KMSClient, keyId: string, flag = '--key-id'): Promise<{ keyArn: string; address: string }> {
   const { keyArn, address } = await new KmsSigner({ keyId, client }).getKey().catch((error: unknown) => {
-    throw toImportError('GetPublicKey', keyId, error);
+    throw toImportError('GetPublicKey', keyId, error, flag);
   });
   return { keyArn, address };
 }
@@ -185,8 +195,10 @@ interface AwsError {
  * Turns an error from a KMS call in the import flow into a typed error that says what to do; the SDK
  * error is kept as the cause. Errors from the signing core (GetPublicKey, Sign) are mapped the same way.
  */
-export function toImportError(operation: string, keyId: string, error: unknown): SignerError {
-  if (error instanceof KmsKeyNotFoundError) return new ImportKeyNotFoundError(keyId, error.message, error);
+export function toImportError(operation: string, keyId: string, error: unknown, flag = '--key-id'): SignerError {
+  const setup = toAwsSetupError(error);
+  if (setup) return setup;
+  if (error instanceof KmsKeyNotFoundError) return new ImportKeyNotFoundError(keyId, error.message, error, flag);
   if (error instanceof KmsAccessDeniedError) return new ImportAccessDeniedError(keyId, operation, error.message, error);
   if (error instanceof KmsKeyStateError || error instanceof KmsKeyUsageError) return new WrongKeyError(keyId, [error.message], error);
   if (error instanceof SignerError) return error;
@@ -195,9 +207,8 @@ export function toImportError(operation: string, keyId: string, error: unknown):
   switch (name) {
     case 'NotFoundException':
     case 'InvalidArnException':
-      return new ImportKeyNotFoundError(keyId, detail, error);
+      return new ImportKeyNotFoundError(keyId, detail, error, flag);
     case 'AccessDeniedException':
-    case 'CredentialsProviderError':
     case 'MalformedPolicyDocumentException': // CreateKey's lockout check: the creator's IAM policy lacks kms:PutKeyPolicy
       return new ImportAccessDeniedError(keyId, operation, detail, error);
     case 'ExpiredImportTokenException':
@@ -220,10 +231,10 @@ export function toImportError(operation: string, keyId: string, error: unknown):
 /** No such key or alias in this account and region. */
 export class ImportKeyNotFoundError extends SignerError {
   override readonly name = 'ImportKeyNotFoundError';
-  constructor(keyId: string, detail: string, cause?: unknown) {
+  constructor(keyId: string, detail: string, cause?: unknown, flag = '--key-id') {
     super(
-      `KMS key ${keyId} was not found (${detail}). Check --key-id (key id, key ARN or alias/NAME) and the region ` +
-        '(--region or AWS_REGION); to create a key, use --create --alias NAME.',
+      `KMS key ${keyId} was not found (${detail}). Check ${flag} (key id, key ARN or alias/NAME) and the region ` +
+        `(--region or AWS_REGION)${flag === '--key-id' ? '; to create a key, use --create --alias NAME' : ''}.`,
       { cause },
     );
   }
@@ -245,11 +256,15 @@ export class WrongKeyError extends SignerError {
 /** The key already holds key material. */
 export class KeyAlreadyImportedError extends SignerError {
   override readonly name = 'KeyAlreadyImportedError';
-  constructor(keyId: string, readonly keyArn: string, state: string) {
+  constructor(readonly keyId: string, readonly keyArn: string, readonly state: string, holds?: { kmsAddress: string; fileAddress: string }) {
     super(
-      `KMS key ${keyId} (${keyArn}) already holds imported key material (state ${state}); nothing was sent. ` +
-        `Check which address it has with: npm run address -- --kms-key-id ${keyArn} --key-file FILE. ` +
-        'A key takes only the material it was first given; to import another key, create a new KMS key (--create --alias NAME).',
+      holds
+        ? `KMS key ${keyId} (${keyArn}) already holds ANOTHER key (state ${state}): its address is ${holds.kmsAddress}, not your key's ` +
+            `${holds.fileAddress}; nothing was sent. A key takes only the material it was first given: import your key into a new KMS key ` +
+            '(--create --alias NEW_NAME), or check that --key-id names the key you meant.'
+        : `KMS key ${keyId} (${keyArn}) already holds imported key material (state ${state}); nothing was sent. ` +
+            `Check which address it has with: npm run address -- --kms-key-id ${keyArn} --key-file FILE. ` +
+            'A key takes only the material it was first given; to import another key, create a new KMS key (--create --alias NAME).',
     );
   }
 }
@@ -297,9 +312,15 @@ export class ImportAccessDeniedError extends SignerError {
 export class AliasTakenError extends SignerError {
   override readonly name = 'AliasTakenError';
   constructor(alias: string, target: string, state: string, cause?: unknown) {
+    const advice: Record<string, string> = {
+      PendingImport: `To import into that key (it is waiting for key material), use --key-id ${alias}; otherwise choose another alias.`,
+      Enabled: `That key already holds key material and cannot take another key. To see whether it holds this one: npm run address -- --kms-key-id ${alias} --key-file FILE. Otherwise choose another alias.`,
+      Disabled: `That key already holds key material (and is disabled). To see whether it holds this one: aws kms enable-key, then npm run address -- --kms-key-id ${alias} --key-file FILE. Otherwise choose another alias.`,
+      PendingDeletion: `That key is scheduled for deletion: choose another alias, or free this one with aws kms delete-alias --alias-name ${alias}.`,
+    };
     super(
       `The alias ${alias} already exists (it names ${target}, state ${state}); nothing was created. ` +
-        `To import into that key, use --key-id ${alias}; otherwise choose another alias.`,
+        (Object.hasOwn(advice, state) ? advice[state] : 'Choose another alias.'),
       { cause },
     );
   }
@@ -320,6 +341,19 @@ export class KeyAddressMismatchError extends SignerError {
     super(
       `ADDRESS MISMATCH: the key file gives ${expected}, but ${what} ${actual} (KMS key ${keyId}). ` +
         `Do not send funds to ${actual} or use this KMS key until you know why; check that --key-id names the key you imported into.`,
+    );
+  }
+}
+
+/** The key file's address is not the one --expect-address names: the wrong file, or the wrong --path. Nothing was sent. */
+export class ExpectedAddressMismatchError extends SignerError {
+  override readonly name = 'ExpectedAddressMismatchError';
+  constructor(readonly fileAddress: string, readonly expectedAddress: string, path: string | undefined) {
+    super(
+      `The key gives ${fileAddress}, but --expect-address is ${expectedAddress}; nothing was sent to KMS. ` +
+        (path === undefined
+          ? 'The key file holds another account\'s key: check you exported the account you meant (MetaMask: Account details > Show private key).'
+          : `The mnemonic at ${path} is another account: MetaMask account N is m/44'/60'/0'/0/N-1 (give --path), or the phrase is another wallet's.`),
     );
   }
 }

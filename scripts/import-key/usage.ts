@@ -1,5 +1,6 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { SignerError } from '../../lambdas/signer/errors';
+import { refuseSecretArguments, secretKind } from './secret-arguments';
 
 /** The options of a command, in node:util parseArgs form. */
 export type OptionSpec = NonNullable<ParseArgsConfig['options']>;
@@ -9,6 +10,7 @@ export type OptionSpec = NonNullable<ParseArgsConfig['options']>;
  * command line (shell history, process list), and a stray positional is most likely one.
  */
 export function parseCommandLine<T extends OptionSpec>(argv: string[], options: T): ReturnType<typeof parseArgs<{ options: T; allowPositionals: true; strict: true }>>['values'] {
+  refuseSecretArguments(argv); // before parseArgs, whose messages may quote a value
   let parsed;
   try {
     parsed = parseArgs({ args: argv, options, allowPositionals: true, strict: true });
@@ -18,7 +20,7 @@ export function parseCommandLine<T extends OptionSpec>(argv: string[], options: 
     throw new UsageError((cause as { message?: string } | undefined)?.message ?? 'invalid arguments', cause);
   }
   if (parsed.positionals.length > 0) {
-    const secretLooking = parsed.positionals.some((value) => /^(0x)?[0-9a-fA-F]{64}$/.test(value) || value.trim().split(/\s+/).length >= 12);
+    const secretLooking = parsed.positionals.some((value) => secretKind(value) !== undefined || value.trim().split(/\s+/).length >= 12);
     throw new UsageError(
       secretLooking
         ? 'A private key or mnemonic was given on the command line and was NOT used. It is now in your shell history and ' +

@@ -16,11 +16,17 @@ const running = new Set<ChildProcess>();
 // Never leave a node behind, whatever way this process ends.
 process.once('exit', () => running.forEach((child) => child.kill('SIGKILL')));
 
-/** Starts anvil on a free loopback port (it has no port 0) and waits until it answers JSON-RPC. */
-export async function startAnvil(extraArgs: string[] = []): Promise<Anvil> {
+/**
+ * Starts anvil on loopback and waits until it answers JSON-RPC: on `options.port`, or (anvil has no port 0)
+ * on a port found free, retried if another process takes it first.
+ */
+export async function startAnvil(extraArgs: string[] = [], options: { port?: number } = {}): Promise<Anvil> {
   let lastError: unknown;
-  for (let attempt = 0; attempt < 5; attempt++) {
-    const port = await freePort();
+  const fixed = options.port !== undefined && options.port !== 0;
+  // A fixed port held by another anvil would answer our readiness probe: check it is free first.
+  if (fixed && !(await portIsFree(options.port as number))) throw new PortInUseError('anvil', options.port as number);
+  for (let attempt = 0; attempt < (fixed ? 1 : 5); attempt++) {
+    const port = fixed ? (options.port as number) : await freePort();
     const child = spawn(foundryBinary('anvil'), ['--host', '127.0.0.1', '--port', String(port), '--silent', ...extraArgs], { stdio: ['ignore', 'ignore', 'pipe'] });
     running.add(child);
     let stderr = '';
@@ -35,6 +41,7 @@ export async function startAnvil(extraArgs: string[] = []): Promise<Anvil> {
       await stop(child, provider); // most likely the port was taken between our check and anvil's bind
     }
   }
+  if (fixed && /in use/i.test(String(lastError))) throw new PortInUseError('anvil', options.port as number);
   throw new Error(`anvil did not start: ${String(lastError)}`);
 }
 
@@ -62,6 +69,15 @@ async function stop(child: ChildProcess, provider: JsonRpcProvider): Promise<voi
   });
 }
 
+/** True if nothing listens on the loopback port (a bind to it succeeds). */
+export function portIsFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
+}
+
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
@@ -71,4 +87,12 @@ function freePort(): Promise<number> {
       server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
     });
   });
+}
+
+/** A port asked for is taken by another process. */
+export class PortInUseError extends Error {
+  override readonly name = 'PortInUseError';
+  constructor(readonly service: string, readonly port: number) {
+    super(`port ${port} (for ${service}) is already in use, perhaps by another npm run local or npm run kms: stop that, or choose another port (0 picks a free one)`);
+  }
 }

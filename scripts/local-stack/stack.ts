@@ -1,38 +1,65 @@
+import { join } from 'node:path';
 import { CreateAliasCommand, CreateKeyCommand, type KMSClient } from '@aws-sdk/client-kms';
 import { startAnvil, type Anvil } from '../local-chain';
 import { localKmsClient, startLocalKms, type LocalKms } from '../local-kms';
+import { S3RVER_CREDENTIALS, startLocalS3Server, type LocalS3Server } from './s3';
 
-/** The local KMS and anvil, running together on loopback. */
+/** How to start the local stack. Ports default to 0: a free port each run. */
+export interface LocalStackOptions {
+  /** Keep the local KMS's keys (DIR/state.json) and the local S3's objects (DIR/s3) across restarts. */
+  readonly dataDir?: string;
+  readonly kmsPort?: number;
+  readonly anvilPort?: number;
+  /** Also start a local S3 (s3rver) with these buckets, for backups. */
+  readonly s3?: { readonly port?: number; readonly buckets: readonly string[] };
+}
+
+/** The local KMS and anvil (and, when asked, a local S3), running together on loopback. */
 export interface LocalStack {
   readonly kms: LocalKms;
   readonly anvil: Anvil;
+  readonly s3?: LocalS3Server;
   /** An SDK client for the local KMS. */
   readonly kmsClient: KMSClient;
-  /** The environment that points the AWS SDK, the AWS CLI and cast at the local KMS. */
+  /**
+   * The environment that points the AWS SDK, the AWS CLI and cast at the local KMS (and S3). Only the
+   * service-specific endpoints: AWS_ENDPOINT_URL would send every other AWS service (STS, S3, …) to the KMS.
+   */
   readonly awsEnv: Record<string, string>;
   close(): Promise<void>;
 }
 
-/** Starts the local KMS and anvil on free loopback ports; `close` stops both. */
-export async function startLocalStack(options: { dataDir?: string } = {}): Promise<LocalStack> {
-  const [kms, anvil] = await Promise.all([startLocalKms({ dataDir: options.dataDir }), startAnvil()]);
-  const awsEnv = {
-    AWS_ENDPOINT_URL_KMS: kms.url,
-    AWS_ENDPOINT_URL: kms.url, // what cast --aws reads
+/** Starts the local KMS and anvil (and S3 with `options.s3`) on loopback; `close` stops them all. */
+export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
+  const started = await Promise.allSettled([
+    startLocalKms({ dataDir: options.dataDir, port: options.kmsPort }),
+    startAnvil([], { port: options.anvilPort }),
+    options.s3 ? startLocalS3Server({ ...options.s3, ...(options.dataDir ? { directory: join(options.dataDir, 's3') } : {}) }) : Promise.resolve(undefined),
+  ] as const);
+  const [kmsResult, anvilResult, s3Result] = started;
+  if (kmsResult.status === 'rejected' || anvilResult.status === 'rejected' || s3Result.status === 'rejected') {
+    // Leave nothing running when one part cannot start (a port in use).
+    await Promise.all(started.map((result) => (result.status === 'fulfilled' ? result.value?.close() : undefined)));
+    throw [kmsResult, anvilResult, s3Result].find((result): result is PromiseRejectedResult => result.status === 'rejected')?.reason;
+  }
+  const [kms, anvil, s3] = [kmsResult.value, anvilResult.value, s3Result.value];
+  const awsEnv: Record<string, string> = {
+    AWS_ENDPOINT_URL_KMS: kms.url, // the AWS SDKs (JavaScript, and Rust in cast --aws), AWS CLI v2
+    ...(s3 && { AWS_ENDPOINT_URL_S3: s3.url }),
     AWS_REGION: 'us-east-1',
     AWS_DEFAULT_REGION: 'us-east-1', // what AWS CLI v1 reads
-    AWS_ACCESS_KEY_ID: 'local',
-    AWS_SECRET_ACCESS_KEY: 'local',
+    ...S3RVER_CREDENTIALS, // s3rver checks them; the local KMS takes any
   };
   const kmsClient = localKmsClient(kms, { region: awsEnv.AWS_REGION });
   return {
     kms,
     anvil,
+    ...(s3 && { s3 }),
     kmsClient,
     awsEnv,
     close: async () => {
       kmsClient.destroy();
-      await Promise.all([kms.close(), anvil.close()]);
+      await Promise.all([kms.close(), anvil.close(), s3?.close()]);
     },
   };
 }

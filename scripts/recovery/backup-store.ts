@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { InvalidBackupError } from './errors';
 import { parseBackup, type Backup } from './shards';
+import { toS3Error } from './s3-errors';
 
 /** Where a backup goes: a local directory, or an S3 bucket (SSE-KMS with kmsKeyArn, else the bucket's default encryption). */
 export type BackupTarget =
@@ -33,6 +34,11 @@ export async function storeBackups(target: BackupTarget, backups: readonly Backu
   const locations: string[] = [];
   for (const backup of backups) locations.push(await storeBackup(target, backup));
   return locations;
+}
+
+/** Where a key's backup (index 0) or shard (1..N) is, or would be, stored: a path or an s3:// URL. */
+export function backupLocation(target: BackupTarget, keyId: string, index = 0): string {
+  return locationOf(target, backupObjectKey(keyId, index));
 }
 
 function locationOf(target: BackupTarget, objectKey: string): string {
@@ -79,7 +85,9 @@ export async function storeBackup(target: BackupTarget, envelope: Backup): Promi
         ChecksumSHA256: createHash('sha256').update(body, 'utf8').digest('base64'),
         ...(target.kmsKeyArn && { ServerSideEncryption: 'aws:kms', SSEKMSKeyId: target.kmsKeyArn }),
       }),
-    );
+    ).catch((error: unknown) => {
+      throw toS3Error(error, 'PutObject', target.bucket, objectKey);
+    });
   }
   const stored = await loadBackup(location, target.kind === 's3' ? target.client : undefined);
   if (JSON.stringify(stored) !== JSON.stringify(envelope)) throw new InvalidBackupError(`what was read back from ${location} differs from what was written`);
@@ -89,12 +97,24 @@ export async function storeBackup(target: BackupTarget, envelope: Backup): Promi
 /** A backup or share file is about 1.2 KB; anything far larger is not one, and is not read into memory. */
 export const MAX_BACKUP_BYTES = 64 * 1024;
 
+/** The backup (index 0) or shard (1..N) already stored for a key, if any: read and structure-checked, not decrypted. */
+export async function findBackup(target: BackupTarget, keyId: string, index = 0): Promise<{ location: string; backup: Backup } | undefined> {
+  const objectKey = backupObjectKey(keyId, index);
+  const location = locationOf(target, objectKey);
+  const exists = target.kind === 'dir' ? await fileExists(location) : await s3ObjectExists(target, objectKey);
+  if (!exists) return undefined;
+  return { location, backup: await loadBackup(location, target.kind === 's3' ? target.client : undefined) };
+}
+
 /** Reads a backup (either version) from a file path or an s3://bucket/key URL and checks its structure. */
 export async function loadBackup(location: string, s3?: S3Client): Promise<Backup> {
   const match = /^s3:\/\/([^/]+)\/(.+)$/.exec(location);
   if (!match) return parseBackup(await readSmallFile(location));
   if (!s3) throw new InvalidBackupError(`reading ${location} needs an S3 client`);
-  const response = await s3.send(new GetObjectCommand({ Bucket: match[1], Key: match[2] }));
+  const [, bucket = '', objectKey = ''] = match;
+  const response = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: objectKey })).catch((error: unknown) => {
+    throw toS3Error(error, 'GetObject', bucket, objectKey);
+  });
   if ((response.ContentLength ?? 0) > MAX_BACKUP_BYTES) {
     response.Body?.transformToWebStream().cancel().catch(() => undefined);
     throw new InvalidBackupError(`it is ${response.ContentLength} bytes, more than a backup ever is (${MAX_BACKUP_BYTES})`);
@@ -115,6 +135,6 @@ async function s3ObjectExists(target: Extract<BackupTarget, { kind: 's3' }>, obj
     return true;
   } catch (error) {
     if ((error as { name?: string }).name === 'NotFound' || (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404) return false;
-    throw error;
+    throw toS3Error(error, 'HeadObject', target.bucket, objectKey);
   }
 }

@@ -40,3 +40,11 @@ export class DuplicateShareError extends InvalidBackupError {
 export class MixedSharesError extends InvalidBackupError {
   override readonly name: string = 'MixedSharesError';
 }
+
+/** S3 refused or failed a backup read or write; the message says what to change. */
+export class BackupStorageError extends SignerError {
+  override readonly name = 'BackupStorageError';
+  constructor(message: string, cause?: unknown) {
+    super(message, { cause });
+  }
+}

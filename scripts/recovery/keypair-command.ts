@@ -3,6 +3,8 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { generateRecoveryKeyPair } from './recovery-key';
 import { fingerprint } from './envelope';
+import { userPath } from '../import-key/cli-io';
+import { refuseSecretArguments, SecretArgumentError } from '../import-key/secret-arguments';
 
 /** Where a command writes its output; injected so tests can read it. */
 export interface CommandIo {
@@ -26,16 +28,17 @@ combines them (npm run recover -- --combine), then deletes the private key.`;
 export async function recoveryKeypairCommand(argv: string[], io: CommandIo): Promise<number> {
   let values;
   try {
+    refuseSecretArguments(argv); // before parseArgs, whose messages quote values
     ({ values } = parseArgs({ args: argv, options: { 'out-dir': { type: 'string' }, name: { type: 'string' }, der: { type: 'boolean', default: false }, ephemeral: { type: 'boolean', default: false }, help: { type: 'boolean', default: false } } }));
   } catch (error) {
-    io.stderr(`${(error as Error).message}\n\n${USAGE}\n`);
+    io.stderr(`${error instanceof SecretArgumentError ? `error: ${error.message}` : (error as Error).message}\n\n${USAGE}\n`);
     return 2;
   }
   if (values.help) {
     io.stdout(`${USAGE}\n`);
     return 0;
   }
-  const dir = values['out-dir'];
+  const dir = values['out-dir'] ? userPath(values['out-dir']) : undefined;
   if (!dir) {
     io.stderr(`--out-dir is required.\n\n${USAGE}\n`);
     return 2;

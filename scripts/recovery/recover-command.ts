@@ -1,21 +1,27 @@
-import { createPrivateKey, type KeyObject } from 'node:crypto';
+import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { KMSClient } from '@aws-sdk/client-kms';
-import { S3Client } from '@aws-sdk/client-s3';
+import type { KMSClient } from '@aws-sdk/client-kms';
+import type { S3Client } from '@aws-sdk/client-s3';
 import { SigningKey } from 'ethers';
 import { fetchKmsKey } from '../../lambdas/signer/kms-key';
 import { SignerError } from '../../lambdas/signer/errors';
+import { toAwsSetupError } from '../import-key/aws-setup';
+import { createS3Client } from '../import-key/backup';
+import { capped, createKmsClient, userPath } from '../import-key/cli-io';
+import { toImportError } from '../import-key/kms-import';
+import { refuseSecretArguments, SecretArgumentError } from '../import-key/secret-arguments';
 import { loadBackup, readSmallFile } from './backup-store';
 import { parseShareFile, sealShareForOperator } from './ceremony';
-import { InvalidBackupError } from './errors';
+import { InvalidBackupError, InvalidRecoveryKeyError } from './errors';
 import { recoverFromBackups, recoverFromShareFiles } from './recover-key';
 import { parseRecoveryPublicKey } from './recovery-key';
 import { openShard, SHARD_VERSION, type Backup } from './shards';
 import type { CommandIo } from './keypair-command';
 
 const USAGE = `Usage: npm run recover -- --backup FILE|s3://BUCKET/KEY_ID/recovery_shard-I.txt [--backup …]
-         --recovery-private-key FILE [--recovery-private-key …] --out FILE [--format hex|pem] [--kms-key-id ID]
+         --recovery-private-key FILE|- [--recovery-private-key …] --out FILE [--format hex|pem] [--kms-key-id ID]
+         [--region REGION] [--endpoint-url URL]
        npm run recover -- --decrypt-share --backup SHARD --recovery-private-key FILE --to OPERATOR_PUBLIC_KEY --out SHARE_FILE
        npm run recover -- --combine --share SHARE_FILE [--share …] --operator-private-key FILE --out FILE [--format hex|pem] [--kms-key-id ID]
 
@@ -25,18 +31,30 @@ private key (matched to its shard by fingerprint, in any order). Prints the addr
 against the backup's address (and against the KMS key's with --kms-key-id), and writes the key to a NEW file
 (mode 0600): hex (as MetaMask's "Import account" takes it, the default) or PEM (PKCS#8).
 Recovery ceremony (docs/backup.md): each holder runs --decrypt-share on their own machine, giving a share file
-encrypted to the operator's one-time key (npm run recovery-keypair -- --ephemeral); the operator runs --combine.`;
+encrypted to the operator's one-time key (npm run recovery-keypair -- --ephemeral); the operator runs --combine.
+
+  s3://BUCKET/KEY_ID/…        KEY_ID is the bare KMS key id, never an alias (aws kms describe-key --key-id alias/NAME)
+  --recovery-private-key -    read the recovery private key from stdin, e.g. one protected by a passphrase:
+                              openssl pkey -in recovery-private.pem | npm run recover -- --recovery-private-key - …
+  --region REGION             AWS region for S3 and KMS (default: AWS_REGION, AWS_DEFAULT_REGION, profile)
+  --endpoint-url URL          KMS endpoint (default: AWS_ENDPOINT_URL_KMS); S3 uses AWS_ENDPOINT_URL_S3
+  --help                      this text
+Relative paths are relative to the directory you ran npm in.
+Exit codes: 0 ok, 1 failure (nothing written), 2 usage, 9 address mismatch, 11 AWS region or credentials missing.`;
 
 /** Clients the command uses; tests inject clients pointed at local servers. */
 export interface RecoverDeps {
   readonly kms?: KMSClient;
   readonly s3?: S3Client;
+  /** Where `--recovery-private-key -` is read from; defaults to the process's stdin. */
+  readonly stdin?: AsyncIterable<Uint8Array | string>;
 }
 
 /** Runs `npm run recover`; returns the exit code (0 ok, 1 failure, 2 usage, 9 address mismatch). */
 export async function recoverCommand(argv: string[], io: CommandIo, deps: RecoverDeps = {}): Promise<number> {
   let values;
   try {
+    refuseSecretArguments(argv); // before parseArgs, whose messages quote values
     ({ values } = parseArgs({
       args: argv,
       options: {
@@ -50,15 +68,29 @@ export async function recoverCommand(argv: string[], io: CommandIo, deps: Recove
         combine: { type: 'boolean', default: false },
         share: { type: 'string', multiple: true },
         'operator-private-key': { type: 'string' },
+        region: { type: 'string' },
+        'endpoint-url': { type: 'string' },
+        help: { type: 'boolean', default: false },
       },
     }));
   } catch (error) {
-    io.stderr(`${(error as Error).message}\n\n${USAGE}\n`);
+    io.stderr(`${error instanceof SecretArgumentError ? `error: ${error.message}` : (error as Error).message}\n\n${USAGE}\n`);
     return 2;
   }
-  const { out, format } = values;
-  const backups = values.backup ?? [];
-  const recoveryKeyFiles = values['recovery-private-key'] ?? [];
+  if (values.help) {
+    io.stdout(`${USAGE}\n`);
+    return 0;
+  }
+  const { format, region } = values;
+  const out = values.out === undefined ? undefined : userPath(values.out);
+  const backups = (values.backup ?? []).map((location) => (location.startsWith('s3://') ? location : userPath(location)));
+  const recoveryKeyFiles = (values['recovery-private-key'] ?? []).map((file) => (file === '-' ? file : userPath(file)));
+  if (recoveryKeyFiles.filter((file) => file === '-').length > 1) {
+    io.stderr(`Only one --recovery-private-key can be - (stdin).\n\n${USAGE}\n`);
+    return 2;
+  }
+  deps = { ...deps, s3: deps.s3 ?? (backups.some((location) => location.startsWith('s3://')) ? createS3Client(undefined, region) : undefined) };
+  const readPrivateKey = (file: string) => readRecoveryPrivateKey(file, deps.stdin);
   const usage = (problem: string) => {
     io.stderr(`${problem}\n\n${USAGE}\n`);
     return 2;
@@ -68,7 +100,7 @@ export async function recoverCommand(argv: string[], io: CommandIo, deps: Recove
     if (backups.length !== 1 || recoveryKeyFiles.length !== 1 || !values.to || !out) {
       return usage('--decrypt-share needs one --backup SHARD, its holder\'s --recovery-private-key FILE, the operator\'s --to PUBLIC_KEY and --out SHARE_FILE.');
     }
-    return decryptShare(backups[0]!, recoveryKeyFiles[0]!, values.to, out, io, deps);
+    return decryptShare(backups[0]!, recoveryKeyFiles[0]!, userPath(values.to), out, io, deps);
   }
   if (format !== 'hex' && format !== 'pem') return usage('--format is hex or pem.');
   if (values.combine) {
@@ -80,7 +112,7 @@ export async function recoverCommand(argv: string[], io: CommandIo, deps: Recove
   let secret: Buffer | undefined;
   try {
     const recovered = values.combine
-      ? await recoverFromShareFiles(await Promise.all((values.share ?? []).map(async (file) => named(file, async () => parseShareFile(await readSmallFile(file))))), await readPrivateKey(values['operator-private-key'] as string))
+      ? await recoverFromShareFiles(await Promise.all((values.share ?? []).map(userPath).map(async (file) => named(file, async () => parseShareFile(await readSmallFile(file))))), await readPrivateKey(userPath(values['operator-private-key'] as string)))
       : await recoverFromBackups(await loadBackups(backups, deps), await Promise.all(recoveryKeyFiles.map(readPrivateKey)));
     secret = recovered.secret;
     const quorum = recovered.shares > 1 ? ` from shards ${recovered.used.join(', ')} (${recovered.threshold} of ${recovered.shares} needed)` : '';
@@ -88,7 +120,12 @@ export async function recoverCommand(argv: string[], io: CommandIo, deps: Recove
 
     const kmsKeyId = values['kms-key-id'];
     if (kmsKeyId) {
-      const kmsAddress = (await fetchKmsKey(deps.kms ?? new KMSClient({}), kmsKeyId)).address;
+      const client = deps.kms ?? createKmsClient({ endpoint: values['endpoint-url'], region });
+      const kmsAddress = (
+        await fetchKmsKey(client, kmsKeyId).catch((error: unknown) => {
+          throw toImportError('GetPublicKey', kmsKeyId, error, '--kms-key-id');
+        })
+      ).address;
       if (kmsAddress !== recovered.address) {
         io.stderr(`ADDRESS MISMATCH: the backup holds ${recovered.address}, KMS key ${kmsKeyId} has ${kmsAddress}. Nothing was written.\n`);
         return 9;
@@ -119,7 +156,7 @@ async function decryptShare(backup: string, recoveryKeyFile: string, operatorKey
     const operatorKey = parseRecoveryPublicKey(await readFile(operatorKeyFile), operatorKeyFile);
     const [shard] = await loadBackups([backup], deps);
     if (shard?.version !== SHARD_VERSION) throw new InvalidBackupError('--decrypt-share takes one shard of an M-of-N backup; a single-key backup (version 1) is recovered directly, without a ceremony');
-    share = openShard(shard, await readPrivateKey(recoveryKeyFile));
+    share = openShard(shard, await readRecoveryPrivateKey(recoveryKeyFile, deps.stdin));
     const file = sealShareForOperator(shard, share, operatorKey.key);
     await writeFile(out, `${JSON.stringify(file, null, 2)}\n`, { mode: 0o600, flag: 'wx' });
     io.stdout(
@@ -136,7 +173,7 @@ async function decryptShare(backup: string, recoveryKeyFile: string, operatorKey
 }
 
 async function loadBackups(locations: readonly string[], deps: RecoverDeps): Promise<Backup[]> {
-  const s3 = locations.some((l) => l.startsWith('s3://')) ? (deps.s3 ?? new S3Client({})) : undefined;
+  const s3 = locations.some((l) => l.startsWith('s3://')) ? (deps.s3 ?? createS3Client()) : undefined;
   return Promise.all(locations.map((location) => named(location, () => loadBackup(location, s3))));
 }
 
@@ -150,16 +187,70 @@ async function named<T>(location: string, read: () => Promise<T>): Promise<T> {
   }
 }
 
-async function readPrivateKey(file: string): Promise<KeyObject> {
+/**
+ * Reads an RSA recovery (or operator) private key, PEM or DER, from a file or stdin (-), giving each common
+ * mistake its own message instead of OpenSSL's ("interrupted or cancelled" for a passphrase, "DECODER
+ * routines::unsupported" for a public key).
+ */
+export async function readRecoveryPrivateKey(file: string, stdin: AsyncIterable<Uint8Array | string> = process.stdin): Promise<KeyObject> {
+  const where = file === '-' ? 'stdin' : capped(file);
+  let content: Buffer;
   try {
-    return createPrivateKey(await readFile(file));
+    content = file === '-' ? await readAll(stdin) : await readFile(file);
   } catch (cause) {
-    if ((cause as NodeJS.ErrnoException).code !== undefined) throw cause;
-    throw new InvalidBackupError(`${file} is not a PEM or DER private key (give the RSA recovery PRIVATE key file)`, cause);
+    throw new InvalidRecoveryKeyError(where, `cannot read it (${(cause as NodeJS.ErrnoException).code ?? 'unreadable'}); give the path of the recovery private key (recovery-private.pem), or - for stdin`, cause);
+  }
+  try {
+    const text = content.toString('latin1');
+    if (/-----BEGIN ENCRYPTED PRIVATE KEY-----|Proc-Type: 4,ENCRYPTED/.test(text)) {
+      throw new InvalidRecoveryKeyError(
+        where,
+        'the recovery private key is encrypted with a passphrase. Decrypt it into a pipe (openssl asks for the passphrase), so ' +
+          `that the plaintext never touches a disk: openssl pkey -in ${file === '-' ? 'recovery-private.pem' : where} | npm run recover -- --recovery-private-key - …`,
+      );
+    }
+    if (/-----BEGIN (RSA )?PUBLIC KEY-----/.test(text) || (!text.includes('-----BEGIN') && isPublicKey(content))) {
+      throw new InvalidRecoveryKeyError(where, 'this is the recovery PUBLIC key; recovery needs the PRIVATE key (recovery-private.pem, kept offline)');
+    }
+    let key: KeyObject;
+    try {
+      key = text.includes('-----BEGIN') ? createPrivateKey({ key: text, format: 'pem' }) : createPrivateKey({ key: content, format: 'der', type: 'pkcs8' });
+    } catch (cause) {
+      throw new InvalidRecoveryKeyError(where, 'it is not a private key in PEM or PKCS#8 DER (give recovery-private.pem from npm run recovery-keypair)', cause);
+    }
+    if (key.asymmetricKeyType !== 'rsa') {
+      throw new InvalidRecoveryKeyError(where, `it is an ${key.asymmetricKeyType?.toUpperCase() ?? 'unknown'} key, not an RSA recovery key (is it the Ethereum key itself?)`);
+    }
+    return key;
+  } finally {
+    content.fill(0);
+  }
+}
+
+async function readAll(stdin: AsyncIterable<Uint8Array | string>): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stdin) chunks.push(Buffer.from(chunk));
+  return Buffer.concat(chunks);
+}
+
+// A public key as binary DER, or as the hex text recovery-keypair writes (recovery-public.hex).
+function isPublicKey(content: Buffer): boolean {
+  const text = content.toString('latin1').trim();
+  const der = /^[0-9a-fA-F\s]+$/.test(text) ? Buffer.from(text.replace(/\s+/g, ''), 'hex') : content;
+  try {
+    createPublicKey({ key: der, format: 'der', type: 'spki' });
+    return true;
+  } catch {
+    return false;
   }
 }
 
 function failure(error: unknown, out: string | undefined, io: CommandIo): number {
+  const setup = toAwsSetupError(error);
+  if (setup) {
+    io.stderr(`error: ${setup.message} Nothing was written.\n`);
+    return 11;
+  }
   const e = error as NodeJS.ErrnoException;
   const message = e.code === 'EEXIST' ? `${out} already exists; choose a new --out file (it is never overwritten).` : error instanceof SignerError ? `${error.name}: ${error.message}` : `Recovery failed: ${e.message}`;
   io.stderr(`${message} Nothing was written.\n`);

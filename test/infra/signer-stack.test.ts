@@ -151,6 +151,15 @@ describe('signer stack for imported key material (keyMode external)', () => {
 
   it('says the next command to run: npm run import-key with the key ARN', () => {
     template.hasOutput('NextStep', { Value: { 'Fn::Join': ['', Match.arrayWith([Match.stringLikeRegexp('npm run import-key -- --key-id ')])] } });
+    expect(JSON.stringify(template.findOutputs('NextStep'))).not.toContain('--backup');
+  });
+
+  it('with backupBucket=true, the next command also backs the key up to that bucket (issue 11 item 17)', () => {
+    const withBackup = synthesize({ keyMode: 'external', importerPrincipalArns: 'arn:aws:iam::111122223333:role/KeyImporter', backupBucket: 'true' }).template;
+    const value = JSON.stringify(withBackup.findOutputs('NextStep'));
+    expect(value).toContain('--backup-public-key <your recovery-public.der> --backup-bucket ');
+    const bucketId = Object.keys(withBackup.findResources('AWS::S3::Bucket')).find((id) => id.startsWith('BackupBucket'));
+    expect(value).toContain(`{"Ref":"${bucketId}"}`);
   });
 
   it('passes cdk-nag AwsSolutions', () => {

@@ -90,7 +90,7 @@ describe('npm run import-key (against a mocked KMS that really unwraps)', () => 
     const key = kms.addKey();
     const result = await run(['--mnemonic', '-', '--path', "m/44'/60'/0'/0/1", '--key-id', key.metadata.Arn as string], MNEMONIC);
     expect(result.code).toBe(0);
-    expect(result.stdout).toContain(`Address (as MetaMask shows it): ${KNOWN_KEYS[1].address}`);
+    expect(result.stdout).toContain(`Address (as MetaMask shows account 2): ${KNOWN_KEYS[1].address}`);
     expect(key.privateKey).toBe(KNOWN_KEYS[1].privateKey);
   });
 
@@ -158,11 +158,24 @@ describe('npm run import-key (against a mocked KMS that really unwraps)', () => 
       expect(stderr).toMatch(/key spec is RSA_2048.*key usage is ENCRYPT_DECRYPT.*origin is AWS_KMS/s);
     });
 
-    it('a key that already holds material: exit 8, and how to check its address', async () => {
+    it('a key that already holds another key: exit 8, naming both addresses, nothing imported', async () => {
       const key = kms.addKey({ KeyState: 'Enabled' });
+      key.privateKey = KNOWN_KEYS[2].privateKey;
       const result = await run(['--key-file', keyFile(DEV.privateKey), '--key-id', key.metadata.KeyId as string]);
       expect(result.code).toBe(8);
-      expect(result.stderr).toMatch(/already holds imported key material.*npm run address/);
+      expect(result.stderr).toContain(`already holds ANOTHER key (state Enabled): its address is ${KNOWN_KEYS[2].address}, not your key's ${DEV.address}`);
+      expect(kms.stub.commandCalls(ImportKeyMaterialCommand)).toHaveLength(0);
+    });
+
+    it('a key that already holds this very key (a re-run): exit 0, confirms the addresses match, imports nothing (item 9)', async () => {
+      const key = kms.addKey({ KeyState: 'Enabled' });
+      key.privateKey = DEV.privateKey;
+      const result = await run(['--key-file', keyFile(DEV.privateKey), '--key-id', key.metadata.KeyId as string]);
+      expect(result.code).toBe(0);
+      expect(result.stdout).toMatch(/already holds this key \(an earlier run imported it\)/);
+      expect(result.stdout).toContain(`addresses match: key file ${DEV.address} = KMS key ${DEV.address}`);
+      expect(kms.stub.commandCalls(ImportKeyMaterialCommand)).toHaveLength(0);
+      expect(kms.stub.commandCalls(GetParametersForImportCommand)).toHaveLength(0);
     });
 
     it('an unknown key: exit 4', async () => {
@@ -171,12 +184,21 @@ describe('npm run import-key (against a mocked KMS that really unwraps)', () => 
       expect(result.stderr).toMatch(/KMS key alias\/nope was not found/);
     });
 
-    it('--create with an alias that exists: exit 5, nothing created', async () => {
+    it('--create with an alias that names another pending key: exit 5, suggests --key-id, nothing created', async () => {
       kms.addKey({}, 'alias/taken');
       const result = await run(['--key-file', keyFile(DEV.privateKey), '--create', '--alias', 'alias/taken']);
       expect(result.code).toBe(5);
-      expect(result.stderr).toMatch(/alias\/taken already exists.*--key-id alias\/taken/);
+      expect(result.stderr).toMatch(/alias\/taken already exists.*use --key-id alias\/taken/);
       expect(kms.keys.size).toBe(1);
+    });
+
+    it('--create with an alias whose key already holds material: does not suggest --key-id, says how to check (item 9)', async () => {
+      const key = kms.addKey({ KeyState: 'Enabled' }, 'alias/taken');
+      key.privateKey = KNOWN_KEYS[2].privateKey;
+      const result = await run(['--key-file', keyFile(DEV.privateKey), '--create', '--alias', 'alias/taken']);
+      expect(result.code).toBe(5);
+      expect(result.stderr).toMatch(/already holds key material and cannot take another key.*npm run address -- --kms-key-id alias\/taken/);
+      expect(result.stderr).not.toMatch(/use --key-id/);
     });
   });
 
@@ -221,8 +243,9 @@ describe('npm run import-key (against a mocked KMS that really unwraps)', () => 
 
   describe('usage errors (exit 2, nothing sent)', () => {
     it.each([
-      [[DEV.privateKey, '--key-id', 'k'], /given on the command line and was NOT used.*treat it as exposed/],
-      [['--mnemonic', MNEMONIC, '--key-id', 'k'], /--mnemonic takes only "-".*treat it as exposed/],
+      [[DEV.privateKey, '--key-id', 'k'], /looks like a private key.*NOT used.*EXPOSED/],
+      [['--mnemonic', MNEMONIC, '--key-id', 'k'], /--mnemonic looks like a BIP-39 mnemonic.*NOT used.*EXPOSED/],
+      [['--mnemonic', 'mine', '--key-id', 'k'], /--mnemonic takes only "-".*treat it as exposed/],
       [['--key-file', 'f', '--key-id', 'k', '--create', '--alias', 'a'], /exactly one target/],
       [['--key-file', 'f', '--create'], /--create needs --alias/],
       [['--key-id', 'k'], /exactly one key/],

@@ -154,7 +154,7 @@ describe('import-key against the local KMS, proven on anvil', () => {
       const arn = await createKey();
       expect((await runImport(['--key-file', keyFile('a.hex', DEV.privateKey), '--key-id', arn])).code).toBe(0);
       const again = await runImport(['--key-file', keyFile('b.hex', KNOWN_KEYS[2].privateKey), '--key-id', arn]);
-      expect(again).toMatchObject({ code: 8, stderr: expect.stringMatching(/already holds imported key material/) });
+      expect(again).toMatchObject({ code: 8, stderr: expect.stringMatching(/already holds ANOTHER key \(state Enabled\): its address is 0xf39F/) });
 
       await client.send(new DeleteImportedKeyMaterialCommand({ KeyId: arn }));
       const other = await runImport(['--key-file', keyFile('c.hex', KNOWN_KEYS[2].privateKey), '--key-id', arn]);
