@@ -1,8 +1,27 @@
 // A missing region or missing credentials is the environment's fault: a ConfigurationError, never
 // "KmsUnavailableError … retry" (retrying cannot help). Issue 11 item 7.
-import { KMSClient } from '@aws-sdk/client-kms';
+import {
+  DisabledException,
+  InvalidKeyUsageException,
+  KMSClient,
+  KMSInvalidStateException,
+  KMSServiceException,
+  LimitExceededException,
+  NotFoundException,
+} from '@aws-sdk/client-kms';
 import { ConfigurationError } from '../../../lambdas/config';
-import { awsSetupProblem, KmsUnavailableError, toKmsError } from '../../../lambdas/signer/kms-errors';
+import {
+  awsSetupProblem,
+  toKmsError,
+  KmsAccessDeniedError,
+  KmsKeyDisabledError,
+  KmsKeyNotFoundError,
+  KmsKeyStateError,
+  KmsKeyUsageError,
+  KmsThrottledError,
+  KmsUnavailableError,
+} from '../../../lambdas/signer/kms-errors';
+import { SignerError } from '../../../lambdas/signer/errors';
 import { KmsSigner } from '../../../lambdas/signer/kms-signer';
 
 describe('awsSetupProblem', () => {
@@ -50,5 +69,63 @@ describe('KmsSigner with a real SDK client and no region configured', () => {
     client.destroy();
     expect(error).toBeInstanceOf(ConfigurationError);
     expect((error as Error).message).toMatch(/no AWS region/);
+  });
+});
+
+const KEY = 'alias/eth-signer';
+// IAM's AccessDeniedException is not in KMS's model: the SDK raises it as a generic service exception.
+const meta = (attempts?: number) => ({ $metadata: attempts === undefined ? {} : { attempts } });
+
+describe('toKmsError on KMS and network errors', () => {
+  const cases: Array<[string, Error, new (...args: never[]) => SignerError, string, RegExp]> = [
+    ['NotFoundException', new NotFoundException({ message: 'Alias not found', ...meta() }), KmsKeyNotFoundError, 'KmsKeyNotFoundError',
+      /^KMS key alias\/eth-signer was not found \(NotFoundException: Alias not found\)\. Check KMS_KEY_ID .* and AWS_REGION/],
+    ['DisabledException', new DisabledException({ message: 'is disabled', ...meta() }), KmsKeyDisabledError, 'KmsKeyDisabledError',
+      /^KMS key alias\/eth-signer is disabled \(DisabledException: is disabled\)\. Enable it with: aws kms enable-key --key-id alias\/eth-signer$/],
+    ['KMSInvalidStateException', new KMSInvalidStateException({ message: 'pending import', ...meta() }), KmsKeyStateError, 'KmsKeyStateError',
+      /^KMS key alias\/eth-signer cannot sign in its current state \(KMSInvalidStateException: pending import\)\. .*npm run import-key.*cancel-key-deletion/],
+    ['InvalidKeyUsageException', new InvalidKeyUsageException({ message: 'ENCRYPT_DECRYPT', ...meta() }), KmsKeyUsageError, 'KmsKeyUsageError',
+      /^KMS key alias\/eth-signer cannot sign Ethereum transactions \(InvalidKeyUsageException: ENCRYPT_DECRYPT\)\. Create a key with key spec ECC_SECG_P256K1 and key usage SIGN_VERIFY\.$/],
+    ['AccessDeniedException', new KMSServiceException({ name: 'AccessDeniedException', $fault: 'client', message: 'not authorized', ...meta() }), KmsAccessDeniedError, 'KmsAccessDeniedError',
+      /^Access to KMS key alias\/eth-signer was denied for kms:Sign \(AccessDeniedException: not authorized\)\. Grant kms:GetPublicKey and kms:Sign/],
+    ['LimitExceededException', new LimitExceededException({ message: 'quota', ...meta(3) }), KmsThrottledError, 'KmsThrottledError',
+      /^KMS throttled kms:Sign after 3 attempt\(s\) \(LimitExceededException: quota\)\. Retry later/],
+    ['ThrottlingException', new KMSServiceException({ name: 'ThrottlingException', $fault: 'client', message: 'Rate exceeded', ...meta(2) }), KmsThrottledError, 'KmsThrottledError',
+      /^KMS throttled kms:Sign after 2 attempt\(s\) \(ThrottlingException: Rate exceeded\)/],
+    ['a network error', Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:4599'), { name: 'Error' }), KmsUnavailableError, 'KmsUnavailableError',
+      /^The call to kms:Sign failed \(Error: connect ECONNREFUSED 127\.0\.0\.1:4599\)\. Nothing was signed; retry\.$/],
+    ['an unmodelled KMS fault', new KMSServiceException({ name: 'KMSInternalException', $fault: 'server', message: 'oops', ...meta(3) }), KmsUnavailableError, 'KmsUnavailableError',
+      /^The call to kms:Sign failed \(KMSInternalException: oops\)/],
+  ];
+
+  it.each(cases)('maps %s to its typed error with a stable name, a message that says what to do, and the SDK error as cause', (_label, sdkError, Type, name, message) => {
+    const error = toKmsError('Sign', KEY, sdkError);
+    expect(error).toBeInstanceOf(Type);
+    expect(error).toBeInstanceOf(SignerError);
+    expect(error.name).toBe(name);
+    expect(error.message).toMatch(message);
+    expect(error.cause).toBe(sdkError);
+  });
+
+  it('names the operation that failed', () => {
+    expect(toKmsError('GetPublicKey', KEY, new KMSServiceException({ name: 'AccessDeniedException', $fault: 'client', message: 'x', ...meta() })).message).toMatch(/denied for kms:GetPublicKey/);
+    expect(toKmsError('GetPublicKey', KEY, new Error('socket hang up')).message).toMatch(/^The call to kms:GetPublicKey failed/);
+  });
+
+  it('counts one attempt when the SDK does not say how many it made', () => {
+    expect(toKmsError('Sign', KEY, new LimitExceededException({ message: 'quota', ...meta() })).message).toMatch(/after 1 attempt\(s\)/);
+  });
+
+  it('passes an error that is already typed through unchanged', () => {
+    const typed = new KmsKeyDisabledError(KEY, 'already typed');
+    expect(toKmsError('Sign', KEY, typed)).toBe(typed);
+  });
+
+  it('describes a thrown non-error value without crashing', () => {
+    const error = toKmsError('Sign', KEY, 'boom');
+    expect(error).toBeInstanceOf(KmsUnavailableError);
+    expect(error.message).toMatch(/\(Error: boom\)/);
+    expect(error.cause).toBe('boom');
+    expect(toKmsError('Sign', KEY, undefined).message).toMatch(/\(Error: undefined\)/);
   });
 });

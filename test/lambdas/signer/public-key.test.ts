@@ -43,3 +43,69 @@ describe('publicKeyFromSpki', () => {
     expect(() => publicKeyFromSpki(Buffer.from('not a key'))).toThrow(/not a DER SubjectPublicKeyInfo/);
   });
 });
+
+describe('publicKeyFromSpki on malformed SubjectPublicKeyInfo', () => {
+  const point = () => publicKeyFromSpki(spkiFor(KNOWN_KEYS[0].privateKey)).publicKey.slice(2);
+  // SEQUENCE { SEQUENCE { OID algorithm, OID curve }, BIT STRING { unused bits, point } }, built by hand.
+  const spki = ({ algorithm = '06072a8648ce3d0201', curve = '06052b8104000a', unused = '00', key = point() } = {}) => {
+    const tlv = (tag: string, body: string) => tag + (body.length / 2).toString(16).padStart(2, '0') + body;
+    return Buffer.from(tlv('30', tlv('30', algorithm + curve) + tlv('03', unused + key)), 'hex');
+  };
+
+  it('accepts the hand-built encoding of a valid key (so the cases below differ in one part only)', () => {
+    expect(publicKeyFromSpki(spki()).address).toBe(KNOWN_KEYS[0].address);
+  });
+
+  it('rejects another algorithm OID (rsaEncryption), naming it', () => {
+    expect(() => publicKeyFromSpki(spki({ algorithm: '06092a864886f70d010101' }))).toThrow(
+      /^The KMS public key is not a secp256k1 key: its algorithm is 1\.2\.840\.113549\.1\.1\.1, not id-ecPublicKey \(1\.2\.840\.10045\.2\.1\)\. Use a KMS key with key spec ECC_SECG_P256K1\.$/,
+    );
+  });
+
+  it('rejects an unknown curve by its OID', () => {
+    expect(() => publicKeyFromSpki(spki({ curve: '06052b81040021' }))).toThrow(/its curve is 1\.3\.132\.0\.33, not secp256k1 \(1\.3\.132\.0\.10\)/);
+  });
+
+  it.each([
+    ['P-384', '06052b81040022', /NIST P-384 \(KMS key spec ECC_NIST_P384\)/],
+    ['P-521', '06052b81040023', /NIST P-521 \(KMS key spec ECC_NIST_P521\)/],
+  ])('names the KMS key spec of a %s key', (_label, curve, message) => {
+    expect(() => publicKeyFromSpki(spki({ curve }))).toThrow(message);
+  });
+
+  it('rejects a bit string with unused bits', () => {
+    expect(() => publicKeyFromSpki(spki({ unused: '01' }))).toThrow(/not a 65-byte uncompressed point/);
+  });
+
+  it('rejects a 64-byte point that starts with 0x04', () => {
+    expect(() => publicKeyFromSpki(spki({ key: point().slice(0, 128) }))).toThrow(/its point is 64 bytes, not a 65-byte uncompressed point/);
+  });
+
+  it('rejects a 65-byte point whose prefix is not 0x04', () => {
+    expect(() => publicKeyFromSpki(spki({ key: '06' + point().slice(2) }))).toThrow(/its point is 65 bytes, not a 65-byte uncompressed point/);
+  });
+
+  it('keeps the decoder error as the cause of a DER failure, and is named InvalidPublicKeyError', () => {
+    let caught: unknown;
+    try {
+      publicKeyFromSpki(Buffer.from('3000', 'hex'));
+    } catch (error) {
+      caught = error;
+    }
+    expect(caught).toBeInstanceOf(InvalidPublicKeyError);
+    expect((caught as Error).name).toBe('InvalidPublicKeyError');
+    expect((caught as Error).cause).toBeInstanceOf(Error);
+  });
+
+  it('keeps the curve check error as the cause of an off-curve point', () => {
+    const key = point();
+    const offCurve = key.slice(0, -2) + ((parseInt(key.slice(-2), 16) ^ 1).toString(16).padStart(2, '0'));
+    try {
+      publicKeyFromSpki(spki({ key: offCurve }));
+      throw new Error('expected InvalidPublicKeyError');
+    } catch (error) {
+      expect((error as Error).message).toMatch(/not on the secp256k1 curve/);
+      expect((error as Error).cause).toBeInstanceOf(Error);
+    }
+  });
+});

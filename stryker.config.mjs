@@ -1,0 +1,26 @@
+// Mutation testing of the signing core, the event parser and the policy engine: `npm run mutate`.
+// Incremental: the report of the last run (reports/stryker-incremental.json, committed) lets a re-run
+// test only the mutants whose code or covering tests changed.
+/** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
+export default {
+  packageManager: 'npm',
+  testRunner: 'jest',
+  jest: { projectType: 'custom', configFile: 'jest.stryker.config.js', enableFindRelatedTests: true },
+  coverageAnalysis: 'perTest',
+  mutate: [
+    'lambdas/signer/*.ts',
+    'lambdas/request.ts',
+    'lambdas/response.ts',
+    'lambdas/config.ts',
+    'lambdas/handler.ts',
+  ],
+  incremental: true,
+  incrementalFile: 'reports/stryker-incremental.json',
+  reporters: ['clear-text', 'progress', 'html', 'json'],
+  htmlReporter: { fileName: 'reports/mutation/mutation.html' },
+  jsonReporter: { fileName: 'reports/mutation/mutation.json' },
+  tempDirName: '.stryker-tmp',
+  cleanTempDir: true,
+  thresholds: { high: 95, low: 85, break: null },
+  timeoutMS: 10000,
+};
