@@ -155,6 +155,22 @@ describe('KmsSigner', () => {
       expect(kms.commandCalls(SignCommand)).toHaveLength(0);
     });
 
+    it("signs when from is the key's own address, in lower case too", async () => {
+      const kms = mockKms(KEY.privateKey);
+      const signer = newSigner({ chainId: SEPOLIA });
+      for (const from of [KEY.address, KEY.address.toLowerCase()]) {
+        expect(Transaction.from(await signer.signTransaction({ ...transfer, from })).from).toBe(KEY.address);
+      }
+      expect(kms.commandCalls(SignCommand)).toHaveLength(2);
+    });
+
+    it('signs when the key is the pinned expected address, given in lower case', async () => {
+      mockKms(KEY.privateKey);
+      const signer = newSigner({ expectedAddress: KEY.address.toLowerCase() });
+      await expect(signer.getAddress()).resolves.toBe(KEY.address);
+      expect(Transaction.from(await signer.signTransaction(transfer)).from).toBe(KEY.address);
+    });
+
     it('refuses to sign when the key is not the pinned expected address, naming both', async () => {
       const kms = mockKms(KEY.privateKey);
       const signer = newSigner({ expectedAddress: KNOWN_KEYS[1].address });
