@@ -1,0 +1,144 @@
+// KmsSigner's refusals and less travelled paths: each error's stable name (the errorType callers branch
+// on) and message, KMS answers that lack a field, ENS names, and EIP-7702 nonces.
+import { GetPublicKeyCommand, KMSClient, SignCommand } from '@aws-sdk/client-kms';
+import { Transaction, verifyAuthorization, verifyTypedData, type Provider, type TransactionLike } from 'ethers';
+import {
+  KmsSigner,
+  AddressMismatchError,
+  ChainIdMismatchError,
+  FromMismatchError,
+  InvalidDigestError,
+  MissingChainIdError,
+} from '../../../lambdas/signer/kms-signer';
+import { KmsKeyUsageError, KmsUnavailableError } from '../../../lambdas/signer/kms-errors';
+import { SignatureRecoveryError } from '../../../lambdas/signer/signature';
+import { InvalidDerSignatureError } from '../../../lambdas/signer/der';
+import { InvalidPublicKeyError } from '../../../lambdas/signer/public-key';
+import { KNOWN_KEYS } from '../../fixtures/known-keys';
+import { KEY_ARN, mockKms, spkiFor } from '../../helpers/kms-mock';
+
+const KEY = KNOWN_KEYS[0];
+const OTHER = KNOWN_KEYS[1];
+const transfer: TransactionLike<string> = {
+  type: 2, chainId: 1n, nonce: 0, to: OTHER.address, value: 1n, gasLimit: 21000n, maxFeePerGas: 2n, maxPriorityFeePerGas: 1n,
+};
+const newSigner = (options: Partial<ConstructorParameters<typeof KmsSigner>[0]> = {}, provider?: Provider) =>
+  new KmsSigner({ keyId: 'alias/eth-signer', client: new KMSClient({ region: 'us-east-1' }), ...options }, provider);
+const failure = (promise: Promise<unknown>) => promise.then(() => { throw new Error('expected a rejection'); }, (error: Error) => error);
+
+describe('KmsSigner error names and messages', () => {
+  it.each([
+    ['AddressMismatchError', new AddressMismatchError('alias/k', KEY.address, OTHER.address),
+      `KMS key alias/k has address ${KEY.address}, but the signer is pinned to ${OTHER.address}; nothing was signed. Point KMS_KEY_ID at the intended key, or correct EXPECTED_ADDRESS.`],
+    ['FromMismatchError', new FromMismatchError(OTHER.address, KEY.address),
+      `The transaction's from (${OTHER.address}) is not this signer's address (${KEY.address}); omit from or set it to ${KEY.address}.`],
+    ['ChainIdMismatchError', new ChainIdMismatchError(5n, 1n), 'The transaction is for chain 5, but this signer signs only for chain 1; nothing was signed.'],
+    ['MissingChainIdError', new MissingChainIdError(0),
+      'The legacy transaction has no chain id, so its signature would be valid on every chain; set chainId, or ask for replayProtection: false explicitly.'],
+    ['MissingChainIdError', new MissingChainIdError(2), 'A type 2 transaction needs a non-zero chain id.'],
+    ['InvalidDigestError', new InvalidDigestError(20), 'The digest to sign is 20 bytes; it must be exactly 32 (a keccak256 hash).'],
+    ['SignatureRecoveryError', new SignatureRecoveryError('0xab'),
+      "The signature from KMS does not recover to the KMS key's address for digest 0xab; it was refused. Check that KMS_KEY_ID names the intended key (an alias may have been retargeted) and retry."],
+    ['InvalidDerSignatureError', new InvalidDerSignatureError('bad'), 'KMS returned an invalid signature: bad. Nothing was signed; retry, and check the key is ECC_SECG_P256K1.'],
+    ['InvalidPublicKeyError', new InvalidPublicKeyError('bad'), 'The KMS public key is not a secp256k1 key: bad. Use a KMS key with key spec ECC_SECG_P256K1.'],
+  ])('%s has its stable name and a message that says what to do', (name, error, message) => {
+    expect(error.name).toBe(name);
+    expect(error.message).toBe(message);
+  });
+});
+
+describe('KmsSigner refusals', () => {
+  it('refuses a type 2 transaction with chain id 0, even with replay protection off', async () => {
+    const kms = mockKms(KEY.privateKey);
+    const error = await failure(newSigner().signTransactionWithDetails({ ...transfer, chainId: 0n }, { replayProtection: false }));
+    expect(error).toBeInstanceOf(MissingChainIdError);
+    expect(error.message).toBe('A type 2 transaction needs a non-zero chain id.');
+    expect(kms.commandCalls(SignCommand)).toHaveLength(0);
+  });
+
+  it('refuses a legacy transaction with chain id 0 while replay protection is on', async () => {
+    const kms = mockKms(KEY.privateKey);
+    const legacy = { type: 0, chainId: 0n, nonce: 0, to: OTHER.address, gasLimit: 21000n, gasPrice: 1n };
+    const error = await failure(newSigner().signTransaction(legacy));
+    expect(error).toBeInstanceOf(MissingChainIdError);
+    expect(error.message).toMatch(/^The legacy transaction has no chain id/);
+    expect(kms.commandCalls(SignCommand)).toHaveLength(0);
+  });
+
+  it('signs a legacy transaction for any chain when it has no configured chain id', async () => {
+    mockKms(KEY.privateKey);
+    const legacy = { type: 0, chainId: 5n, nonce: 0, to: OTHER.address, gasLimit: 21000n, gasPrice: 1n };
+    expect(Transaction.from(await newSigner().signTransaction(legacy)).chainId).toBe(5n);
+  });
+
+  it('reports a Sign answer without a signature as KmsUnavailableError', async () => {
+    mockKms(KEY.privateKey).on(SignCommand).resolves({ KeyId: KEY_ARN, SigningAlgorithm: 'ECDSA_SHA_256' });
+    const error = await failure(newSigner().signTransaction(transfer));
+    expect(error).toBeInstanceOf(KmsUnavailableError);
+    expect(error.message).toMatch(/^The call to kms:Sign failed \(Error: KMS returned no signature\)/);
+  });
+
+  it('reports a GetPublicKey answer without a public key as KmsKeyUsageError', async () => {
+    mockKms(KEY.privateKey).on(GetPublicKeyCommand).resolves({ KeySpec: 'ECC_SECG_P256K1', KeyUsage: 'SIGN_VERIFY' });
+    const error = await failure(newSigner().getAddress());
+    expect(error).toBeInstanceOf(KmsKeyUsageError);
+    expect(error.message).toMatch(/\(GetPublicKey returned no public key\)/);
+  });
+
+  it('says "unknown" when GetPublicKey names no key spec or no key usage', async () => {
+    const kms = mockKms(KEY.privateKey);
+    kms.on(GetPublicKeyCommand).resolves({ KeyUsage: 'SIGN_VERIFY', PublicKey: spkiFor(KEY.privateKey) });
+    expect((await failure(newSigner().getAddress())).message).toMatch(/its key spec is unknown, not ECC_SECG_P256K1/);
+    kms.on(GetPublicKeyCommand).resolves({ KeySpec: 'ECC_SECG_P256K1', PublicKey: spkiFor(KEY.privateKey) });
+    expect((await failure(newSigner().getAddress())).message).toMatch(/its key usage is unknown, not SIGN_VERIFY/);
+  });
+
+  it('names the key it was given in errors, and signs with the ARN GetPublicKey resolved', async () => {
+    const kms = mockKms(KEY.privateKey);
+    await newSigner({ keyId: 'alias/team/hot' }).signTransaction(transfer);
+    expect(kms.commandCalls(SignCommand)[0]!.args[0].input.KeyId).toBe(KEY_ARN);
+    kms.on(GetPublicKeyCommand).resolves({ KeySpec: 'ECC_SECG_P256K1', KeyUsage: 'SIGN_VERIFY' });
+    expect((await failure(newSigner({ keyId: 'alias/team/hot2' }).getAddress())).message).toMatch(/^KMS key alias\/team\/hot2 /);
+  });
+
+  it('falls back to the given key id when GetPublicKey names no key ARN', async () => {
+    const kms = mockKms(KEY.privateKey);
+    kms.on(GetPublicKeyCommand).resolves({ KeySpec: 'ECC_SECG_P256K1', KeyUsage: 'SIGN_VERIFY', PublicKey: spkiFor(KEY.privateKey) });
+    const signer = newSigner({ keyId: 'alias/no-arn' });
+    expect((await signer.getKey()).keyArn).toBe('alias/no-arn');
+  });
+});
+
+describe('KmsSigner with ENS names', () => {
+  const domain = { name: 'Mail', version: '1', chainId: 1, verifyingContract: 'mail.eth' };
+  const types = { Mail: [{ name: 'to', type: 'address' }] };
+
+  it('refuses typed data that names an ENS name when it has no provider, saying how to fix it', async () => {
+    const kms = mockKms(KEY.privateKey);
+    const error = await failure(newSigner().signTypedData(domain, types, { to: OTHER.address }));
+    expect(error.message).toBe('Cannot resolve the ENS name mail.eth: connect the signer to a provider.');
+    expect(kms.commandCalls(SignCommand)).toHaveLength(0);
+  });
+
+  it('resolves ENS names in typed data through its provider', async () => {
+    mockKms(KEY.privateKey);
+    const provider = { resolveName: async (name: string) => (name === 'mail.eth' ? OTHER.address : null) } as unknown as Provider;
+    const signature = await newSigner({}, provider).signTypedData(domain, types, { to: KEY.address });
+    expect(verifyTypedData({ ...domain, verifyingContract: OTHER.address }, types, { to: KEY.address }, signature)).toBe(KEY.address);
+  });
+
+  it('refuses a name its provider cannot resolve', async () => {
+    mockKms(KEY.privateKey);
+    const provider = { resolveName: async () => null } as unknown as Provider;
+    await expect(newSigner({}, provider).signTypedData(domain, types, { to: OTHER.address })).rejects.toThrow(/Cannot resolve the ENS name mail\.eth/);
+  });
+});
+
+describe('KmsSigner.authorize', () => {
+  it('keeps the nonce and chain id it was given', async () => {
+    mockKms(KEY.privateKey);
+    const auth = await newSigner().authorize({ address: OTHER.address, nonce: 5, chainId: 7n });
+    expect(auth).toMatchObject({ address: OTHER.address, nonce: 5n, chainId: 7n });
+    expect(verifyAuthorization(auth, auth.signature)).toBe(KEY.address);
+  });
+});
