@@ -3,6 +3,7 @@ import { SignerError } from './errors';
 import { SECP256K1_N } from './curve';
 
 /** ECDSA-Sig-Value ::= SEQUENCE { r INTEGER, s INTEGER } (RFC 3279, section 2.2.3), as KMS returns it. */
+// Stryker disable next-line StringLiteral: the model's name only labels asn1.js's own error messages
 const EcdsaSigValue = asn1.define<{ r: asn1.BN; s: asn1.BN }>('EcdsaSigValue', function () {
   this.seq().obj(this.key('r').int(), this.key('s').int());
 });
@@ -22,6 +23,7 @@ export function decodeSignature(der: Uint8Array): { r: bigint; s: bigint } {
   // non-minimal encodings), so the input must be byte-for-byte the canonical re-encoding.
   const canonical: Buffer = EcdsaSigValue.encode(decoded, 'der');
   if (!canonical.equals(der)) {
+    // Stryker disable next-line EqualityOperator,ConditionalExpression: equivalent; input no longer than the canonical encoding never has it as a proper prefix
     const trailing = der.length > canonical.length && canonical.equals(der.subarray(0, canonical.length));
     throw new InvalidDerSignatureError(
       trailing
