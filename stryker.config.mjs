@@ -12,6 +12,9 @@ export default {
   disableTypeChecks: false,
   // Every module of the Lambdas, except generated code and type declarations.
   mutate: ['lambdas/**/*.ts', '!lambdas/policy/schema-validator.ts', '!lambdas/types/**'],
+  // Static mutants (module-level tables, evaluated once at import) need the whole test set per mutant and
+  // took 70% of the run time for a quarter of the mutants; they are reported as ignored.
+  ignoreStatic: true,
   incremental: true,
   incrementalFile: 'reports/stryker-incremental.json',
   reporters: ['clear-text', 'progress', 'html', 'json'],
