@@ -1,0 +1,467 @@
+// Spending limits that hold across invocations and instances, kept in DynamoDB.
+//
+// One item per key holds every limit of that key: { pk: <key ARN>, sk: "spending", v: <version>,
+// limits: { "<limit id>@<asset>": { w, s, u, t, n, p, b: { <bucket>: amount }, c: { <bucket>: count } } } }
+// (w window ms, s bucket span ms, u unit exponent or -1, t/n totals of the buckets, p when the oldest bucket stops
+// counting; see rolling-window.ts). One item makes a reservation over several limits atomic with ONE conditional
+// write, without TransactWriteItems, and the partition key is the key ARN so IAM can confine a signer role to its
+// own key's items (dynamodb:LeadingKeys).
+//
+// Reserve takes the fast path first: a single UpdateItem that adds to the current bucket under the condition
+// that every limit's total still leaves room and no bucket has expired yet (so the totals are exact). DynamoDB
+// applies conditional updates of one item one at a time, so concurrent reservations never overshoot a cap and
+// never need to retry. Only when that condition fails does the slow path read the item (consistent read), prune
+// expired buckets, tell "over the cap" (SpendingLimitExceededError, with what remains) from "needs pruning or
+// first use", and write the rebuilt limits under an optimistic version condition, retried with jitter.
+import {
+  ConditionalCheckFailedException,
+  DynamoDBClient,
+  GetItemCommand,
+  PutItemCommand,
+  UpdateItemCommand,
+  type AttributeValue,
+} from '@aws-sdk/client-dynamodb';
+import type { SpendCharge, SpendingLimit } from '../policy/spending';
+import { InvalidSpendingLimitError, PolicyStateUnavailableError, SpendingLimitExceededError } from './errors';
+import {
+  bucketIndexAt,
+  capUnits,
+  layoutOf,
+  liveState,
+  remainingOf,
+  toUnits,
+  totalsOf,
+  withCharge,
+  wouldExceed,
+  type Bucket,
+  type WindowLayout,
+  type WindowState,
+} from './rolling-window';
+
+/** The sort key of the item that holds a key's spending limits. */
+export const SPENDING_SORT_KEY = 'spending';
+/** Most limits one key's item may hold (bounds its size: about 1.2 KB per limit). */
+export const MAX_LIMITS_PER_KEY = 100;
+const MAX_FAST_PATH_LIMITS = 8; // keeps the update expression well under DynamoDB's 4 KB
+const MAX_ATTEMPTS = 10;
+const DEFAULT_CALL_TIMEOUT_MS = 3000;
+
+/** The table layout: a string partition key (the KMS key ARN) and a string sort key. */
+export interface PolicyTableKeys {
+  readonly partitionKey: string;
+  readonly sortKey: string;
+}
+/** Attribute names of the policy table's keys. */
+export const POLICY_TABLE_KEYS: PolicyTableKeys = { partitionKey: 'pk', sortKey: 'sk' };
+
+/** When a store call must give up, in addition to the per-call timeout. */
+export interface CallBudget {
+  /** Epoch ms (Date.now() clock) by which the call must be over, e.g. now + context.getRemainingTimeInMillis() - margin. */
+  readonly deadlineMs?: number;
+  /** Aborts the call (and any retry) when signalled. */
+  readonly signal?: AbortSignal;
+}
+
+/** Who reserves, for which request, and at what time (injected by tests to roll the window). */
+export interface ReserveOptions extends CallBudget {
+  /** The KMS key ARN: the partition of the key's limits. */
+  readonly keyArn: string;
+  /** Identifies the request in logs (e.g. the Lambda request id). */
+  readonly reservationId: string;
+  /** The time the charges are counted at; default Date.now(). */
+  readonly nowMs?: number;
+}
+
+/** What `reserve` counted, to be given back with `release` if signing then fails. */
+export interface Reservation {
+  readonly keyArn: string;
+  readonly reservationId: string;
+  readonly charges: readonly ReservedCharge[];
+}
+
+/** One limit's part of a reservation: where it was counted. */
+export interface ReservedCharge {
+  readonly limit: SpendingLimit;
+  readonly amount: bigint;
+  readonly entryKey: string;
+  readonly layout: WindowLayout;
+  readonly bucketIndex: number;
+  readonly units: bigint;
+}
+
+/** Settings of a store. */
+export interface SpendingStoreOptions {
+  readonly tableName: string;
+  readonly client: DynamoDBClient;
+  /** Longest single DynamoDB call; a caller's deadline can only shorten it. Default 3000 ms. */
+  readonly callTimeoutMs?: number;
+}
+
+/** Reserves and releases spending against the limits of a signing policy, in DynamoDB. */
+export class SpendingStore {
+  readonly #tableName: string;
+  readonly #client: DynamoDBClient;
+  readonly #callTimeoutMs: number;
+  readonly #released = new WeakSet<Reservation>();
+
+  constructor(options: SpendingStoreOptions) {
+    this.#tableName = options.tableName;
+    this.#client = options.client;
+    this.#callTimeoutMs = options.callTimeoutMs ?? DEFAULT_CALL_TIMEOUT_MS;
+  }
+
+  /**
+   * Counts `charges` against their limits, all or none: throws SpendingLimitExceededError (nothing counted) if
+   * any limit would go over its cap, PolicyStateUnavailableError (nothing counted, or an over-count that only
+   * makes the limit stricter) if DynamoDB fails or the budget runs out. With no charges it makes no call.
+   */
+  async reserve(charges: readonly SpendCharge[], options: ReserveOptions): Promise<Reservation> {
+    const nowMs = options.nowMs ?? Date.now();
+    const reserved = mergeCharges(charges, nowMs);
+    const reservation: Reservation = { keyArn: options.keyArn, reservationId: options.reservationId, charges: reserved };
+    if (reserved.length === 0) return reservation;
+    if (!options.keyArn) throw new InvalidSpendingLimitError('reserve needs the key ARN.');
+
+    const fast = reserved.length <= MAX_FAST_PATH_LIMITS ? fastReserveUpdate(reserved, nowMs) : undefined;
+    for (let attempt = 1; ; attempt++) {
+      // After a lost race the winner has usually initialised or pruned the item: the fast path then serialises us.
+      if (fast && (await this.#conditionalUpdate(options.keyArn, fast, options))) return reservation;
+      const item = await this.#read(options.keyArn, options);
+      const limits = decodeLimits(item);
+      const next = new Map<string, WindowState>();
+      for (const charge of reserved) {
+        const live = liveState(limits.get(charge.entryKey), charge.layout, nowMs, charge.limit.maxAmount);
+        if (wouldExceed(live, charge.limit, charge.units)) {
+          throw new SpendingLimitExceededError(remainingOf(live, charge.limit), charge.amount);
+        }
+        next.set(charge.entryKey, withCharge(live, charge.bucketIndex, charge.units, 1));
+      }
+      if (await this.#writeRebuilt(options.keyArn, item, limits, next, nowMs, options)) return reservation;
+      await this.#backOff(attempt, options);
+    }
+  }
+
+  /**
+   * Gives back what a reservation counted (signing failed after it was made). Calling it twice releases once.
+   * A charge whose bucket has already left the window is simply gone. Throws PolicyStateUnavailableError if
+   * DynamoDB fails, in which case the charges stay counted (stricter, never looser).
+   */
+  async release(reservation: Reservation, budget: CallBudget = {}): Promise<void> {
+    if (reservation.charges.length === 0 || this.#released.has(reservation)) return;
+    this.#released.add(reservation);
+    const { keyArn, charges } = reservation;
+    if (charges.length <= MAX_FAST_PATH_LIMITS) {
+      if (await this.#conditionalUpdate(keyArn, fastReleaseUpdate(charges), budget)) return;
+    }
+    const nowMs = Date.now();
+    for (let attempt = 1; ; attempt++) {
+      const item = await this.#read(keyArn, budget);
+      if (!item) return;
+      const limits = decodeLimits(item);
+      const next = new Map<string, WindowState>();
+      for (const charge of charges) {
+        const stored = limits.get(charge.entryKey);
+        if (!stored || !sameLayout(stored.layout, charge.layout)) continue;
+        const live = liveState(stored, charge.layout, nowMs);
+        if (!live.buckets.has(charge.bucketIndex)) continue;
+        next.set(charge.entryKey, withCharge(live, charge.bucketIndex, -charge.units, -1));
+      }
+      if (next.size === 0) return;
+      if (await this.#writeRebuilt(keyArn, item, limits, next, nowMs, budget)) return;
+      await this.#backOff(attempt, budget);
+    }
+  }
+
+  /** Runs an UpdateItem; false if its condition failed. */
+  async #conditionalUpdate(keyArn: string, update: UpdateParts, budget: CallBudget): Promise<boolean> {
+    try {
+      await this.#send((abortSignal) =>
+        this.#client.send(
+          new UpdateItemCommand({
+            TableName: this.#tableName,
+            Key: itemKey(keyArn),
+            UpdateExpression: update.expression,
+            ConditionExpression: update.condition,
+            ExpressionAttributeNames: update.names,
+            ExpressionAttributeValues: update.values,
+          }),
+          { abortSignal },
+        ),
+      budget);
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
+  }
+
+  async #read(keyArn: string, budget: CallBudget): Promise<Record<string, AttributeValue> | undefined> {
+    const result = await this.#send(
+      (abortSignal) => this.#client.send(new GetItemCommand({ TableName: this.#tableName, Key: itemKey(keyArn), ConsistentRead: true }), { abortSignal }),
+      budget,
+    );
+    return result.Item;
+  }
+
+  /**
+   * Writes the rebuilt limits (and drops limits whose buckets have all left the window) if nobody wrote the
+   * item since it was read; false if somebody did.
+   */
+  async #writeRebuilt(
+    keyArn: string,
+    item: Record<string, AttributeValue> | undefined,
+    stored: ReadonlyMap<string, WindowState>,
+    next: ReadonlyMap<string, WindowState>,
+    nowMs: number,
+    budget: CallBudget,
+  ): Promise<boolean> {
+    const dead = [...stored].filter(([entryKey, state]) => !next.has(entryKey) && liveState(state, state.layout, nowMs).buckets.size === 0).map(([key]) => key);
+    if (stored.size - dead.length + [...next.keys()].filter((key) => !stored.has(key)).length > MAX_LIMITS_PER_KEY) {
+      throw new InvalidSpendingLimitError(`A key may have at most ${MAX_LIMITS_PER_KEY} spending limits in use at once.`);
+    }
+    try {
+      if (!item) {
+        const limits: Record<string, AttributeValue> = {};
+        for (const [entryKey, state] of next) limits[entryKey] = encodeState(state);
+        await this.#send(
+          (abortSignal) =>
+            this.#client.send(
+              new PutItemCommand({
+                TableName: this.#tableName,
+                Item: { ...itemKey(keyArn), v: { N: '1' }, limits: { M: limits } },
+                ConditionExpression: 'attribute_not_exists(#pk)',
+                ExpressionAttributeNames: { '#pk': POLICY_TABLE_KEYS.partitionKey },
+              }),
+              { abortSignal },
+            ),
+          budget,
+        );
+        return true;
+      }
+      const version = item.v?.N ?? '0';
+      const names: Record<string, string> = { '#v': 'v', '#L': 'limits' };
+      const values: Record<string, AttributeValue> = { ':v': { N: version }, ':next': { N: String(BigInt(version) + 1n) } };
+      const sets = ['#v = :next'];
+      let i = 0;
+      for (const [entryKey, state] of next) {
+        names[`#e${i}`] = entryKey;
+        values[`:e${i}`] = encodeState(state);
+        sets.push(`#L.#e${i} = :e${i}`);
+        i++;
+      }
+      const removes = dead.map((entryKey, j) => {
+        names[`#d${j}`] = entryKey;
+        return `#L.#d${j}`;
+      });
+      await this.#send(
+        (abortSignal) =>
+          this.#client.send(
+            new UpdateItemCommand({
+              TableName: this.#tableName,
+              Key: itemKey(keyArn),
+              UpdateExpression: `SET ${sets.join(', ')}${removes.length ? ` REMOVE ${removes.join(', ')}` : ''}`,
+              ConditionExpression: '#v = :v',
+              ExpressionAttributeNames: names,
+              ExpressionAttributeValues: values,
+            }),
+            { abortSignal },
+          ),
+        budget,
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
+  }
+
+  /** One DynamoDB call under the per-call timeout and the caller's budget; any failure but a failed condition fails closed. */
+  async #send<T>(call: (signal: AbortSignal) => Promise<T>, budget: CallBudget): Promise<T> {
+    const timeoutMs = this.#timeLeft(budget);
+    const signals = [AbortSignal.timeout(timeoutMs), ...(budget.signal ? [budget.signal] : [])];
+    try {
+      return await call(AbortSignal.any(signals));
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) throw error;
+      if (budget.signal?.aborted) throw new PolicyStateUnavailableError('the caller cancelled the request', { cause: error });
+      const name = error instanceof Error ? error.name : 'unknown error';
+      throw new PolicyStateUnavailableError(name === 'AbortError' || name === 'TimeoutError' ? `no answer from DynamoDB within ${timeoutMs} ms` : `DynamoDB failed: ${name.slice(0, 80)}`, { cause: error });
+    }
+  }
+
+  #timeLeft(budget: CallBudget): number {
+    if (budget.signal?.aborted) throw new PolicyStateUnavailableError('the caller cancelled the request');
+    const left = budget.deadlineMs === undefined ? this.#callTimeoutMs : Math.min(this.#callTimeoutMs, budget.deadlineMs - Date.now());
+    if (left <= 0) throw new PolicyStateUnavailableError('the invocation ran out of time before DynamoDB answered');
+    return left;
+  }
+
+  /** Waits a random time that grows with the attempt (full jitter), or gives up after MAX_ATTEMPTS. */
+  async #backOff(attempt: number, budget: CallBudget): Promise<void> {
+    if (attempt >= MAX_ATTEMPTS) throw new PolicyStateUnavailableError(`the spending item stayed contended after ${MAX_ATTEMPTS} attempts`);
+    const delayMs = Math.random() * Math.min(200, 5 * 2 ** attempt);
+    const left = this.#timeLeft(budget);
+    await new Promise((resolve) => setTimeout(resolve, Math.min(delayMs, left)));
+  }
+}
+
+/** The item key of a key's spending limits. */
+function itemKey(keyArn: string): Record<string, AttributeValue> {
+  return { [POLICY_TABLE_KEYS.partitionKey]: { S: keyArn }, [POLICY_TABLE_KEYS.sortKey]: { S: SPENDING_SORT_KEY } };
+}
+
+/** One charge per limit (amounts of the same limit added up: one transaction is one signature). */
+function mergeCharges(charges: readonly SpendCharge[], nowMs: number): ReservedCharge[] {
+  if (!Number.isSafeInteger(nowMs) || nowMs < 0) throw new InvalidSpendingLimitError('nowMs must be a non-negative integer of milliseconds.');
+  const byEntry = new Map<string, { limit: SpendingLimit; amount: bigint }>();
+  for (const { limit, amount } of charges) {
+    if (typeof amount !== 'bigint' || amount < 0n) throw new InvalidSpendingLimitError(`Spending limit "${String(limit.id).slice(0, 80)}": a charge must be a non-negative bigint.`);
+    const entryKey = `${limit.id}@${limit.asset}`;
+    const previous = byEntry.get(entryKey);
+    byEntry.set(entryKey, { limit, amount: (previous?.amount ?? 0n) + amount });
+  }
+  return [...byEntry].map(([entryKey, { limit, amount }]) => {
+    const layout = layoutOf(limit);
+    return { limit, amount, entryKey, layout, bucketIndex: bucketIndexAt(nowMs, layout), units: toUnits(amount, layout) };
+  });
+}
+
+interface UpdateParts {
+  expression: string;
+  condition: string;
+  names: Record<string, string>;
+  values: Record<string, AttributeValue>;
+}
+
+/**
+ * The single conditional update that adds every charge to its current bucket, provided each limit exists
+ * in the current layout, none of its buckets has expired (so its totals are exact) and it has room.
+ */
+function fastReserveUpdate(charges: readonly ReservedCharge[], nowMs: number): UpdateParts {
+  const names: Record<string, string> = { ...FIELD_NAMES };
+  const values: Record<string, AttributeValue> = { ':one': { N: '1' }, ':zero': { N: '0' }, ':now': { N: String(nowMs) } };
+  const conditions: string[] = [];
+  const sets = ['#v = #v + :one'];
+  charges.forEach((charge, i) => {
+    const entry = `#L.#e${i}`;
+    names[`#e${i}`] = charge.entryKey;
+    names[`#k${i}`] = String(charge.bucketIndex);
+    values[`:w${i}`] = { N: String(charge.layout.windowMs) };
+    values[`:s${i}`] = { N: String(charge.layout.spanMs) };
+    values[`:u${i}`] = { N: String(charge.layout.unitExponent) };
+    conditions.push(`${entry}.#w = :w${i}`, `${entry}.#s = :s${i}`, `${entry}.#u = :u${i}`, `${entry}.#p > :now`);
+    sets.push(`${entry}.#n = ${entry}.#n + :one`, `${entry}.#c.#k${i} = if_not_exists(${entry}.#c.#k${i}, :zero) + :one`);
+    if (charge.limit.maxCount !== undefined) {
+      values[`:nmax${i}`] = { N: String(charge.limit.maxCount - 1) };
+      conditions.push(`${entry}.#n <= :nmax${i}`);
+    }
+    if (charge.limit.maxAmount !== undefined) {
+      values[`:a${i}`] = { N: charge.units.toString() };
+      values[`:tmax${i}`] = { N: (capUnits(charge.limit.maxAmount, charge.layout) - charge.units).toString() };
+      conditions.push(`${entry}.#t <= :tmax${i}`);
+      sets.push(`${entry}.#t = ${entry}.#t + :a${i}`, `${entry}.#b.#k${i} = if_not_exists(${entry}.#b.#k${i}, :zero) + :a${i}`);
+    }
+  });
+  return usedOnly({ expression: `SET ${sets.join(', ')}`, condition: conditions.join(' AND '), names, values });
+}
+
+/** The single conditional update that takes every charge back out of its bucket, if the bucket is still there unchanged in layout. */
+function fastReleaseUpdate(charges: readonly ReservedCharge[]): UpdateParts {
+  const names: Record<string, string> = { ...FIELD_NAMES };
+  const values: Record<string, AttributeValue> = { ':one': { N: '1' } };
+  const conditions: string[] = [];
+  const sets = ['#v = #v + :one'];
+  charges.forEach((charge, i) => {
+    const entry = `#L.#e${i}`;
+    names[`#e${i}`] = charge.entryKey;
+    names[`#k${i}`] = String(charge.bucketIndex);
+    values[`:w${i}`] = { N: String(charge.layout.windowMs) };
+    values[`:s${i}`] = { N: String(charge.layout.spanMs) };
+    values[`:u${i}`] = { N: String(charge.layout.unitExponent) };
+    conditions.push(`${entry}.#w = :w${i}`, `${entry}.#s = :s${i}`, `${entry}.#u = :u${i}`, `${entry}.#c.#k${i} >= :one`);
+    sets.push(`${entry}.#n = ${entry}.#n - :one`, `${entry}.#c.#k${i} = ${entry}.#c.#k${i} - :one`);
+    if (charge.layout.unitExponent >= 0) {
+      values[`:a${i}`] = { N: charge.units.toString() };
+      conditions.push(`${entry}.#b.#k${i} >= :a${i}`, `${entry}.#t >= :a${i}`);
+      sets.push(`${entry}.#t = ${entry}.#t - :a${i}`, `${entry}.#b.#k${i} = ${entry}.#b.#k${i} - :a${i}`);
+    }
+  });
+  return usedOnly({ expression: `SET ${sets.join(', ')}`, condition: conditions.join(' AND '), names, values });
+}
+
+/** DynamoDB rejects expression names and values that the expressions do not use. */
+function usedOnly(parts: UpdateParts): UpdateParts {
+  const text = `${parts.expression} ${parts.condition}`;
+  const used = (token: string) => new RegExp(`${token}(?![A-Za-z0-9_])`).test(text);
+  return {
+    ...parts,
+    names: Object.fromEntries(Object.entries(parts.names).filter(([token]) => used(token))),
+    values: Object.fromEntries(Object.entries(parts.values).filter(([token]) => used(token))),
+  };
+}
+
+const FIELD_NAMES = { '#v': 'v', '#L': 'limits', '#w': 'w', '#s': 's', '#u': 'u', '#t': 't', '#n': 'n', '#p': 'p', '#b': 'b', '#c': 'c' };
+
+function sameLayout(a: WindowLayout, b: WindowLayout): boolean {
+  return a.windowMs === b.windowMs && a.spanMs === b.spanMs && a.unitExponent === b.unitExponent;
+}
+
+/** A limit's state as stored: totals and the prune time are derived from the buckets so the fast path can check them. */
+function encodeState(state: WindowState): AttributeValue {
+  const { amount, count, pruneAtMs } = totalsOf(state);
+  const amounts: Record<string, AttributeValue> = {};
+  const counts: Record<string, AttributeValue> = {};
+  for (const [index, bucket] of state.buckets) {
+    counts[String(index)] = { N: String(bucket.count) };
+    if (state.layout.unitExponent >= 0) amounts[String(index)] = { N: bucket.amount.toString() };
+  }
+  return {
+    M: {
+      w: { N: String(state.layout.windowMs) },
+      s: { N: String(state.layout.spanMs) },
+      u: { N: String(state.layout.unitExponent) },
+      t: { N: amount.toString() },
+      n: { N: String(count) },
+      p: { N: String(pruneAtMs) },
+      b: { M: amounts },
+      c: { M: counts },
+    },
+  };
+}
+
+/** Reads every limit of an item; a malformed item fails closed (it is never guessed at). */
+function decodeLimits(item: Record<string, AttributeValue> | undefined): Map<string, WindowState> {
+  const states = new Map<string, WindowState>();
+  const limits = item?.limits?.M;
+  if (!limits) return states;
+  for (const entryKey of Object.keys(limits)) {
+    const entry = limits[entryKey]?.M;
+    if (!entry) throw corrupt(entryKey);
+    const layout: WindowLayout = { windowMs: integer(entry.w, entryKey), spanMs: integer(entry.s, entryKey), unitExponent: integer(entry.u, entryKey) };
+    if (layout.spanMs <= 0 || layout.windowMs <= 0) throw corrupt(entryKey);
+    const buckets = new Map<number, Bucket>();
+    const counts = entry.c?.M ?? {};
+    const amounts = entry.b?.M ?? {};
+    for (const index of Object.keys(counts)) {
+      const amount = Object.hasOwn(amounts, index) ? bigInteger(amounts[index], entryKey) : 0n;
+      buckets.set(integer({ N: index }, entryKey), { amount, count: integer(counts[index], entryKey) });
+    }
+    states.set(entryKey, { layout, buckets });
+  }
+  return states;
+}
+
+function integer(value: AttributeValue | undefined, entryKey: string): number {
+  const parsed = value?.N === undefined ? Number.NaN : Number(value.N);
+  if (!Number.isSafeInteger(parsed)) throw corrupt(entryKey);
+  return parsed;
+}
+
+function bigInteger(value: AttributeValue | undefined, entryKey: string): bigint {
+  if (value?.N === undefined || !/^\d{1,40}$/.test(value.N)) throw corrupt(entryKey);
+  return BigInt(value.N);
+}
+
+function corrupt(entryKey: string): PolicyStateUnavailableError {
+  return new PolicyStateUnavailableError(`the stored state of spending limit "${entryKey.slice(0, 80)}" is malformed`);
+}
