@@ -1,0 +1,116 @@
+// Idempotent signing with Powertools' idempotency utility, persisted in the policy table.
+//
+// A caller that retries after a timeout must get the SAME signed transaction back (KMS signatures are
+// randomised: signing twice gives two different valid transactions with the same nonce) and be counted once
+// against the spending limits. The idempotency record is keyed on what is signed: the unsigned transaction's
+// hash (keccak256 of its unsigned serialisation, which covers every field the signature covers, whatever
+// notation the caller used for numbers), the sender, the replay-protection choice and the caller's optional
+// `idempotencyKey`, hashed with SHA-256. The record lives in the policy table under the key's partition
+// (pk = key ARN, sk = "idempotency#<scope>#<base64 SHA-256>"), so the same dynamodb:LeadingKeys grant covers it.
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { IdempotencyConfig, makeIdempotent } from '@aws-lambda-powertools/idempotency';
+import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
+import type { Context } from 'aws-lambda';
+import { Transaction, getAddress, type TransactionRequest } from 'ethers';
+import { SignerError } from '../signer/errors';
+import { PolicyStateUnavailableError, SigningInProgressError } from './errors';
+import { POLICY_TABLE_KEYS } from './spending-store';
+
+/** Default time a signed response is replayed for a retry of the same request: one hour. */
+export const DEFAULT_IDEMPOTENCY_WINDOW_SECONDS = 3600;
+/** What an `idempotencyKey` may look like: 1 to 128 printable ASCII characters without spaces. */
+export const IDEMPOTENCY_KEY_PATTERN = /^[\x21-\x7e]{1,128}$/;
+/** The attribute that holds a record's expiry (epoch seconds); enable DynamoDB TTL on it. */
+export const IDEMPOTENCY_EXPIRY_ATTRIBUTE = 'expiration';
+
+/** The part of a sign request that identifies it for idempotency. */
+export interface IdempotentSignRequest {
+  readonly transaction: TransactionRequest;
+  readonly replayProtection: boolean;
+  readonly idempotencyKey?: string;
+}
+
+/** Settings of the idempotency wrapper. */
+export interface IdempotentSignOptions {
+  readonly tableName: string;
+  readonly client: DynamoDBClient;
+  /** The KMS key ARN: the partition the records live in (and that IAM confines the signer role to). */
+  readonly keyArn: string;
+  /** Separates records of different operations or functions sharing the key (e.g. "eip1559"). */
+  readonly scope: string;
+  /** How long a completed response is replayed for a retry; default DEFAULT_IDEMPOTENCY_WINDOW_SECONDS. */
+  readonly windowSeconds?: number;
+}
+
+/** A sign function made idempotent; pass the Lambda context so an interrupted request unlocks when the invocation would have timed out. */
+export type IdempotentSign<R> = (request: IdempotentSignRequest, context?: Context) => Promise<R>;
+
+/**
+ * Wraps `sign` so that a repeated request (same unsigned transaction, sender choice and idempotencyKey) within
+ * the window returns the first response instead of signing (and counting) again. A duplicate that arrives while
+ * the first is still running gets SigningInProgressError; a failed `sign` leaves no record, so a retry signs.
+ * Failures of the record store fail closed with PolicyStateUnavailableError. The response must be JSON data.
+ */
+export function makeIdempotentSign<R extends object>(sign: (request: IdempotentSignRequest) => Promise<R>, options: IdempotentSignOptions): IdempotentSign<R> {
+  const windowSeconds = options.windowSeconds ?? DEFAULT_IDEMPOTENCY_WINDOW_SECONDS;
+  const persistenceStore = new DynamoDBPersistenceLayer({
+    tableName: options.tableName,
+    awsSdkV3Client: options.client,
+    keyAttr: POLICY_TABLE_KEYS.partitionKey,
+    sortKeyAttr: POLICY_TABLE_KEYS.sortKey,
+    staticPkValue: options.keyArn,
+    expiryAttr: IDEMPOTENCY_EXPIRY_ATTRIBUTE,
+  });
+  const config = new IdempotencyConfig({ expiresAfterSeconds: windowSeconds, hashFunction: 'sha256', throwOnNoIdempotencyKey: true });
+  const idempotent = makeIdempotent(async (_identity: IdempotencyIdentity, request: IdempotentSignRequest) => sign(request), {
+    persistenceStore,
+    config,
+    keyPrefix: `idempotency#${options.scope}`,
+    dataIndexArgument: 0,
+  });
+  return async (request, context) => {
+    if (context) config.registerLambdaContext(context);
+    const identity = idempotencyIdentity(request);
+    try {
+      return await idempotent(identity, request);
+    } catch (error) {
+      throw toSignerError(error);
+    }
+  };
+}
+
+/** What identifies a sign request for idempotency (hashed, never stored as such). */
+export interface IdempotencyIdentity {
+  readonly unsignedHash: string;
+  readonly from: string | null;
+  readonly replayProtection: boolean;
+  readonly idempotencyKey: string | null;
+}
+
+/** The canonical identity of a request: the hash of exactly what would be signed, whatever notation the fields used. */
+export function idempotencyIdentity({ transaction, replayProtection, idempotencyKey }: IdempotentSignRequest): IdempotencyIdentity {
+  const { from, ...unsigned } = transaction;
+  return {
+    unsignedHash: Transaction.from(unsigned as Parameters<typeof Transaction.from>[0]).unsignedHash,
+    from: typeof from === 'string' ? getAddress(from) : null,
+    replayProtection,
+    idempotencyKey: idempotencyKey ?? null,
+  };
+}
+
+/** Checks an event's optional `idempotencyKey`; returns a problem to report, or undefined if it is fine. */
+export function idempotencyKeyProblem(value: unknown): string | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string' || !IDEMPOTENCY_KEY_PATTERN.test(value)) {
+    return 'must be a string of 1 to 128 printable ASCII characters without spaces (for example a UUID)';
+  }
+  return undefined;
+}
+
+function toSignerError(error: unknown): unknown {
+  if (error instanceof SignerError) return error; // the signer's own failure, passed through (its record was removed)
+  const name = error instanceof Error ? error.name : '';
+  if (name === 'IdempotencyAlreadyInProgressError') return new SigningInProgressError({ cause: error });
+  if (name.startsWith('Idempotency')) return new PolicyStateUnavailableError(`idempotency record: ${name}`, { cause: error });
+  return error;
+}

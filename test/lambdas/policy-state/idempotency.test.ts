@@ -1,0 +1,227 @@
+// Idempotent signing against real parts: Powertools' DynamoDB persistence over the real SDK to dynalite, and
+// signatures from the local KMS over HTTP (randomised, so a replayed response is recognisable).
+import { DynamoDBClient, GetItemCommand, QueryCommand } from '@aws-sdk/client-dynamodb';
+import type { KMSClient } from '@aws-sdk/client-kms';
+import { Transaction, type TransactionRequest } from 'ethers';
+import type { SpendingLimit } from '../../../lambdas/policy/spending';
+import { PolicyStateUnavailableError, SigningInProgressError, SpendingLimitExceededError } from '../../../lambdas/policy-state/errors';
+import {
+  idempotencyIdentity,
+  idempotencyKeyProblem,
+  makeIdempotentSign,
+  type IdempotentSignRequest,
+} from '../../../lambdas/policy-state/idempotency';
+import { SpendingStore } from '../../../lambdas/policy-state/spending-store';
+import { toSignResponse, type SignResponse } from '../../../lambdas/response';
+import { KmsSigner } from '../../../lambdas/signer/kms-signer';
+import { localKmsClient, startLocalKms, type LocalKms } from '../../../scripts/local-kms';
+import { lambdaContext } from '../../../scripts/local-stack/lambda-context';
+import { createSigningKey } from '../../../scripts/local-stack/stack';
+import { startLocalDynamoDb, type LocalDynamoDb } from '../../helpers/dynalite';
+import { rejectionOf } from '../../helpers/rejection';
+
+let dynamo: LocalDynamoDb;
+let kms: LocalKms;
+let kmsClient: KMSClient;
+let signer: KmsSigner;
+let keyArn: string;
+
+beforeAll(async () => {
+  [dynamo, kms] = await Promise.all([startLocalDynamoDb(), startLocalKms()]);
+  kmsClient = localKmsClient(kms, { region: 'us-east-1' });
+  ({ keyArn } = await createSigningKey(kmsClient));
+  signer = new KmsSigner({ keyId: keyArn, client: kmsClient, chainId: 1n });
+});
+afterAll(async () => {
+  kmsClient.destroy();
+  await Promise.all([dynamo.close(), kms.close()]);
+});
+
+let nonce = 0;
+const transfer = (fields: Partial<TransactionRequest> = {}): TransactionRequest => ({
+  type: 2,
+  chainId: 1n,
+  nonce: nonce++,
+  to: '0x000000000000000000000000000000000000dEaD',
+  value: 10n ** 15n,
+  gasLimit: 21000n,
+  maxFeePerGas: 30n * 10n ** 9n,
+  maxPriorityFeePerGas: 10n ** 9n,
+  ...fields,
+});
+
+/** A signing function that counts its KMS signatures. */
+function countingSigner() {
+  const calls = { count: 0 };
+  const sign = async (request: IdempotentSignRequest): Promise<SignResponse> => {
+    calls.count++;
+    return toSignResponse(await signer.signTransactionWithDetails(request.transaction, { replayProtection: request.replayProtection }));
+  };
+  return { sign, calls };
+}
+
+const options = (scope: string, extra: { windowSeconds?: number; client?: DynamoDBClient } = {}) => ({
+  tableName: dynamo.tableName,
+  client: extra.client ?? dynamo.client,
+  keyArn,
+  scope,
+  ...(extra.windowSeconds !== undefined && { windowSeconds: extra.windowSeconds }),
+});
+
+describe('makeIdempotentSign', () => {
+  it('returns the identical signed transaction for a retry and signs once', async () => {
+    const { sign, calls } = countingSigner();
+    const idempotent = makeIdempotentSign(sign, options('retry'));
+    const request = { transaction: transfer(), replayProtection: true };
+    const first = await idempotent(request, lambdaContext('signer'));
+    const second = await idempotent({ transaction: { ...request.transaction }, replayProtection: true }, lambdaContext('signer'));
+    expect(second).toEqual(first);
+    expect(calls.count).toBe(1);
+    expect(Transaction.from(first.signedTransaction).from).toBe(first.from);
+  });
+
+  it('recognises the same transaction written in another notation (hex, decimal strings, checksum case)', async () => {
+    const { sign, calls } = countingSigner();
+    const idempotent = makeIdempotentSign(sign, options('notation'));
+    const tx = transfer();
+    const first = await idempotent({ transaction: tx, replayProtection: true }, lambdaContext('signer'));
+    const rewritten: TransactionRequest = {
+      ...tx,
+      to: String(tx.to).toLowerCase(),
+      value: '0x' + (10n ** 15n).toString(16),
+      gasLimit: '21000',
+      maxFeePerGas: (30n * 10n ** 9n).toString(),
+      nonce: Number(tx.nonce),
+    };
+    expect(await idempotent({ transaction: rewritten, replayProtection: true }, lambdaContext('signer'))).toEqual(first);
+    expect(calls.count).toBe(1);
+  });
+
+  it('signs again for a different transaction or a different idempotencyKey', async () => {
+    const { sign, calls } = countingSigner();
+    const idempotent = makeIdempotentSign(sign, options('distinct'));
+    const tx = transfer();
+    const a = await idempotent({ transaction: tx, replayProtection: true, idempotencyKey: 'a' }, lambdaContext('signer'));
+    const b = await idempotent({ transaction: tx, replayProtection: true, idempotencyKey: 'b' }, lambdaContext('signer'));
+    const c = await idempotent({ transaction: { ...tx, value: 1n }, replayProtection: true, idempotencyKey: 'a' }, lambdaContext('signer'));
+    expect(calls.count).toBe(3);
+    expect(new Set([a.signedTransaction, b.signedTransaction, c.signedTransaction]).size).toBe(3);
+    expect(await idempotent({ transaction: tx, replayProtection: true, idempotencyKey: 'b' }, lambdaContext('signer'))).toEqual(b);
+  });
+
+  it('keeps no record when signing fails, so the retry signs', async () => {
+    let fail = true;
+    const { sign, calls } = countingSigner();
+    const flaky = async (request: IdempotentSignRequest) => {
+      if (fail) {
+        fail = false;
+        throw new SpendingLimitExceededError({ limitId: 'key:x', windowSeconds: 60, asset: 'native' }, 1n);
+      }
+      return sign(request);
+    };
+    const idempotent = makeIdempotentSign(flaky, options('failure'));
+    const request = { transaction: transfer(), replayProtection: true };
+    expect(await rejectionOf(idempotent(request, lambdaContext('signer')))).toBeInstanceOf(SpendingLimitExceededError);
+    await idempotent(request, lambdaContext('signer'));
+    expect(calls.count).toBe(1);
+  });
+
+  it('answers a duplicate that arrives while the first is still signing with SigningInProgressError', async () => {
+    let releaseFirst: () => void = () => undefined;
+    const { sign, calls } = countingSigner();
+    const slow = async (request: IdempotentSignRequest) => {
+      await new Promise<void>((resolve) => (releaseFirst = resolve));
+      return sign(request);
+    };
+    const idempotent = makeIdempotentSign(slow, options('in-progress'));
+    const request = { transaction: transfer(), replayProtection: true };
+    const first = idempotent(request, lambdaContext('signer'));
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(await rejectionOf(idempotent(request, lambdaContext('signer')))).toBeInstanceOf(SigningInProgressError);
+    releaseFirst();
+    const response = await first;
+    expect(await idempotent(request, lambdaContext('signer'))).toEqual(response);
+    expect(calls.count).toBe(1);
+  });
+
+  it('signs again once the idempotency window has passed', async () => {
+    const { sign, calls } = countingSigner();
+    const idempotent = makeIdempotentSign(sign, options('window', { windowSeconds: 60 }));
+    const request = { transaction: transfer(), replayProtection: true };
+    const first = await idempotent(request, lambdaContext('signer'));
+    const realNow = Date.now;
+    const spy = jest.spyOn(Date, 'now').mockImplementation(() => realNow() + 61_000);
+    try {
+      const later = await idempotent(request, lambdaContext('signer'));
+      expect(later.signedTransaction).not.toBe(first.signedTransaction);
+      expect(calls.count).toBe(2);
+    } finally {
+      spy.mockRestore();
+    }
+  });
+
+  it('stores its records in the key partition with a TTL expiry, next to the spending item', async () => {
+    const { sign } = countingSigner();
+    await makeIdempotentSign(sign, options('layout', { windowSeconds: 120 }))({ transaction: transfer(), replayProtection: true }, lambdaContext('signer'));
+    const { Items } = await dynamo.client.send(
+      new QueryCommand({ TableName: dynamo.tableName, KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)', ExpressionAttributeValues: { ':pk': { S: keyArn }, ':prefix': { S: 'idempotency#layout#' } } }),
+    );
+    expect(Items).toHaveLength(1);
+    const expiry = Number(Items?.[0]?.expiration?.N);
+    expect(expiry).toBeGreaterThan(Date.now() / 1000 + 100);
+    expect(expiry).toBeLessThanOrEqual(Date.now() / 1000 + 121);
+    expect(Items?.[0]?.sk?.S).toMatch(/^idempotency#layout#[A-Za-z0-9+/]{43}=$/);
+  });
+
+  it('fails closed with PolicyStateUnavailableError, without signing, when DynamoDB is down', async () => {
+    const { sign, calls } = countingSigner();
+    const client = new DynamoDBClient({ endpoint: 'http://127.0.0.1:9', region: 'us-east-1', maxAttempts: 1, credentials: { accessKeyId: 'a', secretAccessKey: 'b' } });
+    const idempotent = makeIdempotentSign(sign, options('down', { client }));
+    expect(await rejectionOf(idempotent({ transaction: transfer(), replayProtection: true }, lambdaContext('signer')))).toBeInstanceOf(PolicyStateUnavailableError);
+    expect(calls.count).toBe(0);
+    client.destroy();
+  });
+
+  it('counts a retried request once against the spending limits', async () => {
+    const store = new SpendingStore({ tableName: dynamo.tableName, client: dynamo.client });
+    const daily: SpendingLimit = { id: 'key:idempotent-daily', windowSeconds: 86_400, maxCount: 2, asset: 'native' };
+    const { sign, calls } = countingSigner();
+    const reserveThenSign = async (request: IdempotentSignRequest) => {
+      const reservation = await store.reserve([{ limit: daily, amount: BigInt(request.transaction.value ?? 0) }], { keyArn, reservationId: 'r' });
+      try {
+        return await sign(request);
+      } catch (error) {
+        await store.release(reservation);
+        throw error;
+      }
+    };
+    const idempotent = makeIdempotentSign(reserveThenSign, options('limits'));
+    const request = { transaction: transfer(), replayProtection: true };
+    const first = await idempotent(request, lambdaContext('signer'));
+    for (let i = 0; i < 3; i++) expect(await idempotent(request, lambdaContext('signer'))).toEqual(first);
+    await idempotent({ transaction: transfer(), replayProtection: true }, lambdaContext('signer')); // the 2nd signature
+    expect(await rejectionOf(idempotent({ transaction: transfer(), replayProtection: true }, lambdaContext('signer')))).toBeInstanceOf(SpendingLimitExceededError);
+    expect(calls.count).toBe(2);
+    const spending = await dynamo.client.send(new GetItemCommand({ TableName: dynamo.tableName, Key: { pk: { S: keyArn }, sk: { S: 'spending' } } }));
+    expect(spending.Item?.limits?.M?.['key:idempotent-daily@native']?.M?.n?.N).toBe('2');
+  });
+});
+
+describe('idempotencyIdentity', () => {
+  it('differs when any signed field differs', () => {
+    const tx = transfer();
+    const base = idempotencyIdentity({ transaction: tx, replayProtection: true });
+    for (const change of [{ nonce: Number(tx.nonce) + 1 }, { value: 1n }, { gasLimit: 21001n }, { maxFeePerGas: 31n * 10n ** 9n }, { chainId: 5n }, { data: '0x00' }]) {
+      expect(idempotencyIdentity({ transaction: { ...tx, ...change }, replayProtection: true }).unsignedHash).not.toBe(base.unsignedHash);
+    }
+  });
+});
+
+describe('idempotencyKeyProblem', () => {
+  it.each([[''], [' '], ['a b'], ['x'.repeat(129)], [42], [null], ['é']])('rejects %p', (value) => {
+    expect(idempotencyKeyProblem(value)).toMatch(/1 to 128 printable ASCII/);
+  });
+  it.each([[undefined], ['3f2b9c1e-0d7a-4c1b-9f5e-2a6b8c9d0e1f'], ['order:42']])('accepts %p', (value) => {
+    expect(idempotencyKeyProblem(value)).toBeUndefined();
+  });
+});
