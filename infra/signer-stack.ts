@@ -7,6 +7,7 @@ import { AuditTrail } from './audit-trail';
 import { BackupBucket } from './backup-bucket';
 import { guardPolicy } from './guard-policy';
 import { Monitoring } from './monitoring';
+import { PolicyTable } from './policy-table';
 import { SignerFunction } from './signer-function';
 import { SigningKey, bootstrapDeployRoleArn } from './signing-key';
 
@@ -26,6 +27,7 @@ export class SignerStack extends Stack {
   readonly backup?: BackupBucket;
   readonly monitoring: Monitoring;
   readonly trail?: AuditTrail;
+  readonly policyTable: PolicyTable;
 
   constructor(scope: Construct, id: string, props: SignerStackProps) {
     super(scope, id, { terminationProtection: true, ...props });
@@ -53,6 +55,7 @@ export class SignerStack extends Stack {
           }).attrCodeSigningConfigArn,
         )
       : undefined;
+    this.policyTable = new PolicyTable(this, 'PolicyState');
     const make = (kind: 'eip1559' | 'legacy', id: string) => {
       const signer = new SignerFunction(this, id, {
         kind,
@@ -74,6 +77,8 @@ export class SignerStack extends Stack {
       settings.invokerPrincipalArns.forEach((arn, index) => {
         signer.function.addPermission(`Invoker${index}`, { principal: new iam.ArnPrincipal(arn), action: 'lambda:InvokeFunction' });
       });
+      this.policyTable.grantKeyItems(signer.role, this.key.keyArn);
+      signer.function.addEnvironment('POLICY_TABLE_NAME', this.policyTable.table.tableName);
       return signer;
     };
     this.functions = { eip1559: make('eip1559', 'Eip1559Signer'), legacy: make('legacy', 'LegacySigner') };
