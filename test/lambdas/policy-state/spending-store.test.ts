@@ -194,6 +194,16 @@ describe('SpendingStore under concurrency (dynalite, real SDK)', () => {
     for (const error of rejected) expect(error).toBeInstanceOf(SpendingLimitExceededError);
   });
 
+  it('lets exactly maxCount of 50 concurrent requests through when every counted bucket has just left the window (all prune at once)', async () => {
+    const keyArn = 'arn:aws:kms:us-east-1:111122223333:key/concurrent-prune';
+    const capped = limit({ id: 'key:concurrent-prune', windowSeconds: 3600, maxCount: 10 });
+    for (let i = 0; i < 10; i++) await store.reserve([charge(capped, 0n)], at(T0, keyArn));
+    const later = T0 + 3_600_000 + 150_000; // the bucket of T0 (150 s span) has just left the window
+    const { fulfilled, rejected } = await settle(Array.from({ length: 50 }, () => store.reserve([charge(capped, 0n)], at(later, keyArn))));
+    expect(fulfilled).toHaveLength(10);
+    for (const error of rejected) expect(error).toBeInstanceOf(SpendingLimitExceededError);
+  });
+
   it('lets exactly as much amount through as the cap allows when 50 concurrent requests exceed it', async () => {
     const keyArn = 'arn:aws:kms:us-east-1:111122223333:key/concurrent-amount';
     const capped = limit({ id: 'key:concurrent-amount', maxAmount: ether(100n) });
