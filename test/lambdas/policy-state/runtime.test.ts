@@ -1,0 +1,62 @@
+import type { IdempotentSignRequest } from '../../../lambdas/policy-state/idempotency';
+import { createPolicyState, invocationDeadline } from '../../../lambdas/policy-state/runtime';
+import { lambdaContext } from '../../../scripts/local-stack/lambda-context';
+import { startLocalDynamoDb, type LocalDynamoDb } from '../../helpers/dynalite';
+
+const KEY = 'arn:aws:kms:us-east-1:111122223333:key/runtime';
+const request: IdempotentSignRequest = {
+  transaction: { type: 2, chainId: 1n, nonce: 0, to: '0x000000000000000000000000000000000000dEaD', gasLimit: 21000n, maxFeePerGas: 2n, maxPriorityFeePerGas: 1n },
+  replayProtection: true,
+};
+
+let dynamo: LocalDynamoDb;
+beforeAll(async () => {
+  dynamo = await startLocalDynamoDb();
+});
+afterAll(async () => dynamo.close());
+
+describe('createPolicyState', () => {
+  it('has no store and passes signing straight through without a table', async () => {
+    const state = createPolicyState({ idempotency: false, idempotencyWindowSeconds: 3600, callTimeoutMs: 3000 });
+    expect(state.store).toBeUndefined();
+    let calls = 0;
+    const sign = state.idempotent(async () => ({ n: ++calls }), { keyArn: KEY, scope: 'a' });
+    await sign(request);
+    await sign(request);
+    expect(calls).toBe(2);
+  });
+
+  it('with a table and idempotency on, replays a retried request from DynamoDB', async () => {
+    const state = createPolicyState({ tableName: dynamo.tableName, idempotency: true, idempotencyWindowSeconds: 600, callTimeoutMs: 3000 }, dynamo.client);
+    expect(state.store).toBeDefined();
+    let calls = 0;
+    const sign = state.idempotent(async () => ({ n: ++calls }), { keyArn: KEY, scope: 'b' });
+    expect(await sign(request, lambdaContext('f'))).toEqual({ n: 1 });
+    expect(await sign(request, lambdaContext('f'))).toEqual({ n: 1 });
+    expect(calls).toBe(1);
+  });
+
+  it('with idempotency off, keeps the store but signs every request', async () => {
+    const state = createPolicyState({ tableName: dynamo.tableName, idempotency: false, idempotencyWindowSeconds: 600, callTimeoutMs: 3000 }, dynamo.client);
+    expect(state.store).toBeDefined();
+    let calls = 0;
+    const sign = state.idempotent(async () => ({ n: ++calls }), { keyArn: KEY, scope: 'c' });
+    await sign(request);
+    await sign(request);
+    expect(calls).toBe(2);
+  });
+});
+
+describe('invocationDeadline', () => {
+  it('keeps time back for KMS and the response', () => {
+    const before = Date.now();
+    const deadline = invocationDeadline(lambdaContext('f', 10_000), { reserveMs: 2000 });
+    expect(deadline).toBeGreaterThanOrEqual(before + 7_900);
+    expect(deadline).toBeLessThanOrEqual(Date.now() + 8_000);
+  });
+
+  it('is now when less time remains than the reserve', () => {
+    const deadline = invocationDeadline(lambdaContext('f', 1000), { reserveMs: 2000 });
+    expect(deadline).toBeLessThanOrEqual(Date.now());
+  });
+});
