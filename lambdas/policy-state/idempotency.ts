@@ -43,7 +43,7 @@ export interface IdempotentSignOptions {
 }
 
 /** A sign function made idempotent; pass the Lambda context so an interrupted request unlocks when the invocation would have timed out. */
-export type IdempotentSign<R> = (request: IdempotentSignRequest, context?: Context) => Promise<R>;
+export type IdempotentSign<R, Q extends IdempotentSignRequest = IdempotentSignRequest> = (request: Q, context?: Context) => Promise<R>;
 
 /**
  * Wraps `sign` so that a repeated request (same unsigned transaction, sender choice and idempotencyKey) within
@@ -51,7 +51,10 @@ export type IdempotentSign<R> = (request: IdempotentSignRequest, context?: Conte
  * the first is still running gets SigningInProgressError; a failed `sign` leaves no record, so a retry signs.
  * Failures of the record store fail closed with PolicyStateUnavailableError. The response must be JSON data.
  */
-export function makeIdempotentSign<R extends object>(sign: (request: IdempotentSignRequest) => Promise<R>, options: IdempotentSignOptions): IdempotentSign<R> {
+export function makeIdempotentSign<R extends object, Q extends IdempotentSignRequest = IdempotentSignRequest>(
+  sign: (request: Q) => Promise<R>,
+  options: IdempotentSignOptions,
+): IdempotentSign<R, Q> {
   const windowSeconds = options.windowSeconds ?? DEFAULT_IDEMPOTENCY_WINDOW_SECONDS;
   const persistenceStore = new DynamoDBPersistenceLayer({
     tableName: options.tableName,
@@ -62,7 +65,9 @@ export function makeIdempotentSign<R extends object>(sign: (request: IdempotentS
     expiryAttr: IDEMPOTENCY_EXPIRY_ATTRIBUTE,
   });
   const config = new IdempotencyConfig({ expiresAfterSeconds: windowSeconds, hashFunction: 'sha256', throwOnNoIdempotencyKey: true });
-  const idempotent = makeIdempotent(async (_identity: IdempotencyIdentity, request: IdempotentSignRequest) => sign(request), {
+  // Only the identity (argument 0) is hashed; the request may carry more (e.g. the policy decision's charges).
+  // (Typed by the base request: Powertools' option types cannot resolve a generic parameter; only Q is passed in.)
+  const idempotent = makeIdempotent(async (_identity: IdempotencyIdentity, request: IdempotentSignRequest) => sign(request as Q), {
     persistenceStore,
     config,
     keyPrefix: `idempotency#${options.scope}`,

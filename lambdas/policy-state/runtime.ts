@@ -10,7 +10,10 @@ export interface PolicyState {
   /** Undefined without POLICY_TABLE_NAME: then a policy with spending limits must not start (readPolicyStateConfig checks). */
   readonly store?: SpendingStore;
   /** Wraps a sign step in idempotency for one key (its partition) when IDEMPOTENCY is on; otherwise returns it unchanged. */
-  idempotent<R extends object>(sign: (request: IdempotentSignRequest) => Promise<R>, target: { keyArn: string; scope: string }): IdempotentSign<R>;
+  idempotent<R extends object, Q extends IdempotentSignRequest = IdempotentSignRequest>(
+    sign: (request: Q) => Promise<R>,
+    target: { keyArn: string; scope: string },
+  ): IdempotentSign<R, Q>;
 }
 
 /** Builds the policy state from its settings, sharing one DynamoDB client between the store and Powertools. */

@@ -97,6 +97,15 @@ describe('makeIdempotentSign', () => {
     expect(calls.count).toBe(1);
   });
 
+  it('hashes only what identifies the request: extra fields the handler passes along (a reservation id) do not matter', async () => {
+    const { sign, calls } = countingSigner();
+    const idempotent = makeIdempotentSign(async (request: IdempotentSignRequest & { reservationId: string }) => sign(request), options('extra'));
+    const transaction = transfer();
+    const first = await idempotent({ transaction, replayProtection: true, reservationId: 'invocation-1' }, lambdaContext('signer'));
+    expect(await idempotent({ transaction, replayProtection: true, reservationId: 'invocation-2' }, lambdaContext('signer'))).toEqual(first);
+    expect(calls.count).toBe(1);
+  });
+
   it('signs again for a different transaction or a different idempotencyKey', async () => {
     const { sign, calls } = countingSigner();
     const idempotent = makeIdempotentSign(sign, options('distinct'));
