@@ -7,6 +7,7 @@
 // notation the caller used for numbers), the sender, the replay-protection choice and the caller's optional
 // `idempotencyKey`, hashed with SHA-256. The record lives in the policy table under the key's partition
 // (pk = key ARN, sk = "idempotency#<scope>#<base64 SHA-256>"), so the same dynamodb:LeadingKeys grant covers it.
+import { AsyncLocalStorage } from 'node:async_hooks';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { IdempotencyConfig, makeIdempotent } from '@aws-lambda-powertools/idempotency';
 import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
@@ -14,7 +15,7 @@ import type { Context } from 'aws-lambda';
 import { Transaction, getAddress, type TransactionRequest } from 'ethers';
 import { SignerError } from '../signer/errors';
 import { PolicyStateUnavailableError, SigningInProgressError } from './errors';
-import { POLICY_TABLE_KEYS } from './spending-store';
+import { POLICY_TABLE_KEYS, type CallBudget } from './spending-store';
 
 /** Default time a signed response is replayed for a retry of the same request: one hour. */
 export const DEFAULT_IDEMPOTENCY_WINDOW_SECONDS = 3600;
@@ -42,8 +43,15 @@ export interface IdempotentSignOptions {
   readonly windowSeconds?: number;
 }
 
-/** A sign function made idempotent; pass the Lambda context so an interrupted request unlocks when the invocation would have timed out. */
-export type IdempotentSign<R, Q extends IdempotentSignRequest = IdempotentSignRequest> = (request: Q, context?: Context) => Promise<R>;
+/**
+ * A sign function made idempotent. Pass the Lambda context so that an interrupted request unlocks when the
+ * invocation would have timed out, and so that every idempotency-record call ends before the invocation does
+ * (`budget` overrides that deadline).
+ */
+export type IdempotentSign<R, Q extends IdempotentSignRequest = IdempotentSignRequest> = (request: Q, context?: Context, budget?: CallBudget) => Promise<R>;
+
+/** Time kept back at the end of an invocation, after the last idempotency-record call, to return the response. */
+const RESPONSE_MARGIN_MS = 300;
 
 /**
  * Wraps `sign` so that a repeated request (same unsigned transaction, sender choice and idempotencyKey) within
@@ -64,6 +72,7 @@ export function makeIdempotentSign<R extends object, Q extends IdempotentSignReq
     staticPkValue: options.keyArn,
     expiryAttr: IDEMPOTENCY_EXPIRY_ATTRIBUTE,
   });
+  bindDeadlines(options.client);
   const config = new IdempotencyConfig({ expiresAfterSeconds: windowSeconds, hashFunction: 'sha256', throwOnNoIdempotencyKey: true });
   // Only the identity (argument 0) is hashed; the request may carry more (e.g. the policy decision's charges).
   // (Typed by the base request: Powertools' option types cannot resolve a generic parameter; only Q is passed in.)
@@ -73,15 +82,54 @@ export function makeIdempotentSign<R extends object, Q extends IdempotentSignReq
     keyPrefix: `idempotency#${options.scope}`,
     dataIndexArgument: 0,
   });
-  return async (request, context) => {
+  return async (request, context, budget) => {
     if (context) config.registerLambdaContext(context);
     const identity = idempotencyIdentity(request);
+    const deadline = budget ?? (context ? { deadlineMs: Date.now() + context.getRemainingTimeInMillis() - RESPONSE_MARGIN_MS } : {});
     try {
-      return await idempotent(identity, request);
+      return await callBudget.run(deadline, () => idempotent(identity, request));
     } catch (error) {
       throw toSignerError(error);
     }
   };
+}
+
+// Powertools makes its DynamoDB calls without an abort signal; a middleware on the client ends each of them (with
+// its retries) at the deadline of the invocation it runs for, found through async context.
+const callBudget = new AsyncLocalStorage<CallBudget>();
+const boundClients = new WeakSet<DynamoDBClient>();
+
+function bindDeadlines(client: DynamoDBClient): void {
+  if (boundClients.has(client)) return;
+  boundClients.add(client);
+  client.middlewareStack.add(
+    (next) => async (args) => {
+      const budget = callBudget.getStore();
+      if (!budget || (budget.deadlineMs === undefined && !budget.signal)) return next(args);
+      const leftMs = budget.deadlineMs === undefined ? Number.POSITIVE_INFINITY : budget.deadlineMs - Date.now();
+      if (leftMs <= 0 || budget.signal?.aborted) throw deadlineError('the invocation ran out of time before DynamoDB was called');
+      let timer: NodeJS.Timeout | undefined;
+      let onAbort: (() => void) | undefined;
+      const expired = new Promise<never>((_, reject) => {
+        if (Number.isFinite(leftMs)) timer = setTimeout(() => reject(deadlineError(`no answer from DynamoDB within ${Math.round(leftMs)} ms`)), leftMs);
+        onAbort = () => reject(deadlineError('the caller cancelled the request'));
+        budget.signal?.addEventListener('abort', onAbort, { once: true });
+      });
+      try {
+        return await Promise.race([next(args), expired]);
+      } finally {
+        clearTimeout(timer);
+        if (onAbort) budget.signal?.removeEventListener('abort', onAbort);
+      }
+    },
+    { step: 'initialize', name: 'policyStateDeadline' },
+  );
+}
+
+function deadlineError(message: string): Error {
+  const error = new Error(message);
+  error.name = 'TimeoutError';
+  return error;
 }
 
 /** What identifies a sign request for idempotency (hashed, never stored as such). */

@@ -1,5 +1,6 @@
 // Idempotent signing against real parts: Powertools' DynamoDB persistence over the real SDK to dynalite, and
 // signatures from the local KMS over HTTP (randomised, so a replayed response is recognisable).
+import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { DynamoDBClient, GetItemCommand, QueryCommand } from '@aws-sdk/client-dynamodb';
 import type { KMSClient } from '@aws-sdk/client-kms';
 import { Transaction, type TransactionRequest } from 'ethers';
@@ -189,6 +190,26 @@ describe('makeIdempotentSign', () => {
     expect(await rejectionOf(idempotent({ transaction: transfer(), replayProtection: true }, lambdaContext('signer')))).toBeInstanceOf(PolicyStateUnavailableError);
     expect(calls.count).toBe(0);
     client.destroy();
+  });
+
+  it('ends its record calls within the invocation when DynamoDB accepts the connection and never answers', async () => {
+    const sockets = new Set<Socket>();
+    const hung = createServer((socket) => sockets.add(socket));
+    await new Promise<void>((resolve) => hung.listen(0, '127.0.0.1', resolve));
+    const client = new DynamoDBClient({ endpoint: `http://127.0.0.1:${(hung.address() as AddressInfo).port}`, region: 'us-east-1', maxAttempts: 1, credentials: { accessKeyId: 'a', secretAccessKey: 'b' } });
+    try {
+      const { sign, calls } = countingSigner();
+      const idempotent = makeIdempotentSign(sign, options('hung', { client }));
+      const started = Date.now();
+      const error = await rejectionOf(idempotent({ transaction: transfer(), replayProtection: true }, lambdaContext('signer', 1000)));
+      expect(error).toBeInstanceOf(PolicyStateUnavailableError);
+      expect(Date.now() - started).toBeLessThan(1000);
+      expect(calls.count).toBe(0);
+    } finally {
+      client.destroy();
+      sockets.forEach((socket) => socket.destroy());
+      hung.close();
+    }
   });
 
   it('counts a retried request once against the spending limits', async () => {
