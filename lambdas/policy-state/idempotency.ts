@@ -83,9 +83,11 @@ export function makeIdempotentSign<R extends object, Q extends IdempotentSignReq
     dataIndexArgument: 0,
   });
   return async (request, context, budget) => {
-    if (context) config.registerLambdaContext(context);
+    // Only a real Lambda context (callers and tests may pass a partial one) tells the remaining time.
+    const lambda = typeof context?.getRemainingTimeInMillis === 'function' ? context : undefined;
+    if (lambda) config.registerLambdaContext(lambda);
     const identity = idempotencyIdentity(request);
-    const deadline = budget ?? (context ? { deadlineMs: Date.now() + context.getRemainingTimeInMillis() - RESPONSE_MARGIN_MS } : {});
+    const deadline = budget ?? (lambda ? { deadlineMs: Date.now() + lambda.getRemainingTimeInMillis() - RESPONSE_MARGIN_MS } : {});
     try {
       return await callBudget.run(deadline, () => idempotent(identity, request));
     } catch (error) {

@@ -35,7 +35,7 @@ export function createPolicyState(config: PolicyStateConfig, client?: DynamoDBCl
  * The deadline (Date.now() clock) for policy-state calls in an invocation: the Lambda's remaining time minus
  * `reserveMs` kept for the KMS call and the response. Without a context, `fallbackMs` from now.
  */
-export function invocationDeadline(context: Pick<Context, 'getRemainingTimeInMillis'> | undefined, { reserveMs = 2000, fallbackMs = 8000 } = {}): number {
-  const remaining = context ? context.getRemainingTimeInMillis() : fallbackMs + reserveMs;
+export function invocationDeadline(context: Partial<Pick<Context, 'getRemainingTimeInMillis'>> | undefined, { reserveMs = 2000, fallbackMs = 8000 } = {}): number {
+  const remaining = typeof context?.getRemainingTimeInMillis === 'function' ? context.getRemainingTimeInMillis() : fallbackMs + reserveMs;
   return Date.now() + Math.max(0, remaining - reserveMs);
 }

@@ -55,6 +55,12 @@ describe('invocationDeadline', () => {
     expect(deadline).toBeLessThanOrEqual(Date.now() + 8_000);
   });
 
+  it('falls back to a fixed budget without a usable context', () => {
+    const before = Date.now();
+    expect(invocationDeadline({} as never, { reserveMs: 2000, fallbackMs: 5000 })).toBeGreaterThanOrEqual(before + 5000);
+    expect(invocationDeadline(undefined, { reserveMs: 2000, fallbackMs: 5000 })).toBeLessThanOrEqual(Date.now() + 5000);
+  });
+
   it('is now when less time remains than the reserve', () => {
     const deadline = invocationDeadline(lambdaContext('f', 1000), { reserveMs: 2000 });
     expect(deadline).toBeLessThanOrEqual(Date.now());
