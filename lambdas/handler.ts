@@ -3,7 +3,10 @@ import type { Context } from 'aws-lambda';
 import { ConfigurationError, readConfig, type SignerConfig } from './config';
 import { logger } from './logger';
 import { loadSigningPolicy } from './policy-file';
-import { PolicyGate, toCheckResponse, toPolicyRequest, type CheckResponse, type SpendingReserver } from './policy-gate';
+import { PolicyGate, toCheckResponse, toPolicyRequest, type CheckResponse, type PolicyAllow, type SpendingReserver } from './policy-gate';
+import { readPolicyStateConfig } from './policy-state/config';
+import type { IdempotentSign, IdempotentSignRequest } from './policy-state/idempotency';
+import { createPolicyState, invocationDeadline, type PolicyState } from './policy-state/runtime';
 import { PolicyDeniedError } from './policy';
 import { publishMetrics, recordError, recordSignature } from './metrics';
 import { requireReplayProtectionUnlessAllowed } from './replay-protection';
@@ -25,14 +28,26 @@ export type SignerHandler = (event: unknown, context?: Context) => Promise<Statu
 /** What a handler is built with; each defaults to the process-wide one. */
 export interface HandlerDependencies {
   readonly client?: KMSClient;
-  /** Counts the policy's spending limits; required when the policy declares any. */
+  /** Counts the policy's spending limits; default the DynamoDB store of POLICY_TABLE_NAME. */
   readonly spendingStore?: SpendingReserver;
+  /** The spending store and idempotency wrapper; default from POLICY_TABLE_NAME, IDEMPOTENCY, … (lambdas/policy-state/config.ts). */
+  readonly policyState?: PolicyState;
 }
 
 interface Runtime {
   readonly config: SignerConfig;
   readonly signer: KmsSigner;
   readonly gate: PolicyGate;
+  readonly policyState: PolicyState;
+  /** The sign step under idempotency, built once the key ARN (its partition) is known. */
+  sign?: IdempotentSign<SignResponse, SignStep>;
+}
+
+/** What the idempotent sign step gets: the request (its identity is hashed) and the invocation's decision and budget. */
+interface SignStep extends IdempotentSignRequest {
+  readonly decision: PolicyAllow;
+  readonly reservationId: string;
+  readonly deadlineMs: number;
 }
 
 /**
@@ -40,13 +55,13 @@ interface Runtime {
  * is reported as a ConfigurationError to the caller, not as an opaque init failure) and kept, with the
  * signer and its cached public key, while the Lambda is warm. `client` defaults to the process-wide one.
  */
-export function createHandler(kind: SignerKind, { client, spendingStore }: HandlerDependencies = {}): SignerHandler {
+export function createHandler(kind: SignerKind, { client, spendingStore, policyState }: HandlerDependencies = {}): SignerHandler {
   let runtime: Runtime | undefined;
 
   return async (event, context) => {
     if (context) logger.addContext(context);
     try {
-      runtime ??= start(client, spendingStore);
+      runtime ??= start(client, spendingStore, policyState);
       const { config, signer, gate } = runtime;
       const request = parseSignerEvent(event, kind, config.chainId);
       if (request.operation === 'status') {
@@ -58,32 +73,19 @@ export function createHandler(kind: SignerKind, { client, spendingStore }: Handl
       const policyRequest = toPolicyRequest(request.transaction, config.chainId, request.replayProtection);
       if (request.operation === 'check') return toCheckResponse(gate.decide(policyRequest));
       const decision = gate.authorize(policyRequest);
-      const signed = await gate.withReservation(
-        decision,
-        async () => ({
-          keyArn: (await signer.getKey()).keyArn,
+      // Idempotency wraps reserve -> KMS Sign -> release: a retry gets the first response and is counted once.
+      runtime.sign ??= runtime.policyState.idempotent((step: SignStep) => signStep(runtime!, step), { keyArn: (await signer.getKey()).keyArn, scope: kind });
+      const response = await runtime.sign(
+        {
+          transaction: request.transaction,
+          replayProtection: request.replayProtection,
+          ...(request.idempotencyKey !== undefined && { idempotencyKey: request.idempotencyKey }),
+          decision,
           reservationId: context?.awsRequestId ?? crypto.randomUUID(),
-          ...(typeof context?.getRemainingTimeInMillis === 'function' && { deadlineMs: Date.now() + context.getRemainingTimeInMillis() - 1000 }),
-        }),
-        () => signer.signTransactionWithDetails(request.transaction, { replayProtection: request.replayProtection }),
+          deadlineMs: invocationDeadline(context),
+        },
+        context,
       );
-      const response = toSignResponse(signed);
-      const { transaction } = signed;
-      recordSignature(transaction.type, signed.kmsLatencyMs);
-      if (!request.replayProtection) {
-        logger.warn('signed a pre-EIP-155 transaction: its signature is valid on every chain', { transactionHash: response.transactionHash });
-      }
-      logger.info('transaction signed', {
-        address: signed.from,
-        type: transaction.type,
-        nonce: transaction.nonce,
-        to: transaction.to,
-        value: transaction.value.toString(),
-        dataLength: (transaction.data.length - 2) / 2,
-        transactionHash: response.transactionHash,
-        policyRuleId: decision.ruleId,
-        kmsLatencyMs: Math.round(signed.kmsLatencyMs * 10) / 10,
-      });
       return response;
     } catch (error) {
       throw toCallerError(error);
@@ -93,13 +95,42 @@ export function createHandler(kind: SignerKind, { client, spendingStore }: Handl
   };
 }
 
-function start(client?: KMSClient, spendingStore?: SpendingReserver): Runtime {
+/** Reserves the decision's charges, signs in KMS, releases if signing fails, and logs the signature. */
+async function signStep({ signer, gate }: Runtime, step: SignStep): Promise<SignResponse> {
+  const keyArn = (await signer.getKey()).keyArn;
+  const signed = await gate.withReservation(
+    step.decision,
+    async () => ({ keyArn, reservationId: step.reservationId, deadlineMs: step.deadlineMs }),
+    () => signer.signTransactionWithDetails(step.transaction, { replayProtection: step.replayProtection }),
+  );
+  const response = toSignResponse(signed);
+  const { transaction } = signed;
+  recordSignature(transaction.type, signed.kmsLatencyMs);
+  if (!step.replayProtection) {
+    logger.warn('signed a pre-EIP-155 transaction: its signature is valid on every chain', { transactionHash: response.transactionHash });
+  }
+  logger.info('transaction signed', {
+    address: signed.from,
+    type: transaction.type,
+    nonce: transaction.nonce,
+    to: transaction.to,
+    value: transaction.value.toString(),
+    dataLength: (transaction.data.length - 2) / 2,
+    transactionHash: response.transactionHash,
+    policyRuleId: step.decision.ruleId,
+    kmsLatencyMs: Math.round(signed.kmsLatencyMs * 10) / 10,
+  });
+  return response;
+}
+
+function start(client?: KMSClient, spendingStore?: SpendingReserver, injectedState?: PolicyState): Runtime {
   const config = readConfig();
   logger.setLogLevel(config.logLevel);
   logger.appendKeys({ keyId: config.keyId, chainId: Number(config.chainId) });
   const { policy, file } = loadSigningPolicy();
-  const gate = new PolicyGate(policy, spendingStore);
-  if (gate.hasLimits && !spendingStore) {
+  const policyState = injectedState ?? createPolicyState(readPolicyStateConfig(process.env));
+  const gate = new PolicyGate(policy, spendingStore ?? policyState.store);
+  if (gate.hasLimits && !spendingStore && !policyState.store) {
     throw new ConfigurationError([`the signing policy ${file.slice(0, 200)} declares spending limits, but this function has no spending-limit store to count them, so it would sign without counting: configure the store, or remove the limits`]);
   }
   if (policy.allowsEverything) {
@@ -109,7 +140,7 @@ function start(client?: KMSClient, spendingStore?: SpendingReserver): Runtime {
     });
   }
   const signer = new KmsSigner({ keyId: config.keyId, client, chainId: config.chainId, expectedAddress: config.expectedAddress });
-  return { config, signer, gate };
+  return { config, signer, gate, policyState };
 }
 
 /**

@@ -1,4 +1,5 @@
 import { getAddress, type AccessList, type TransactionRequest } from 'ethers';
+import { idempotencyKeyProblem } from './policy-state/idempotency';
 import { SignerError } from './signer/errors';
 
 /** Which Lambda reads the event: they accept different transaction types and fee fields. */
@@ -7,7 +8,13 @@ export type SignerKind = 'eip1559' | 'legacy';
 /** A validated event. */
 export type SignerRequest =
   | { readonly operation: 'status' }
-  | { readonly operation: 'sign' | 'check'; readonly transaction: TransactionRequest; readonly replayProtection: boolean };
+  | {
+      readonly operation: 'sign' | 'check';
+      readonly transaction: TransactionRequest;
+      readonly replayProtection: boolean;
+      /** The caller's name for this request: a retry with the same key and transaction gets the first response back. */
+      readonly idempotencyKey?: string;
+    };
 
 /** One thing wrong with the event: which field, and what was wrong with it. */
 export interface RequestIssue {
@@ -47,7 +54,9 @@ export function parseSignerEvent(event: unknown, kind: SignerKind, chainId: bigi
     throw new InvalidRequestError(issues);
   }
 
-  rejectUnknown(event, kind === 'legacy' ? ['operation', 'transaction', 'replayProtection'] : ['operation', 'transaction'], '', add);
+  rejectUnknown(event, kind === 'legacy' ? ['operation', 'transaction', 'replayProtection', 'idempotencyKey'] : ['operation', 'transaction', 'idempotencyKey'], '', add);
+  const keyProblem = idempotencyKeyProblem(event.idempotencyKey);
+  if (keyProblem) add('idempotencyKey', keyProblem);
   let replayProtection = true;
   if (event.replayProtection !== undefined) {
     if (typeof event.replayProtection !== 'boolean') add('replayProtection', `must be true or false, got ${describe(event.replayProtection)}`);
@@ -58,7 +67,8 @@ export function parseSignerEvent(event: unknown, kind: SignerKind, chainId: bigi
     throw new InvalidRequestError(issues);
   }
   const transaction = parseTransaction(event.transaction, kind, chainId, replayProtection, add);
-  return finish(issues, { operation, transaction, replayProtection });
+  const idempotencyKey = typeof event.idempotencyKey === 'string' ? event.idempotencyKey : undefined;
+  return finish(issues, { operation, transaction, replayProtection, ...(idempotencyKey !== undefined && { idempotencyKey }) });
 }
 
 function parseTransaction(

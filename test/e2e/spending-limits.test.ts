@@ -1,0 +1,105 @@
+// End to end with spending limits: the signer handler -> the policy engine -> the spending store over the real
+// SDK to dynalite -> the local KMS over HTTP -> anvil, which must mine what is signed. Nothing is mocked.
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { KMSClient } from '@aws-sdk/client-kms';
+import { parseEther, Wallet } from 'ethers';
+import { createHandler, type SignerHandler } from '../../lambdas/handler';
+import { createPolicyState } from '../../lambdas/policy-state/runtime';
+import type { SignResponse } from '../../lambdas/response';
+import { DEV_ACCOUNTS } from '../../scripts/local-chain';
+import { localKmsClient } from '../../scripts/local-kms';
+import { lambdaContext } from '../../scripts/local-stack/lambda-context';
+import { createSigningKey, startLocalStack, type LocalStack } from '../../scripts/local-stack/stack';
+import { startLocalDynamoDb, type LocalDynamoDb } from '../helpers/dynalite';
+
+const RECIPIENT = DEV_ACCOUNTS[1].address;
+
+describe('signer handler with spending limits on the local stack (dynalite, local KMS, anvil)', () => {
+  let stack: LocalStack;
+  let dynamo: LocalDynamoDb;
+  let client: KMSClient;
+  let handler: SignerHandler;
+  let address: string;
+  let nonce = 0;
+  let gasPrice: bigint;
+  const kmsRequests: string[] = [];
+
+  beforeAll(async () => {
+    [stack, dynamo] = await Promise.all([startLocalStack(), startLocalDynamoDb()]);
+    await createSigningKey(stack.kmsClient, 'alias/limits');
+    client = localKmsClient(stack.kms);
+    client.middlewareStack.add((next, context) => async (args) => {
+      kmsRequests.push(String(context.commandName));
+      return next(args);
+    }, { step: 'finalizeRequest', name: 'countKmsRequests' });
+    const policyFile = join(mkdtempSync(join(tmpdir(), 'policy-')), 'policy.json');
+    writeFileSync(policyFile, JSON.stringify({
+      version: 1,
+      description: 'Transfers to one account: at most 4 signatures and 1 ETH a day',
+      limits: [{ name: 'daily-signatures', window: '24h', maxCount: 4 }],
+      rules: [{
+        id: 'payouts', description: 'Plain transfers to dev account 1', effect: 'allow', chainId: 31337, type: 2, to: [RECIPIENT], maxDataBytes: 0,
+        limits: [{ name: 'daily-eth', window: '24h', maxValue: '1 ether' }],
+      }],
+    }));
+    const policyState = createPolicyState({ tableName: dynamo.tableName, idempotency: true, idempotencyWindowSeconds: 3600, callTimeoutMs: 3000 }, dynamo.client);
+    const inner = createHandler('eip1559', { client, policyState });
+    handler = (event) => {
+      Object.assign(process.env, { KMS_KEY_ID: 'alias/limits', ETH_NETWORK: String(stack.anvil.chainId), LOG_LEVEL: 'SILENT', SIGNING_POLICY_FILE: policyFile });
+      return inner(event, lambdaContext('eth-signer-eip1559')).finally(() => {
+        process.env.SIGNING_POLICY_FILE = 'examples/policies/allow-all.json';
+      });
+    };
+    address = ((await handler({ operation: 'status' })) as { address: string }).address;
+    const funder = new Wallet(DEV_ACCOUNTS[0].privateKey, stack.anvil.provider);
+    await (await funder.sendTransaction({ to: address, value: parseEther('10') })).wait();
+    gasPrice = (await stack.anvil.provider.getFeeData()).gasPrice ?? 10n ** 9n;
+  });
+  afterAll(async () => {
+    client.destroy();
+    await Promise.all([stack.close(), dynamo.close()]);
+  });
+
+  const transfer = (value: bigint) => ({
+    operation: 'sign',
+    transaction: { to: RECIPIENT, value: value.toString(), nonce, gasLimit: 21000, maxFeePerGas: String(gasPrice * 2n), maxPriorityFeePerGas: String(gasPrice / 10n + 1n) },
+  });
+
+  it('signs within the limits, and anvil mines what was signed', async () => {
+    for (const value of [parseEther('0.4'), parseEther('0.5')]) {
+      const signed = (await handler(transfer(value))) as SignResponse;
+      nonce++;
+      const receipt = await (await stack.anvil.provider.broadcastTransaction(signed.signedTransaction)).wait();
+      expect(receipt?.status).toBe(1);
+      expect(receipt?.from).toBe(address);
+    }
+  });
+
+  it('gives a retried request the identical signed transaction, without a second KMS signature or a second charge', async () => {
+    kmsRequests.length = 0;
+    const event = { ...transfer(0n), idempotencyKey: 'payout-0001' };
+    const first = (await handler(event)) as SignResponse;
+    const retry = (await handler(event)) as SignResponse;
+    expect(retry).toEqual(first);
+    expect(kmsRequests.filter((name) => name === 'SignCommand')).toHaveLength(1);
+    nonce++;
+    expect((await (await stack.anvil.provider.broadcastTransaction(first.signedTransaction)).wait())?.status).toBe(1);
+  });
+
+  it('refuses the transaction that would exceed the rule\'s daily amount with SpendingLimitExceededError and no KMS request', async () => {
+    kmsRequests.length = 0;
+    await expect(handler(transfer(parseEther('0.2')))).rejects.toMatchObject({ name: 'SpendingLimitExceededError', message: expect.stringContaining('daily-eth') });
+    expect(kmsRequests).toEqual([]);
+  });
+
+  it('then signs what still fits, and refuses the 5th signature of the day by the key-wide count (the retried request counted once)', async () => {
+    const signed = (await handler(transfer(parseEther('0.1')))) as SignResponse;
+    nonce++;
+    expect((await (await stack.anvil.provider.broadcastTransaction(signed.signedTransaction)).wait())?.status).toBe(1);
+    kmsRequests.length = 0;
+    await expect(handler(transfer(0n))).rejects.toMatchObject({ name: 'SpendingLimitExceededError', message: expect.stringContaining('daily-signatures') });
+    expect(kmsRequests).toEqual([]);
+  });
+});
