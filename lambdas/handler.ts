@@ -4,9 +4,9 @@ import { ConfigurationError, readConfig, type SignerConfig } from './config';
 import { logger } from './logger';
 import { loadSigningPolicy } from './policy-file';
 import { PolicyGate, toCheckResponse, toPolicyRequest, type CheckResponse, type PolicyAllow, type SpendingReserver } from './policy-gate';
-import { readPolicyStateConfig } from './policy-state/config';
+import { invocationDeadline } from './policy-state/deadline';
 import type { IdempotentSign, IdempotentSignRequest } from './policy-state/idempotency';
-import { createPolicyState, invocationDeadline, type PolicyState } from './policy-state/runtime';
+import type { PolicyState } from './policy-state/runtime';
 import { PolicyDeniedError } from './policy';
 import { publishMetrics, recordError, recordSignature } from './metrics';
 import { requireReplayProtectionUnlessAllowed } from './replay-protection';
@@ -38,8 +38,9 @@ interface Runtime {
   readonly config: SignerConfig;
   readonly signer: KmsSigner;
   readonly gate: PolicyGate;
-  readonly policyState: PolicyState;
-  /** The sign step under idempotency, built once the key ARN (its partition) is known. */
+  /** Undefined when neither POLICY_TABLE_NAME nor IDEMPOTENCY is set: then no DynamoDB code is even loaded. */
+  readonly policyState?: PolicyState;
+  /** The sign step (under idempotency when it is on), built once the key ARN (its partition) is known. */
   sign?: IdempotentSign<SignResponse, SignStep>;
 }
 
@@ -57,11 +58,12 @@ interface SignStep extends IdempotentSignRequest {
  */
 export function createHandler(kind: SignerKind, { client, spendingStore, policyState }: HandlerDependencies = {}): SignerHandler {
   let runtime: Runtime | undefined;
+  let starting: Promise<Runtime> | undefined; // shared by invocations that arrive during the first start
 
   return async (event, context) => {
     if (context) logger.addContext(context);
     try {
-      runtime ??= start(client, spendingStore, policyState);
+      runtime ??= await (starting ??= start(client, spendingStore, policyState).finally(() => (starting = undefined)));
       const { config, signer, gate } = runtime;
       const request = parseSignerEvent(event, kind, config.chainId);
       if (request.operation === 'status') {
@@ -74,8 +76,10 @@ export function createHandler(kind: SignerKind, { client, spendingStore, policyS
       if (request.operation === 'check') return toCheckResponse(gate.decide(policyRequest));
       const decision = gate.authorize(policyRequest);
       // Idempotency wraps reserve -> KMS Sign -> release: a retry gets the first response and is counted once.
-      runtime.sign ??= runtime.policyState.idempotent((step: SignStep) => signStep(runtime!, step), { keyArn: (await signer.getKey()).keyArn, scope: kind });
-      const response = await runtime.sign(
+      const current = runtime;
+      const step = (request: SignStep) => signStep(current, request);
+      current.sign ??= current.policyState ? current.policyState.idempotent(step, { keyArn: (await signer.getKey()).keyArn, scope: kind }) : step;
+      const response = await current.sign(
         {
           transaction: request.transaction,
           replayProtection: request.replayProtection,
@@ -123,14 +127,14 @@ async function signStep({ signer, gate }: Runtime, step: SignStep): Promise<Sign
   return response;
 }
 
-function start(client?: KMSClient, spendingStore?: SpendingReserver, injectedState?: PolicyState): Runtime {
+async function start(client?: KMSClient, spendingStore?: SpendingReserver, injectedState?: PolicyState): Promise<Runtime> {
   const config = readConfig();
   logger.setLogLevel(config.logLevel);
   logger.appendKeys({ keyId: config.keyId, chainId: Number(config.chainId) });
   const { policy, file } = loadSigningPolicy();
-  const policyState = injectedState ?? createPolicyState(readPolicyStateConfig(process.env));
-  const gate = new PolicyGate(policy, spendingStore ?? policyState.store);
-  if (gate.hasLimits && !spendingStore && !policyState.store) {
+  const policyState = injectedState ?? (await loadPolicyState());
+  const gate = new PolicyGate(policy, spendingStore ?? policyState?.store);
+  if (gate.hasLimits && !spendingStore && !policyState?.store) {
     throw new ConfigurationError([`the signing policy ${file.slice(0, 200)} declares spending limits, but this function has no spending-limit store to count them, so it would sign without counting: configure the store, or remove the limits`]);
   }
   if (policy.allowsEverything) {
@@ -140,7 +144,18 @@ function start(client?: KMSClient, spendingStore?: SpendingReserver, injectedSta
     });
   }
   const signer = new KmsSigner({ keyId: config.keyId, client, chainId: config.chainId, expectedAddress: config.expectedAddress });
-  return { config, signer, gate, policyState };
+  return { config, signer, gate, ...(policyState && { policyState }) };
+}
+
+/**
+ * The spending store and idempotency from POLICY_TABLE_NAME, IDEMPOTENCY, … (lambdas/policy-state/config.ts),
+ * loaded only when configured: the DynamoDB client and Powertools idempotency stay out of the cold start (a
+ * separate bundle chunk) of a function that uses neither.
+ */
+async function loadPolicyState(): Promise<PolicyState | undefined> {
+  if (!process.env.POLICY_TABLE_NAME?.trim() && !process.env.IDEMPOTENCY?.trim()) return undefined;
+  const [{ readPolicyStateConfig }, { createPolicyState }] = await Promise.all([import('./policy-state/config'), import('./policy-state/runtime')]);
+  return createPolicyState(readPolicyStateConfig(process.env));
 }
 
 /**

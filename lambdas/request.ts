@@ -1,5 +1,5 @@
 import { getAddress, type AccessList, type TransactionRequest } from 'ethers';
-import { idempotencyKeyProblem } from './policy-state/idempotency';
+import { idempotencyKeyProblem } from './policy-state/idempotency-key';
 import { SignerError } from './signer/errors';
 
 /** Which Lambda reads the event: they accept different transaction types and fee fields. */

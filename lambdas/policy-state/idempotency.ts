@@ -19,8 +19,6 @@ import { POLICY_TABLE_KEYS, type CallBudget } from './spending-store';
 
 /** Default time a signed response is replayed for a retry of the same request: one hour. */
 export const DEFAULT_IDEMPOTENCY_WINDOW_SECONDS = 3600;
-/** What an `idempotencyKey` may look like: 1 to 128 printable ASCII characters without spaces. */
-export const IDEMPOTENCY_KEY_PATTERN = /^[\x21-\x7e]{1,128}$/;
 /** The attribute that holds a record's expiry (epoch seconds); enable DynamoDB TTL on it. */
 export const IDEMPOTENCY_EXPIRY_ATTRIBUTE = 'expiration';
 
@@ -153,14 +151,7 @@ export function idempotencyIdentity({ transaction, replayProtection, idempotency
   };
 }
 
-/** Checks an event's optional `idempotencyKey`; returns a problem to report, or undefined if it is fine. */
-export function idempotencyKeyProblem(value: unknown): string | undefined {
-  if (value === undefined) return undefined;
-  if (typeof value !== 'string' || !IDEMPOTENCY_KEY_PATTERN.test(value)) {
-    return 'must be a string of 1 to 128 printable ASCII characters without spaces (for example a UUID)';
-  }
-  return undefined;
-}
+export { IDEMPOTENCY_KEY_PATTERN, idempotencyKeyProblem } from './idempotency-key';
 
 function toSignerError(error: unknown): unknown {
   if (error instanceof SignerError) return error; // the signer's own failure, passed through (its record was removed)

@@ -1,5 +1,4 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import type { Context } from 'aws-lambda';
 import { sharedPolicyStateClient, type PolicyStateConfig } from './config';
 import { makeIdempotentSign, type IdempotentSign, type IdempotentSignRequest } from './idempotency';
 import { SpendingStore } from './spending-store';
@@ -31,11 +30,4 @@ export function createPolicyState(config: PolicyStateConfig, client?: DynamoDBCl
   };
 }
 
-/**
- * The deadline (Date.now() clock) for policy-state calls in an invocation: the Lambda's remaining time minus
- * `reserveMs` kept for the KMS call and the response. Without a context, `fallbackMs` from now.
- */
-export function invocationDeadline(context: Partial<Pick<Context, 'getRemainingTimeInMillis'>> | undefined, { reserveMs = 2000, fallbackMs = 8000 } = {}): number {
-  const remaining = typeof context?.getRemainingTimeInMillis === 'function' ? context.getRemainingTimeInMillis() : fallbackMs + reserveMs;
-  return Date.now() + Math.max(0, remaining - reserveMs);
-}
+export { invocationDeadline } from './deadline';
