@@ -24,6 +24,7 @@ describe('signer handler with spending limits on the local stack (dynalite, loca
   let address: string;
   let nonce = 0;
   let gasPrice: bigint;
+  let policyFile: string;
   const kmsRequests: string[] = [];
 
   beforeAll(async () => {
@@ -34,11 +35,11 @@ describe('signer handler with spending limits on the local stack (dynalite, loca
       kmsRequests.push(String(context.commandName));
       return next(args);
     }, { step: 'finalizeRequest', name: 'countKmsRequests' });
-    const policyFile = join(mkdtempSync(join(tmpdir(), 'policy-')), 'policy.json');
+    policyFile = join(mkdtempSync(join(tmpdir(), 'policy-')), 'policy.json');
     writeFileSync(policyFile, JSON.stringify({
       version: 1,
-      description: 'Transfers to one account: at most 4 signatures and 1 ETH a day',
-      limits: [{ name: 'daily-signatures', window: '24h', maxCount: 4 }],
+      description: 'Transfers to one account: at most 5 signatures and 1 ETH a day',
+      limits: [{ name: 'daily-signatures', window: '24h', maxCount: 5 }],
       rules: [{
         id: 'payouts', description: 'Plain transfers to dev account 1', effect: 'allow', chainId: 31337, type: 2, to: [RECIPIENT], maxDataBytes: 0,
         limits: [{ name: 'daily-eth', window: '24h', maxValue: '1 ether' }],
@@ -88,13 +89,35 @@ describe('signer handler with spending limits on the local stack (dynalite, loca
     expect((await (await stack.anvil.provider.broadcastTransaction(first.signedTransaction)).wait())?.status).toBe(1);
   });
 
+  it('configured from the environment alone (POLICY_TABLE_NAME, as the CDK stack sets it), replays a retried request', async () => {
+    const fromEnv = createHandler('eip1559', { client });
+    const env = {
+      KMS_KEY_ID: 'alias/limits', ETH_NETWORK: String(stack.anvil.chainId), LOG_LEVEL: 'SILENT', SIGNING_POLICY_FILE: policyFile,
+      POLICY_TABLE_NAME: dynamo.tableName, AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint, AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local',
+    };
+    const saved = { ...process.env };
+    Object.assign(process.env, env);
+    let first: SignResponse;
+    try {
+      kmsRequests.length = 0;
+      const event = { ...transfer(0n), idempotencyKey: 'from-env-1' };
+      first = (await fromEnv(event, lambdaContext('eth-signer-eip1559'))) as SignResponse;
+      expect(await fromEnv(event, lambdaContext('eth-signer-eip1559'))).toEqual(first);
+      expect(kmsRequests.filter((name) => name === 'SignCommand')).toHaveLength(1);
+    } finally {
+      for (const name of Object.keys(env)) if (saved[name] === undefined) delete process.env[name]; else process.env[name] = saved[name];
+    }
+    nonce++;
+    expect((await (await stack.anvil.provider.broadcastTransaction(first.signedTransaction)).wait())?.status).toBe(1);
+  });
+
   it('refuses the transaction that would exceed the rule\'s daily amount with SpendingLimitExceededError and no KMS request', async () => {
     kmsRequests.length = 0;
     await expect(handler(transfer(parseEther('0.2')))).rejects.toMatchObject({ name: 'SpendingLimitExceededError', message: expect.stringContaining('daily-eth') });
     expect(kmsRequests).toEqual([]);
   });
 
-  it('then signs what still fits, and refuses the 5th signature of the day by the key-wide count (the retried request counted once)', async () => {
+  it('then signs what still fits, and refuses the 6th signature of the day by the key-wide count (each retried request counted once)', async () => {
     const signed = (await handler(transfer(parseEther('0.1')))) as SignResponse;
     nonce++;
     expect((await (await stack.anvil.provider.broadcastTransaction(signed.signedTransaction)).wait())?.status).toBe(1);
