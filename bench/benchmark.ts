@@ -1,10 +1,9 @@
 // The whole benchmark: every measurement in one run, so that the figures are comparable with each other.
-import { KMSClient } from '@aws-sdk/client-kms';
 import { createHandler } from '../lambdas/handler';
 import { KNOWN_KEYS } from '../test/fixtures/known-keys';
+import { measureClientCpu, pointSdkAt, type ClientCpuResult } from './client-cpu';
 import { measureColdStart, type ColdStartResult, type KmsEndpoint } from './cold-start';
 import { createContenders } from './contenders';
-import { BENCH_HANDLER_ENV } from './handler-env';
 import { describeMachine, type MachineInfo } from './machine';
 import { measureMemory, type MemoryResult } from './memory';
 import { measureOverhead, type OverheadPlan, type OverheadResult } from './overhead';
@@ -17,6 +16,8 @@ import { benchTransactions } from './transactions';
 /** How much to measure; `quick` is a smoke run (seconds, meaningless figures) for the test suite. */
 export interface BenchPlan {
   readonly overhead: OverheadPlan;
+  /** Signatures through the local KMS over HTTP, per contender, for client CPU. */
+  readonly clientCpu: OverheadPlan;
   readonly coldStartRuns: number;
   readonly memorySignatures: number;
   readonly throughputSignatures: number;
@@ -27,6 +28,7 @@ export interface BenchPlan {
 /** The plan for figures worth publishing. */
 export const FULL_PLAN: BenchPlan = {
   overhead: { warmup: 300, rounds: 10, perRound: 300 },
+  clientCpu: { warmup: 300, rounds: 10, perRound: 200 },
   coldStartRuns: 10,
   memorySignatures: 1000,
   throughputSignatures: 1000,
@@ -37,6 +39,7 @@ export const FULL_PLAN: BenchPlan = {
 /** A plan that only proves the benchmark runs. */
 export const QUICK_PLAN: BenchPlan = {
   overhead: { warmup: 3, rounds: 2, perRound: 4 },
+  clientCpu: { warmup: 2, rounds: 2, perRound: 3 },
   coldStartRuns: 1,
   memorySignatures: 10,
   throughputSignatures: 8,
@@ -58,7 +61,15 @@ export interface BenchResults {
   readonly overhead: OverheadResult[];
   /** Peer median / our median, per peer: above 1 means we are faster. */
   readonly speedup: Record<string, number>;
+  /** Client CPU per signature through the local KMS over HTTP; skipped without a local KMS. */
+  readonly clientCpu: ClientCpuResult[] | { readonly skipped: string };
+  /** Our client CPU per signature / each peer's, same run: below 1 means we use less. */
+  readonly clientCpuRatio: Record<string, number>;
   readonly coldStart: ColdStartResult[];
+  /** Init of the reference, a bare `import()` of @aws-sdk/client-kms, measured interleaved with the bundles. */
+  readonly initReferenceMs: Summary;
+  /** Median init of each bundle / median init of the reference, same run. */
+  readonly initRatio: Record<string, number>;
   readonly memory: MemoryResult;
   readonly throughput: ThroughputResult[] | { readonly skipped: string };
   /** Signing policy evaluation per transaction, 100 rules and 1,000 addresses (bench/policy.ts), by case. */
@@ -92,30 +103,37 @@ export async function runBenchmark(
   try {
     log(`cold start: ${plan.coldStartRuns} fresh node processes per bundle${local ? ', first invocation against the local KMS' : ''}`);
     const firstEvent = transactions[0]?.event;
-    const coldStart = await measureColdStart(plan.coldStartRuns, firstEvent, local);
-    let throughput: BenchResults['throughput'] = { skipped: 'no local KMS (scripts/local-kms) in this checkout' };
+    const { bundles: coldStart, referenceImportMs: initReferenceMs } = await measureColdStart(plan.coldStartRuns, firstEvent, local);
+    const initRatio = Object.fromEntries(coldStart.map((c) => [c.bundle, c.importMs.median / initReferenceMs.median]));
+    const skipped = { skipped: 'no local KMS (scripts/local-kms) in this checkout' };
+    let throughput: BenchResults['throughput'] = skipped;
+    let clientCpu: BenchResults['clientCpu'] = skipped;
+    let clientCpuRatio: BenchResults['clientCpuRatio'] = {};
     if (local) {
+      log('client CPU per signature: contenders interleaved, local KMS over HTTP in another process');
+      const cpu = await measureClientCpu(local, transactions, plan.clientCpu);
+      const ourCpu = cpu[0]?.cpuMs.median ?? Number.NaN;
+      clientCpu = cpu;
+      clientCpuRatio = Object.fromEntries(cpu.slice(1).map((peer) => [peer.name, ourCpu / peer.cpuMs.median]));
       throughput = [];
       for (const concurrency of plan.concurrencies) {
         log(`throughput at concurrency ${concurrency}: SDK over HTTP to the local KMS`);
         throughput.push(await measureThroughput(localHandler(local), benchTransactions(plan.throughputSignatures).map((t) => t.event), concurrency));
       }
     }
-    return { date: new Date().toISOString(), quick, machine, plan, overhead, speedup, coldStart, memory, throughput, policyEvaluation };
+    return { date: new Date().toISOString(), quick, machine, plan, overhead, speedup, clientCpu, clientCpuRatio, coldStart, initReferenceMs, initRatio, memory, throughput, policyEvaluation };
   } finally {
     await local?.close();
   }
 }
 
-/** A warm handler (GetPublicKey already done, one Sign per signature) on a client pointed at the local KMS. */
+/**
+ * A warm handler (GetPublicKey already done, one Sign per signature) on the process-wide client, pointed at
+ * the local KMS through the environment as on Lambda.
+ */
 function localHandler(local: LocalKms) {
-  Object.assign(process.env, BENCH_HANDLER_ENV, { KMS_KEY_ID: local.keyId });
-  const client = new KMSClient({
-    endpoint: local.url,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' },
-  });
-  const handler = createHandler('eip1559', { client });
+  pointSdkAt(local);
+  const handler = createHandler('eip1559');
   // One status call first, so that the figure is for warm signatures, not the cold GetPublicKey.
   let warmed: Promise<unknown> | undefined;
   return async (event: unknown) => {

@@ -44,48 +44,68 @@ if (process.env.BENCH_EVENT) {
 console.log(JSON.stringify({ importMs: imported - started, processToReadyMs: imported, firstInvocationMs }));
 `;
 
-/**
- * Imports each bundle in `runs` fresh `node` processes (the OS file cache is warm after the first, as it is
- * on Lambda once the code is on the host). With `kms`, each child also signs `event` once through it.
- */
-export async function measureColdStart(runs: number, event: unknown, kms?: KmsEndpoint): Promise<ColdStartResult[]> {
-  const results: ColdStartResult[] = [];
-  for (const [kind, path] of Object.entries(LAMBDA_BUNDLES)) {
-    const file = resolve(path);
-    const samples: Array<{ importMs: number; processToReadyMs: number; firstInvocationMs: number | null }> = [];
-    const env = childEnv({
-      LOG_LEVEL: 'SILENT',
-      ETH_NETWORK: 'sepolia',
-      SIGNING_POLICY_FILE: resolve('examples/policies/allow-all.json'),
-      ...(kms && kind === 'eip1559'
-        ? {
-            BENCH_EVENT: JSON.stringify(event),
-            KMS_KEY_ID: kms.keyId,
-            AWS_ENDPOINT_URL_KMS: kms.url,
-            AWS_REGION: 'us-east-1',
-            AWS_ACCESS_KEY_ID: 'bench',
-            AWS_SECRET_ACCESS_KEY: 'bench',
-          }
-        : {}),
-    });
-    for (let i = 0; i < runs; i++) {
-      // Asynchronous: the local KMS may run in this very process and must keep answering meanwhile.
-      const child = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', CHILD, pathToFileURL(file).href], { encoding: 'utf8', env }).catch(
-        (error: { code?: number; stderr?: string }) => {
-          throw new Error(`cold start of ${path} failed (${error.code}): ${error.stderr}`);
-        },
-      );
-      samples.push(JSON.parse(child.stdout));
-    }
-    const invocations = samples.flatMap((s) => (s.firstInvocationMs === null ? [] : [s.firstInvocationMs]));
-    results.push({
-      bundle: path,
-      bytes: bundleBytes(dirname(file)),
-      importMs: summarize(samples.map((s) => s.importMs)),
-      processToReadyMs: summarize(samples.map((s) => s.processToReadyMs)),
-      ...(invocations.length > 0 && { firstInvocationMs: summarize(invocations) }),
-    });
-  }
-  return results;
+/** The reference that init is compared with in the same run: a bare `import()` of the KMS client package. */
+export const INIT_REFERENCE = '@aws-sdk/client-kms';
+
+/** What `measureColdStart` returns: each bundle's figures, and the reference import's. */
+export interface ColdStartResults {
+  readonly bundles: ColdStartResult[];
+  /** `import('@aws-sdk/client-kms')` (the package as installed, no bundle) in a fresh node. */
+  readonly referenceImportMs: Summary;
 }
 
+interface ChildSample {
+  importMs: number;
+  processToReadyMs: number;
+  firstInvocationMs: number | null;
+}
+
+/**
+ * Imports each bundle, and the bare SDK package, in `runs` fresh `node` processes each, interleaved so that
+ * a burst of load on the machine hits all of them alike (the OS file cache is warm after the first, as it is
+ * on Lambda once the code is on the host). With `kms`, each EIP-1559 child also signs `event` once through it.
+ */
+export async function measureColdStart(runs: number, event: unknown, kms?: KmsEndpoint): Promise<ColdStartResults> {
+  const targets = [
+    ...Object.entries(LAMBDA_BUNDLES).map(([kind, path]) => ({ path, specifier: pathToFileURL(resolve(path)).href, sign: kms !== undefined && kind === 'eip1559' })),
+    { path: INIT_REFERENCE, specifier: INIT_REFERENCE, sign: false },
+  ];
+  const samples = new Map<string, ChildSample[]>(targets.map((t) => [t.path, []]));
+  const base = { LOG_LEVEL: 'SILENT', ETH_NETWORK: 'sepolia', SIGNING_POLICY_FILE: resolve('examples/policies/allow-all.json') };
+  for (let i = 0; i < runs; i++) {
+    for (const target of targets) {
+      const env = childEnv(
+        target.sign && kms
+          ? {
+              ...base,
+              BENCH_EVENT: JSON.stringify(event),
+              KMS_KEY_ID: kms.keyId,
+              AWS_ENDPOINT_URL_KMS: kms.url,
+              AWS_REGION: 'us-east-1',
+              AWS_ACCESS_KEY_ID: 'bench',
+              AWS_SECRET_ACCESS_KEY: 'bench',
+            }
+          : base,
+      );
+      // Asynchronous, so that this process keeps serving whatever it serves meanwhile.
+      const child = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', CHILD, target.specifier], { encoding: 'utf8', env }).catch(
+        (error: { code?: number; stderr?: string }) => {
+          throw new Error(`cold start of ${target.path} failed (${error.code}): ${error.stderr}`);
+        },
+      );
+      samples.get(target.path)?.push(JSON.parse(child.stdout) as ChildSample);
+    }
+  }
+  const bundles = Object.values(LAMBDA_BUNDLES).map((path): ColdStartResult => {
+    const own = samples.get(path) ?? [];
+    const invocations = own.flatMap((s) => (s.firstInvocationMs === null ? [] : [s.firstInvocationMs]));
+    return {
+      bundle: path,
+      bytes: bundleBytes(dirname(resolve(path))),
+      importMs: summarize(own.map((s) => s.importMs)),
+      processToReadyMs: summarize(own.map((s) => s.processToReadyMs)),
+      ...(invocations.length > 0 && { firstInvocationMs: summarize(invocations) }),
+    };
+  });
+  return { bundles, referenceImportMs: summarize((samples.get(INIT_REFERENCE) ?? []).map((s) => s.importMs)) };
+}

@@ -20,6 +20,7 @@ export function toMarkdown(results: BenchResults): string {
     row(['peer median / our median', '1.00×', ...peers.map((p) => `${(results.speedup[p.name] ?? Number.NaN).toFixed(2)}×`), `≥ 2×: ${verdict(peers.every((p) => (results.speedup[p.name] ?? 0) >= 2))}`]),
     row(['KMS calls: cold / warm', ...results.overhead.map((c) => `${c.kmsCalls.cold} / ${c.kmsCalls.warm.toFixed(2)}`), `warm = 1: ${verdict(ours?.kmsCalls.warm === 1)}`]),
     '',
+    ...clientCpuTable(results),
     row(['kms-eth-signer Lambda', 'value', 'target']),
     row(['---', '---', '---']),
   ];
@@ -28,9 +29,11 @@ export function toMarkdown(results: BenchResults): string {
   }
   for (const cold of results.coldStart) {
     lines.push(row([`init: \`import()\` of \`${cold.bundle}\` in a fresh node`, distribution(cold.importMs, 1), `≤ 80 ms: ${verdict(cold.importMs.median <= 80)}`]));
+    lines.push(row([`init of \`${cold.bundle}\` / bare \`import('@aws-sdk/client-kms')\` (same run, medians)`, `${(results.initRatio[cold.bundle] ?? Number.NaN).toFixed(2)}×`, '']));
     lines.push(row([`node process start to module ready (\`${cold.bundle}\`)`, distribution(cold.processToReadyMs, 1), '']));
     if (cold.firstInvocationMs) lines.push(row(['first invocation (GetPublicKey + Sign over HTTP to the local KMS)', distribution(cold.firstInvocationMs, 1), '']));
   }
+  lines.push(row(["reference: bare `import('@aws-sdk/client-kms')` in a fresh node", distribution(results.initReferenceMs, 1), '']));
   for (const [name, summary] of Object.entries(results.policyEvaluation)) {
     const budgeted = !name.startsWith('implicit deny');
     lines.push(row([`signing policy (100 rules, 1,000 addresses): ${name}`, distribution(summary, 4), budgeted ? `≤ 0.1 ms: ${verdict(summary.median <= 0.1)}` : '']));
@@ -47,4 +50,22 @@ export function toMarkdown(results: BenchResults): string {
   const m = results.machine;
   lines.push('', `Measured ${results.date.slice(0, 16).replace('T', ' ')} UTC on ${m.cpu}, ${m.cores} cores, ${m.memoryGb} GB, Node ${m.node} ${m.platform}, load average ${m.loadAverage1m} at start${results.quick ? ' (QUICK smoke run: figures are meaningless)' : ''}.`);
   return lines.join('\n');
+}
+
+/** The client CPU table (contenders through the local KMS over HTTP), or a line saying why it is missing. */
+function clientCpuTable(results: BenchResults): string[] {
+  const row = (cells: string[]) => `| ${cells.join(' | ')} |`;
+  if (!Array.isArray(results.clientCpu)) return [`Client CPU over HTTP: skipped: ${results.clientCpu.skipped}`, ''];
+  const cpu = results.clientCpu;
+  const peer = '@rumblefishdev/eth-signer-kms';
+  const goal = results.clientCpuRatio[peer] ?? Number.NaN;
+  return [
+    row(['per signature, local KMS over HTTP in another process', ...cpu.map((c) => `\`${c.name}\``), 'target']),
+    row(['---', ...cpu.map(() => '---'), '---']),
+    row(['client CPU (`process.cpuUsage`): median of rounds (min, max, rounds)', ...cpu.map((c) => `${ms(c.cpuMs.median, 3)} (${ms(c.cpuMs.min, 3)}, ${ms(c.cpuMs.max, 3)}, n=${c.cpuMs.n})`), '']),
+    row(['spread of per-round CPU (noise)', ...cpu.map((c) => `${c.roundSpreadPercent.toFixed(0)} %`), '']),
+    row(['our CPU / theirs', '1.00×', ...cpu.slice(1).map((c) => `${(results.clientCpuRatio[c.name] ?? Number.NaN).toFixed(2)}×`), `≤ 0.35× ${peer}: ${verdict(goal <= 0.35)}`]),
+    row(['wall time (includes the local KMS): median of rounds', ...cpu.map((c) => ms(c.wallMs.median, 3)), '']),
+    '',
+  ];
 }

@@ -30,6 +30,16 @@ describe('bench/run.ts --quick', () => {
     expect(results.memory).toEqual(expect.objectContaining({ signatures: 10, peakRssMb: expect.any(Number) }));
     expect(results.throughput.map((t: { concurrency: number; signatures: number }) => [t.concurrency, t.signatures])).toEqual([[1, 8], [8, 8], [32, 8]]);
     expect(results.coldStart[0].firstInvocationMs).toEqual(expect.objectContaining({ n: 1 }));
+    expect(results.initReferenceMs).toEqual(expect.objectContaining({ n: 1, median: expect.any(Number) }));
+    expect(Object.keys(results.initRatio)).toEqual(['dist/eip1559/index.mjs', 'dist/legacy/index.mjs']);
+    expect(results.clientCpu.map((c: { name: string; cpuMs: { n: number } }) => [c.name, c.cpuMs.n])).toEqual([
+      ['kms-eth-signer (handler)', 2],
+      ['@rumblefishdev/eth-signer-kms', 2],
+      ['naive baseline', 2],
+      ['bare SignCommand', 2],
+    ]);
+    for (const contender of results.clientCpu) expect(contender.cpuMs.median).toBeGreaterThan(0);
+    expect(Object.keys(results.clientCpuRatio)).toEqual(['@rumblefishdev/eth-signer-kms', 'naive baseline', 'bare SignCommand']);
 
     expect(stdout).toContain('| local overhead: median (p99, min, n) |');
     expect(stdout).toContain('| KMS calls: cold / warm |');
@@ -37,6 +47,8 @@ describe('bench/run.ts --quick', () => {
     expect(stdout).toContain('QUICK smoke run');
     expect(Object.values(results.policyEvaluation)).toEqual(Array(3).fill(expect.objectContaining({ n: 20, median: expect.any(Number) })));
     expect(stdout).toContain('| signing policy (100 rules, 1,000 addresses): allowed by the last address rule');
+    expect(stdout).toContain('| our CPU / theirs | 1.00× |');
+    expect(stdout).toContain("reference: bare `import('@aws-sdk/client-kms')` in a fresh node");
     expect(stdout).toContain('| throughput, concurrency 32 (SDK over HTTP to the local KMS) |');
   }, 180_000);
 });
