@@ -1,7 +1,8 @@
 import { join } from 'node:path';
 import { CreateAliasCommand, CreateKeyCommand, type KMSClient } from '@aws-sdk/client-kms';
+import { createKmsClient } from '../../lambdas/signer/kms-client';
 import { startAnvil, type Anvil } from '../local-chain';
-import { localKmsClient, startLocalKms, type LocalKms } from '../local-kms';
+import { startLocalKms, type LocalKms } from '../local-kms';
 import { S3RVER_CREDENTIALS, startLocalS3Server, type LocalS3Server } from './s3';
 
 /** How to start the local stack. Ports default to 0: a free port each run. */
@@ -19,7 +20,7 @@ export interface LocalStack {
   readonly kms: LocalKms;
   readonly anvil: Anvil;
   readonly s3?: LocalS3Server;
-  /** An SDK client for the local KMS. */
+  /** An SDK client for the local KMS, configured as the signer Lambdas configure theirs (createKmsClient). */
   readonly kmsClient: KMSClient;
   /**
    * The environment that points the AWS SDK, the AWS CLI and cast at the local KMS (and S3). Only the
@@ -50,7 +51,11 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     AWS_DEFAULT_REGION: 'us-east-1', // what AWS CLI v1 reads
     ...S3RVER_CREDENTIALS, // s3rver checks them; the local KMS takes any
   };
-  const kmsClient = localKmsClient(kms, { region: awsEnv.AWS_REGION });
+  const kmsClient = createKmsClient({
+    endpoint: kms.url,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' }, // the local KMS takes any
+  });
   return {
     kms,
     anvil,

@@ -1,0 +1,169 @@
+// The signer's KMS client: the SDK's own options for a cheaper hot path must leave retries, the default
+// credential chain, SigV4, abort signals and timeouts working. Real SDK over HTTP, nothing mocked.
+import { createHash, createHmac } from 'node:crypto';
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { CreateKeyCommand, GetPublicKeyCommand, SignCommand, type KMSClient } from '@aws-sdk/client-kms';
+import { HttpRequest } from '@smithy/core/protocols';
+import { SignatureV4 } from '@smithy/signature-v4';
+import type { SourceData } from '@smithy/types';
+import { createKmsClient } from '../../../lambdas/signer/kms-client';
+import { localKmsClient, startLocalKms, type LocalKms } from '../../../scripts/local-kms';
+
+/** node:crypto behind the Checksum interface SignatureV4 takes, so that the reference signer is independent. */
+class NodeSha256 {
+  readonly #hash;
+  constructor(secret?: SourceData) {
+    this.#hash = secret === undefined ? createHash('sha256') : createHmac('sha256', bytes(secret));
+  }
+  update(data: SourceData): void {
+    this.#hash.update(bytes(data));
+  }
+  async digest(): Promise<Uint8Array> {
+    return this.#hash.digest();
+  }
+  reset(): void {}
+}
+
+const bytes = (data: SourceData): string | Uint8Array =>
+  typeof data === 'string' ? data : ArrayBuffer.isView(data) ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength) : new Uint8Array(data);
+
+const DIGEST = new Uint8Array(32).fill(7);
+const signCommand = (keyId: string) => new SignCommand({ KeyId: keyId, Message: DIGEST, MessageType: 'DIGEST', SigningAlgorithm: 'ECDSA_SHA_256' });
+
+describe('createKmsClient', () => {
+  let kms: LocalKms;
+  let keyId: string;
+  let client: KMSClient;
+
+  beforeAll(async () => {
+    kms = await startLocalKms();
+    const admin = localKmsClient(kms);
+    keyId = (await admin.send(new CreateKeyCommand({ KeySpec: 'ECC_SECG_P256K1', KeyUsage: 'SIGN_VERIFY' }))).KeyMetadata!.KeyId!;
+    admin.destroy();
+    client = createKmsClient({ endpoint: kms.url, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+  });
+  afterAll(async () => {
+    client.destroy();
+    await kms.close();
+  });
+  afterEach(() => {
+    kms.faults.reset();
+    jest.restoreAllMocks();
+  });
+
+  it('resolves the middleware stack once per command class, not on every call', async () => {
+    const fresh = createKmsClient({ endpoint: kms.url, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+    const resolveSign = jest.spyOn(SignCommand.prototype, 'resolveMiddleware');
+    const resolveKey = jest.spyOn(GetPublicKeyCommand.prototype, 'resolveMiddleware');
+    for (let i = 0; i < 3; i++) expect((await fresh.send(signCommand(keyId))).Signature).toBeInstanceOf(Uint8Array);
+    // Another command class on the same client gets its own stack, not Sign's.
+    expect((await fresh.send(new GetPublicKeyCommand({ KeyId: keyId }))).KeySpec).toBe('ECC_SECG_P256K1');
+    expect((await fresh.send(signCommand(keyId))).KeyId).toContain(keyId);
+    expect(resolveSign).toHaveBeenCalledTimes(1);
+    expect(resolveKey).toHaveBeenCalledTimes(1);
+    fresh.destroy();
+  });
+
+  // The two slow answers first: the local KMS's delay timers run out while the retry tests run.
+  it('still honours a per-call abort signal, and the cached path keeps working afterwards', async () => {
+    kms.faults.set({ latencyMs: 1_500 });
+    await expect(client.send(signCommand(keyId), { abortSignal: AbortSignal.timeout(100) })).rejects.toMatchObject({ name: 'AbortError' });
+    kms.faults.reset();
+    expect((await client.send(signCommand(keyId))).Signature).toBeInstanceOf(Uint8Array);
+  });
+
+  it('keeps the request handler configurable: a request timeout set by the caller applies', async () => {
+    const impatient = createKmsClient({
+      endpoint: kms.url,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+      maxAttempts: 1,
+      requestHandler: { requestTimeout: 200, throwOnRequestTimeout: true },
+    });
+    kms.faults.set({ latencyMs: 1_500 });
+    await expect(impatient.send(signCommand(keyId))).rejects.toMatchObject({ name: 'TimeoutError' });
+    impatient.destroy();
+  });
+
+  it("absorbs a throttled call and an HTTP 500 with the SDK's retries", async () => {
+    kms.faults.set({ throttle: 1, internalError: 1 });
+    const response = await client.send(signCommand(keyId));
+    expect(response.Signature).toBeInstanceOf(Uint8Array);
+    expect(response.$metadata.attempts).toBe(3);
+  });
+
+  it('gives up after the configured attempts, with the KMS error', async () => {
+    kms.faults.set({ throttle: 10 });
+    await expect(client.send(signCommand(keyId))).rejects.toMatchObject({ name: 'ThrottlingException', $metadata: { attempts: 3 } });
+  });
+
+  describe('on a server that records what it receives', () => {
+    let server: Server;
+    let url: string;
+    const received: Array<{ headers: IncomingHttpHeaders; body: string; path: string }> = [];
+    const saved = { ...process.env };
+
+    beforeAll(async () => {
+      server = createServer((request, response) => {
+        let body = '';
+        request.on('data', (chunk: Buffer) => (body += chunk.toString('utf8')));
+        request.on('end', () => {
+          received.push({ headers: request.headers, body, path: request.url ?? '' });
+          response.writeHead(200, { 'content-type': 'application/x-amz-json-1.1' });
+          response.end(JSON.stringify({ KeyId: 'arn:aws:kms:eu-west-1:111122223333:key/k', Signature: Buffer.from([48, 0]).toString('base64'), SigningAlgorithm: 'ECDSA_SHA_256' }));
+        });
+      });
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    });
+    afterAll(async () => {
+      process.env = saved;
+      await new Promise((resolve) => server.close(resolve));
+    });
+
+    it('takes region, endpoint and credentials from the default chain and signs every request with SigV4', async () => {
+      Object.assign(process.env, {
+        AWS_REGION: 'eu-west-1',
+        AWS_ENDPOINT_URL_KMS: url,
+        AWS_ACCESS_KEY_ID: 'AKIDFROMENVIRONMENT',
+        AWS_SECRET_ACCESS_KEY: 'secret-from-environment',
+        AWS_SESSION_TOKEN: 'session-token-from-environment',
+      });
+      const fromChain = createKmsClient();
+      received.length = 0;
+      await fromChain.send(signCommand('alias/one'));
+      await fromChain.send(signCommand('alias/two'));
+      fromChain.destroy();
+
+      expect(received).toHaveLength(2);
+      const reference = new SignatureV4({
+        service: 'kms',
+        region: 'eu-west-1',
+        credentials: { accessKeyId: 'AKIDFROMENVIRONMENT', secretAccessKey: 'secret-from-environment', sessionToken: 'session-token-from-environment' },
+        sha256: NodeSha256,
+      });
+      for (const [i, { headers, body, path }] of received.entries()) {
+        expect(JSON.parse(body)).toMatchObject({ KeyId: i === 0 ? 'alias/one' : 'alias/two', MessageType: 'DIGEST' });
+        expect(headers['x-amz-target']).toBe('TrentService.Sign');
+        expect(headers['x-amz-security-token']).toBe('session-token-from-environment');
+        const authorization = String(headers.authorization);
+        expect(authorization).toMatch(/^AWS4-HMAC-SHA256 Credential=AKIDFROMENVIRONMENT\/\d{8}\/eu-west-1\/kms\/aws4_request, SignedHeaders=[a-z0-9;-]+, Signature=[0-9a-f]{64}$/);
+        // Recompute the signature over exactly the headers the SDK said it signed: it must match.
+        const signedHeaders = /SignedHeaders=([^,]+)/.exec(authorization)![1]!.split(';');
+        const amzDate = String(headers['x-amz-date']);
+        const request = new HttpRequest({
+          method: 'POST',
+          protocol: 'http:',
+          hostname: '127.0.0.1',
+          path,
+          headers: Object.fromEntries(signedHeaders.map((name) => [name, String(headers[name])])),
+          body,
+        });
+        const signingDate = new Date(`${amzDate.slice(0, 4)}-${amzDate.slice(4, 6)}-${amzDate.slice(6, 11)}:${amzDate.slice(11, 13)}:${amzDate.slice(13, 15)}Z`);
+        const signed = await reference.sign(request, { signingDate });
+        expect(authorization).toBe(signed.headers.authorization);
+      }
+    });
+  });
+});
