@@ -4,7 +4,6 @@ import { createHash, createHmac } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { CreateKeyCommand, GetPublicKeyCommand, SignCommand, type KMSClient } from '@aws-sdk/client-kms';
-import { HttpRequest } from '@smithy/core/protocols';
 import { SignatureV4 } from '@smithy/signature-v4';
 import type { SourceData } from '@smithy/types';
 import { createKmsClient } from '../../../lambdas/signer/kms-client';
@@ -60,6 +59,8 @@ describe('createKmsClient', () => {
     // Another command class on the same client gets its own stack, not Sign's.
     expect((await fresh.send(new GetPublicKeyCommand({ KeyId: keyId }))).KeySpec).toBe('ECC_SECG_P256K1');
     expect((await fresh.send(signCommand(keyId))).KeyId).toContain(keyId);
+    // A call with an abort signal (the per-invocation budget) takes the cached stack too.
+    expect((await fresh.send(signCommand(keyId), { abortSignal: new AbortController().signal })).KeyId).toContain(keyId);
     expect(resolveSign).toHaveBeenCalledTimes(1);
     expect(resolveKey).toHaveBeenCalledTimes(1);
     fresh.destroy();
@@ -96,6 +97,20 @@ describe('createKmsClient', () => {
   it('gives up after the configured attempts, with the KMS error', async () => {
     kms.faults.set({ throttle: 10 });
     await expect(client.send(signCommand(keyId))).rejects.toMatchObject({ name: 'ThrottlingException', $metadata: { attempts: 3 } });
+  });
+
+  // After the retry tests, so that the slow answers of the first tests no longer use up throttle faults.
+  it('abandons a call aborted during a retry back-off, and makes no attempt after the abort', async () => {
+    kms.faults.set({ throttle: 10 });
+    const controller = new AbortController();
+    const call = client.send(signCommand(keyId), { abortSignal: controller.signal });
+    await new Promise((resolve) => setTimeout(resolve, 30)); // the first attempt is throttled; the SDK backs off
+    controller.abort();
+    await expect(call).rejects.toMatchObject({ name: 'AbortError' });
+    await new Promise((resolve) => setTimeout(resolve, 50)); // a request already on the wire reaches the server
+    const throttlesLeft = kms.faults.current().throttle;
+    await new Promise((resolve) => setTimeout(resolve, 1_500)); // past the longest back-off
+    expect(kms.faults.current().throttle).toBe(throttlesLeft);
   });
 
   describe('on a server that records what it receives', () => {
@@ -152,14 +167,15 @@ describe('createKmsClient', () => {
         // Recompute the signature over exactly the headers the SDK said it signed: it must match.
         const signedHeaders = /SignedHeaders=([^,]+)/.exec(authorization)![1]!.split(';');
         const amzDate = String(headers['x-amz-date']);
-        const request = new HttpRequest({
+        const request = {
           method: 'POST',
           protocol: 'http:',
           hostname: '127.0.0.1',
           path,
+          query: {},
           headers: Object.fromEntries(signedHeaders.map((name) => [name, String(headers[name])])),
           body,
-        });
+        };
         const signingDate = new Date(`${amzDate.slice(0, 4)}-${amzDate.slice(4, 6)}-${amzDate.slice(6, 11)}:${amzDate.slice(11, 13)}:${amzDate.slice(13, 15)}Z`);
         const signed = await reference.sign(request, { signingDate });
         expect(authorization).toBe(signed.headers.authorization);
