@@ -39,8 +39,9 @@ export const POLICY_IN_PACKAGE = 'policy.json';
 
 /**
  * A signer Lambda with every shared default in one place: Node.js 22 on ARM64 (cheaper per GB-second than
- * x86 for this CPU-light work), the prebuilt esbuild ESM bundle with source maps, 256 MB (a signature peaks
- * near 110 MB RSS; more memory also buys the CPU that shortens the ~100 ms module initialisation), a 10 s
+ * x86 for this CPU-light work), the prebuilt esbuild ESM bundle with source maps, 256 MB (the cost model in
+ * docs/performance.md: 11 % dearer per signature than 128 MB, 7 ms faster warm, ~270 ms faster on an
+ * instance's first signature, and headroom over the 85 MB peak RSS; 512 MB saves 4 ms for 18 % more), a 10 s
  * timeout (a warm signature is one KMS call of tens of milliseconds; 10 s leaves room for the SDK's
  * retries and fails fast otherwise), and its own log group with a fixed retention.
  */
