@@ -45,7 +45,9 @@ export function createKmsClient(config: KMSClientConfig = {}): KMSClient {
       ? requestHandler
       : new CallSignalHttpHandler(requestHandler as NodeHttpHandlerOptions | undefined);
   const client = new KMSClient({ cacheMiddleware: true, ...rest, requestHandler: handler });
-  const send = client.send.bind(client) as (command: unknown, options?: unknown, callback?: unknown) => Promise<unknown>;
+  // Looked up on every call, so that a test double installed on the class later (aws-sdk-client-mock) applies.
+  const send = (command: unknown, options?: unknown, callback?: unknown): Promise<unknown> =>
+    (KMSClient.prototype.send as (this: KMSClient, ...args: unknown[]) => Promise<unknown>).call(client, command, options, callback);
   client.send = ((command: unknown, options?: unknown, callback?: unknown) => {
     if (callback === undefined && isSignalOnly(options)) {
       const { abortSignal } = options;

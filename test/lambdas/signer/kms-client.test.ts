@@ -3,8 +3,9 @@
 import { createHash, createHmac } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { CreateKeyCommand, GetPublicKeyCommand, SignCommand, type KMSClient } from '@aws-sdk/client-kms';
+import { CreateKeyCommand, GetPublicKeyCommand, KMSClient, SignCommand } from '@aws-sdk/client-kms';
 import { SignatureV4 } from '@smithy/signature-v4';
+import { mockClient } from 'aws-sdk-client-mock';
 import type { SourceData } from '@smithy/types';
 import { createKmsClient } from '../../../lambdas/signer/kms-client';
 import { localKmsClient, startLocalKms, type LocalKms } from '../../../scripts/local-kms';
@@ -111,6 +112,19 @@ describe('createKmsClient', () => {
     const throttlesLeft = kms.faults.current().throttle;
     await new Promise((resolve) => setTimeout(resolve, 1_500)); // past the longest back-off
     expect(kms.faults.current().throttle).toBe(throttlesLeft);
+  });
+
+  it('leaves a test double installed on the class in charge (aws-sdk-client-mock), with or without a signal', async () => {
+    const created = createKmsClient({ region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'y' } });
+    const mock = mockClient(KMSClient);
+    try {
+      mock.on(SignCommand).resolves({ KeyId: 'from-the-mock', $metadata: {} });
+      expect((await created.send(signCommand(keyId))).KeyId).toBe('from-the-mock');
+      expect((await created.send(signCommand(keyId), { abortSignal: new AbortController().signal })).KeyId).toBe('from-the-mock');
+    } finally {
+      mock.restore();
+      created.destroy();
+    }
   });
 
   describe('on a server that records what it receives', () => {
