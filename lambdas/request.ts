@@ -50,7 +50,7 @@ export function parseSignerEvent(event: unknown, kind: SignerKind, chainId: bigi
     return finish(issues, { operation });
   }
   if (operation !== 'sign' && operation !== 'check') {
-    add('operation', `must be "status", "sign" or "check" (the signing policy's decision, without signing), got ${describe(operation)}`);
+    add('operation', `must be "status", "sign", "check" (the signing policy's decision, without signing), "signMessage", "signTypedData" or "signAuthorization", got ${describe(operation)}`);
     throw new InvalidRequestError(issues);
   }
 
