@@ -3,6 +3,7 @@ import { parseAmount } from './amount';
 import type { Applies, ArgumentDocument, CallDocument, LimitDocument, PolicyDocument, RuleDocument } from './document';
 import { PolicyValidationError, type PolicyIssue } from './errors';
 import { decodableFunction, type DecodableFunction, type TransactionView } from './request';
+import { compileMessagePolicy, type MessagePolicy } from './message-policy';
 import { describe } from './schema';
 import type { SpendingLimit } from './spending';
 
@@ -30,6 +31,8 @@ export interface CompiledPolicy {
   readonly keyLimits: readonly SpendingLimit[];
   /** True when some rule allows any transaction of any kind (such as examples/policies/allow-all.json). */
   readonly allowsEverything: boolean;
+  /** What the message operations may sign (empty: all denied). */
+  readonly messages: MessagePolicy;
 }
 
 const MAX_WINDOW_SECONDS = 366 * 86400;
@@ -50,6 +53,7 @@ export function compilePolicy(document: PolicyDocument): CompiledPolicy {
     ids.add(rule.id);
     return compileRule(rule, path, add);
   });
+  const messages = compileMessagePolicy(document.messages, '$.messages', add, parseAmount);
   if (issues.length > 0) throw new PolicyValidationError(issues);
   const allowRules = rules.filter((rule) => rule.effect === 'allow');
   return {
@@ -58,6 +62,7 @@ export function compilePolicy(document: PolicyDocument): CompiledPolicy {
     allowRules,
     keyLimits,
     allowsEverything: allowRules.some((rule) => rule.conditions.length === 0),
+    messages,
   };
 }
 

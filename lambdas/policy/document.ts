@@ -1,4 +1,5 @@
 // The policy document as JSON holds it, after policy.schema.json has accepted it (see schema-validator.ts).
+import type { MessagesDocument } from './message-policy';
 
 /** `false`: the rule does not match such transactions; `true`: it matches them and others; `"only"`: only them. */
 export type Applies = boolean | 'only';
@@ -54,4 +55,6 @@ export interface PolicyDocument {
   readonly description?: string;
   readonly limits?: readonly LimitDocument[];
   readonly rules: readonly RuleDocument[];
+  /** signMessage, signTypedData and signAuthorization: denied unless this section allows them. */
+  readonly messages?: MessagesDocument;
 }

@@ -1,0 +1,178 @@
+import { toUtf8Bytes } from 'ethers';
+import type { MessageRequest } from '../../../lambdas/message-request';
+import { compileMessagePolicy, evaluateMessagePolicy, type MessagePolicy, type MessagesDocument, type TypedDataRule } from '../../../lambdas/policy/message-policy';
+import { loadPolicy, parseAmount } from '../../../lambdas/policy';
+import { parseTypedData } from '../../../lambdas/typed-data';
+import { MAIL } from '../../fixtures/eip712-mail';
+
+const NOW_MS = 1_700_000_000_000;
+const NOW = 1_700_000_000n;
+const CHAIN = 1n;
+const TOKEN = '0xA0b86991c6218b36c1d19D4a2e9Eb0cE3606eB48';
+const PERMIT2 = '0x000000000022D473030F116dDEE9F6B43aC78BA3';
+const SPENDER = '0x3fC91A3afd70395Cd496C647d5a6CC9D4B2b7FAD';
+const OTHER = '0x70997970C51812dc3A010C7d01b50e0d17dc79C8';
+const OWNER = '0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266';
+
+const message = (text: string): MessageRequest => ({ operation: 'signMessage', message: { bytes: toUtf8Bytes(text), text } });
+function typed(input: Record<string, unknown>): MessageRequest {
+  const typedData = parseTypedData(input, CHAIN, (field, problem) => {
+    throw new Error(`${field} ${problem}`);
+  });
+  if (!typedData) throw new Error('invalid typed data');
+  return { operation: 'signTypedData', typedData };
+}
+
+const permitTypes = {
+  Permit: [
+    { name: 'owner', type: 'address' }, { name: 'spender', type: 'address' }, { name: 'value', type: 'uint256' },
+    { name: 'nonce', type: 'uint256' }, { name: 'deadline', type: 'uint256' },
+  ],
+};
+const permit = (fields: Record<string, unknown> = {}, domain: Record<string, unknown> = {}) => typed({
+  domain: { name: 'USD Coin', version: '2', chainId: 1, verifyingContract: TOKEN, ...domain },
+  types: permitTypes,
+  primaryType: 'Permit',
+  message: { owner: OWNER, spender: SPENDER, value: '1000000', nonce: 0, deadline: (NOW + 600n).toString(), ...fields },
+});
+const permitSingle = (details: Record<string, unknown> = {}, fields: Record<string, unknown> = {}) => typed({
+  domain: { name: 'Permit2', chainId: 1, verifyingContract: PERMIT2 },
+  types: {
+    PermitSingle: [{ name: 'details', type: 'PermitDetails' }, { name: 'spender', type: 'address' }, { name: 'sigDeadline', type: 'uint256' }],
+    PermitDetails: [{ name: 'token', type: 'address' }, { name: 'amount', type: 'uint160' }, { name: 'expiration', type: 'uint48' }, { name: 'nonce', type: 'uint48' }],
+  },
+  primaryType: 'PermitSingle',
+  message: { details: { token: TOKEN, amount: '5000', expiration: (NOW + 3600n).toString(), nonce: 0, ...details }, spender: SPENDER, sigDeadline: (NOW + 600n).toString(), ...fields },
+});
+const authorization = (address: string, chainId = CHAIN): MessageRequest => ({ operation: 'signAuthorization', authorization: { address, nonce: 0n, chainId } });
+
+const PERMIT_RULE: TypedDataRule = {
+  id: 'usdc-permit',
+  primaryType: 'Permit',
+  domain: { name: 'USD Coin', version: '2', chainId: 1n, verifyingContract: [TOKEN] },
+  permit: { maxValue: 1_000_000n, spenders: [SPENDER], maxDeadlineSeconds: 3600 },
+};
+const PERMIT2_RULE: TypedDataRule = {
+  id: 'permit2',
+  primaryType: 'PermitSingle',
+  domain: { name: 'Permit2', verifyingContract: [PERMIT2] },
+  permit2: { maxAmount: 5000n, spenders: [SPENDER], tokens: [TOKEN], maxDeadlineSeconds: 7200 },
+};
+const POLICY: MessagePolicy = {
+  signMessage: { allow: true, prefixes: ['example.com wants you to sign in'], exact: ['gm'] },
+  signTypedData: [PERMIT_RULE, PERMIT2_RULE, { id: 'mail', primaryType: 'Mail', domain: { name: 'Ether Mail' } }],
+  signAuthorization: { delegates: [OTHER] },
+};
+
+describe('evaluateMessagePolicy', () => {
+  const cases: Array<[string, MessagePolicy | undefined, MessageRequest, string | RegExp]> = [
+    // Default: everything denied.
+    ['no policy: signMessage', undefined, message('gm'), /does not allow signMessage/],
+    ['no policy: signTypedData', undefined, typed(MAIL), /no signTypedData rules/],
+    ['no policy: signAuthorization', undefined, authorization(OTHER), /does not allow signAuthorization/],
+    ['an empty policy: signMessage', {}, message('gm'), /does not allow signMessage/],
+    // Messages.
+    ['signMessage switched off', { signMessage: { allow: false, exact: ['gm'] } }, message('gm'), /does not allow signMessage/],
+    ['any message when allowed without lists', { signMessage: { allow: true } }, message('anything'), 'signMessage'],
+    ['an exact message', POLICY, message('gm'), 'signMessage.exact'],
+    ['a message that only starts like an exact one', POLICY, message('gm!'), /neither one of signMessage.exact/],
+    ['a message with an allowed prefix', POLICY, message('example.com wants you to sign in with your Ethereum account'), 'signMessage.prefixes'],
+    ['a message with another prefix', POLICY, message('evil.com wants you to sign in'), /neither/],
+    ['a hex message whose bytes spell an allowed message', POLICY, { operation: 'signMessage', message: { bytes: toUtf8Bytes('gm') } }, 'signMessage.exact'],
+    // Typed data: domain and primaryType.
+    ['typed data matching a rule by primaryType and domain name', POLICY, typed(MAIL), 'mail'],
+    ['typed data from another domain', POLICY, typed({ ...MAIL, domain: { ...MAIL.domain, name: 'Evil Mail' } }), /mail: domain.name is "Evil Mail", not "Ether Mail"/],
+    ['a permit within every cap', POLICY, permit(), 'usdc-permit'],
+    ['a permit on another token contract', POLICY, permit({}, { verifyingContract: OTHER }), /usdc-permit: domain.verifyingContract .* not in the rule's list/],
+    ['a permit of another version', POLICY, permit({}, { version: '1' }), /domain.version is "1", not "2"/],
+    ['a permit without a chain id when the rule names one', POLICY, typed({ domain: { name: 'USD Coin', version: '2', verifyingContract: TOKEN }, types: permitTypes, primaryType: 'Permit', message: { owner: OWNER, spender: SPENDER, value: 1, nonce: 0, deadline: 1 } }), /domain.chainId is absent, not 1/],
+    // Typed data: decoded-field caps.
+    ['a permit value at the cap', POLICY, permit({ value: '1000000' }), 'usdc-permit'],
+    ['a permit value above the cap', POLICY, permit({ value: '1000001' }), /Permit.value 1000001 exceeds the cap 1000000/],
+    ['an unlimited permit (2^256-1)', POLICY, permit({ value: (2n ** 256n - 1n).toString() }), /exceeds the cap/],
+    ['a permit to a spender not in the list', POLICY, permit({ spender: OTHER }), /Permit.spender 0x7099.* is not in the rule's list/],
+    ['a permit deadline at now + N', POLICY, permit({ deadline: (NOW + 3600n).toString() }), 'usdc-permit'],
+    ['a permit deadline beyond now + N', POLICY, permit({ deadline: (NOW + 3601n).toString() }), /Permit.deadline .* more than 3600 s from now/],
+    ['a look-alike Permit struct (caps cannot be decoded)', { signTypedData: [PERMIT_RULE] }, typed({ domain: { name: 'USD Coin', version: '2', chainId: 1, verifyingContract: TOKEN }, types: { Permit: [{ name: 'spender', type: 'address' }, { name: 'value', type: 'uint256' }] }, primaryType: 'Permit', message: { spender: SPENDER, value: 1 } }), /not an EIP-2612 Permit/],
+    ['a Permit2 PermitSingle within every cap', POLICY, permitSingle(), 'permit2'],
+    ['a Permit2 amount above the cap', POLICY, permitSingle({ amount: '5001' }), /PermitSingle.details.amount 5001 exceeds the cap 5000/],
+    ['a Permit2 token not in the list', POLICY, permitSingle({ token: OTHER }), /details.token .* not in the rule's list/],
+    ['a Permit2 spender not in the list', POLICY, permitSingle({}, { spender: OTHER }), /PermitSingle.spender .* not in the rule's list/],
+    ['a Permit2 sigDeadline beyond now + N', POLICY, permitSingle({}, { sigDeadline: (NOW + 7201n).toString() }), /sigDeadline .* more than 7200 s/],
+    ['a Permit2 expiration beyond now + N', POLICY, permitSingle({ expiration: (NOW + 7201n).toString() }), /details.expiration .* more than 7200 s/],
+    // Authorizations.
+    ['a delegation to a listed contract', POLICY, authorization(OTHER), 'signAuthorization'],
+    ['a delegation to an unlisted contract', POLICY, authorization(SPENDER), /not in signAuthorization.delegates/],
+    ['a chain id 0 delegation without allowAnyChain', POLICY, authorization(OTHER, 0n), /valid on every chain/],
+    ['a chain id 0 delegation with allowAnyChain', { signAuthorization: { delegates: [OTHER], allowAnyChain: true } }, authorization(OTHER, 0n), 'signAuthorization'],
+  ];
+
+  it.each(cases)('%s', (_label, policy, request, expected) => {
+    const decision = evaluateMessagePolicy(policy, request, NOW_MS);
+    if (typeof expected === 'string') expect(decision).toEqual({ allowed: true, ruleId: expected });
+    else expect(decision).toEqual({ allowed: false, reason: expect.stringMatching(expected) });
+  });
+});
+
+describe('compileMessagePolicy', () => {
+  const compile = (document: MessagesDocument | undefined) => {
+    const issues: Array<{ path: string; problem: string }> = [];
+    const policy = compileMessagePolicy(document, '$.messages', (path, problem) => void issues.push({ path, problem }), parseAmount);
+    return { policy, issues };
+  };
+
+  it('compiles no section to a policy that denies every message operation', () => {
+    const { policy, issues } = compile(undefined);
+    expect(issues).toEqual([]);
+    expect(evaluateMessagePolicy(policy, message('gm'), NOW_MS).allowed).toBe(false);
+    expect(evaluateMessagePolicy(policy, authorization(OTHER), NOW_MS).allowed).toBe(false);
+  });
+
+  it('compiles amounts to bigints, addresses to EIP-55 and chain ids to bigints, so the compiled rules decide as written', () => {
+    const { policy, issues } = compile({
+      signTypedData: [{ id: 'usdc-permit', primaryType: 'Permit', domain: { name: 'USD Coin', version: '2', chainId: 1, verifyingContract: [TOKEN.toLowerCase()] }, permit: { maxValue: '1000000', spenders: [SPENDER.toLowerCase()], maxDeadlineSeconds: 3600 } }],
+      signAuthorization: { delegates: [OTHER.toLowerCase()] },
+    });
+    expect(issues).toEqual([]);
+    expect(policy.signTypedData?.[0]).toEqual({ ...PERMIT_RULE, permit: { maxValue: 1_000_000n, spenders: [SPENDER], maxDeadlineSeconds: 3600 } });
+    expect(evaluateMessagePolicy(policy, permit(), NOW_MS)).toEqual({ allowed: true, ruleId: 'usdc-permit' });
+    expect(evaluateMessagePolicy(policy, permit({ value: '1000001' }), NOW_MS).allowed).toBe(false);
+    expect(policy.signAuthorization).toEqual({ delegates: [OTHER], allowAnyChain: false });
+  });
+
+  it.each<[string, MessagesDocument, string, RegExp]>([
+    ['a bad checksum', { signAuthorization: { delegates: ['0x70997970c51812dc3A010C7d01b50e0d17dc79C8'] } }, '$.messages.signAuthorization.delegates[0]', /checksum/],
+    ['a fraction of a base unit', { signTypedData: [{ id: 'p', primaryType: 'Permit', permit: { maxValue: '1.5' } }] }, '$.messages.signTypedData[0].permit.maxValue', /fraction/],
+    ['duplicate rule ids', { signTypedData: [{ id: 'a', primaryType: 'Mail' }, { id: 'a', primaryType: 'Order' }] }, '$.messages.signTypedData[1].id', /already the id/],
+    ['permit caps on another primaryType', { signTypedData: [{ id: 'p', primaryType: 'Order', permit: {} }] }, '$.messages.signTypedData[0].primaryType', /must be "Permit"/],
+    ['permit2 caps on another primaryType', { signTypedData: [{ id: 'p', primaryType: 'Permit', permit2: {} }] }, '$.messages.signTypedData[0].primaryType', /must be "PermitSingle"/],
+    ['both permit and permit2', { signTypedData: [{ id: 'p', primaryType: 'Permit', permit: {}, permit2: {} }] }, '$.messages.signTypedData[0]', /both permit and permit2/],
+  ])('reports %s by its JSON path', (_label, document, path, problem) => {
+    expect(compile(document).issues).toContainEqual({ path, problem: expect.stringMatching(problem) });
+  });
+});
+
+describe('loadPolicy with a messages section', () => {
+  const load = (messages: unknown) => loadPolicy(JSON.stringify({ version: 1, rules: [{ id: 'no-transactions', effect: 'deny' }], messages }));
+
+  it('compiles it into the policy the handler consults (amounts with units)', () => {
+    const policy = load({ signTypedData: [{ id: 'usdc-permit', primaryType: 'Permit', domain: { name: 'USD Coin', version: '2', chainId: 1, verifyingContract: [TOKEN] }, permit: { maxValue: '0.000000000001 ether', spenders: [SPENDER], maxDeadlineSeconds: 3600 } }] });
+    expect(policy.messages.signTypedData).toEqual([PERMIT_RULE]);
+    expect(evaluateMessagePolicy(policy.messages, permit(), NOW_MS)).toEqual({ allowed: true, ruleId: 'usdc-permit' });
+  });
+
+  it('denies every message operation when a policy has no messages section', () => {
+    expect(loadPolicy(JSON.stringify({ version: 1, rules: [{ id: 'anything', effect: 'allow' }] })).messages).toEqual({});
+  });
+
+  it.each<[string, unknown, RegExp]>([
+    ['an unknown field', { signMessage: { allow: true, regex: '.*' } }, /\$\.messages\.signMessage\.regex is not an accepted field/],
+    ['signMessage without allow', { signMessage: { prefixes: ['a'] } }, /\$\.messages\.signMessage\.allow is required/],
+    ['a typed-data rule without primaryType', { signTypedData: [{ id: 'x' }] }, /\$\.messages\.signTypedData\[0\]\.primaryType is required/],
+    ['a negative deadline window', { signTypedData: [{ id: 'x', primaryType: 'Permit', permit: { maxDeadlineSeconds: -1 } }] }, /\$\.messages\.signTypedData\[0\]\.permit\.maxDeadlineSeconds/],
+    ['an amount that is not one', { signTypedData: [{ id: 'x', primaryType: 'Permit', permit: { maxValue: 'lots' } }] }, /\$\.messages\.signTypedData\[0\]\.permit\.maxValue must be a decimal number/],
+    ['a delegate that is not an address', { signAuthorization: { delegates: ['me'] } }, /\$\.messages\.signAuthorization\.delegates\[0\] must be an address/],
+  ])('refuses %s, naming its JSON path', (_label, messages, problem) => {
+    expect(() => load(messages)).toThrow(problem);
+  });
+});
