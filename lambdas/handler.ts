@@ -2,6 +2,9 @@ import type { KMSClient } from '@aws-sdk/client-kms';
 import type { Context } from 'aws-lambda';
 import { ConfigurationError, readConfig, type SignerConfig } from './config';
 import { logger } from './logger';
+import { isMessageEvent } from './message-request';
+import { MessagePolicyDeniedError, runMessageOperation } from './message-operation';
+import type { MessageSignResponse } from './message-signing';
 import { loadSigningPolicy } from './policy-file';
 import { PolicyGate, toCheckResponse, toPolicyRequest, type CheckResponse, type PolicyAllow, type SpendingReserver } from './policy-gate';
 import { invocationDeadline } from './policy-state/deadline';
@@ -23,7 +26,7 @@ export interface StatusResponse {
 }
 
 /** A signer Lambda handler. */
-export type SignerHandler = (event: unknown, context?: Context) => Promise<StatusResponse | SignResponse | CheckResponse>;
+export type SignerHandler = (event: unknown, context?: Context) => Promise<StatusResponse | SignResponse | CheckResponse | MessageSignResponse>;
 
 /** What a handler is built with; each defaults to the process-wide one. */
 export interface HandlerDependencies {
@@ -65,6 +68,9 @@ export function createHandler(kind: SignerKind, { client, spendingStore, policyS
     try {
       runtime ??= await (starting ??= start(client, spendingStore, policyState).finally(() => (starting = undefined)));
       const { config, signer, gate } = runtime;
+      if (isMessageEvent(event)) {
+        return await runMessageOperation(event, { signer, chainId: config.chainId, policy: gate.policy.messages, nowMs: Date.now() });
+      }
       const request = parseSignerEvent(event, kind, config.chainId);
       if (request.operation === 'status') {
         const key = await signer.getKey();
@@ -166,6 +172,7 @@ function toCallerError(error: unknown): SignerError {
   const known = error instanceof SignerError ? error : new InternalSignerError(error);
   recordError(known);
   if (known instanceof InvalidRequestError) logger.warn('invalid request', { errorType: known.name, issues: known.issues });
+  else if (known instanceof MessagePolicyDeniedError) logger.warn('signing policy denied the request', { errorType: known.name, operation: known.operation, reason: known.reason.slice(0, 1000) });
   else if (known instanceof PolicyDeniedError) logger.warn('signing policy denied the transaction', { errorType: known.name, policyRuleId: known.ruleId, reason: known.message.slice(0, 1000) });
   else logger.error('request failed', known);
   known.stack = `${known.name}: ${known.message}`;

@@ -51,7 +51,7 @@ const DENIED_TRANSFER = parseEther('0.5');
 export async function runDemo(stack: LocalStack, handlers: SignerHandlers, kmsKeyId: string, log: (line: string) => void = () => undefined): Promise<DemoResult> {
   const { provider } = stack.anvil;
   const status = await handlers.eip1559({ operation: 'status' }, lambdaContext('eth-signer-eip1559'));
-  if (!('address' in status)) throw new Error('the status operation returned no address');
+  if (!('keyId' in status)) throw new Error('the status operation returned no key');
   const { address } = status;
   log(`KMS key ${status.keyId} has address ${address} (chain ${status.chainId})`);
 
