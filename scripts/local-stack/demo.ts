@@ -2,6 +2,7 @@ import { formatEther, parseEther, Transaction, Wallet } from 'ethers';
 import type { SignerHandler } from '../../lambdas/handler';
 import type { SignResponse } from '../../lambdas/response';
 import { DEV_ACCOUNTS, runCast } from '../local-chain';
+import { signDemoMessages, type SignedMessage } from './demo-messages';
 import { lambdaContext } from './lambda-context';
 import type { LocalStack } from './stack';
 
@@ -34,6 +35,8 @@ export interface DemoResult {
   readonly recipient: string;
   readonly transfers: MinedTransfer[];
   readonly denied: DeniedTransfer[];
+  /** A message and typed data signed by the same Lambda, each verified with ethers. */
+  readonly messages: SignedMessage[];
   readonly balances: { readonly before: { kms: bigint; recipient: bigint }; readonly after: { kms: bigint; recipient: bigint } };
 }
 
@@ -95,7 +98,9 @@ export async function runDemo(stack: LocalStack, handlers: SignerHandlers, kmsKe
     denied.push({ signer: 'eip1559', value: DENIED_TRANSFER, error: `${error.name}: ${why}` });
     log(`eip1559 signer: ${formatEther(DENIED_TRANSFER)} ETH transfer refused by the signing policy (no KMS call)`);
   }
-  return { address, castAddress, recipient, transfers, denied, balances: { before, after: await balances() } };
+  const messages = await signDemoMessages(handlers.eip1559, address, stack.anvil.chainId, recipient);
+  for (const m of messages) log(`eip1559 signer: ${m.operation} ${m.what} signed; ethers recovers ${m.recovered}`);
+  return { address, castAddress, recipient, transfers, denied, messages, balances: { before, after: await balances() } };
 }
 
 /** A short, readable summary of a demo run. */
@@ -112,6 +117,8 @@ export function formatSummary(result: DemoResult): string {
     ...result.transfers.map((t) => `  ${t.signer.padEnd(8)}  ${String(t.type).padEnd(4)}  ${t.transactionHash}  ${String(t.block).padStart(5)}  ${t.gasUsed}`),
     '',
     ...result.denied.map((d) => `  denied    ${formatEther(d.value)} ETH by the ${d.signer} signer: ${d.error.length > 240 ? `${d.error.slice(0, 237)}...` : d.error}`),
+    '',
+    ...result.messages.map((m) => `  ${m.operation.padEnd(13)}  ${m.what.padEnd(38)}  verified: recovers to ${m.recovered}`),
     '',
     `  balance of the KMS address  ${eth(result.balances.before.kms)} -> ${eth(result.balances.after.kms)}`,
     `  balance of ${result.recipient}  ${eth(result.balances.before.recipient)} -> ${eth(result.balances.after.recipient)}`,

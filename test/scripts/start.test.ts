@@ -24,6 +24,8 @@ describe('npm start (scripts/start.ts with the built Lambda bundles)', () => {
     expect(stdout).toContain(`cast --aws address   ${address}`);
     expect(stdout).toMatch(/eip1559\s+2\s+0x[0-9a-f]{64}\s+\d+\s+21000/);
     expect(stdout).toMatch(/legacy\s+0\s+0x[0-9a-f]{64}\s+\d+\s+21000/);
+    expect(stdout).toMatch(new RegExp(`signMessage +"kms-eth-signer demo: hello from KMS" +verified: recovers to ${address}`));
+    expect(stdout).toMatch(new RegExp(`signTypedData +EIP-712 Mail +verified: recovers to ${address}`));
     expect(stdout).toMatch(/denied {4}0\.5 ETH by the eip1559 signer: PolicyDeniedError: no rule allowed the transaction; closest: rule "small-transfers-to-dev-account-1": maxValue \(value 500000000000000000 is more than maxValue 50000000000000000\)/);
     expect(stdout).toMatch(/balance of the KMS address {2}1\.0 ETH -> 0\.97/);
     expect(await anvilProcesses()).toEqual(before);
