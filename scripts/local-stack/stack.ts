@@ -11,6 +11,8 @@ export interface LocalStackOptions {
   readonly dataDir?: string;
   readonly kmsPort?: number;
   readonly anvilPort?: number;
+  /** Extra anvil arguments, such as ['--hardfork', 'prague']. */
+  readonly anvilArgs?: readonly string[];
   /** Also start a local S3 (s3rver) with these buckets, for backups. */
   readonly s3?: { readonly port?: number; readonly buckets: readonly string[] };
 }
@@ -34,7 +36,7 @@ export interface LocalStack {
 export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
   const started = await Promise.allSettled([
     startLocalKms({ dataDir: options.dataDir, port: options.kmsPort }),
-    startAnvil([], { port: options.anvilPort }),
+    startAnvil([...(options.anvilArgs ?? [])], { port: options.anvilPort }),
     options.s3 ? startLocalS3Server({ ...options.s3, ...(options.dataDir ? { directory: join(options.dataDir, 's3') } : {}) }) : Promise.resolve(undefined),
   ] as const);
   const [kmsResult, anvilResult, s3Result] = started;
