@@ -1,5 +1,6 @@
 // The message operations end to end inside the Lambda: validate, ask the policy, sign the digest in KMS, respond.
 import { logger } from './logger';
+import { recordMessageSignature } from './metrics';
 import { parseMessageEvent, type MessageOperation, type MessageRequest } from './message-request';
 import { messageDigest, toMessageSignResponse, type MessageSignResponse } from './message-signing';
 import { evaluateMessagePolicy, type MessagePolicy } from './policy/message-policy';
@@ -28,8 +29,17 @@ export async function runMessageOperation(
   if (!decision.allowed) throw new MessagePolicyDeniedError(request.operation, decision.reason);
   const digest = messageDigest(request);
   const key = await signer.getKey();
+  const started = performance.now();
   const signature = await signer.signDigest(digest);
-  logger.info(`${request.operation} signed`, { ...describeRequest(request), ruleId: decision.ruleId, address: key.address, digest });
+  const kmsLatencyMs = performance.now() - started; // the key is cached, so this is the Sign call
+  recordMessageSignature(request.operation, kmsLatencyMs);
+  logger.info(`${request.operation} signed`, {
+    ...describeRequest(request),
+    policyRuleId: decision.ruleId,
+    address: key.address,
+    digest,
+    kmsLatencyMs: Math.round(kmsLatencyMs * 10) / 10,
+  });
   return toMessageSignResponse(request, digest, signature, key.address);
 }
 

@@ -22,6 +22,14 @@ export function recordSignature(transactionType: number | null, kmsLatencyMs: nu
   emitWithDimension(METRIC.signatures, DIMENSION.transactionType, type);
 }
 
+/** Counts one signMessage, signTypedData or signAuthorization signature, by operation, with its KMS latency. */
+export function recordMessageSignature(operation: string, kmsLatencyMs: number): void {
+  metrics().addMetric(METRIC.signatures, MetricUnit.Count, 1);
+  metrics().addMetric(METRIC.kmsLatency, MetricUnit.Milliseconds, Math.round(kmsLatencyMs * 10) / 10);
+  // The dashboard's breakdown of signatures is by TransactionType; a message operation is its own kind there.
+  emitWithDimension(METRIC.signatures, DIMENSION.transactionType, operation);
+}
+
 /** Counts one request the signing policy refused, by the id of the rule that refused it. */
 export function recordDenial(ruleId: string): void {
   metrics().addMetric(METRIC.policyDenials, MetricUnit.Count, 1);

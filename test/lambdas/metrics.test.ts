@@ -130,6 +130,24 @@ describe('signer metrics (CloudWatch EMF)', () => {
     expect(extract(lines)).toContainEqual(expect.objectContaining({ name: 'Errors', dimensions: { service: 'team-signer', ErrorType: 'KmsThrottledError' } }));
   });
 
+  it('counts a message-operation signature in total and by operation, with its KMS latency', async () => {
+    mockKms(KEY.privateKey);
+    process.env.SIGNING_POLICY_FILE = 'examples/policies/local-demo.json'; // allows messages starting "kms-eth-signer demo: "
+    try {
+      await handler('eip1559')({ operation: 'signMessage', message: 'kms-eth-signer demo: metrics' }, context);
+    } finally {
+      process.env.SIGNING_POLICY_FILE = saved.SIGNING_POLICY_FILE;
+    }
+    const data = extract(lines);
+    expect(data).toEqual(
+      expect.arrayContaining([
+        { namespace: 'KmsEthSigner', name: 'Signatures', unit: 'Count', dimensions: { service: 'team-signer' }, value: 1 },
+        { namespace: 'KmsEthSigner', name: 'Signatures', unit: 'Count', dimensions: { service: 'team-signer', TransactionType: 'signMessage' }, value: 1 },
+        { namespace: 'KmsEthSigner', name: 'KmsSignLatency', unit: 'Milliseconds', dimensions: { service: 'team-signer' }, value: expect.any(Number) },
+      ]),
+    );
+  });
+
   it('writes no metric for a status request', async () => {
     mockKms(KEY.privateKey);
     await handler('eip1559')({ operation: 'status' }, context);
