@@ -178,8 +178,9 @@ describe('message operations on the local stack (local KMS, anvil prague, ethers
     it('has a 2-of-3 multisig execute a transfer signed by its three KMS-key owners through the Lambda, and refuses one signature', async () => {
       const safeAddress = await safe.getAddress();
       const recipient = Wallet.createRandom().address;
-      const before = await stack.anvil.provider.getBalance(recipient);
-      const safeTx = async () => ({ to: recipient, value: parseEther('1').toString(), data: '0x', nonce: (await safe.getFunction('nonce')()).toString() });
+      // Reads at a given block: ethers may answer a repeated identical call from its short-lived cache.
+      const safeNonce = async (blockTag: number | 'latest') => (await safe.getFunction('nonce')({ blockTag })) as bigint;
+      const safeTx = async (blockTag: number | 'latest') => ({ to: recipient, value: parseEther('1').toString(), data: '0x', nonce: (await safeNonce(blockTag)).toString() });
       const domain = { name: 'MiniSafe', version: '1', chainId: chainId.toString(), verifyingContract: safeAddress };
       const signAll = async (message: Record<string, unknown>, who: number[]) => {
         const signed = await Promise.all(who.map(async (i) => ({ owner: owners[i]!.address, response: await sign(i, { operation: 'signTypedData', domain, types: SAFE_TX_TYPES, primaryType: 'SafeTx', message }) })));
@@ -188,15 +189,15 @@ describe('message operations on the local stack (local KMS, anvil prague, ethers
         return signed.sort((a, b) => (BigInt(a.owner) < BigInt(b.owner) ? -1 : 1)).map((s) => s.response.signature);
       };
 
-      const first = await safeTx();
-      await (await safe.getFunction('execTransaction')(first.to, first.value, first.data, await signAll(first, [0, 1, 2]))).wait();
-      expect(await stack.anvil.provider.getBalance(recipient)).toBe(before + parseEther('1'));
+      const first = await safeTx('latest');
+      const receipt = await (await safe.getFunction('execTransaction')(first.to, first.value, first.data, await signAll(first, [0, 1, 2]))).wait();
+      expect(await stack.anvil.provider.getBalance(recipient, receipt!.blockNumber)).toBe(parseEther('1'));
 
-      const second = await safeTx();
+      const second = await safeTx(receipt!.blockNumber);
       // staticCall: a reverted send would still use up a nonce in the deployer's NonceManager.
       await expect(safe.getFunction('execTransaction').staticCall(second.to, second.value, second.data, await signAll(second, [2]))).rejects.toThrow(/not enough signatures/);
-      await (await safe.getFunction('execTransaction')(second.to, second.value, second.data, await signAll(second, [0, 2]))).wait();
-      expect(await safe.getFunction('nonce')()).toBe(2n);
+      const last = await (await safe.getFunction('execTransaction')(second.to, second.value, second.data, await signAll(second, [0, 2]))).wait();
+      expect(await safeNonce(last!.blockNumber)).toBe(2n);
     });
   });
 
