@@ -66,7 +66,8 @@ export async function runDemo(stack: LocalStack, handlers: SignerHandlers, kmsKe
   await (await funder.sendTransaction({ to: address, value: FUNDING })).wait();
   log(`funded ${address} with ${formatEther(FUNDING)} ETH from anvil dev account ${funder.address}`);
 
-  const balances = async () => ({ kms: await provider.getBalance(address), recipient: await provider.getBalance(recipient) });
+  // Read at a given block: ethers may answer a repeated identical getBalance from its short-lived cache.
+  const balances = async (blockTag: number | 'latest' = 'latest') => ({ kms: await provider.getBalance(address, blockTag), recipient: await provider.getBalance(recipient, blockTag) });
   const before = await balances();
   const fees = await provider.getFeeData();
   const transfers: MinedTransfer[] = [];
@@ -100,7 +101,7 @@ export async function runDemo(stack: LocalStack, handlers: SignerHandlers, kmsKe
   }
   const messages = await signDemoMessages(handlers.eip1559, address, stack.anvil.chainId, recipient);
   for (const m of messages) log(`eip1559 signer: ${m.operation} ${m.what} signed; ethers recovers ${m.recovered}`);
-  return { address, castAddress, recipient, transfers, denied, messages, balances: { before, after: await balances() } };
+  return { address, castAddress, recipient, transfers, denied, messages, balances: { before, after: await balances(transfers.at(-1)?.block ?? 'latest') } };
 }
 
 /** A short, readable summary of a demo run. */
