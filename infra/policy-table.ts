@@ -2,6 +2,7 @@ import { RemovalPolicy } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
+import { POLICY_TABLE_CHANGES, POLICY_TABLE_ITEM_WRITES } from './guard-policy';
 
 /** Partition key, sort key and TTL attribute of the policy table; lambdas/policy-state uses the same names. */
 export const POLICY_TABLE_SCHEMA = { partitionKey: 'pk', sortKey: 'sk', timeToLive: 'expiration' } as const;
@@ -29,6 +30,38 @@ export class PolicyTable extends Construct {
       encryption: dynamodb.TableEncryption.AWS_MANAGED,
       timeToLiveAttribute: POLICY_TABLE_SCHEMA.timeToLive,
     });
+  }
+
+  /**
+   * Denies, in the table's own resource-based policy, item writes to every principal but the signer roles and
+   * the deploy and break-glass principals, and changes to the table (deleting it, turning off deletion protection
+   * or point-in-time recovery, retargeting TTL, replacing this policy, restoring it) to every principal but the
+   * deploy and break-glass principals. Unlike the guard SCP it needs no organization, but the account's root
+   * user can still replace or delete it (DynamoDB's lockout protection): the SCP is what binds root.
+   * Resource "*" means this table: a policy cannot name the ARN of the table it is created with.
+   */
+  protectFromResets(writerRoleArns: string[], changerPrincipalArns: string[]): void {
+    const everyoneBut = (principals: string[]) => ({ ArnNotLike: { 'aws:PrincipalArn': principals } });
+    this.table.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'OnlySignersWriteTheSpendingLimits',
+        effect: iam.Effect.DENY,
+        principals: [new iam.AnyPrincipal()],
+        actions: [...POLICY_TABLE_ITEM_WRITES],
+        resources: ['*'],
+        conditions: everyoneBut([...writerRoleArns, ...changerPrincipalArns]),
+      }),
+    );
+    this.table.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'OnlyDeployersChangeThePolicyTable',
+        effect: iam.Effect.DENY,
+        principals: [new iam.AnyPrincipal()],
+        actions: [...POLICY_TABLE_CHANGES, 'dynamodb:RestoreTableToPointInTime'],
+        resources: ['*'],
+        conditions: everyoneBut(changerPrincipalArns),
+      }),
+    );
   }
 
   /**

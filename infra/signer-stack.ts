@@ -95,16 +95,22 @@ export class SignerStack extends Stack {
       description: 'Asks the EIP-1559 signer for its address',
     });
     const signers = Object.values(this.functions);
+    const changerPrincipalArns = [deployRoleArn, ...settings.breakGlassPrincipalArns];
+    this.policyTable.protectFromResets(
+      signers.map((s) => s.role.roleArn),
+      changerPrincipalArns,
+    );
     new CfnOutput(this, 'GuardPolicyExample', {
       value: Stack.of(this).toJsonString(
         guardPolicy({
           functionArns: signers.map((s) => s.function.functionArn),
           roleArns: signers.map((s) => s.role.roleArn),
           invokerPrincipalArns: settings.invokerPrincipalArns,
-          changerPrincipalArns: [deployRoleArn, ...settings.breakGlassPrincipalArns],
+          changerPrincipalArns,
+          policyTableArn: this.policyTable.table.tableArn,
         }),
       ),
-      description: 'An SCP (or permissions boundary) for the account: only the invokers invoke the signers; only the deploy role and break-glass principals change them (docs/deploy.md)',
+      description: 'An SCP (or permissions boundary) for the account: only the invokers invoke the signers; only the deploy role and break-glass principals change them; only the signers write the spending limits (docs/deploy.md)',
     });
     if (settings.backupBucket) {
       this.backup = new BackupBucket(this, 'Backup', {

@@ -76,6 +76,57 @@ describe('PolicyTable', () => {
     expect(nag.violations.filter((violation) => JSON.stringify(violation).includes('PolicyState'))).toEqual([]);
   });
 
+  describe('its resource-based policy (who may reset the spending limits, without an SCP)', () => {
+    const BREAK_GLASS = 'arn:aws:iam::111122223333:role/KeyBreakGlass';
+    const DEPLOY_ROLE = 'arn:aws:iam::111122223333:role/Deployer';
+    const guarded = synthesize({ breakGlassPrincipalArns: BREAK_GLASS, deployRoleArn: DEPLOY_ROLE }).template;
+    const statementsOf = (t: Template) => {
+      const tables = Object.values(t.findResources('AWS::DynamoDB::Table'));
+      expect(tables).toHaveLength(1);
+      return tables[0]!.Properties.ResourcePolicy.PolicyDocument.Statement as Array<Record<string, any>>;
+    };
+    const signerRole = (prefix: string) => ({ 'Fn::GetAtt': [expect.stringMatching(new RegExp(`^${prefix}SignerRole`)), 'Arn'] });
+
+    it('denies every item write to every principal but the two signer roles, the deploy role and break-glass', () => {
+      const [writes] = statementsOf(guarded);
+      expect(writes).toEqual({
+        Sid: 'OnlySignersWriteTheSpendingLimits',
+        Effect: 'Deny',
+        Principal: { AWS: '*' },
+        Action: ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem', 'dynamodb:PartiQLInsert', 'dynamodb:PartiQLUpdate', 'dynamodb:PartiQLDelete'],
+        Resource: '*',
+        Condition: { ArnNotLike: { 'aws:PrincipalArn': [signerRole('Eip1559'), signerRole('Legacy'), DEPLOY_ROLE, BREAK_GLASS] } },
+      });
+    });
+
+    it('denies deleting the table, turning off deletion protection or PITR, retargeting TTL, replacing this policy and restoring to every principal but the deploy role and break-glass', () => {
+      const [, changes] = statementsOf(guarded);
+      expect(changes).toEqual({
+        Sid: 'OnlyDeployersChangeThePolicyTable',
+        Effect: 'Deny',
+        Principal: { AWS: '*' },
+        Action: [
+          'dynamodb:DeleteTable',
+          'dynamodb:UpdateTable',
+          'dynamodb:UpdateContinuousBackups',
+          'dynamodb:UpdateTimeToLive',
+          'dynamodb:PutResourcePolicy',
+          'dynamodb:DeleteResourcePolicy',
+          'dynamodb:RestoreTableToPointInTime',
+        ],
+        Resource: '*',
+        Condition: { ArnNotLike: { 'aws:PrincipalArn': [DEPLOY_ROLE, BREAK_GLASS] } },
+      });
+    });
+
+    it('exempts the CDK bootstrap deploy role when no deployRoleArn is given, and has no Allow (access still comes from IAM)', () => {
+      const statements = statementsOf(template);
+      expect(statements.map((s) => s.Effect)).toEqual(['Deny', 'Deny']);
+      expect(JSON.stringify(statements[1]!.Condition)).toContain('cdk-hnb659fds-cfn-exec-role-111122223333-eu-west-1');
+    });
+
+  });
+
   it('confines a grant to the key ARN it is given (an existing key)', () => {
     const stack = new Stack(new App(), 'Standalone');
     const table = new PolicyTable(stack, 'State');

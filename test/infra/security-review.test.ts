@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Match, type Template } from 'aws-cdk-lib/assertions';
-import { guardPolicy, INVOKER_PLACEHOLDER } from '../../infra/guard-policy';
+import { guardPolicy, INVOKER_PLACEHOLDER, SCP_MAX_CHARACTERS } from '../../infra/guard-policy';
 import { KEY_EVENTS } from '../../infra/monitoring';
 import { signingKeyPolicy, synthesize } from './stack-fixture';
 
@@ -45,19 +45,24 @@ describe('1. who may invoke the signers', () => {
     }
   });
 
-  it('outputs a guard policy (SCP) built from the stack\'s own function and role ARNs, the invokers and the deploy role', () => {
+  it('outputs a guard policy (SCP) built from the stack\'s own function, role and policy table ARNs, the invokers and the deploy role', () => {
     const value = JSON.stringify(full.template.findOutputs('GuardPolicyExample').GuardPolicyExample!.Value);
-    for (const expected of ['OnlyInvokersInvokeTheSigners', 'lambda:UpdateFunctionCode', 'iam:PassRole', 'iam:PutRolePolicy', ...INVOKERS, 'role/Deployer', BREAK_GLASS]) expect(value).toContain(expected);
+    for (const expected of ['OnlyInvokersInvokeTheSigners', 'lambda:UpdateFunctionCode', 'iam:PassRole', 'iam:PutRolePolicy', 'OnlySignersWriteTheSpendingLimits', 'dynamodb:UpdateItem', 'dynamodb:DeleteTable', ...INVOKERS, 'role/Deployer', BREAK_GLASS]) expect(value).toContain(expected);
     for (const [id] of functions(full.template)) expect(value).toContain(id);
+    const [tableId] = Object.keys(full.template.findResources('AWS::DynamoDB::Table'));
+    expect(value).toContain(`{"Fn::GetAtt":["${tableId}","Arn"]}`);
   });
 
   describe('guardPolicy', () => {
+    const TABLE = 'arn:aws:dynamodb:eu-west-1:111122223333:table/KmsEthSigner-PolicyStateTable-EXAMPLE';
     const policy = guardPolicy({
       functionArns: ['arn:aws:lambda:eu-west-1:111122223333:function:eth-signer-eip1559'],
       roleArns: ['arn:aws:iam::111122223333:role/SignerRole'],
       invokerPrincipalArns: [INVOKERS[0]!],
       changerPrincipalArns: ['arn:aws:iam::111122223333:role/Deployer'],
+      policyTableArn: TABLE,
     }) as { Statement: Array<Record<string, any>> };
+    const statement = (sid: string) => policy.Statement.find((s) => s.Sid === sid)!;
 
     it('denies invoking the functions (and their versions and aliases) to everyone but the invokers', () => {
       expect(policy.Statement[0]).toEqual({
@@ -70,10 +75,58 @@ describe('1. who may invoke the signers', () => {
     });
 
     it('denies changing code, configuration, permissions, passing or changing the roles to everyone but the deployers', () => {
-      const denied = policy.Statement.slice(1);
-      expect(denied.every((s) => s.Effect === 'Deny' && JSON.stringify(s.Condition) === JSON.stringify({ ArnNotLike: { 'aws:PrincipalArn': ['arn:aws:iam::111122223333:role/Deployer'] } }))).toBe(true);
-      const actions = denied.flatMap((s) => asArray(s.Action));
-      expect(actions).toEqual(expect.arrayContaining(['lambda:UpdateFunctionCode', 'lambda:UpdateFunctionConfiguration', 'lambda:AddPermission', 'iam:PassRole', 'iam:PutRolePolicy', 'iam:AttachRolePolicy']));
+      const denied = statement('OnlyDeployersChangeTheSignersTheirRolesAndTheirTable');
+      expect(denied.Effect).toBe('Deny');
+      expect(denied.Condition).toEqual({ ArnNotLike: { 'aws:PrincipalArn': ['arn:aws:iam::111122223333:role/Deployer'] } });
+      expect(denied.Action).toEqual(expect.arrayContaining(['lambda:UpdateFunctionCode', 'lambda:UpdateFunctionConfiguration', 'lambda:AddPermission', 'iam:PassRole', 'iam:PutRolePolicy', 'iam:AttachRolePolicy']));
+      expect(denied.Resource).toEqual(expect.arrayContaining(['arn:aws:lambda:eu-west-1:111122223333:function:eth-signer-eip1559', 'arn:aws:lambda:eu-west-1:111122223333:function:eth-signer-eip1559:*', 'arn:aws:iam::111122223333:role/SignerRole']));
+    });
+
+    it('denies writing the policy table\'s items (the spending limits) to everyone but the signer roles and the deployers', () => {
+      expect(statement('OnlySignersWriteTheSpendingLimits')).toEqual({
+        Sid: 'OnlySignersWriteTheSpendingLimits',
+        Effect: 'Deny',
+        Action: ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem', 'dynamodb:PartiQLInsert', 'dynamodb:PartiQLUpdate', 'dynamodb:PartiQLDelete'],
+        Resource: TABLE,
+        Condition: { ArnNotLike: { 'aws:PrincipalArn': ['arn:aws:iam::111122223333:role/SignerRole', 'arn:aws:iam::111122223333:role/Deployer'] } },
+      });
+    });
+
+    it('denies deleting or reconfiguring the policy table (deletion protection, PITR, TTL, its resource policy), restoring it and deleting its backups to everyone but the deployers', () => {
+      const denied = statement('OnlyDeployersChangeTheSignersTheirRolesAndTheirTable');
+      expect(denied.Action).toEqual(
+        expect.arrayContaining([
+          'dynamodb:DeleteTable',
+          'dynamodb:UpdateTable',
+          'dynamodb:UpdateContinuousBackups',
+          'dynamodb:UpdateTimeToLive',
+          'dynamodb:PutResourcePolicy',
+          'dynamodb:DeleteResourcePolicy',
+          'dynamodb:DeleteBackup',
+          'dynamodb:RestoreTable*',
+          'dynamodb:ImportTable',
+        ]),
+      );
+      expect(denied.Resource).toEqual(expect.arrayContaining([TABLE, `${TABLE}/*`])); // backups are <table>/backup/…
+      // No item write is in the deployers-only statement: the signers must keep writing the limits.
+      expect(denied.Action.filter((action: string) => /Item$|^dynamodb:PartiQL/.test(action))).toEqual([]);
+    });
+
+    it('stays under the 5,120-character SCP limit with the longest ARNs AWS allows (3 invokers, the deploy role and 2 break-glass roles)', () => {
+      // aws-us-gov partition, a 14-character region, 64-character function and role names (IAM's maximum; the
+      // function name prefix is at most 56 + "-eip1559"), a 255-character table name (DynamoDB's maximum).
+      const role = (name: string) => `arn:aws-us-gov:iam::123456789012:role/${name.padEnd(64, '0')}`;
+      const fn = (kind: string) => `arn:aws-us-gov:lambda:ap-southeast-5:123456789012:function:${'p'.repeat(56)}-${kind.padEnd(7, '0')}`;
+      const longest = guardPolicy({
+        functionArns: [fn('eip1559'), fn('legacy')],
+        roleArns: [role('SignerEip1559'), role('SignerLegacy')],
+        invokerPrincipalArns: [role('Invoker1'), role('Invoker2'), role('Invoker3')],
+        changerPrincipalArns: [role('Deployer'), role('BreakGlass1'), role('BreakGlass2')],
+        policyTableArn: `arn:aws-us-gov:dynamodb:ap-southeast-5:123456789012:table/${'t'.repeat(255)}`,
+      });
+      expect(fn('eip1559').split(':function:')[1]).toHaveLength(64);
+      // What CloudFormation outputs (and aws organizations create-policy stores as given): no whitespace.
+      expect(JSON.stringify(longest).length).toBeLessThan(SCP_MAX_CHARACTERS);
     });
 
     it('is the example docs/deploy.md shows', () => {
@@ -86,12 +139,13 @@ describe('1. who may invoke the signers', () => {
           roleArns: [`${account}:role/KmsEthSigner-Eip1559SignerRole-EXAMPLE`, `${account}:role/KmsEthSigner-LegacySignerRole-EXAMPLE`],
           invokerPrincipalArns: [`${account}:role/PaymentsApp`],
           changerPrincipalArns: [`${account}:role/cdk-hnb659fds-cfn-exec-role-111122223333-eu-west-1`, `${account}:role/KeyBreakGlass`],
+          policyTableArn: 'arn:aws:dynamodb:eu-west-1:111122223333:table/KmsEthSigner-PolicyStateTable-EXAMPLE',
         }),
       );
     });
 
     it('names a placeholder invoker, never "nobody", when none is configured', () => {
-      const empty = guardPolicy({ functionArns: ['f'], roleArns: ['r'], invokerPrincipalArns: [], changerPrincipalArns: ['d'] }) as { Statement: Array<Record<string, any>> };
+      const empty = guardPolicy({ functionArns: ['f'], roleArns: ['r'], invokerPrincipalArns: [], changerPrincipalArns: ['d'], policyTableArn: 't' }) as { Statement: Array<Record<string, any>> };
       expect(empty.Statement[0]!.Condition).toEqual({ ArnNotLike: { 'aws:PrincipalArn': [INVOKER_PLACEHOLDER] } });
     });
   });
