@@ -66,6 +66,7 @@ export async function startLocalKms(options: LocalKmsOptions = {}): Promise<Loca
     if (request.method !== 'POST' || !operation) {
       return send(response, 400, { __type: 'UnknownOperationException', message: 'Expected POST / with X-Amz-Target: TrentService.<Operation>' });
     }
+    if (faults.take('hang')) return; // the connection stays open, unanswered
     if (faults.take('throttle')) return send(response, 400, { __type: 'ThrottlingException', message: 'Rate exceeded (injected fault)' });
     if (faults.take('internalError')) return send(response, 500, { __type: 'KMSInternalException', message: 'Internal failure (injected fault)' });
 
