@@ -1,6 +1,6 @@
 import { getAddress } from 'ethers';
 import { SignerError } from './signer/errors';
-import { chainIdFromNetwork } from './chains';
+import { chainIdFromNetwork, MAX_CHAIN_ID } from './chains';
 import { DEFAULT_KMS_TIMEOUTS, type KmsTimeouts } from './signer/kms-client';
 import { DEFAULT_TIMEOUT_MARGIN_MS } from './invocation-budget';
 
@@ -42,7 +42,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): SignerConfig {
   const chainId = network ? chainIdFromNetwork(network) : undefined;
   if (!network) problems.push('ETH_NETWORK is not set: give a chain name (mainnet, sepolia, holesky, hoodi) or a decimal chain id');
   else if (chainId === undefined) {
-    problems.push(`ETH_NETWORK "${network}" is neither a known chain name (mainnet, sepolia, holesky, hoodi, …) nor a decimal chain id from 1 to 2^53-1`);
+    problems.push(`ETH_NETWORK "${network}" is neither a known chain name (mainnet, sepolia, holesky, hoodi, …) nor a decimal chain id from 1 to ${MAX_CHAIN_ID} (so that a legacy signature's v = 2·chainId + 36 stays a safe JSON integer)`);
   }
 
   const logLevel = (env.LOG_LEVEL?.trim() || 'INFO').toUpperCase();

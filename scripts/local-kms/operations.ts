@@ -27,14 +27,15 @@ export class KmsOperations {
 
   /** Runs one operation by its KMS name (the part after `TrentService.`). */
   async run(operation: string, input: Input, context: RequestContext): Promise<Output> {
-    const handler = this.handlers[operation];
+    // A Map: X-Amz-Target TrentService.constructor must be an unknown operation, not Object.prototype.constructor.
+    const handler = this.handlers.get(operation);
     if (!handler) throw new KmsError('UnknownOperationException', `The local KMS does not implement ${operation}.`);
     const output = await handler(input, context);
     if (!READ_ONLY_OPERATIONS.has(operation)) this.store.save();
     return output;
   }
 
-  private readonly handlers: Record<string, (input: Input, context: RequestContext) => Output | Promise<Output>> = {
+  private readonly handlers = new Map<string, (input: Input, context: RequestContext) => Output | Promise<Output>>(Object.entries({
     CreateKey: (input, { region, now }) => {
       const keySpec = optionalString(input, 'KeySpec') ?? optionalString(input, 'CustomerMasterKeySpec') ?? 'SYMMETRIC_DEFAULT';
       if (!KEY_SPECS.includes(keySpec as EccKeySpec)) {
@@ -129,7 +130,7 @@ export class KmsOperations {
         throw kmsErrors.validation(`WrappingAlgorithm ${algorithm} is not supported for ${key.keySpec} key material; use one of ${WRAPPING_ALGORITHMS.join(', ')}.`);
       }
       const spec = requiredString(input, 'WrappingKeySpec');
-      if (!(spec in WRAPPING_KEY_SPECS)) throw kmsErrors.validation(`WrappingKeySpec ${spec} is not one of ${Object.keys(WRAPPING_KEY_SPECS).join(', ')}.`);
+      if (!Object.hasOwn(WRAPPING_KEY_SPECS, spec)) throw kmsErrors.validation(`WrappingKeySpec ${spec} is not one of ${Object.keys(WRAPPING_KEY_SPECS).join(', ')}.`);
       const { publicKey, privateKey } = await generateWrappingKey(spec as WrappingKeySpec);
       const validTo = epochSeconds(context.now) + IMPORT_TOKEN_LIFETIME_SECONDS;
       // A new call supersedes the previous token of this key, as in KMS.
@@ -222,7 +223,7 @@ export class KmsOperations {
       delete key.pendingWindowInDays;
       return { KeyId: key.arn };
     },
-  };
+  } satisfies Record<string, (input: Input, context: RequestContext) => Output | Promise<Output>>));
 
   private setEnabled(input: Input, context: RequestContext, enabled: boolean): Output {
     const key = this.key(input, context, false);

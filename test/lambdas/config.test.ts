@@ -85,4 +85,20 @@ describe('chainIdFromNetwork', () => {
   it.each(['', 'nope', '-1', '0x1', '01', '1.5'])('does not resolve %j', (network) => {
     expect(chainIdFromNetwork(network)).toBeUndefined();
   });
+
+  it.each(['constructor', '__proto__', 'toString', 'hasOwnProperty', 'valueOf', 'isPrototypeOf'])(
+    'does not resolve the Object.prototype member %j',
+    (network) => {
+      expect(chainIdFromNetwork(network)).toBeUndefined();
+      expect(() => readConfig({ ...valid, ETH_NETWORK: network })).toThrow(ConfigurationError);
+      expect(() => readConfig({ ...valid, ETH_NETWORK: network })).toThrow(`ETH_NETWORK "${network}" is neither a known chain name`);
+    },
+  );
+
+  it('accepts chain ids up to the largest whose legacy v (2·chainId + 36) is a safe integer, and refuses the next', () => {
+    expect(chainIdFromNetwork('4503599627370477')).toBe(4503599627370477n);
+    expect(2 * 4503599627370477 + 36).toBeLessThanOrEqual(Number.MAX_SAFE_INTEGER);
+    expect(chainIdFromNetwork('4503599627370478')).toBeUndefined();
+    expect(() => readConfig({ ...valid, ETH_NETWORK: '4503599627370496' })).toThrow(/ETH_NETWORK "4503599627370496" .* from 1 to 4503599627370477 .*safe JSON integer/);
+  });
 });

@@ -48,6 +48,25 @@ describe('signer handler', () => {
     expect(response.signature.s).toMatch(/^0x[0-9a-f]{64}$/);
   });
 
+  it('returns the exact v of a legacy signature on the largest chain id it accepts (v stays a safe JSON integer)', async () => {
+    mockKms(KEY.privateKey);
+    const chainId = '4503599627370477';
+    const legacy = { to: TO, nonce: 0, gasLimit: 21000, gasPrice: 1 };
+    const response = await withEnv({ ...ENV, ETH_NETWORK: chainId }, () => newHandler('legacy')({ operation: 'sign', transaction: legacy }, context));
+    if (!('signedTransaction' in response)) throw new Error('expected a sign response');
+    const signed = Transaction.from(response.signedTransaction).signature!;
+    expect(Number.isSafeInteger(response.signature.v)).toBe(true);
+    expect(BigInt(response.signature.v)).toBe(signed.networkV);
+    expect(JSON.parse(JSON.stringify(response)).signature.v).toBe(Number(signed.networkV));
+  });
+
+  it.each(['constructor', '__proto__', 'toString'])('refuses ETH_NETWORK=%s with ConfigurationError naming ETH_NETWORK, and makes no KMS call', async (network) => {
+    const kms = mockKms(KEY.privateKey);
+    const failure = withEnv({ ...ENV, ETH_NETWORK: network }, () => newHandler()({ operation: 'status' }, context));
+    await expect(failure).rejects.toMatchObject({ name: 'ConfigurationError', message: expect.stringContaining(`ETH_NETWORK "${network}"`) });
+    expect(kms.calls()).toHaveLength(0);
+  });
+
   it('makes exactly one KMS call (Sign) per warm signature', async () => {
     const kms = mockKms(KEY.privateKey);
     const handler = newHandler();

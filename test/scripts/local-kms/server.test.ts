@@ -35,6 +35,12 @@ describe('local KMS server', () => {
     expect(await response.json()).toEqual({ __type: 'NotFoundException', message: expect.stringContaining('alias/none') });
   });
 
+  it.each(['constructor', 'toString', '__proto__', 'hasOwnProperty'])('answers UnknownOperationException for TrentService.%s, an Object.prototype member', async (name) => {
+    const response = await post(`TrentService.${name}`, { KeyId: keyId });
+    expect(response.status).toBe(400);
+    expect(await response.json()).toMatchObject({ __type: 'UnknownOperationException' });
+  });
+
   it('answers UnknownOperationException for an operation it does not implement', async () => {
     const response = await post('TrentService.Encrypt', { KeyId: keyId });
     expect(await response.json()).toMatchObject({ __type: 'UnknownOperationException' });
