@@ -180,7 +180,7 @@ async function loadPolicyState(): Promise<PolicyState | undefined> {
 function toCallerError(error: unknown): SignerError {
   const known = error instanceof SignerError ? error : new InternalSignerError(error);
   recordError(known);
-  if (known instanceof InvalidRequestError) logger.warn('invalid request', { errorType: known.name, issues: known.issues });
+  if (known instanceof InvalidRequestError) logger.warn('invalid request', { errorType: known.name, issueCount: known.issueCount, issues: known.issues });
   else if (known instanceof MessagePolicyDeniedError) logger.warn('signing policy denied the request', { errorType: known.name, operation: known.operation, reason: known.reason.slice(0, 1000) });
   else if (known instanceof PolicyDeniedError) logger.warn('signing policy denied the transaction', { errorType: known.name, policyRuleId: known.ruleId, reason: known.message.slice(0, 1000) });
   else logger.error('request failed', known);

@@ -8,6 +8,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { SpendCharge } from '../../lambdas/policy';
+import { rejectionOf } from '../helpers/rejection';
 
 const KEY = KNOWN_KEYS[0];
 const TO = KNOWN_KEYS[1].address;
@@ -96,6 +97,15 @@ describe('signer handler', () => {
     expect(kms.calls()).toHaveLength(0);
   });
 
+  it('answers InvalidRequestError naming transaction.to for an array nested 100,000 deep', async () => {
+    const kms = mockKms(KEY.privateKey);
+    let to: unknown = [];
+    for (let i = 0; i < 100_000; i++) to = [to];
+    const failure = withEnv(ENV, () => newHandler()({ operation: 'sign', transaction: { ...transaction, to } }, context));
+    await expect(failure).rejects.toMatchObject({ name: 'InvalidRequestError', message: expect.stringContaining('transaction.to must be an address') });
+    expect(kms.calls()).toHaveLength(0);
+  });
+
   it('fails with ConfigurationError naming the variable when a setting is missing, and makes no KMS call', async () => {
     const kms = mockKms(KEY.privateKey);
     const failure = withEnv({ ...ENV, ETH_NETWORK: '' }, () => newHandler()({ operation: 'status' }, context));
@@ -154,6 +164,20 @@ describe('signer handler', () => {
       });
       expect(lines.join('')).not.toContain('dede');
       expect(lines.join('')).not.toContain(KEY.privateKey.slice(2));
+    });
+
+    it('keeps the log line and the error of an event with 10,000 bad fields under 16 KB and 4 KB', async () => {
+      const kms = mockKms(KEY.privateKey);
+      const bad: Record<string, unknown> = { ...transaction };
+      for (let i = 0; i < 10_000; i++) bad[`field${i}${'z'.repeat(20)}`] = 'x'.repeat(10);
+      const error = await rejectionOf(withEnv({ ...ENV, LOG_LEVEL: "INFO" }, () => newHandler()({ operation: "sign", transaction: bad }, context)));
+      expect(error).toMatchObject({ name: 'InvalidRequestError', issueCount: 10_000 });
+      expect(Buffer.byteLength(error.message)).toBeLessThan(4096);
+      const invalid = lines.filter((line) => line.includes('"invalid request"'));
+      expect(invalid).toHaveLength(1);
+      expect(Buffer.byteLength(invalid[0]!)).toBeLessThan(16 * 1024);
+      expect(JSON.parse(invalid[0]!)).toMatchObject({ message: 'invalid request', issueCount: 10_000 });
+      expect(kms.calls()).toHaveLength(0);
     });
 
     it('warns when it signs a pre-EIP-155 transaction', async () => {
