@@ -1,5 +1,6 @@
 // End to end: the signer handlers -> the real AWS SDK over HTTP -> the local KMS -> anvil, which must mine
 // every transaction from the KMS key's address. Nothing here is mocked.
+import { setMaxListeners } from 'node:events';
 import { CreateKeyCommand, DisableKeyCommand } from '@aws-sdk/client-kms';
 import { getCreateAddress, parseEther, Transaction, Wallet } from 'ethers';
 import { createHandler, type SignerHandler } from '../../lambdas/handler';
@@ -54,6 +55,7 @@ describe('signer handlers on the local stack (SDK over HTTP to the local KMS, an
       name,
       async () => {
         const controller = new AbortController();
+        setMaxListeners(100, controller.signal); // 50 concurrent signatures each wait on it
         const timer = setTimeout(() => controller.abort(new Error(`"${name}" ran out of time after ${timeoutMs - 5000} ms`)), timeoutMs - 5000);
         try {
           await body(controller.signal);
