@@ -17,6 +17,8 @@ import { parseSignerEvent, InvalidRequestError, type SignerKind } from './reques
 import { toSignResponse, type SignResponse } from './response';
 import { SignerError } from './signer/errors';
 import { KmsSigner } from './signer/kms-signer';
+import { sharedKmsClient } from './signer/kms-client';
+import { invocationBudget, signalAt } from './invocation-budget';
 
 /** What the status operation returns. */
 export interface StatusResponse {
@@ -67,7 +69,8 @@ export function createHandler(kind: SignerKind, { client, spendingStore, policyS
     if (context) logger.addContext(context);
     try {
       runtime ??= await (starting ??= start(client, spendingStore, policyState).finally(() => (starting = undefined)));
-      const { config, signer, gate } = runtime;
+      const { config, gate } = runtime;
+      const signer = runtime.signer.withSignal(invocationBudget(context, config.timeoutMarginMs));
       if (isMessageEvent(event)) {
         return await runMessageOperation(event, { signer, chainId: config.chainId, policy: gate.policy.messages, nowMs: Date.now() });
       }
@@ -106,7 +109,8 @@ export function createHandler(kind: SignerKind, { client, spendingStore, policyS
 }
 
 /** Reserves the decision's charges, signs in KMS, releases if signing fails, and logs the signature. */
-async function signStep({ signer, gate }: Runtime, step: SignStep): Promise<SignResponse> {
+async function signStep({ signer: warm, gate }: Runtime, step: SignStep): Promise<SignResponse> {
+  const signer = warm.withSignal(signalAt(step.deadlineMs)); // KMS gives up at the step's deadline
   const keyArn = (await signer.getKey()).keyArn;
   const signed = await gate.withReservation(
     step.decision,
@@ -149,7 +153,12 @@ async function start(client?: KMSClient, spendingStore?: SpendingReserver, injec
       policyRuleIds: policy.allowRules.filter((rule) => rule.conditions.length === 0).map((rule) => rule.id),
     });
   }
-  const signer = new KmsSigner({ keyId: config.keyId, client, chainId: config.chainId, expectedAddress: config.expectedAddress });
+  const signer = new KmsSigner({
+    keyId: config.keyId,
+    client: client ?? sharedKmsClient(config.kmsTimeouts),
+    chainId: config.chainId,
+    expectedAddress: config.expectedAddress,
+  });
   return { config, signer, gate, ...(policyState && { policyState }) };
 }
 
@@ -171,7 +180,7 @@ async function loadPolicyState(): Promise<PolicyState | undefined> {
 function toCallerError(error: unknown): SignerError {
   const known = error instanceof SignerError ? error : new InternalSignerError(error);
   recordError(known);
-  if (known instanceof InvalidRequestError) logger.warn('invalid request', { errorType: known.name, issues: known.issues });
+  if (known instanceof InvalidRequestError) logger.warn('invalid request', { errorType: known.name, issueCount: known.issueCount, issues: known.issues });
   else if (known instanceof MessagePolicyDeniedError) logger.warn('signing policy denied the request', { errorType: known.name, operation: known.operation, reason: known.reason.slice(0, 1000) });
   else if (known instanceof PolicyDeniedError) logger.warn('signing policy denied the transaction', { errorType: known.name, policyRuleId: known.ruleId, reason: known.message.slice(0, 1000) });
   else logger.error('request failed', known);

@@ -16,6 +16,8 @@ export function toSignResponse({ transaction, from }: SignedTransaction): SignRe
   const type = transaction.type;
   if (!signature || type === null) throw new TypeError('toSignResponse needs a signed transaction');
   const v = transactionV(type, transaction.chainId, signature.yParity);
+  // Config caps chain ids so that this holds; a rounded v in the JSON would contradict the signed bytes.
+  if (v > BigInt(Number.MAX_SAFE_INTEGER)) throw new RangeError(`v ${v} is not a safe JSON integer; the chain id is above MAX_CHAIN_ID`);
   // ethers' `hash` getter serialises again; hash the serialisation we already have.
   const signedTransaction = transaction.serialized;
   return {

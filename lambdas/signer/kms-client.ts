@@ -3,8 +3,6 @@ import { KMSClient, type KMSClientConfig } from '@aws-sdk/client-kms';
 import { NodeHttpHandler, type NodeHttpHandlerOptions } from '@smithy/node-http-handler';
 import type { HttpHandlerOptions } from '@smithy/types';
 
-let shared: KMSClient | undefined;
-
 // The abort signal of the `send` in progress, for the request handler: see createKmsClient.
 const callSignal = new AsyncLocalStorage<AbortSignal>();
 
@@ -51,7 +49,8 @@ export function createKmsClient(config: KMSClientConfig = {}): KMSClient {
   client.send = ((command: unknown, options?: unknown, callback?: unknown) => {
     if (callback === undefined && isSignalOnly(options)) {
       const { abortSignal } = options;
-      return abortSignal ? callSignal.run(abortSignal, () => untilAborted(send(command), abortSignal)) : send(command);
+      // Promise.resolve: a class-level test double (aws-sdk-client-mock) may answer with a plain value.
+      return abortSignal ? callSignal.run(abortSignal, () => untilAborted(Promise.resolve(send(command)), abortSignal)) : send(command);
     }
     return send(command, options, callback);
   }) as KMSClient['send'];
@@ -87,11 +86,48 @@ function isSignalOnly(options: unknown): options is { abortSignal?: AbortSignal 
 }
 
 /**
- * The process-wide KMS client (see createKmsClient), built from the SDK's default configuration chain:
- * AWS_REGION, credentials, AWS_ENDPOINT_URL_KMS / AWS_ENDPOINT_URL (how the local stack points it at a
- * local KMS) and AWS_MAX_ATTEMPTS / AWS_RETRY_MODE for the SDK's own retry strategy.
+ * How long one KMS call may take. The SDK sets no timeout by default: a KMS endpoint that accepts the
+ * connection and never answers would hold the call until Lambda kills the invocation, and the SDK's retries
+ * would never start. Every timeout of the signer's KMS client is set here, in one place.
  */
-export function sharedKmsClient(): KMSClient {
-  shared ??= createKmsClient();
-  return shared;
+export interface KmsTimeouts {
+  /** Connection setup (TCP and TLS) of one attempt (KMS_CONNECT_TIMEOUT_MS). */
+  readonly connectTimeoutMs: number;
+  /** One attempt, from sending the request to the end of the answer, and the longest silence on the socket (KMS_REQUEST_TIMEOUT_MS). */
+  readonly requestTimeoutMs: number;
+  /** Attempts per call, the first included (AWS_MAX_ATTEMPTS); absent: the SDK's default, 3. */
+  readonly maxAttempts?: number;
+}
+
+/**
+ * A healthy in-region Sign answers in tens of milliseconds, but 200 concurrent calls on a busy 2-core machine
+ * took over 2 s each: a 1-2 s timeout failed half of them, 4 s none.
+ */
+export const DEFAULT_KMS_TIMEOUTS: KmsTimeouts = { connectTimeoutMs: 3000, requestTimeoutMs: 4000 };
+
+/** The part of a KMSClient's configuration that bounds how long a call waits. */
+export function kmsTimeoutConfig(timeouts: KmsTimeouts): Pick<KMSClientConfig, 'requestHandler' | 'maxAttempts'> {
+  return {
+    requestHandler: {
+      connectionTimeout: timeouts.connectTimeoutMs,
+      requestTimeout: timeouts.requestTimeoutMs,
+      socketTimeout: timeouts.requestTimeoutMs,
+      throwOnRequestTimeout: true, // otherwise the SDK only logs a warning when requestTimeout passes
+    },
+    ...(timeouts.maxAttempts !== undefined && { maxAttempts: timeouts.maxAttempts }),
+  };
+}
+
+const shared = new Map<string, KMSClient>();
+
+/**
+ * The process-wide KMS client for these timeouts (see createKmsClient), built from the SDK's default
+ * configuration chain: AWS_REGION, credentials, AWS_ENDPOINT_URL_KMS / AWS_ENDPOINT_URL (how the local stack
+ * points it at a local KMS) and AWS_RETRY_MODE for the SDK's own retry strategy.
+ */
+export function sharedKmsClient(timeouts: KmsTimeouts = DEFAULT_KMS_TIMEOUTS): KMSClient {
+  const id = JSON.stringify([timeouts.connectTimeoutMs, timeouts.requestTimeoutMs, timeouts.maxAttempts]);
+  let client = shared.get(id);
+  if (!client) shared.set(id, (client = createKmsClient(kmsTimeoutConfig(timeouts))));
+  return client;
 }

@@ -30,7 +30,7 @@ export function toKmsError(operation: 'GetPublicKey' | 'Sign', keyId: string, er
     return new ConfigurationError([`${problem} for kms:${operation} on ${keyId}`], error);
   }
   const { name = 'Error', message = String(error), $metadata } = (error ?? {}) as AwsError;
-  const detail = `${name}: ${message}`;
+  const detail = capDetail(`${name}: ${message}`);
   switch (name) {
     case 'NotFoundException':
       return new KmsKeyNotFoundError(keyId, detail, error);
@@ -45,9 +45,20 @@ export function toKmsError(operation: 'GetPublicKey' | 'Sign', keyId: string, er
     case 'ThrottlingException':
     case 'LimitExceededException':
       return new KmsThrottledError(operation, $metadata?.attempts ?? 1, detail, error);
+    case 'AbortError':
+      return new KmsUnavailableError(operation, 'no answer before the time left for this invocation ran out', error);
+    case 'TimeoutError':
+      return new KmsUnavailableError(operation, `no answer within the KMS client's timeouts: ${detail}`, error);
     default:
       return new KmsUnavailableError(operation, detail, error);
   }
+}
+
+// A proxy or a broken endpoint can answer with a whole HTML page; the error message echoes only its start.
+const MAX_DETAIL_LENGTH = 300;
+
+function capDetail(detail: string): string {
+  return detail.length <= MAX_DETAIL_LENGTH ? detail : `${detail.slice(0, MAX_DETAIL_LENGTH)}… (${detail.length} characters)`;
 }
 
 /** KMS_KEY_ID names no key that this account and region can see. */
@@ -118,7 +129,10 @@ export class KmsThrottledError extends SignerError {
   }
 }
 
-/** Any other KMS or network failure: nothing was signed, and retrying may succeed. */
+/**
+ * KMS did not answer in time (the client's timeouts, or the invocation's time budget), or any other KMS or
+ * network failure: nothing was signed, and retrying may succeed.
+ */
 export class KmsUnavailableError extends SignerError {
   override readonly name = 'KmsUnavailableError';
   constructor(operation: string, detail: string, cause?: unknown) {

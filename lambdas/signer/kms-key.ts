@@ -1,6 +1,7 @@
 import { GetPublicKeyCommand, type KMSClient } from '@aws-sdk/client-kms';
 import { publicKeyFromSpki, type EthereumPublicKey } from './public-key';
 import { KmsKeyUsageError, toKmsError } from './kms-errors';
+import { untilAborted } from './abort';
 
 /** A KMS key that can sign for an Ethereum address. */
 export interface KmsKey extends EthereumPublicKey {
@@ -8,11 +9,11 @@ export interface KmsKey extends EthereumPublicKey {
   readonly keyArn: string;
 }
 
-/** Fetches a key's public key with GetPublicKey and checks it is a secp256k1 signing key. */
-export async function fetchKmsKey(client: KMSClient, keyId: string): Promise<KmsKey> {
+/** Fetches a key's public key with GetPublicKey and checks it is a secp256k1 signing key; `signal` abandons the call. */
+export async function fetchKmsKey(client: KMSClient, keyId: string, signal?: AbortSignal): Promise<KmsKey> {
   let response;
   try {
-    response = await client.send(new GetPublicKeyCommand({ KeyId: keyId }));
+    response = await untilAborted(client.send(new GetPublicKeyCommand({ KeyId: keyId }), { abortSignal: signal }), signal);
   } catch (error) {
     throw toKmsError('GetPublicKey', keyId, error);
   }

@@ -20,6 +20,7 @@ import {
 } from 'ethers';
 import { decodeSignature } from './der';
 import { SignerError } from './errors';
+import { untilAborted } from './abort';
 import { sharedKmsClient } from './kms-client';
 import { fetchKmsKey, type KmsKey } from './kms-key';
 import { toKmsError } from './kms-errors';
@@ -35,6 +36,11 @@ export interface KmsSignerOptions {
   readonly expectedAddress?: string;
   /** When set, the only chain this signer signs transactions for; transactions without one get it. */
   readonly chainId?: bigint;
+  /**
+   * When set, every KMS call is abandoned when it aborts (with KmsUnavailableError): a Lambda passes the time
+   * left for the invocation, so that the caller hears of a hung KMS before Lambda's own timeout.
+   */
+  readonly signal?: AbortSignal;
 }
 
 /** A signed transaction, with what the Lambda reports about it. */
@@ -47,7 +53,12 @@ export interface SignedTransaction {
 }
 
 // GetPublicKey once per key per process: keyed by client (which fixes region and endpoint), then key id.
-const keyCache = new WeakMap<KMSClient, Map<string, Promise<KmsKey>>>();
+// `signal` is the one the lookup runs under: the caller that started it.
+interface KeyLookup {
+  readonly key: Promise<KmsKey>;
+  readonly signal: AbortSignal | undefined;
+}
+const keyCache = new WeakMap<KMSClient, Map<string, KeyLookup>>();
 
 /**
  * An ethers v6 signer whose private key stays in AWS KMS. Every signature costs one KMS `Sign` call
@@ -81,6 +92,11 @@ export class KmsSigner extends AbstractSigner {
 
   override connect(provider: Provider | null): KmsSigner {
     return new KmsSigner({ ...this.#options, client: this.#client }, provider);
+  }
+
+  /** The same signer (same client, same cached key) whose KMS calls are abandoned when `signal` aborts. */
+  withSignal(signal: AbortSignal | undefined): KmsSigner {
+    return new KmsSigner({ ...this.#options, client: this.#client, signal }, this.provider);
   }
 
   /** Signs a 32-byte digest in KMS and returns the low-s signature that recovers to the key's address. */
@@ -134,17 +150,30 @@ export class KmsSigner extends AbstractSigner {
     };
   }
 
-  #cachedKey(): Promise<KmsKey> {
+  async #cachedKey(): Promise<KmsKey> {
+    const { signal } = this.#options;
     let perClient = keyCache.get(this.#client);
     if (!perClient) keyCache.set(this.#client, (perClient = new Map()));
-    let key = perClient.get(this.keyId);
-    if (!key) {
-      key = fetchKmsKey(this.#client, this.keyId);
-      perClient.set(this.keyId, key);
-      // A failed lookup (throttling, a key not yet enabled) must not stick for the life of the process.
-      key.catch(() => perClient.delete(this.keyId));
+    for (;;) {
+      let lookup = perClient.get(this.keyId);
+      if (!lookup) {
+        const started: KeyLookup = { key: fetchKmsKey(this.#client, this.keyId, signal), signal };
+        perClient.set(this.keyId, (lookup = started));
+        // A failed or abandoned lookup (throttling, a key not yet enabled, a hung KMS) must not stick for
+        // the life of the process: the next call looks the key up again.
+        started.key.catch(() => {
+          if (perClient.get(this.keyId) === started) perClient.delete(this.keyId);
+        });
+      }
+      try {
+        return await untilAborted(lookup.key, signal);
+      } catch (error) {
+        // The lookup we joined was abandoned because its caller's time ran out, not ours: look it up again.
+        if (lookup.signal !== signal && lookup.signal?.aborted && !signal?.aborted) continue;
+        // Our own time ran out while we waited (fetchKmsKey has typed every other KMS failure already).
+        throw error instanceof Error && error.name === 'AbortError' ? toKmsError('GetPublicKey', this.keyId, error) : error;
+      }
     }
-    return key;
   }
 
   async #signDigest(digest: string, knownKey?: KmsKey): Promise<{ signature: Signature; kmsLatencyMs: number }> {
@@ -155,8 +184,13 @@ export class KmsSigner extends AbstractSigner {
     let response;
     try {
       // Sign with the ARN that GetPublicKey resolved, so the key that signs is the key whose address we cached.
-      response = await this.#client.send(
-        new SignCommand({ KeyId: key.keyArn, Message: message, MessageType: 'DIGEST', SigningAlgorithm: 'ECDSA_SHA_256' }),
+      const { signal } = this.#options;
+      response = await untilAborted(
+        this.#client.send(
+          new SignCommand({ KeyId: key.keyArn, Message: message, MessageType: 'DIGEST', SigningAlgorithm: 'ECDSA_SHA_256' }),
+          { abortSignal: signal },
+        ),
+        signal,
       );
     } catch (error) {
       throw toKmsError('Sign', this.keyId, error);

@@ -4,12 +4,12 @@ import { SignerError } from './errors';
 
 const ID_EC_PUBLIC_KEY = '1.2.840.10045.2.1'; // RFC 5480, section 2.1.1
 const SECP256K1 = '1.3.132.0.10'; // SEC 2, appendix A.2.1
-const KNOWN_CURVES: Record<string, string> = {
-  [SECP256K1]: 'secp256k1',
-  '1.2.840.10045.3.1.7': 'NIST P-256 (KMS key spec ECC_NIST_P256)',
-  '1.3.132.0.34': 'NIST P-384 (KMS key spec ECC_NIST_P384)',
-  '1.3.132.0.35': 'NIST P-521 (KMS key spec ECC_NIST_P521)',
-};
+const KNOWN_CURVES: ReadonlyMap<string, string> = new Map([
+  [SECP256K1, 'secp256k1'],
+  ['1.2.840.10045.3.1.7', 'NIST P-256 (KMS key spec ECC_NIST_P256)'],
+  ['1.3.132.0.34', 'NIST P-384 (KMS key spec ECC_NIST_P384)'],
+  ['1.3.132.0.35', 'NIST P-521 (KMS key spec ECC_NIST_P521)'],
+]);
 
 /** SubjectPublicKeyInfo for an EC key (RFC 5480, section 2): algorithm id, named curve, point. */
 const EcSubjectPublicKeyInfo = asn1.define<{
@@ -44,7 +44,7 @@ export function publicKeyFromSpki(spki: Uint8Array): EthereumPublicKey {
   }
   const curve = decoded.algorithm.curve.join('.');
   if (curve !== SECP256K1) {
-    throw new InvalidPublicKeyError(`its curve is ${KNOWN_CURVES[curve] ?? curve}, not secp256k1 (${SECP256K1})`);
+    throw new InvalidPublicKeyError(`its curve is ${KNOWN_CURVES.get(curve) ?? curve}, not secp256k1 (${SECP256K1})`);
   }
   const point = decoded.publicKey.data;
   if (decoded.publicKey.unused !== 0 || point.length !== 65 || point[0] !== 0x04) {

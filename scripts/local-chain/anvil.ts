@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
-import { JsonRpcProvider } from 'ethers';
+import { FetchRequest, JsonRpcProvider, type TransactionReceipt } from 'ethers';
 import { foundryBinary } from './binaries';
 import { ANVIL_CHAIN_ID } from './dev-accounts';
 
@@ -32,7 +32,11 @@ export async function startAnvil(extraArgs: string[] = [], options: { port?: num
     let stderr = '';
     child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     const rpcUrl = `http://127.0.0.1:${port}`;
-    const provider = new JsonRpcProvider(rpcUrl, Number(ANVIL_CHAIN_ID), { staticNetwork: true, pollingInterval: 50 });
+    // A dev chain changes every few milliseconds: no 250 ms result cache (it answered a stale nonce right after
+    // a transaction was mined), and a request anvil never answers fails after 30 s instead of ethers' 5 minutes.
+    const request = new FetchRequest(rpcUrl);
+    request.timeout = 30_000;
+    const provider = new JsonRpcProvider(request, Number(ANVIL_CHAIN_ID), { staticNetwork: true, pollingInterval: 50, cacheTimeout: -1 });
     try {
       await waitUntilReady(provider, child, () => stderr);
       return { rpcUrl, chainId: ANVIL_CHAIN_ID, provider, close: () => stop(child, provider) };
@@ -94,5 +98,21 @@ export class PortInUseError extends Error {
   override readonly name = 'PortInUseError';
   constructor(readonly service: string, readonly port: number) {
     super(`port ${port} (for ${service}) is already in use, perhaps by another npm run local or npm run kms: stop that, or choose another port (0 picks a free one)`);
+  }
+}
+
+/**
+ * Waits for a transaction's receipt by asking for it every 20 ms. Not ethers' `wait()`: anvil answers
+ * eth_sendRawTransaction before it mines, and when the block lands between wait()'s receipt check and the start
+ * of its block polling, wait() waits for a next block that automine never makes (about 1 in 400 on a busy machine).
+ */
+export async function waitForReceipt(provider: JsonRpcProvider, hash: string, { signal, timeoutMs = 60_000 }: { signal?: AbortSignal; timeoutMs?: number } = {}): Promise<TransactionReceipt> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    signal?.throwIfAborted();
+    const receipt = await provider.getTransactionReceipt(hash);
+    if (receipt) return receipt;
+    if (Date.now() > deadline) throw new Error(`no receipt for ${hash} after ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }

@@ -1,5 +1,7 @@
 import { createHash, createPrivateKey, randomBytes, randomUUID } from 'node:crypto';
 import { KmsError, kmsErrors } from './errors';
+import { validateInput } from './api-model';
+import { OPERATION_INPUTS } from './api-model.generated';
 import { generatePrivateKey, messageDigest, publicKeySpki, signDigest, verifyDigest, type EccKeySpec } from './ecdsa';
 import { generateWrappingKey, privateScalarFromPkcs8, unwrapKeyMaterial, WRAPPING_ALGORITHMS, WRAPPING_KEY_SPECS, type WrappingAlgorithm, type WrappingKeySpec } from './key-import';
 import type { AliasRecord, KeyRecord, KeyStore } from './store';
@@ -9,6 +11,7 @@ export const ACCOUNT_ID = '111122223333';
 const KEY_SPECS: readonly EccKeySpec[] = ['ECC_SECG_P256K1', 'ECC_NIST_P256'];
 const IMPORT_TOKEN_LIFETIME_SECONDS = 24 * 60 * 60;
 const MAX_RAW_MESSAGE_BYTES = 4096;
+const MAX_VALID_TO_SECONDS = 365 * 24 * 60 * 60; // ImportKeyMaterial: ValidTo at most 365 days ahead
 // Operations that change no state: no need to rewrite the state file (Sign is the hot path).
 const READ_ONLY_OPERATIONS = new Set(['DescribeKey', 'ListKeys', 'ListAliases', 'GetPublicKey', 'Sign', 'Verify']);
 
@@ -27,14 +30,22 @@ export class KmsOperations {
 
   /** Runs one operation by its KMS name (the part after `TrentService.`). */
   async run(operation: string, input: Input, context: RequestContext): Promise<Output> {
-    const handler = this.handlers[operation];
-    if (!handler) throw new KmsError('UnknownOperationException', `The local KMS does not implement ${operation}.`);
+    // A Map: X-Amz-Target TrentService.constructor must be an unknown operation, not Object.prototype.constructor.
+    const handler = this.handlers.get(operation);
+    const shape = Object.hasOwn(OPERATION_INPUTS, operation) ? OPERATION_INPUTS[operation] : undefined;
+    if (!handler || !shape) throw new KmsError('UnknownOperationException', `The local KMS does not implement ${operation}.`);
+    validateInput(shape, input);
+    if (shape.members && Object.hasOwn(shape.members, 'DryRun') && input.DryRun === true) {
+      // KMS checks the request and the key, then signs (or verifies) nothing.
+      this.usableKey(input, context);
+      throw new KmsError('DryRunOperationException', 'The request would have succeeded, but the DryRun parameter was set.', 412);
+    }
     const output = await handler(input, context);
     if (!READ_ONLY_OPERATIONS.has(operation)) this.store.save();
     return output;
   }
 
-  private readonly handlers: Record<string, (input: Input, context: RequestContext) => Output | Promise<Output>> = {
+  private readonly handlers = new Map<string, (input: Input, context: RequestContext) => Output | Promise<Output>>(Object.entries({
     CreateKey: (input, { region, now }) => {
       const keySpec = optionalString(input, 'KeySpec') ?? optionalString(input, 'CustomerMasterKeySpec') ?? 'SYMMETRIC_DEFAULT';
       if (!KEY_SPECS.includes(keySpec as EccKeySpec)) {
@@ -129,7 +140,7 @@ export class KmsOperations {
         throw kmsErrors.validation(`WrappingAlgorithm ${algorithm} is not supported for ${key.keySpec} key material; use one of ${WRAPPING_ALGORITHMS.join(', ')}.`);
       }
       const spec = requiredString(input, 'WrappingKeySpec');
-      if (!(spec in WRAPPING_KEY_SPECS)) throw kmsErrors.validation(`WrappingKeySpec ${spec} is not one of ${Object.keys(WRAPPING_KEY_SPECS).join(', ')}.`);
+      if (!Object.hasOwn(WRAPPING_KEY_SPECS, spec)) throw kmsErrors.validation(`WrappingKeySpec ${spec} is not one of ${Object.keys(WRAPPING_KEY_SPECS).join(', ')}.`);
       const { publicKey, privateKey } = await generateWrappingKey(spec as WrappingKeySpec);
       const validTo = epochSeconds(context.now) + IMPORT_TOKEN_LIFETIME_SECONDS;
       // A new call supersedes the previous token of this key, as in KMS.
@@ -165,6 +176,7 @@ export class KmsOperations {
       if (expirationModel !== 'KEY_MATERIAL_EXPIRES' && expirationModel !== 'KEY_MATERIAL_DOES_NOT_EXPIRE') throw kmsErrors.validation(`ExpirationModel ${expirationModel} is not valid.`);
       if (expirationModel === 'KEY_MATERIAL_DOES_NOT_EXPIRE' && validTo !== undefined) throw kmsErrors.validation('ValidTo must be absent when ExpirationModel is KEY_MATERIAL_DOES_NOT_EXPIRE.');
       if (validTo !== undefined && !(validTo > epochSeconds(context.now))) throw kmsErrors.validation('ValidTo must be a time in the future.');
+      if (validTo !== undefined && validTo > epochSeconds(context.now) + MAX_VALID_TO_SECONDS) throw kmsErrors.validation('ValidTo must be at most 365 days from now.');
 
       const wrappingKey = createPrivateKey(params.wrappingPrivateKeyPem);
       const plaintext = unwrapKeyMaterial(encrypted, wrappingKey, params.algorithm);
@@ -191,11 +203,11 @@ export class KmsOperations {
 
     DeleteImportedKeyMaterial: (input, context) => {
       const key = this.externalKey(input, context);
-      if (key.state === 'PendingDeletion') throw kmsErrors.invalidState(`${key.arn} is pending deletion.`);
       delete key.privateKey;
       delete key.expirationModel;
       delete key.validTo;
-      key.state = 'PendingImport';
+      // A key pending deletion stays so (KMS allows this); CancelKeyDeletion then leaves it PendingImport.
+      if (key.state !== 'PendingDeletion') key.state = 'PendingImport';
       return { KeyId: key.arn };
     },
 
@@ -222,7 +234,7 @@ export class KmsOperations {
       delete key.pendingWindowInDays;
       return { KeyId: key.arn };
     },
-  };
+  } satisfies Record<string, (input: Input, context: RequestContext) => Output | Promise<Output>>));
 
   private setEnabled(input: Input, context: RequestContext, enabled: boolean): Output {
     const key = this.key(input, context, false);

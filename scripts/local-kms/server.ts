@@ -41,7 +41,11 @@ export async function startLocalKms(options: LocalKmsOptions = {}): Promise<Loca
   const now = options.now ?? (() => new Date());
 
   const server: Server = createServer((request, response) => {
-    handle(request, response).catch((error: unknown) => send(response, 500, { __type: 'KMSInternalException', message: String(error) }));
+    handle(request, response).catch((error: unknown) => {
+      // The details go to the emulator's own log; the client gets what KMS would say, without internals.
+      console.error('local KMS: internal error', error);
+      send(response, 500, { __type: 'KMSInternalException', message: 'The local KMS failed to handle the request; see its log.' });
+    });
   });
 
   async function handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
@@ -66,15 +70,20 @@ export async function startLocalKms(options: LocalKmsOptions = {}): Promise<Loca
     if (request.method !== 'POST' || !operation) {
       return send(response, 400, { __type: 'UnknownOperationException', message: 'Expected POST / with X-Amz-Target: TrentService.<Operation>' });
     }
+    if (faults.take('hang')) return; // the connection stays open, unanswered
     if (faults.take('throttle')) return send(response, 400, { __type: 'ThrottlingException', message: 'Rate exceeded (injected fault)' });
     if (faults.take('internalError')) return send(response, 500, { __type: 'KMSInternalException', message: 'Internal failure (injected fault)' });
 
-    let input: Record<string, unknown>;
+    let parsed: unknown;
     try {
-      input = body === '' ? {} : (JSON.parse(body) as Record<string, unknown>);
+      parsed = body === '' ? {} : JSON.parse(body);
     } catch {
       return send(response, 400, { __type: 'SerializationException', message: 'The request body is not JSON' });
     }
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+      return send(response, 400, { __type: 'SerializationException', message: 'The request body must be a JSON object' });
+    }
+    const input = parsed as Record<string, unknown>;
     try {
       const context = { region: regionOf(request), now: now() };
       const output = await operations.run(operation, input, context);

@@ -1,11 +1,13 @@
 // End to end: the signer handlers -> the real AWS SDK over HTTP -> the local KMS -> anvil, which must mine
 // every transaction from the KMS key's address. Nothing here is mocked.
+import { setMaxListeners } from 'node:events';
 import { CreateKeyCommand, DisableKeyCommand } from '@aws-sdk/client-kms';
 import { getCreateAddress, parseEther, Transaction, Wallet } from 'ethers';
 import { createHandler, type SignerHandler } from '../../lambdas/handler';
 import type { SignResponse } from '../../lambdas/response';
-import { DEV_ACCOUNTS } from '../../scripts/local-chain';
+import { DEV_ACCOUNTS, waitForReceipt } from '../../scripts/local-chain';
 import { lambdaContext } from '../../scripts/local-stack/lambda-context';
+import { untilAborted } from '../../lambdas/signer/abort';
 import { createSigningKey, startLocalStack, type LocalStack } from '../../scripts/local-stack/stack';
 import { localKmsClient } from '../../scripts/local-kms';
 import { resolve } from 'node:path';
@@ -33,14 +35,37 @@ describe('signer handlers on the local stack (SDK over HTTP to the local KMS, an
   }
 
   const fees = () => ({ maxFeePerGas: String(gasPrice * 2n), maxPriorityFeePerGas: String(gasPrice / 10n + 1n) });
-  async function sign(kind: 'eip1559' | 'legacy', transaction: Record<string, unknown>, extra: Record<string, unknown> = {}): Promise<SignResponse> {
+  async function sign(kind: 'eip1559' | 'legacy', transaction: Record<string, unknown>, extra: Record<string, unknown> = {}, signal?: AbortSignal): Promise<SignResponse> {
+    signal?.throwIfAborted();
     const fee = kind === 'eip1559' ? fees() : { gasPrice: String(gasPrice) };
-    return (await handlers[kind]!({ operation: 'sign', transaction: { gasLimit: 21000, ...fee, ...transaction }, ...extra })) as SignResponse;
+    return (await untilAborted(handlers[kind]!({ operation: 'sign', transaction: { gasLimit: 21000, ...fee, ...transaction }, ...extra }), signal)) as SignResponse;
   }
-  async function mine(signed: SignResponse) {
-    const receipt = await (await stack.anvil.provider.broadcastTransaction(signed.signedTransaction)).wait();
-    if (!receipt) throw new Error('no receipt');
-    return receipt;
+  async function mine(signed: SignResponse, signal?: AbortSignal) {
+    signal?.throwIfAborted();
+    const hash = (await untilAborted(stack.anvil.provider.broadcastTransaction(signed.signedTransaction), signal)).hash;
+    return untilAborted(waitForReceipt(stack.anvil.provider, hash, { signal }), signal);
+  }
+
+  /**
+   * A long test whose loop stops when its time is up: the signal aborts 5 s before Jest's timeout, so the test
+   * fails on its own and leaves no signing or mining running into the next tests.
+   */
+  function longTest(name: string, body: (signal: AbortSignal) => Promise<void>, timeoutMs: number) {
+    it(
+      name,
+      async () => {
+        const controller = new AbortController();
+        setMaxListeners(100, controller.signal); // 50 concurrent signatures each wait on it
+        const timer = setTimeout(() => controller.abort(new Error(`"${name}" ran out of time after ${timeoutMs - 5000} ms`)), timeoutMs - 5000);
+        try {
+          await body(controller.signal);
+        } finally {
+          clearTimeout(timer);
+          controller.abort();
+        }
+      },
+      timeoutMs,
+    );
   }
 
   beforeAll(async () => {
@@ -51,9 +76,12 @@ describe('signer handlers on the local stack (SDK over HTTP to the local KMS, an
     const status = await handlers.eip1559({ operation: 'status' });
     address = (status as { address: string }).address;
     const funder = new Wallet(DEV_ACCOUNTS[0].privateKey, stack.anvil.provider);
-    await (await funder.sendTransaction({ to: address, value: parseEther('100') })).wait();
-    nonce = 0;
+    await waitForReceipt(stack.anvil.provider, (await funder.sendTransaction({ to: address, value: parseEther('100') })).hash);
     gasPrice = (await stack.anvil.provider.getFeeData()).gasPrice ?? 10n ** 9n;
+  });
+  // From the chain, not a counter: a test that failed half-way must not leave the next one a nonce gap.
+  beforeEach(async () => {
+    nonce = await stack.anvil.provider.getTransactionCount(address);
   });
   afterAll(() => stack.close());
 
@@ -83,33 +111,32 @@ describe('signer handlers on the local stack (SDK over HTTP to the local KMS, an
     expect(await stack.anvil.provider.getCode(receipt.contractAddress!)).toBe('0x00');
   });
 
-  it('signs 200 transactions in sequence, and anvil mines every one', async () => {
+  longTest('signs 200 transactions in sequence, and anvil mines every one', async (signal) => {
     const first = nonce;
     const signed: SignResponse[] = [];
-    for (let i = 0; i < 200; i++) signed.push(await sign(i % 2 === 0 ? 'eip1559' : 'legacy', { to: RECIPIENT, value: String(i + 1), nonce: nonce++ }));
+    for (let i = 0; i < 200; i++) signed.push(await sign(i % 2 === 0 ? 'eip1559' : 'legacy', { to: RECIPIENT, value: String(i + 1), nonce: nonce++ }, {}, signal));
     const receipts = [];
-    for (const transaction of signed) receipts.push(await mine(transaction));
+    for (const transaction of signed) receipts.push(await mine(transaction, signal));
     expect(receipts.every((receipt) => receipt.status === 1 && receipt.from === address)).toBe(true);
     expect(await stack.anvil.provider.getTransactionCount(address)).toBe(first + 200);
   }, 120_000);
 
-  it('signs 50 transactions concurrently, and anvil mines every one', async () => {
+  longTest('signs 50 transactions concurrently, and anvil mines every one', async (signal) => {
     const first = nonce;
-    nonce += 50;
-    const signed = await Promise.all(Array.from({ length: 50 }, (_, i) => sign('eip1559', { to: RECIPIENT, value: '1', nonce: first + i })));
+    const signed = await Promise.all(Array.from({ length: 50 }, (_, i) => sign('eip1559', { to: RECIPIENT, value: '1', nonce: first + i }, {}, signal)));
     expect(new Set(signed.map((s) => s.transactionHash)).size).toBe(50);
-    for (const transaction of signed) expect((await mine(transaction)).from).toBe(address);
+    for (const transaction of signed) expect((await mine(transaction, signal)).from).toBe(address);
     expect(await stack.anvil.provider.getTransactionCount(address)).toBe(first + 50);
   }, 120_000);
 
   describe('faults', () => {
     afterEach(() => stack.kms.faults.reset());
 
-    it("absorbs a throttled call and an HTTP 500 with the SDK's retries", async () => {
+    longTest("absorbs a throttled call and an HTTP 500 with the SDK's retries", async (signal) => {
       stack.kms.faults.set({ throttle: 1, internalError: 1 });
-      const receipt = await mine(await sign('eip1559', { to: RECIPIENT, value: '1', nonce: nonce++ }));
+      const receipt = await mine(await sign('eip1559', { to: RECIPIENT, value: '1', nonce: nonce++ }, {}, signal), signal);
       expect(receipt.from).toBe(address);
-    });
+    }, 30_000);
 
     it('surfaces throttling that outlasts the retries as KmsThrottledError', async () => {
       stack.kms.faults.set({ throttle: 10 });

@@ -5,13 +5,27 @@ const valid = { KMS_KEY_ID: 'alias/eth-signer', ETH_NETWORK: 'sepolia' };
 
 describe('readConfig', () => {
   it('reads the key, the network and the defaults', () => {
-    expect(readConfig(valid)).toEqual({ keyId: 'alias/eth-signer', network: 'sepolia', chainId: 11155111n, logLevel: 'INFO', allowPreEip155: false });
+    expect(readConfig(valid)).toEqual({
+      keyId: 'alias/eth-signer',
+      network: 'sepolia',
+      chainId: 11155111n,
+      logLevel: 'INFO',
+      allowPreEip155: false,
+      kmsTimeouts: { connectTimeoutMs: 3000, requestTimeoutMs: 4000 },
+      timeoutMarginMs: 1000,
+    });
   });
 
   it('allows pre-EIP-155 signatures only when ALLOW_PRE_EIP155 is true', () => {
     expect(readConfig({ ...valid, ALLOW_PRE_EIP155: 'true' }).allowPreEip155).toBe(true);
     expect(readConfig({ ...valid, ALLOW_PRE_EIP155: 'false' }).allowPreEip155).toBe(false);
     expect(readConfig(valid).allowPreEip155).toBe(false);
+  });
+
+  it('reads the KMS timeouts, the attempts and the margin', () => {
+    const config = readConfig({ ...valid, KMS_CONNECT_TIMEOUT_MS: '500', KMS_REQUEST_TIMEOUT_MS: '2500', AWS_MAX_ATTEMPTS: '2', TIMEOUT_MARGIN_MS: '0' });
+    expect(config.kmsTimeouts).toEqual({ connectTimeoutMs: 500, requestTimeoutMs: 2500, maxAttempts: 2 });
+    expect(config.timeoutMarginMs).toBe(0);
   });
 
   it.each([
@@ -39,6 +53,10 @@ describe('readConfig', () => {
     [{ ...valid, ETH_NETWORK: '0' }, /ETH_NETWORK "0"/],
     [{ ...valid, ETH_NETWORK: '9007199254740992' }, /ETH_NETWORK "9007199254740992"/],
     [{ ...valid, LOG_LEVEL: 'LOUD' }, /LOG_LEVEL "LOUD" is not one of TRACE, DEBUG, INFO/],
+    [{ ...valid, KMS_CONNECT_TIMEOUT_MS: '0' }, /KMS_CONNECT_TIMEOUT_MS "0" is not a connection timeout in milliseconds: give a whole number from 1 to 900000/],
+    [{ ...valid, KMS_REQUEST_TIMEOUT_MS: '4s' }, /KMS_REQUEST_TIMEOUT_MS "4s" is not a request timeout/],
+    [{ ...valid, AWS_MAX_ATTEMPTS: '11' }, /AWS_MAX_ATTEMPTS "11" is not a number of attempts per KMS call: give a whole number from 1 to 10/],
+    [{ ...valid, TIMEOUT_MARGIN_MS: '-1' }, /TIMEOUT_MARGIN_MS "-1" is not a margin/],
     [{ ...valid, EXPECTED_ADDRESS: '0xF39fd6e51aad88f6f4ce6ab8827279cfffb92266' }, /EXPECTED_ADDRESS .* EIP-55 checksum/],
     [{ ...valid, ALLOW_PRE_EIP155: 'yes' }, /ALLOW_PRE_EIP155 "yes" must be true or false/],
   ])('names the variable when a setting is missing or invalid (%o)', (env, message) => {
@@ -66,5 +84,21 @@ describe('chainIdFromNetwork', () => {
 
   it.each(['', 'nope', '-1', '0x1', '01', '1.5'])('does not resolve %j', (network) => {
     expect(chainIdFromNetwork(network)).toBeUndefined();
+  });
+
+  it.each(['constructor', '__proto__', 'toString', 'hasOwnProperty', 'valueOf', 'isPrototypeOf'])(
+    'does not resolve the Object.prototype member %j',
+    (network) => {
+      expect(chainIdFromNetwork(network)).toBeUndefined();
+      expect(() => readConfig({ ...valid, ETH_NETWORK: network })).toThrow(ConfigurationError);
+      expect(() => readConfig({ ...valid, ETH_NETWORK: network })).toThrow(`ETH_NETWORK "${network}" is neither a known chain name`);
+    },
+  );
+
+  it('accepts chain ids up to the largest whose legacy v (2·chainId + 36) is a safe integer, and refuses the next', () => {
+    expect(chainIdFromNetwork('4503599627370477')).toBe(4503599627370477n);
+    expect(2 * 4503599627370477 + 36).toBeLessThanOrEqual(Number.MAX_SAFE_INTEGER);
+    expect(chainIdFromNetwork('4503599627370478')).toBeUndefined();
+    expect(() => readConfig({ ...valid, ETH_NETWORK: '4503599627370496' })).toThrow(/ETH_NETWORK "4503599627370496" .* from 1 to 4503599627370477 .*safe JSON integer/);
   });
 });

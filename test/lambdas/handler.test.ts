@@ -8,6 +8,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { SpendCharge } from '../../lambdas/policy';
+import { rejectionOf } from '../helpers/rejection';
 
 const KEY = KNOWN_KEYS[0];
 const TO = KNOWN_KEYS[1].address;
@@ -48,6 +49,25 @@ describe('signer handler', () => {
     expect(response.signature.s).toMatch(/^0x[0-9a-f]{64}$/);
   });
 
+  it('returns the exact v of a legacy signature on the largest chain id it accepts (v stays a safe JSON integer)', async () => {
+    mockKms(KEY.privateKey);
+    const chainId = '4503599627370477';
+    const legacy = { to: TO, nonce: 0, gasLimit: 21000, gasPrice: 1 };
+    const response = await withEnv({ ...ENV, ETH_NETWORK: chainId }, () => newHandler('legacy')({ operation: 'sign', transaction: legacy }, context));
+    if (!('signedTransaction' in response)) throw new Error('expected a sign response');
+    const signed = Transaction.from(response.signedTransaction).signature!;
+    expect(Number.isSafeInteger(response.signature.v)).toBe(true);
+    expect(BigInt(response.signature.v)).toBe(signed.networkV);
+    expect(JSON.parse(JSON.stringify(response)).signature.v).toBe(Number(signed.networkV));
+  });
+
+  it.each(['constructor', '__proto__', 'toString'])('refuses ETH_NETWORK=%s with ConfigurationError naming ETH_NETWORK, and makes no KMS call', async (network) => {
+    const kms = mockKms(KEY.privateKey);
+    const failure = withEnv({ ...ENV, ETH_NETWORK: network }, () => newHandler()({ operation: 'status' }, context));
+    await expect(failure).rejects.toMatchObject({ name: 'ConfigurationError', message: expect.stringContaining(`ETH_NETWORK "${network}"`) });
+    expect(kms.calls()).toHaveLength(0);
+  });
+
   it('makes exactly one KMS call (Sign) per warm signature', async () => {
     const kms = mockKms(KEY.privateKey);
     const handler = newHandler();
@@ -74,6 +94,15 @@ describe('signer handler', () => {
     const kms = mockKms(KEY.privateKey);
     const failure = withEnv(ENV, () => newHandler()(event, context));
     await expect(failure).rejects.toMatchObject({ name: 'InvalidRequestError' });
+    expect(kms.calls()).toHaveLength(0);
+  });
+
+  it('answers InvalidRequestError naming transaction.to for an array nested 100,000 deep', async () => {
+    const kms = mockKms(KEY.privateKey);
+    let to: unknown = [];
+    for (let i = 0; i < 100_000; i++) to = [to];
+    const failure = withEnv(ENV, () => newHandler()({ operation: 'sign', transaction: { ...transaction, to } }, context));
+    await expect(failure).rejects.toMatchObject({ name: 'InvalidRequestError', message: expect.stringContaining('transaction.to must be an address') });
     expect(kms.calls()).toHaveLength(0);
   });
 
@@ -135,6 +164,20 @@ describe('signer handler', () => {
       });
       expect(lines.join('')).not.toContain('dede');
       expect(lines.join('')).not.toContain(KEY.privateKey.slice(2));
+    });
+
+    it('keeps the log line and the error of an event with 10,000 bad fields under 16 KB and 4 KB', async () => {
+      const kms = mockKms(KEY.privateKey);
+      const bad: Record<string, unknown> = { ...transaction };
+      for (let i = 0; i < 10_000; i++) bad[`field${i}${'z'.repeat(20)}`] = 'x'.repeat(10);
+      const error = await rejectionOf(withEnv({ ...ENV, LOG_LEVEL: "INFO" }, () => newHandler()({ operation: "sign", transaction: bad }, context)));
+      expect(error).toMatchObject({ name: 'InvalidRequestError', issueCount: 10_000 });
+      expect(Buffer.byteLength(error.message)).toBeLessThan(4096);
+      const invalid = lines.filter((line) => line.includes('"invalid request"'));
+      expect(invalid).toHaveLength(1);
+      expect(Buffer.byteLength(invalid[0]!)).toBeLessThan(16 * 1024);
+      expect(JSON.parse(invalid[0]!)).toMatchObject({ message: 'invalid request', issueCount: 10_000 });
+      expect(kms.calls()).toHaveLength(0);
     });
 
     it('warns when it signs a pre-EIP-155 transaction', async () => {

@@ -1,4 +1,5 @@
-import { parseSignerEvent, InvalidRequestError, type SignerKind } from '../../lambdas/request';
+import { Transaction } from 'ethers';
+import { parseSignerEvent, InvalidRequestError, MAX_EVENT_LENGTH, type SignerKind } from '../../lambdas/request';
 
 const CHAIN = 11155111n;
 const TO = '0x70997970C51812dc3A010C7d01b50e0d17dc79C8';
@@ -105,6 +106,10 @@ describe('parseSignerEvent', () => {
     ['an accessList that is not an array', 'eip1559', { operation: 'sign', transaction: { ...eip1559, accessList: {} } }, 'transaction.accessList', /must be an array/],
     ['a short storage key', 'eip1559', { operation: 'sign', transaction: { ...eip1559, accessList: [{ address: TO, storageKeys: ['0x01'] }] } }, 'transaction.accessList[0].storageKeys[0]', /32-byte/],
     ['a bad from address', 'eip1559', { operation: 'sign', transaction: { ...eip1559, from: 'me' } }, 'transaction.from', /40 hex digits/],
+    ['a signature (sig)', 'eip1559', { operation: 'sign', transaction: { ...eip1559, sig: { r: '0x01', s: '0x02', v: 27 } } }, 'transaction.sig', /send the unsigned transaction/],
+    ['a signature (signature)', 'eip1559', { operation: 'sign', transaction: { ...eip1559, signature: '0x1234' } }, 'transaction.signature', /send the unsigned transaction/],
+    ['a null nonce', 'eip1559', { operation: 'sign', transaction: { ...eip1559, nonce: null } }, 'transaction.nonce', /is required/],
+    ['a set gasPrice beside null-free EIP-1559 fees', 'eip1559', { operation: 'sign', transaction: { ...eip1559, gasPrice: '1' } }, 'transaction.gasPrice', /legacy fee field/],
   ];
   it.each(bad)('rejects %s, naming the field', (_label, kind, event, field, problem) => {
     const issues = issuesOf(event, kind);
@@ -123,5 +128,98 @@ describe('parseSignerEvent', () => {
   it('never echoes a long value in full', () => {
     const issues = issuesOf({ operation: 'sign', transaction: { ...eip1559, data: 'zz'.repeat(1000) } }, 'eip1559');
     expect(issues[0]!.problem.length).toBeLessThan(200);
+  });
+
+  describe('hostile input', () => {
+    const errorOf = (event: unknown, kind: SignerKind = 'eip1559') => {
+      try {
+        parseSignerEvent(event, kind, CHAIN);
+      } catch (error) {
+        if (error instanceof InvalidRequestError) return error;
+        throw error;
+      }
+      throw new Error('expected InvalidRequestError');
+    };
+
+    it('names transaction.to, not an internal error, for an array nested 100,000 deep', () => {
+      // 4,100 deep overflowed JSON.stringify in the Lambda runtime; Jest's stack is deeper, so go far past it.
+      let to: unknown = [];
+      for (let i = 0; i < 100_000; i++) to = [to];
+      const error = errorOf({ operation: 'sign', transaction: { ...eip1559, to } });
+      expect(error.issues).toEqual([{ field: 'transaction.to', problem: expect.stringMatching(/^must be an address.*got \[\[\[\.\.\.\]\]\]|got \[\[/) }]);
+      expect(error.message.length).toBeLessThan(400);
+    });
+
+    it('echoes a 400,000-digit value cut short, with its length', () => {
+      const error = errorOf({ operation: 'sign', transaction: { ...eip1559, value: '9'.repeat(400_000) } });
+      expect(error.issues[0]).toEqual({ field: 'transaction.value', problem: expect.stringContaining('(400000 characters)') });
+      expect(error.message.length).toBeLessThan(400);
+    });
+
+    it('cuts long unknown field names, lists at most 20 problems then "and N more", and keeps the message under 4 KB', () => {
+      const transaction: Record<string, unknown> = { ...eip1559 };
+      for (let i = 0; i < 10_000; i++) transaction[`${'x'.repeat(30)}${i}`] = 1;
+      transaction['y'.repeat(100_000)] = 1;
+      const error = errorOf({ operation: 'sign', transaction });
+      expect(error.issueCount).toBe(10_001);
+      expect(error.issues).toHaveLength(20);
+      expect(Buffer.byteLength(error.message)).toBeLessThan(4096);
+      expect(error.message).toMatch(/^Invalid request \(10001 problems\): .*; and \d+ more problems$/);
+      const long = issuesOf({ operation: 'sign', transaction: { ...eip1559, ['y'.repeat(100_000)]: 1 } }, 'eip1559');
+      expect(long[0]!.field).toMatch(/^transaction\.y{50,64}\.\.\.\(100000 characters\)$/);
+    });
+
+    it('keeps the message of 1,024 bad access-list entries under 4 KB', () => {
+      const accessList = Array.from({ length: 1024 }, () => ({ address: 'nope', storageKeys: ['0x01'] }));
+      const error = errorOf({ operation: 'sign', transaction: { ...eip1559, accessList } });
+      expect(error.issueCount).toBe(2048);
+      expect(Buffer.byteLength(error.message)).toBeLessThan(4096);
+    });
+
+    it('escapes control and non-ASCII characters in echoed values and names', () => {
+      const error = errorOf({ operation: 'sign', transaction: { ...eip1559, to: 'a\n\u202eb', ['\u0000é']: 1 } });
+      expect(error.message).toMatch(/^[\x20-\x7e]*$/);
+      expect(error.message).toContain('\\u000a\\u202eb');
+    });
+
+    it(`refuses an event over ${MAX_EVENT_LENGTH / 1024} KiB with one short error before reading any field`, () => {
+      const event = { operation: 'sign', transaction: { ...eip1559, data: '0x' + '00'.repeat(MAX_EVENT_LENGTH / 2) } };
+      const error = errorOf(event);
+      expect(error.issues).toEqual([{ field: 'event', problem: expect.stringContaining('larger than 512 KiB') }]);
+      expect(errorOf({ operation: 'sign', transaction: { ...eip1559, value: '9'.repeat(1_000_000) } }).issues).toEqual([{ field: 'event', problem: expect.any(String) }]);
+      expect(error.message.length).toBeLessThan(200);
+    });
+
+    it('accepts the largest valid transaction: 128 KiB of data with an access list', () => {
+      const data = '0x' + 'ab'.repeat(128 * 1024);
+      const accessList = Array.from({ length: 64 }, () => ({ address: TO, storageKeys: [`0x${'11'.repeat(32)}`] }));
+      expect(() => parseSignerEvent({ operation: 'sign', transaction: { ...eip1559, data, accessList } }, 'eip1559', CHAIN)).not.toThrow();
+    });
+  });
+
+  describe("ethers' own JSON", () => {
+    const unsigned = (fields: Record<string, unknown>) => JSON.parse(JSON.stringify(Transaction.from({ chainId: CHAIN, ...fields }).toJSON())) as Record<string, unknown>;
+
+    it('accepts Transaction#toJSON() of a type 2 transaction (gasPrice: null, sig: null)', () => {
+      const json = unsigned({ type: 2, to: TO, nonce: 1, gasLimit: 21000, maxFeePerGas: 2, maxPriorityFeePerGas: 1 });
+      expect(json).toMatchObject({ gasPrice: null, sig: null });
+      expect(parseSignerEvent({ operation: 'sign', transaction: json }, 'eip1559', CHAIN)).toMatchObject({ transaction: { type: 2, nonce: 1, maxFeePerGas: 2n } });
+    });
+
+    it('accepts Transaction#toJSON() of a type 0 and a type 1 transaction (EIP-1559 fees null, accessList null)', () => {
+      const type0 = unsigned({ type: 0, to: TO, nonce: 1, gasLimit: 21000, gasPrice: 5 });
+      expect(type0).toMatchObject({ maxFeePerGas: null, accessList: null });
+      expect(parseSignerEvent({ operation: 'sign', transaction: type0 }, 'legacy', CHAIN)).toMatchObject({ transaction: { type: 0, gasPrice: 5n } });
+      const type1 = unsigned({ type: 1, to: TO, nonce: 1, gasLimit: 21000, gasPrice: 5, accessList: [] });
+      expect(parseSignerEvent({ operation: 'sign', transaction: type1 }, 'legacy', CHAIN)).toMatchObject({ transaction: { type: 1 } });
+    });
+
+    it('treats null as absent for every optional field', () => {
+      const nulls = { type: null, from: null, value: null, data: null, chainId: null, accessList: null, gasPrice: null, sig: null, signature: null };
+      expect(parseSignerEvent({ operation: 'sign', transaction: { ...eip1559, ...nulls } }, 'eip1559', CHAIN).operation).toBe('sign');
+      const { gasPrice: _kept, ...otherNulls } = nulls;
+      const legacyNulls = { ...otherNulls, maxFeePerGas: null, maxPriorityFeePerGas: null };
+      expect(parseSignerEvent({ operation: 'sign', transaction: { ...legacy, ...legacyNulls }, replayProtection: null }, 'legacy', CHAIN)).toMatchObject({ replayProtection: true });
+    });
   });
 });

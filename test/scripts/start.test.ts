@@ -5,10 +5,18 @@ import { promisify } from 'node:util';
 
 const run = promisify(execFile);
 
-/** Process ids of running anvil nodes. */
+/**
+ * Process ids of orphaned anvil nodes: a node left behind by an exited `npm start` is reparented to PID 1.
+ * Other test files (run in parallel by Jest) start anvil nodes too; theirs have a live parent, so they do
+ * not count (counting every anvil on the machine failed whenever another test started one meanwhile).
+ */
 async function anvilProcesses(): Promise<string[]> {
-  const { stdout } = await run('ps', ['-eo', 'pid=,args=']);
-  return stdout.split('\n').filter((line) => /\/anvil --host/.test(line)).map((line) => line.trim().split(/\s+/)[0]!);
+  const { stdout } = await run('ps', ['-eo', 'pid=,ppid=,args=']);
+  return stdout
+    .split('\n')
+    .map((line) => line.trim().split(/\s+/))
+    .filter(([, ppid, ...args]) => ppid === '1' && /\/anvil$/.test(args[0] ?? '') && args[1] === '--host')
+    .map(([pid]) => pid!);
 }
 
 describe('npm start (scripts/start.ts with the built Lambda bundles)', () => {

@@ -8,7 +8,8 @@ import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { mockClient } from 'aws-sdk-client-mock';
 import type { SourceData } from '@smithy/types';
-import { createKmsClient } from '../../../lambdas/signer/kms-client';
+import { createKmsClient, kmsTimeoutConfig, sharedKmsClient, DEFAULT_KMS_TIMEOUTS } from '../../../lambdas/signer/kms-client';
+import { rejectionOf } from '../../helpers/rejection';
 import { localKmsClient, startLocalKms, type LocalKms } from '../../../scripts/local-kms';
 
 /** node:crypto behind the Checksum interface SignatureV4 takes, so that the reference signer is independent. */
@@ -197,5 +198,54 @@ describe('createKmsClient', () => {
         expect(authorization).toBe(signed.headers.authorization);
       }
     });
+  });
+});
+
+// The signer's timeouts, against a real HTTP server that accepts every request and never answers.
+describe('kmsTimeoutConfig', () => {
+  let server: Server;
+  let url: string;
+  let requests: number;
+  beforeAll(async () => {
+    server = createServer(() => {
+      requests++; // and never answer
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  beforeEach(() => (requests = 0));
+  afterAll(async () => {
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  });
+
+  const clientWith = (timeouts: Parameters<typeof kmsTimeoutConfig>[0]) =>
+    createKmsClient({ ...kmsTimeoutConfig(timeouts), endpoint: url, region: 'us-east-1', credentials: { accessKeyId: 'a', secretAccessKey: 'b' } });
+
+  it('gives up on a KMS that never answers after the request timeout, retrying AWS_MAX_ATTEMPTS times in all', async () => {
+    const client = clientWith({ connectTimeoutMs: 1000, requestTimeoutMs: 300, maxAttempts: 2 });
+    const started = performance.now();
+    const error = await rejectionOf(client.send(new GetPublicKeyCommand({ KeyId: 'alias/hung' })));
+    const elapsed = performance.now() - started;
+    client.destroy();
+    expect(error.name).toBe('TimeoutError');
+    expect(requests).toBe(2);
+    expect(elapsed).toBeGreaterThanOrEqual(550);
+    expect(elapsed).toBeLessThan(10_000); // without timeouts the call would never end
+  });
+
+  it('sets the defaults that do not fail healthy calls under load (about 4 s per attempt)', () => {
+    expect(DEFAULT_KMS_TIMEOUTS).toEqual({ connectTimeoutMs: 3000, requestTimeoutMs: 4000 });
+    expect(kmsTimeoutConfig(DEFAULT_KMS_TIMEOUTS)).toEqual({
+      requestHandler: { connectionTimeout: 3000, requestTimeout: 4000, socketTimeout: 4000, throwOnRequestTimeout: true },
+    });
+  });
+});
+
+describe('sharedKmsClient', () => {
+  it('builds one client per set of timeouts', () => {
+    const timeouts = { connectTimeoutMs: 1234, requestTimeoutMs: 5678, maxAttempts: 2 };
+    expect(sharedKmsClient(timeouts)).toBe(sharedKmsClient({ ...timeouts }));
+    expect(sharedKmsClient(timeouts)).not.toBe(sharedKmsClient({ ...timeouts, maxAttempts: 3 }));
   });
 });

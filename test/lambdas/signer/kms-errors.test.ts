@@ -129,3 +129,22 @@ describe('toKmsError on KMS and network errors', () => {
     expect(toKmsError('Sign', KEY, undefined).message).toMatch(/\(Error: undefined\)/);
   });
 });
+
+describe('toKmsError on hostile or slow answers', () => {
+  it('echoes at most the start of a huge KMS error message (a proxy can answer with a whole page)', () => {
+    const error = toKmsError('Sign', 'alias/x', Object.assign(new Error('<html>' + 'x'.repeat(1_000_000)), { name: 'BadGateway' }));
+    expect(error.name).toBe('KmsUnavailableError');
+    expect(error.message.length).toBeLessThan(600);
+    expect(error.message).toContain('(1000018 characters)');
+  });
+
+  it('says when KMS did not answer within the time left for the invocation, or within the client timeouts', () => {
+    expect(toKmsError('Sign', 'k', Object.assign(new Error('Request aborted'), { name: 'AbortError' })).message).toMatch(
+      /kms:Sign failed \(no answer before the time left for this invocation ran out\)/,
+    );
+    expect(toKmsError('GetPublicKey', 'k', Object.assign(new Error('socket timed out'), { name: 'TimeoutError' }))).toMatchObject({
+      name: 'KmsUnavailableError',
+      message: expect.stringContaining("within the KMS client's timeouts"),
+    });
+  });
+});

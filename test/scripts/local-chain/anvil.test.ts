@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { HDNodeWallet, Mnemonic, Wallet } from 'ethers';
-import { ANVIL_CHAIN_ID, DEV_ACCOUNTS, DEV_MNEMONIC, foundryBinary, startAnvil } from '../../../scripts/local-chain';
+import { ANVIL_CHAIN_ID, DEV_ACCOUNTS, DEV_MNEMONIC, foundryBinary, startAnvil, waitForReceipt } from '../../../scripts/local-chain';
 
 describe('local chain tooling', () => {
   it.each(DEV_ACCOUNTS.map((account, index) => [index, account] as const))('dev account %i: key, address and mnemonic path agree', (index, account) => {
@@ -41,5 +41,22 @@ describe('local chain tooling', () => {
     } finally {
       await anvil.close();
     }
+  });
+
+  describe('waitForReceipt', () => {
+    it('finds the receipt of a block mined while it waits, without waiting for a later block, and stops when its signal aborts', async () => {
+      // No automine: the block comes only when asked for, and no block comes after it (the case ethers' wait() can miss).
+      const anvil = await startAnvil(['--no-mining']);
+      try {
+        const wallet = new Wallet(DEV_ACCOUNTS[0].privateKey, anvil.provider);
+        const { hash } = await wallet.sendTransaction({ to: DEV_ACCOUNTS[1].address, value: 1n });
+        await expect(waitForReceipt(anvil.provider, hash, { signal: AbortSignal.timeout(200) })).rejects.toMatchObject({ name: 'TimeoutError' });
+        const waiting = waitForReceipt(anvil.provider, hash, { timeoutMs: 10_000 });
+        await anvil.provider.send('evm_mine', []);
+        await expect(waiting).resolves.toMatchObject({ hash, status: 1 });
+      } finally {
+        await anvil.close();
+      }
+    });
   });
 });

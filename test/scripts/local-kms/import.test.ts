@@ -11,6 +11,7 @@ import {
   ImportKeyMaterialCommand,
   KMSClient,
   ScheduleKeyDeletionCommand,
+  CancelKeyDeletionCommand,
   type AlgorithmSpec,
   type WrappingKeySpec,
 } from '@aws-sdk/client-kms';
@@ -175,5 +176,29 @@ describe('local KMS: importing key material', () => {
     const params = await parameters(keyId);
     const wrapped = wrap(ecKey('secp256k1').pkcs8, params.PublicKey!, 'RSAES_OAEP_SHA_256');
     expect(await failure(client.send(new ImportKeyMaterialCommand({ KeyId: keyId, ImportToken: params.ImportToken, EncryptedKeyMaterial: wrapped })))).toMatchObject({ name: 'ValidationException' });
+  });
+
+  it('refuses ValidTo more than 365 days ahead (ValidationException), and accepts 364 days', async () => {
+    const keyId = await externalKey();
+    const material = ecKey('secp256k1').pkcs8;
+    const day = 24 * 60 * 60 * 1000;
+    let params = await parameters(keyId);
+    const importUntil = (ValidTo: Date) =>
+      client.send(new ImportKeyMaterialCommand({ KeyId: keyId, ImportToken: params.ImportToken, EncryptedKeyMaterial: wrap(material, params.PublicKey!, 'RSAES_OAEP_SHA_256'), ExpirationModel: 'KEY_MATERIAL_EXPIRES', ValidTo }));
+    expect(await failure(importUntil(new Date(Date.now() + 366 * day)))).toMatchObject({ name: 'ValidationException', message: expect.stringContaining('365 days') });
+    params = await parameters(keyId);
+    await importUntil(new Date(Date.now() + 364 * day));
+    expect(await state(keyId)).toBe('Enabled');
+  });
+
+  it('deletes the key material of a key pending deletion and leaves it pending deletion; a cancelled deletion then leaves it pending import', async () => {
+    const keyId = await externalKey();
+    const params = await parameters(keyId);
+    await importMaterial(keyId, params.ImportToken!, wrap(ecKey('secp256k1').pkcs8, params.PublicKey!, 'RSAES_OAEP_SHA_256'));
+    await client.send(new ScheduleKeyDeletionCommand({ KeyId: keyId, PendingWindowInDays: 7 }));
+    await expect(client.send(new DeleteImportedKeyMaterialCommand({ KeyId: keyId }))).resolves.toMatchObject({ KeyId: expect.stringContaining(keyId) });
+    expect(await state(keyId)).toBe('PendingDeletion');
+    await client.send(new CancelKeyDeletionCommand({ KeyId: keyId }));
+    expect(await state(keyId)).toBe('PendingImport');
   });
 });

@@ -24,8 +24,8 @@ describe('local KMS server', () => {
   });
   afterEach(() => kms.faults.reset());
 
-  const post = (target: string, body: unknown) =>
-    fetch(kms.url, { method: 'POST', headers: { 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': target }, body: JSON.stringify(body) });
+  const post = (target: string, body: unknown, signal?: AbortSignal) =>
+    fetch(kms.url, { method: 'POST', headers: { 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': target }, body: JSON.stringify(body), signal });
   const sign = (c = client) => c.send(new SignCommand({ KeyId: keyId, Message: Buffer.alloc(32, 7), MessageType: 'DIGEST', SigningAlgorithm: 'ECDSA_SHA_256' }));
 
   it('speaks JSON 1.1: errors are HTTP 400 with __type and message', async () => {
@@ -33,6 +33,12 @@ describe('local KMS server', () => {
     expect(response.status).toBe(400);
     expect(response.headers.get('content-type')).toBe('application/x-amz-json-1.1');
     expect(await response.json()).toEqual({ __type: 'NotFoundException', message: expect.stringContaining('alias/none') });
+  });
+
+  it.each(['constructor', 'toString', '__proto__', 'hasOwnProperty'])('answers UnknownOperationException for TrentService.%s, an Object.prototype member', async (name) => {
+    const response = await post(`TrentService.${name}`, { KeyId: keyId });
+    expect(response.status).toBe(400);
+    expect(await response.json()).toMatchObject({ __type: 'UnknownOperationException' });
   });
 
   it('answers UnknownOperationException for an operation it does not implement', async () => {
@@ -86,13 +92,20 @@ describe('local KMS server', () => {
     expect(verify('sha256', Message, spki, Buffer.from(honest))).toBe(true);
   });
 
+  it('accepts the next N calls and never answers them, when asked to hang', async () => {
+    kms.faults.set({ hang: 1 });
+    await expect(post('TrentService.DescribeKey', { KeyId: keyId }, AbortSignal.timeout(300))).rejects.toMatchObject({ name: 'TimeoutError' });
+    expect(kms.faults.current().hang).toBe(0);
+    expect((await post('TrentService.DescribeKey', { KeyId: keyId })).status).toBe(200);
+  });
+
   it('takes fault settings over HTTP at /__faults', async () => {
     const set = await fetch(`${kms.url}/__faults`, { method: 'POST', body: JSON.stringify({ throttle: 2, latencyMs: 5 }) });
-    expect(await set.json()).toEqual({ throttle: 2, internalError: 0, latencyMs: 5, corruptSignature: 0 });
+    expect(await set.json()).toEqual({ throttle: 2, internalError: 0, latencyMs: 5, corruptSignature: 0, hang: 0 });
     await fetch(`${kms.url}/__faults`, { method: 'POST', body: JSON.stringify({ reset: true }) });
-    expect(kms.faults.current()).toEqual({ throttle: 0, internalError: 0, latencyMs: 0, corruptSignature: 0 });
+    expect(kms.faults.current()).toEqual({ throttle: 0, internalError: 0, latencyMs: 0, corruptSignature: 0, hang: 0 });
     const current = await fetch(`${kms.url}/__faults`);
-    expect(await current.json()).toEqual({ throttle: 0, internalError: 0, latencyMs: 0, corruptSignature: 0 });
+    expect(await current.json()).toEqual({ throttle: 0, internalError: 0, latencyMs: 0, corruptSignature: 0, hang: 0 });
   });
 
   it('refuses fault settings that are not JSON or not non-negative integers with HTTP 400, changing nothing', async () => {
@@ -101,7 +114,7 @@ describe('local KMS server', () => {
       expect(response.status).toBe(400);
       expect(await response.json()).toMatchObject({ message: expect.any(String) });
     }
-    expect(kms.faults.current()).toEqual({ throttle: 0, internalError: 0, latencyMs: 0, corruptSignature: 0 });
+    expect(kms.faults.current()).toEqual({ throttle: 0, internalError: 0, latencyMs: 0, corruptSignature: 0, hang: 0 });
   });
 
   it('keeps keys and aliases across a restart with a data directory (state file mode 0600, directory 0700)', async () => {

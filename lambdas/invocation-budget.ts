@@ -1,0 +1,38 @@
+import type { Context } from 'aws-lambda';
+
+/** Time kept back from the invocation's remaining time to log and answer after KMS is given up on. */
+export const DEFAULT_TIMEOUT_MARGIN_MS = 1000;
+
+/**
+ * The signal that ends the invocation's waiting for KMS: it aborts `marginMs` before Lambda would stop the
+ * invocation, so the caller gets KmsUnavailableError instead of "Task timed out". Without a Lambda context
+ * (a local call) there is no budget: the KMS client's own timeouts still bound every call.
+ */
+export function invocationBudget(context: Pick<Context, 'getRemainingTimeInMillis'> | undefined, marginMs: number): AbortSignal | undefined {
+  if (typeof context?.getRemainingTimeInMillis !== 'function') return undefined;
+  const budgetMs = Math.floor(context.getRemainingTimeInMillis() - marginMs);
+  const reason = new InvocationBudgetExhausted(budgetMs, marginMs);
+  return budgetMs > 0 ? timeoutSignal(budgetMs, reason) : AbortSignal.abort(reason);
+}
+
+/** A signal that aborts at `deadlineMs` (epoch milliseconds), for a step that carries its own deadline. */
+export function signalAt(deadlineMs: number): AbortSignal {
+  const ms = Math.floor(deadlineMs - Date.now());
+  const reason = new InvocationBudgetExhausted(ms, 0);
+  return ms > 0 ? timeoutSignal(ms, reason) : AbortSignal.abort(reason);
+}
+
+function timeoutSignal(ms: number, reason: Error): AbortSignal {
+  const controller = new AbortController();
+  // Unreferenced: a finished invocation's budget must not keep the process (or a test run) alive.
+  setTimeout(() => controller.abort(reason), ms).unref();
+  return controller.signal;
+}
+
+/** Why a KMS call was abandoned: the invocation's time ran out (kept as the cause of KmsUnavailableError). */
+export class InvocationBudgetExhausted extends Error {
+  override readonly name = 'InvocationBudgetExhausted';
+  constructor(readonly budgetMs: number, readonly marginMs: number) {
+    super(`the invocation's time for KMS (${Math.max(0, budgetMs)} ms: the Lambda's remaining time minus TIMEOUT_MARGIN_MS=${marginMs}) ran out`);
+  }
+}
