@@ -1,9 +1,9 @@
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Duration } from 'aws-cdk-lib';
 import * as cloudtrail from 'aws-cdk-lib/aws-cloudtrail';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { accessLogBucket } from './access-log-bucket';
+import { accessLogBucket, SECURE_BUCKET_DEFAULTS } from './buckets';
 
 /** What the trail records. */
 export interface AuditTrailProps {
@@ -27,16 +27,10 @@ export class AuditTrail extends Construct {
   constructor(scope: Construct, id: string, props: AuditTrailProps) {
     super(scope, id);
     this.bucket = new s3.Bucket(this, 'Bucket', {
-      versioned: true,
-      encryption: s3.BucketEncryption.S3_MANAGED,
-      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
-      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-      enforceSSL: true,
-      minimumTLSVersion: 1.2,
+      ...SECURE_BUCKET_DEFAULTS, // retained: the record of who signed outlives the stack
       serverAccessLogsBucket: accessLogBucket(this, 'AccessLogs', props.retentionDays),
       serverAccessLogsPrefix: 'audit-trail/',
       lifecycleRules: [{ expiration: Duration.days(props.retentionDays), noncurrentVersionExpiration: Duration.days(props.retentionDays) }],
-      removalPolicy: RemovalPolicy.RETAIN, // the record of who signed outlives the stack
     });
     this.trail = new cloudtrail.Trail(this, 'Trail', {
       bucket: this.bucket,

@@ -1,9 +1,10 @@
-import { CfnOutput, Duration, RemovalPolicy, Stack, Validations, type CfnElement } from 'aws-cdk-lib';
+import { CfnOutput, Duration, Stack, Validations, type CfnElement } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as s3n from 'aws-cdk-lib/aws-s3-notifications';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
+import { accessLogBucket, SECURE_BUCKET_DEFAULTS } from './buckets';
 
 /** Object Lock retention of a new backup bucket unless the context says otherwise: ten years. */
 export const DEFAULT_OBJECT_LOCK_DAYS = 3650;
@@ -37,32 +38,17 @@ export class BackupBucket extends Construct {
   constructor(scope: Construct, id: string, props: BackupBucketProps = {}) {
     super(scope, id);
     const objectLockDays = props.objectLockDays ?? DEFAULT_OBJECT_LOCK_DAYS;
-    const accessLogs = new s3.Bucket(this, 'AccessLogs', {
-      versioned: true,
-      encryption: s3.BucketEncryption.S3_MANAGED,
-      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
-      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED, // S3 log delivery writes under the bucket policy, not ACLs
-      enforceSSL: true,
-      minimumTLSVersion: 1.2,
-      lifecycleRules: [{ expiration: Duration.days(365) }],
-      removalPolicy: RemovalPolicy.RETAIN,
-    });
-    Validations.of(accessLogs).acknowledge({ id: 'AwsSolutions-S1', reason: 'This is the access-log bucket of the backup bucket; logging it into itself would loop.' });
+    const accessLogs = accessLogBucket(this, 'AccessLogs', 365);
 
     this.bucket = new s3.Bucket(this, 'Bucket', {
-      versioned: true,
       // SSE-S3, not SSE-KMS: a KMS key is one more thing an administrator can disable or delete, making every
       // backup unreadable, while the objects are already encrypted to offline keys (docs/backup.md).
-      encryption: s3.BucketEncryption.S3_MANAGED,
-      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
-      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-      enforceSSL: true,
-      minimumTLSVersion: 1.2,
+      // Retained: backups are the last copy of imported key material.
+      ...SECURE_BUCKET_DEFAULTS,
       serverAccessLogsBucket: accessLogs,
       serverAccessLogsPrefix: 'backup-bucket/',
       // No noncurrent-version expiration: one DeleteObject makes the only copy of a backup noncurrent.
       lifecycleRules: [{ abortIncompleteMultipartUploadAfter: Duration.days(7) }],
-      removalPolicy: RemovalPolicy.RETAIN, // backups are the last copy of imported key material
       ...(objectLockDays > 0 && { objectLockDefaultRetention: s3.ObjectLockRetention.compliance(Duration.days(objectLockDays)) }),
     });
     const objects = this.bucket.arnForObjects('*');
