@@ -3,6 +3,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
 import type { KeyMode } from './context';
+import { KEY_ADMIN_ACTIONS } from './key-admin-actions';
 
 /** What the signing key needs to know. */
 export interface SigningKeyProps {
@@ -20,22 +21,6 @@ export interface SigningKeyProps {
   readonly deployRoleArn?: string;
 }
 
-// What administrators may do: manage the key's life, never sign with it, never rewrite its policy or destroy it.
-const ADMIN_ACTIONS = [
-  'kms:DescribeKey',
-  'kms:GetKeyPolicy',
-  'kms:GetPublicKey',
-  'kms:ListResourceTags',
-  'kms:TagResource',
-  'kms:UntagResource',
-  'kms:EnableKey',
-  'kms:DisableKey',
-  'kms:UpdateKeyDescription',
-  'kms:CreateAlias',
-  'kms:UpdateAlias',
-  'kms:DeleteAlias',
-  'kms:CancelKeyDeletion',
-];
 // What CloudFormation needs to keep managing the key. PutKeyPolicy is also what KMS's policy lockout check
 // requires of the principal that creates or updates the policy: without it the deploy itself would fail.
 const DEPLOY_ACTIONS = [
@@ -85,7 +70,7 @@ export class SigningKey extends Construct {
       new iam.PolicyStatement({
         sid: 'KeyAdministratorsManageNeverSign',
         principals: admins,
-        actions: [...ADMIN_ACTIONS, ...(external ? ['kms:GetParametersForImport'] : [])],
+        actions: [...KEY_ADMIN_ACTIONS, ...(external ? ['kms:GetParametersForImport'] : [])],
         resources: ['*'], // in a key policy, "*" means this key only
       }),
       new iam.PolicyStatement({ sid: 'DeployRoleKeepsThePolicyUpdatable', principals: [deployRole], actions: DEPLOY_ACTIONS, resources: ['*'] }),

@@ -1,4 +1,5 @@
 import { SignerError } from '../../lambdas/signer/errors';
+import { KEY_ADMIN_ACTIONS } from '../../infra/key-admin-actions';
 
 // The key policy import-key --create gives a new key: the stack's rules (infra/signing-key.ts), not KMS's
 // default (the account root with kms:*, which lets any IAM policy in the account grant kms:Sign).
@@ -11,23 +12,6 @@ export interface KeyCreator {
   readonly principalArnPatterns: readonly string[];
 }
 
-// What the account's administrators may do through IAM: manage the key's life, never sign, never rewrite
-// the policy or destroy the key.
-const ADMIN_ACTIONS = [
-  'kms:DescribeKey',
-  'kms:GetKeyPolicy',
-  'kms:GetPublicKey',
-  'kms:ListResourceTags',
-  'kms:TagResource',
-  'kms:UntagResource',
-  'kms:EnableKey',
-  'kms:DisableKey',
-  'kms:UpdateKeyDescription',
-  'kms:CreateAlias',
-  'kms:UpdateAlias',
-  'kms:DeleteAlias',
-  'kms:CancelKeyDeletion',
-];
 // What the creator alone may do: import (and re-import) the material, change the policy (KMS's lockout check
 // requires it of whoever sets the policy), and delete the key or its material.
 const CREATOR_ACTIONS = ['kms:PutKeyPolicy', 'kms:GetParametersForImport', 'kms:ImportKeyMaterial', 'kms:DeleteImportedKeyMaterial'];
@@ -56,7 +40,7 @@ export function importedKeyPolicy(creator: KeyCreator): string {
   return JSON.stringify({
     Version: '2012-10-17',
     Statement: [
-      { Sid: 'KeyAdministratorsManageNeverSign', Effect: 'Allow', Principal: root, Action: ADMIN_ACTIONS, Resource: '*' },
+      { Sid: 'KeyAdministratorsManageNeverSign', Effect: 'Allow', Principal: root, Action: KEY_ADMIN_ACTIONS, Resource: '*' },
       { Sid: 'CreatorImportsAndKeepsThePolicyUpdatable', Effect: 'Allow', Principal: root, Action: CREATOR_ACTIONS, Resource: '*', Condition: creatorOnly },
       {
         Sid: 'CreatorSchedulesDeletionWith30DaysToCancel',
