@@ -11,21 +11,23 @@ export const DEFAULT_TIMEOUT_MARGIN_MS = 1000;
 export function invocationBudget(context: Pick<Context, 'getRemainingTimeInMillis'> | undefined, marginMs: number): AbortSignal | undefined {
   if (typeof context?.getRemainingTimeInMillis !== 'function') return undefined;
   const budgetMs = Math.floor(context.getRemainingTimeInMillis() - marginMs);
-  const reason = new InvocationBudgetExhausted(budgetMs, marginMs);
-  return budgetMs > 0 ? timeoutSignal(budgetMs, reason) : AbortSignal.abort(reason);
+  const reason = () => new InvocationBudgetExhausted(budgetMs, marginMs);
+  return budgetMs > 0 ? timeoutSignal(budgetMs, reason) : AbortSignal.abort(reason());
 }
 
 /** A signal that aborts at `deadlineMs` (epoch milliseconds), for a step that carries its own deadline. */
 export function signalAt(deadlineMs: number): AbortSignal {
   const ms = Math.floor(deadlineMs - Date.now());
-  const reason = new InvocationBudgetExhausted(ms, 0);
-  return ms > 0 ? timeoutSignal(ms, reason) : AbortSignal.abort(reason);
+  const reason = () => new InvocationBudgetExhausted(ms, 0);
+  return ms > 0 ? timeoutSignal(ms, reason) : AbortSignal.abort(reason());
 }
 
-function timeoutSignal(ms: number, reason: Error): AbortSignal {
+// The reason is made only when the time runs out: an Error captures a stack trace, and nearly every
+// invocation's signal never fires (this runs on every signature).
+function timeoutSignal(ms: number, reason: () => Error): AbortSignal {
   const controller = new AbortController();
   // Unreferenced: a finished invocation's budget must not keep the process (or a test run) alive.
-  setTimeout(() => controller.abort(reason), ms).unref();
+  setTimeout(() => controller.abort(reason()), ms).unref();
   return controller.signal;
 }
 

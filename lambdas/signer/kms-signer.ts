@@ -96,6 +96,9 @@ export class KmsSigner extends AbstractSigner {
 
   /** The same signer (same client, same cached key) whose KMS calls are abandoned when `signal` aborts. */
   withSignal(signal: AbortSignal | undefined): KmsSigner {
+    // The same signal (a local call without a budget: undefined on both) needs no new signer, and a new one
+    // would checksum expectedAddress again on every invocation.
+    if (signal === this.#options.signal) return this;
     return new KmsSigner({ ...this.#options, client: this.#client, signal }, this.provider);
   }
 
