@@ -2,6 +2,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { KMSClient, type KMSClientConfig } from '@aws-sdk/client-kms';
 import { NodeHttpHandler, type NodeHttpHandlerOptions } from '@smithy/node-http-handler';
 import type { HttpHandlerOptions } from '@smithy/types';
+import { untilAborted } from './abort';
 
 // The abort signal of the `send` in progress, for the request handler: see createKmsClient.
 const callSignal = new AsyncLocalStorage<AbortSignal>();
@@ -50,33 +51,11 @@ export function createKmsClient(config: KMSClientConfig = {}): KMSClient {
     if (callback === undefined && isSignalOnly(options)) {
       const { abortSignal } = options;
       // Promise.resolve: a class-level test double (aws-sdk-client-mock) may answer with a plain value.
-      return abortSignal ? callSignal.run(abortSignal, () => untilAborted(Promise.resolve(send(command)), abortSignal)) : send(command);
+      return abortSignal ? callSignal.run(abortSignal, () => untilAborted(send(command), abortSignal)) : send(command);
     }
     return send(command, options, callback);
   }) as KMSClient['send'];
   return client;
-}
-
-/** The call's promise, or an AbortError as soon as the signal fires (also during a retry back-off). */
-function untilAborted<T>(call: Promise<T>, signal: AbortSignal): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => {
-      call.catch(() => {}); // it ends with an AbortError of its own, which nobody waits for any more
-      reject(Object.assign(new Error('Request aborted'), { name: 'AbortError', cause: signal.reason }));
-    };
-    if (signal.aborted) return onAbort();
-    signal.addEventListener('abort', onAbort, { once: true });
-    call.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(error);
-      },
-    );
-  });
 }
 
 function isSignalOnly(options: unknown): options is { abortSignal?: AbortSignal } {
