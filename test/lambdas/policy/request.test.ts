@@ -95,6 +95,12 @@ describe('TransactionView', () => {
       expect(new TransactionView(request({ data: data.slice(0, 80) })).decode(fn)).toBeNull();
     });
 
+    it('decodes a function with one-word and dynamic arguments mixed with ethers (checksummed addresses)', () => {
+      const fn = decodableFunction('m(address to, string memo)');
+      const data = callData('m(address,string)', ['address', 'string'], [B, 'memo']);
+      expect(new TransactionView(request({ data })).decode(fn)).toEqual([B, 'memo']);
+    });
+
     it('decodes bytes (dynamic, not one word) with ethers', () => {
       const fn = decodableFunction('k(bytes b)');
       const data = callData('k(bytes)', ['bytes'], ['0x0102']);
