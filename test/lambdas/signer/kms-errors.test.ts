@@ -143,6 +143,12 @@ describe('toKmsError on KMS and network errors', () => {
     expect(toKmsError('Sign', KEY, bare).message).toMatch(/after 1 attempt\(s\) \(ThrottlingException: Rate exceeded\)/);
   });
 
+  it('echoes a detail of exactly 300 characters whole, and cuts a longer one saying how long it was', () => {
+    const exact = `Error: ${'x'.repeat(293)}`;
+    expect(toKmsError('Sign', KEY, new Error('x'.repeat(293))).message).toBe(`The call to kms:Sign failed (${exact}). Nothing was signed; retry.`);
+    expect(toKmsError('Sign', KEY, new Error('x'.repeat(294))).message).toBe(`The call to kms:Sign failed (${exact}… (301 characters)). Nothing was signed; retry.`);
+  });
+
   it('passes an error that is already typed through unchanged', () => {
     const typed = new KmsKeyDisabledError(KEY, 'already typed');
     expect(toKmsError('Sign', KEY, typed)).toBe(typed);

@@ -19,6 +19,13 @@ describe('fetchKmsKey', () => {
     expect(key).toEqual({ keyArn: KEY_ARN, address: KEY.address, publicKey: expect.stringMatching(/^0x04[0-9a-f]{128}$/) });
   });
 
+  it('hands the caller\'s abort signal to the SDK call, so an abandoned GetPublicKey stops at the HTTP layer', async () => {
+    kms.on(GetPublicKeyCommand).resolves({ KeyId: KEY_ARN, KeySpec: 'ECC_SECG_P256K1', KeyUsage: 'SIGN_VERIFY', PublicKey: spkiFor(KEY.privateKey) });
+    const controller = new AbortController();
+    await fetchKmsKey(client, 'alias/eth', controller.signal);
+    expect((kms.call(0).args as unknown[])[1]).toEqual({ abortSignal: controller.signal });
+  });
+
   it('names the GetPublicKey operation and the key when KMS refuses the call', async () => {
     const denied = new KMSServiceException({ name: 'AccessDeniedException', $fault: 'client', message: 'not authorized', $metadata: {} });
     kms.on(GetPublicKeyCommand).rejects(denied);
