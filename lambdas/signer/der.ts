@@ -15,12 +15,14 @@ export function decodeSignature(der: Uint8Array): { r: bigint; s: bigint } {
   }
   let decoded: { r: asn1.BN; s: asn1.BN };
   try {
+    // Stryker disable next-line StringLiteral: asn1.js reads an empty encoding name as its default, 'der'
     decoded = EcdsaSigValue.decode(Buffer.from(der), 'der');
   } catch (cause) {
     throw new InvalidDerSignatureError('the signature is not a DER SEQUENCE of two INTEGERs', cause);
   }
   // asn1.js is lenient (it ignores trailing bytes, reads negative integers as positive and accepts
   // non-minimal encodings), so the input must be byte-for-byte the canonical re-encoding.
+  // Stryker disable next-line StringLiteral: asn1.js reads an empty encoding name as its default, 'der'
   const canonical: Buffer = EcdsaSigValue.encode(decoded, 'der');
   if (!canonical.equals(der)) {
     // Stryker disable next-line EqualityOperator,ConditionalExpression: equivalent; input no longer than the canonical encoding never has it as a proper prefix

@@ -103,6 +103,49 @@ describe('evaluatePolicy', () => {
     expect(evaluatePolicy(policy, tx({ data: transfer(B, 1n) }))).toMatchObject({ allowed: true, ruleId: 'anything' });
   });
 
+  it('names a deny rule without a description by its id alone', () => {
+    const policy = policyWith([{ id: 'anything', effect: 'allow' }, { id: 'no-b', effect: 'deny', to: [B] }]);
+    expect(evaluatePolicy(policy, tx({ to: B }))).toEqual({ allowed: false, ruleId: 'no-b', reason: 'denied by rule "no-b"', closest: [] });
+  });
+
+  it('quotes at most 200 characters of a deny rule\'s description', () => {
+    const description = `${'d'.repeat(200)}${'e'.repeat(300)}`;
+    const policy = policyWith([{ id: 'anything', effect: 'allow' }, { id: 'no-b', effect: 'deny', description, to: [B] }]);
+    expect(evaluatePolicy(policy, tx({ to: B }))).toMatchObject({ reason: `denied by rule "no-b" (${'d'.repeat(200)})` });
+  });
+
+  it('explains an implicit deny rule by rule: each failed condition with its reason', () => {
+    const policy = policyWith([
+      { id: 'b-only', effect: 'allow', to: [B], maxValue: '0' },
+      { id: 'sepolia', effect: 'allow', chainId: 11155111 },
+    ]);
+    const decision = evaluatePolicy(policy, tx({ value: 1n }));
+    expect(decision).toEqual({
+      allowed: false,
+      reason:
+        'no rule allowed the transaction; closest: rule "sepolia": chainId (chain 1 is not 11155111); ' +
+        `rule "b-only": to (${A} is not one of the rule's 1 addresses), maxValue (value 1 is more than maxValue 0)`,
+      closest: [
+        { ruleId: 'sepolia', failed: [{ condition: 'chainId', reason: 'chain 1 is not 11155111' }] },
+        { ruleId: 'b-only', failed: [{ condition: 'to', reason: `${A} is not one of the rule's 1 addresses` }, { condition: 'maxValue', reason: 'value 1 is more than maxValue 0' }] },
+      ],
+    });
+  });
+
+  it('denies with a bare reason when the policy has deny rules only (nothing is close)', () => {
+    const policy = policyWith([{ id: 'no-b', effect: 'deny', to: [B] }]);
+    expect(evaluatePolicy(policy, tx())).toEqual({ allowed: false, reason: 'no rule allowed the transaction', closest: [] });
+  });
+
+  it('caps each explained condition at 300 characters, however many calls a rule lists', () => {
+    const calls = Array.from({ length: 30 }, (_, index) => ({ function: `f${index}(uint256 amount)` }));
+    const decision = evaluatePolicy(allowRule({ calls }), tx({ data: transfer(B, 1n) }));
+    if (decision.allowed) throw new Error('allowed');
+    const reason = decision.closest[0]!.failed[0]!.reason;
+    expect(reason).toHaveLength(300);
+    expect(reason).toMatch(/^[^;]*f0\(uint256\)[^;]*; or [^;]*f1\(uint256\)/);
+  });
+
   it('ANDs the conditions of a rule', () => {
     const policy = allowRule({ to: [A], maxValue: '10' });
     expect(evaluatePolicy(policy, tx({ value: 10n })).allowed).toBe(true);
@@ -169,7 +212,17 @@ describe('evaluatePolicy', () => {
     });
 
     it('denies a token transfer it cannot count (non-canonical calldata a contract would still execute)', () => {
-      expect(evaluatePolicy(limited, tx({ to: TOKEN, data: `${transfer(B, 250n)}00` }))).toMatchObject({ allowed: false, reason: expect.stringMatching(/could not count it/) });
+      expect(evaluatePolicy(limited, tx({ to: TOKEN, data: `${transfer(B, 250n)}00` }))).toEqual({
+        allowed: false,
+        reason: `rule "usdc" matched, but the call to token ${TOKEN} is a transfer that does not decode canonically, so spending limit "rule:usdc:daily-usdc" could not count it`,
+        closest: [],
+      });
+      expect(evaluatePolicy(limited, tx({ to: TOKEN, data: `${erc20.encodeFunctionData('transferFrom', [A, B, 40n])}00` }))).toMatchObject({ allowed: false, reason: expect.stringMatching(/could not count it$/) });
+    });
+
+    it('charges a token limit only for calls to that token', () => {
+      const decision = evaluatePolicy(policyWith([{ id: 'any', effect: 'allow', limits: [{ name: 'usdc', window: '1d', token: TOKEN.toLowerCase(), maxValue: '500' }] }]), tx({ to: B, data: transfer(A, 9n) }));
+      expect(decision).toEqual({ allowed: true, ruleId: 'any', charges: [] });
     });
 
     it('carries no charges when the policy declares no limits', () => {

@@ -30,10 +30,22 @@ describe('awsSetupProblem', () => {
     [Object.assign(new Error('Could not load credentials from any providers'), { name: 'CredentialsProviderError' }), 'credentials'],
     [Object.assign(new Error('Could not resolve credentials using profile: [nope] in configuration/credentials file(s).'), { name: 'CredentialsProviderError' }), 'credentials'],
     [Object.assign(new Error('The security token included in the request is invalid.'), { name: 'UnrecognizedClientException' }), 'invalid-credentials'],
+    // Either sign suffices: the provider chain's error name, or its message under another name.
+    [Object.assign(new Error('Could not load credentials from any providers'), { name: 'Error' }), 'credentials'],
+    [Object.assign(new Error('Profile nope was not found'), { name: 'CredentialsProviderError' }), 'credentials'],
+    [Object.assign(new Error('The security token included in the request is invalid.'), { name: 'InvalidClientTokenId' }), 'invalid-credentials'],
+    [Object.assign(new Error('The security token included in the request is expired'), { name: 'ExpiredTokenException' }), 'invalid-credentials'],
+    // The SDK's messages start with these words; the same words inside another error's message are not them.
+    [Object.assign(new Error('KMS said: Could not load credentials'), { name: 'Error' }), undefined],
+    [Object.assign(new Error('The Region is missing from the ARN'), { name: 'Error' }), undefined],
     [Object.assign(new Error('socket hang up'), { name: 'TimeoutError' }), undefined],
     [Object.assign(new Error('User is not authorized'), { name: 'AccessDeniedException' }), undefined],
   ])('%p → %p', (error, problem) => {
     expect(awsSetupProblem(error)).toBe(problem);
+  });
+
+  it.each([null, undefined, 'Region is missing', 42])('does not recognise %p, which is not an error object', (value) => {
+    expect(awsSetupProblem(value)).toBeUndefined();
   });
 });
 
@@ -44,6 +56,16 @@ describe('toKmsError', () => {
     expect(error).toBeInstanceOf(ConfigurationError);
     expect(error.name).toBe('ConfigurationError');
     expect(error.message).toMatch(/no AWS region is set \(AWS_REGION\) for kms:Sign on alias\/x/);
+    expect(error.cause).toBe(sdk);
+  });
+
+  it.each([
+    [Object.assign(new Error('Could not load credentials from any providers'), { name: 'CredentialsProviderError' }), /^The signer is misconfigured: no AWS credentials were found for kms:GetPublicKey on alias\/x/],
+    [Object.assign(new Error('The security token included in the request is invalid.'), { name: 'UnrecognizedClientException' }), /^The signer is misconfigured: AWS refused the credentials for kms:GetPublicKey on alias\/x/],
+  ])('maps missing or refused credentials (%p) to a ConfigurationError saying which', (sdk, message) => {
+    const error = toKmsError('GetPublicKey', 'alias/x', sdk);
+    expect(error).toBeInstanceOf(ConfigurationError);
+    expect(error.message).toMatch(message);
     expect(error.cause).toBe(sdk);
   });
 
@@ -87,9 +109,9 @@ describe('toKmsError on KMS and network errors', () => {
     ['InvalidKeyUsageException', new InvalidKeyUsageException({ message: 'ENCRYPT_DECRYPT', ...meta() }), KmsKeyUsageError, 'KmsKeyUsageError',
       /^KMS key alias\/eth-signer cannot sign Ethereum transactions \(InvalidKeyUsageException: ENCRYPT_DECRYPT\)\. Create a key with key spec ECC_SECG_P256K1 and key usage SIGN_VERIFY\.$/],
     ['AccessDeniedException', new KMSServiceException({ name: 'AccessDeniedException', $fault: 'client', message: 'not authorized', ...meta() }), KmsAccessDeniedError, 'KmsAccessDeniedError',
-      /^Access to KMS key alias\/eth-signer was denied for kms:Sign \(AccessDeniedException: not authorized\)\. Grant kms:GetPublicKey and kms:Sign/],
+      /^Access to KMS key alias\/eth-signer was denied for kms:Sign \(AccessDeniedException: not authorized\)\. Grant kms:GetPublicKey and kms:Sign on this key to the signer role, in its IAM policy and in the key policy\.$/],
     ['LimitExceededException', new LimitExceededException({ message: 'quota', ...meta(3) }), KmsThrottledError, 'KmsThrottledError',
-      /^KMS throttled kms:Sign after 3 attempt\(s\) \(LimitExceededException: quota\)\. Retry later/],
+      /^KMS throttled kms:Sign after 3 attempt\(s\) \(LimitExceededException: quota\)\. Retry later, lower the request rate, or ask AWS for a higher KMS request quota\.$/],
     ['ThrottlingException', new KMSServiceException({ name: 'ThrottlingException', $fault: 'client', message: 'Rate exceeded', ...meta(2) }), KmsThrottledError, 'KmsThrottledError',
       /^KMS throttled kms:Sign after 2 attempt\(s\) \(ThrottlingException: Rate exceeded\)/],
     ['a network error', Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:4599'), { name: 'Error' }), KmsUnavailableError, 'KmsUnavailableError',
@@ -114,6 +136,17 @@ describe('toKmsError on KMS and network errors', () => {
 
   it('counts one attempt when the SDK does not say how many it made', () => {
     expect(toKmsError('Sign', KEY, new LimitExceededException({ message: 'quota', ...meta() })).message).toMatch(/after 1 attempt\(s\)/);
+  });
+
+  it('counts one attempt for a throttling error that carries no $metadata at all', () => {
+    const bare = { name: 'ThrottlingException', message: 'Rate exceeded' };
+    expect(toKmsError('Sign', KEY, bare).message).toMatch(/after 1 attempt\(s\) \(ThrottlingException: Rate exceeded\)/);
+  });
+
+  it('echoes a detail of exactly 300 characters whole, and cuts a longer one saying how long it was', () => {
+    const exact = `Error: ${'x'.repeat(293)}`;
+    expect(toKmsError('Sign', KEY, new Error('x'.repeat(293))).message).toBe(`The call to kms:Sign failed (${exact}). Nothing was signed; retry.`);
+    expect(toKmsError('Sign', KEY, new Error('x'.repeat(294))).message).toBe(`The call to kms:Sign failed (${exact}… (301 characters)). Nothing was signed; retry.`);
   });
 
   it('passes an error that is already typed through unchanged', () => {

@@ -78,6 +78,24 @@ describe('toEthereumSignature', () => {
     expect(() => toEthereumSignature(keccak256('0x04'), signed.r, signed.s, publicKey)).toThrow(/does not recover to the KMS key's address/);
   });
 
+  it('fails closed when the expected public key is not a curve point', () => {
+    const offCurve = `0x04${'00'.repeat(31)}01${'00'.repeat(31)}01`;
+    const signed = secp256k1.sign(keccak256('0x06').slice(2), KEY.privateKey.slice(2));
+    expect(() => toEthereumSignature(keccak256('0x06'), signed.r, signed.s, offCurve)).toThrow(SignatureRecoveryError);
+  });
+
+  it('fails closed on the degenerate r = 0 over a zero digest, whose verification point is the point at infinity', () => {
+    expect(() => toEthereumSignature(`0x${'00'.repeat(32)}`, 0n, 1n, publicKey)).toThrow(SignatureRecoveryError);
+  });
+
+  it('says what to check in the refusal, naming the digest', () => {
+    const other = secp256k1.sign(keccak256('0x07').slice(2), KNOWN_KEYS[1].privateKey.slice(2));
+    const error = (() => { try { toEthereumSignature(keccak256('0x07'), other.r, other.s, publicKey); } catch (caught) { return caught as SignatureRecoveryError; } throw new Error('signed'); })();
+    expect(error.name).toBe('SignatureRecoveryError');
+    expect(error.digest).toBe(keccak256('0x07'));
+    expect(error.message).toBe(`The signature from KMS does not recover to the KMS key's address for digest ${keccak256('0x07')}; it was refused. Check that KMS_KEY_ID names the intended key (an alias may have been retargeted) and retry.`);
+  });
+
   it('fails closed when r is not the x-coordinate of any curve point', () => {
     // x = 5 has no point on secp256k1 (5^3 + 7 = 132 is not a square mod p), so recovery itself fails.
     expect(() => toEthereumSignature(keccak256('0x05'), 5n, 7n, publicKey)).toThrow(SignatureRecoveryError);
