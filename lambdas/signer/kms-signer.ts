@@ -6,6 +6,7 @@ import {
   getBytes,
   hashAuthorization,
   hashMessage,
+  isHexString,
   resolveAddress,
   Transaction,
   TypedDataEncoder,
@@ -206,7 +207,9 @@ export class KmsSigner extends AbstractSigner {
 
   async #resolveRequest(request: TransactionRequest, address: string): Promise<TransactionLike<string>> {
     const tx = copyRequest(request);
-    if (tx.to != null) tx.to = await resolveAddress(tx.to, this);
+    // A hex address needs no resolving: Transaction.from checks its checksum and checksums it, and
+    // resolveAddress would compute the same checksum (a keccak hash) a second time.
+    if (tx.to != null && !(typeof tx.to === 'string' && isHexString(tx.to, 20))) tx.to = await resolveAddress(tx.to, this);
     if (tx.from != null) {
       const from = await resolveAddress(tx.from, this);
       if (from !== address) throw new FromMismatchError(from, address);

@@ -198,6 +198,41 @@ describe('createKmsClient', () => {
         expect(authorization).toBe(signed.headers.authorization);
       }
     });
+
+    const userAgents = () => received.map(({ headers }) => [headers['user-agent'], headers['x-amz-user-agent']]);
+    const config = () => ({ endpoint: url, region: 'eu-west-1', credentials: { accessKeyId: 'a', secretAccessKey: 'b' } });
+
+    it("sends on every call the user agent that the SDK's own middleware computes, though it computes it only until it is stable", async () => {
+      const plain = new KMSClient(config());
+      received.length = 0;
+      for (let i = 0; i < 4; i++) await plain.send(signCommand('alias/plain'));
+      plain.destroy();
+      const expected = userAgents();
+      expect(expected[0]?.[0]).toMatch(/^aws-sdk-js\/\S+ .*api\/kms#\S+/);
+
+      const cached = createKmsClient(config());
+      // The SDK's middleware asks this provider for the default sections each time it computes the headers.
+      const computations = jest.fn(cached.config.defaultUserAgentProvider);
+      cached.config.defaultUserAgentProvider = computations;
+      received.length = 0;
+      await cached.send(signCommand('alias/cached'));
+      await cached.send(signCommand('alias/cached'));
+      await cached.send(signCommand('alias/cached'), { abortSignal: new AbortController().signal });
+      await cached.send(signCommand('alias/cached'));
+      cached.destroy();
+      expect(userAgents()).toEqual(expected);
+      expect(computations).toHaveBeenCalledTimes(2); // the same headers twice in a row: reused from then on
+    });
+
+    it('keeps the logger middleware for a caller that gives the client a logger', async () => {
+      const logged: unknown[] = [];
+      const logger = { trace: () => {}, debug: () => {}, info: (entry: unknown) => logged.push(entry), warn: () => {}, error: () => {} };
+      const withLogger = createKmsClient({ ...config(), logger });
+      await withLogger.send(signCommand('alias/logged'));
+      withLogger.destroy();
+      expect(logged).toEqual([expect.objectContaining({ commandName: 'SignCommand', input: expect.objectContaining({ KeyId: 'alias/logged' }) })]);
+      expect(createKmsClient(config()).middlewareStack.identify().join(' ')).not.toContain('loggerMiddleware');
+    });
   });
 });
 

@@ -24,6 +24,12 @@ const transfer: TransactionLike<string> = {
 };
 const newSigner = (options: Partial<ConstructorParameters<typeof KmsSigner>[0]> = {}, provider?: Provider) =>
   new KmsSigner({ keyId: 'alias/eth-signer', client: new KMSClient({ region: 'us-east-1' }), ...options }, provider);
+/** The address with the case of its first letter digit flipped: same bytes, wrong EIP-55 checksum. */
+const swapCaseOfFirstLetter = (hex: string) => {
+  const i = hex.search(/[a-fA-F]/);
+  const c = hex.charAt(i);
+  return hex.slice(0, i) + (c === c.toUpperCase() ? c.toLowerCase() : c.toUpperCase()) + hex.slice(i + 1);
+};
 const failure = (promise: Promise<unknown>) => promise.then(() => { throw new Error('expected a rejection'); }, (error: Error) => error);
 
 describe('KmsSigner error names and messages', () => {
@@ -48,6 +54,15 @@ describe('KmsSigner error names and messages', () => {
 });
 
 describe('KmsSigner refusals', () => {
+  it('signs to a lower-case hex address (checksummed in the transaction), and refuses one with a wrong checksum before KMS', async () => {
+    const kms = mockKms(KEY.privateKey);
+    const signed = Transaction.from(await newSigner().signTransaction({ ...transfer, to: OTHER.address.toLowerCase() }));
+    expect(signed.to).toBe(OTHER.address);
+    const refused = await failure(newSigner().signTransaction({ ...transfer, to: OTHER.address.slice(0, 2) + swapCaseOfFirstLetter(OTHER.address.slice(2)) }));
+    expect(refused.message).toMatch(/bad address checksum/);
+    expect(kms.commandCalls(SignCommand)).toHaveLength(1);
+  });
+
   it('refuses a type 2 transaction with chain id 0, even with replay protection off', async () => {
     const kms = mockKms(KEY.privateKey);
     const error = await failure(newSigner().signTransactionWithDetails({ ...transfer, chainId: 0n }, { replayProtection: false }));
