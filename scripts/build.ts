@@ -3,6 +3,7 @@ import { build } from 'esbuild';
 import { rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { bundleBytes } from './bundle-size';
+import { lambdaOnlyImports } from './lambda-only-imports';
 import { checkPolicies } from './policy/build-check';
 import { writeValidator, VALIDATOR_FILE } from './policy-validator';
 
@@ -22,8 +23,8 @@ for (const name of LAMBDAS) {
   await build({
     entryPoints: { index: `lambdas/${name}.ts` },
     outdir,
-    // Code the SDK loads with import() only when it needs it (SSO, INI-file and web-identity credential
-    // providers, never used on Lambda) goes into chunks that a cold start does not parse.
+    // Code loaded with import() only when needed (the container credential provider, the DynamoDB state)
+    // goes into chunks that a cold start does not parse.
     splitting: true,
     chunkNames: 'chunks/[name]-[hash]',
     outExtension: { '.js': '.mjs' },
@@ -36,6 +37,9 @@ for (const name of LAMBDAS) {
     sourcemap: true,
     legalComments: 'none',
     banner: { js: banner },
+    // SDK code loaded with import() only off Lambda (profile/SSO credential sources, browser and event-stream
+    // support) is replaced by stand-ins: see scripts/lambda-only-imports.ts.
+    plugins: [lambdaOnlyImports()],
     logLevel: 'warning',
   });
   const entry = statSync(join(outdir, 'index.mjs')).size;
