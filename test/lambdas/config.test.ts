@@ -1,5 +1,6 @@
 import { readConfig, ConfigurationError } from '../../lambdas/config';
-import { chainIdFromNetwork } from '../../lambdas/chains';
+import { Network } from 'ethers';
+import { chainIdFromNetwork, MAX_CHAIN_ID } from '../../lambdas/chains';
 
 const valid = { KMS_KEY_ID: 'alias/eth-signer', ETH_NETWORK: 'sepolia' };
 
@@ -94,6 +95,15 @@ describe('chainIdFromNetwork', () => {
       expect(() => readConfig({ ...valid, ETH_NETWORK: network })).toThrow(`ETH_NETWORK "${network}" is neither a known chain name`);
     },
   );
+
+  it('refuses a network registered with ethers (by any code in the process) whose chain id is 0 or above the cap', () => {
+    Network.register('test-chain-zero', () => new Network('test-chain-zero', 0n));
+    Network.register('test-chain-huge', () => new Network('test-chain-huge', MAX_CHAIN_ID + 1n));
+    Network.register('test-chain-at-cap', () => new Network('test-chain-at-cap', MAX_CHAIN_ID));
+    expect(chainIdFromNetwork('test-chain-zero')).toBeUndefined();
+    expect(chainIdFromNetwork('test-chain-huge')).toBeUndefined();
+    expect(chainIdFromNetwork('test-chain-at-cap')).toBe(MAX_CHAIN_ID);
+  });
 
   it('accepts chain ids up to the largest whose legacy v (2·chainId + 36) is a safe integer, and refuses the next', () => {
     expect(chainIdFromNetwork('4503599627370477')).toBe(4503599627370477n);

@@ -154,6 +154,35 @@ describe('signer metrics (CloudWatch EMF)', () => {
     expect(extract(lines)).toEqual([]);
   });
 
+  describe('recording directly', () => {
+    it('keeps the KMS latency to a tenth of a millisecond', () => {
+      metrics.recordSignature(2, 12.345);
+      metrics.publishMetrics();
+      expect(extract(lines).find((d) => d.name === 'KmsSignLatency')?.value).toBe(12.3);
+    });
+
+    it('names a transaction type it does not know by its number', () => {
+      metrics.recordSignature(7, 1);
+      metrics.publishMetrics();
+      expect(extract(lines).find((d) => 'TransactionType' in d.dimensions)?.dimensions.TransactionType).toBe('type-7');
+    });
+
+    it("counts an error whose name is empty as 'unknown', and no denial for an error that is not a PolicyDeniedError", () => {
+      metrics.recordError(Object.assign(new Error('x'), { name: '' }));
+      metrics.recordError(Object.assign(new Error('x'), { name: 'KmsThrottledError', ruleId: 'not-a-denial' }));
+      metrics.publishMetrics();
+      const data = extract(lines);
+      expect(data).toContainEqual(expect.objectContaining({ name: 'Errors', dimensions: { service: 'team-signer', ErrorType: 'unknown' } }));
+      expect(data.filter((d) => d.name === 'PolicyDenials')).toEqual([]);
+    });
+
+    it("counts a PolicyDeniedError with an empty rule id as a denial by 'default-deny'", () => {
+      metrics.recordError(Object.assign(new Error('denied'), { name: 'PolicyDeniedError', ruleId: '' }));
+      metrics.publishMetrics();
+      expect(extract(lines)).toContainEqual(expect.objectContaining({ name: 'PolicyDenials', dimensions: { service: 'team-signer', Rule: 'default-deny' } }));
+    });
+  });
+
   describe('policy denials', () => {
     it('counts a denial in total and by the id of the rule that denied it', () => {
       metrics.recordDenial('max-value-per-tx');
@@ -185,5 +214,31 @@ describe('signer metrics (CloudWatch EMF)', () => {
       metrics.recordDenial('r'.repeat(5000));
       expect(extract(lines).find((d) => 'Rule' in d.dimensions)?.dimensions.Rule).toBe('r'.repeat(128));
     });
+  });
+});
+
+describe('signer metrics without POWERTOOLS_SERVICE_NAME', () => {
+  const saved = { ...process.env };
+  afterAll(() => {
+    process.env = saved;
+  });
+
+  it("uses the service dimension 'eth-signer'", async () => {
+    process.env.POWERTOOLS_METRICS_DISABLED = 'false';
+    delete process.env.POWERTOOLS_SERVICE_NAME;
+    jest.resetModules();
+    const fresh = await import('../../lambdas/metrics');
+    const lines: string[] = [];
+    const spy = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      lines.push(String(chunk));
+      return true;
+    });
+    try {
+      fresh.recordDenial('some-rule');
+      fresh.publishMetrics();
+    } finally {
+      spy.mockRestore();
+    }
+    expect(extract(lines).map((d) => d.dimensions.service)).toEqual(['eth-signer', 'eth-signer']);
   });
 });

@@ -15,7 +15,17 @@ describe('requireReplayProtectionUnlessAllowed', () => {
     try {
       requireReplayProtectionUnlessAllowed(false, false);
     } catch (error) {
-      expect(error).toMatchObject({ name: 'InvalidRequestError', issues: [{ field: 'replayProtection', problem: expect.stringMatching(/ALLOW_PRE_EIP155=true/) }] });
+      expect(error).toMatchObject({
+        name: 'InvalidRequestError',
+        issues: [
+          {
+            field: 'replayProtection',
+            problem:
+              'is false, but this signer does not sign pre-EIP-155 transactions (their signature is valid on every chain): ' +
+              'omit replayProtection, or have the deployment opt in (cdk deploy -c allowPreEip155=true, which sets ALLOW_PRE_EIP155=true)',
+          },
+        ],
+      });
     }
   });
 });

@@ -1,0 +1,43 @@
+// The sign operation's JSON response: what it reports about a signed transaction, and the v it refuses to round.
+import { keccak256, Signature, Transaction } from 'ethers';
+import { toSignResponse } from '../../lambdas/response';
+import { KNOWN_KEYS } from '../fixtures/known-keys';
+
+const FROM = KNOWN_KEYS[0].address;
+const r = `0x${'11'.repeat(32)}`;
+const s = `0x${'22'.repeat(32)}`;
+
+/** A legacy transaction on `chainId` carrying an (unchecked) signature with the given parity. */
+function legacySigned(chainId: bigint, yParity: 0 | 1): Transaction {
+  const transaction = Transaction.from({ type: 0, chainId, nonce: 0, gasLimit: 21000n, gasPrice: 1n, to: KNOWN_KEYS[1].address, value: 1n });
+  transaction.signature = Signature.from({ r, s, yParity });
+  return transaction;
+}
+
+const signed = (transaction: Transaction) => ({ transaction, from: FROM, keyArn: 'arn:aws:kms:us-east-1:111122223333:key/k', kmsLatencyMs: 1 });
+
+describe('toSignResponse', () => {
+  it('reports the serialised transaction, its hash, the sender and r, s, v and yParity', () => {
+    const transaction = legacySigned(1n, 1);
+    expect(toSignResponse(signed(transaction))).toEqual({
+      signedTransaction: transaction.serialized,
+      transactionHash: keccak256(transaction.serialized),
+      from: FROM,
+      signature: { r, s, v: 38, yParity: 1 },
+    });
+  });
+
+  it('returns a v of exactly 2^53-1, the largest safe JSON integer, and refuses one past it rather than round it', () => {
+    // v = 2·chainId + 35 + yParity: this chain id gives 2^53-1 with parity 0 and 2^53 with parity 1.
+    const chainId = (BigInt(Number.MAX_SAFE_INTEGER) - 35n) / 2n;
+    expect(toSignResponse(signed(legacySigned(chainId, 0))).signature.v).toBe(Number.MAX_SAFE_INTEGER);
+    expect(() => toSignResponse(signed(legacySigned(chainId, 1)))).toThrow(
+      new RangeError(`v ${2n ** 53n} is not a safe JSON integer; the chain id is above MAX_CHAIN_ID`),
+    );
+  });
+
+  it('refuses a transaction that carries no signature', () => {
+    const unsigned = Transaction.from({ type: 2, chainId: 1n, nonce: 0, gasLimit: 21000n, maxFeePerGas: 2n, maxPriorityFeePerGas: 1n, to: FROM });
+    expect(() => toSignResponse(signed(unsigned))).toThrow(new TypeError('toSignResponse needs a signed transaction'));
+  });
+});
