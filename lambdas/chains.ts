@@ -23,11 +23,13 @@ export function chainIdFromNetwork(network: string): bigint | undefined {
   }
   const extra = EXTRA_CHAINS.get(network);
   if (extra !== undefined) return extra;
+  let known: Network | undefined;
   try {
-    const { chainId } = Network.from(network);
-    return typeof chainId === 'bigint' && chainId > 0n && chainId <= MAX_CHAIN_ID ? chainId : undefined;
-    // Stryker disable next-line BlockStatement: an empty catch falls through to the end of the function, which returns undefined too
+    known = Network.from(network);
   } catch {
-    return undefined; // not a name ethers knows
+    // not a name ethers knows
   }
+  const chainId = known?.chainId;
+  // Stryker disable next-line ConditionalExpression: the typeof check narrows the type; without it undefined > 0n is false, so the result is the same
+  return typeof chainId === 'bigint' && chainId > 0n && chainId <= MAX_CHAIN_ID ? chainId : undefined;
 }

@@ -161,6 +161,12 @@ describe('signer metrics (CloudWatch EMF)', () => {
       expect(extract(lines).find((d) => d.name === 'KmsSignLatency')?.value).toBe(12.3);
     });
 
+    it('keeps the KMS latency of a message signature to a tenth of a millisecond', () => {
+      metrics.recordMessageSignature('signTypedData', 12.345);
+      metrics.publishMetrics();
+      expect(extract(lines).find((d) => d.name === 'KmsSignLatency')?.value).toBe(12.3);
+    });
+
     it('names a transaction type it does not know by its number', () => {
       metrics.recordSignature(7, 1);
       metrics.publishMetrics();
@@ -217,13 +223,14 @@ describe('signer metrics (CloudWatch EMF)', () => {
   });
 });
 
-describe('signer metrics without POWERTOOLS_SERVICE_NAME', () => {
+// Module-level settings are read when the module loads, so these load it afresh inside the test.
+describe('signer metrics, module loaded afresh without POWERTOOLS_SERVICE_NAME', () => {
   const saved = { ...process.env };
   afterAll(() => {
     process.env = saved;
   });
 
-  it("uses the service dimension 'eth-signer'", async () => {
+  it("uses the service dimension 'eth-signer', names transaction types 0 to 4, and names a denial by no rule 'default-deny'", async () => {
     process.env.POWERTOOLS_METRICS_DISABLED = 'false';
     delete process.env.POWERTOOLS_SERVICE_NAME;
     jest.resetModules();
@@ -236,9 +243,15 @@ describe('signer metrics without POWERTOOLS_SERVICE_NAME', () => {
     try {
       fresh.recordDenial('some-rule');
       fresh.publishMetrics();
+      for (const type of [0, 1, 2, 3, 4]) fresh.recordSignature(type, 1);
+      fresh.recordError(Object.assign(new Error('denied'), { name: 'PolicyDeniedError' }));
+      fresh.publishMetrics();
     } finally {
       spy.mockRestore();
     }
-    expect(extract(lines).map((d) => d.dimensions.service)).toEqual(['eth-signer', 'eth-signer']);
+    const data = extract(lines);
+    expect(new Set(data.map((d) => d.dimensions.service))).toEqual(new Set(['eth-signer']));
+    expect(data.filter((d) => 'TransactionType' in d.dimensions).map((d) => d.dimensions.TransactionType)).toEqual(['legacy', 'eip2930', 'eip1559', 'eip4844', 'eip7702']);
+    expect(data.filter((d) => 'Rule' in d.dimensions).map((d) => d.dimensions.Rule)).toEqual(['some-rule', 'default-deny']);
   });
 });

@@ -40,4 +40,13 @@ describe('toSignResponse', () => {
     const unsigned = Transaction.from({ type: 2, chainId: 1n, nonce: 0, gasLimit: 21000n, maxFeePerGas: 2n, maxPriorityFeePerGas: 1n, to: FROM });
     expect(() => toSignResponse(signed(unsigned))).toThrow(new TypeError('toSignResponse needs a signed transaction'));
   });
+
+  it('refuses a signed transaction whose type was never set (the v to report depends on it)', () => {
+    const untyped = new Transaction();
+    untyped.chainId = 1n;
+    untyped.gasPrice = 1n;
+    untyped.signature = Signature.from({ r, s, yParity: 0 });
+    expect(untyped.type).toBeNull();
+    expect(() => toSignResponse(signed(untyped))).toThrow(new TypeError('toSignResponse needs a signed transaction'));
+  });
 });
