@@ -1,6 +1,6 @@
 // What the event parser accepts at its edges, and how it reports what it refuses: the cases a mutation
 // run showed were never exercised (explicit types, exact limits, anchored hex patterns, issue paths).
-import { parseSignerEvent, InvalidRequestError, type SignerKind } from '../../lambdas/request';
+import { parseSignerEvent, InvalidRequestError, MAX_MESSAGE_LENGTH, type RequestIssue, type SignerKind } from '../../lambdas/request';
 
 const CHAIN = 11155111n;
 const TO = '0x70997970C51812dc3A010C7d01b50e0d17dc79C8';
@@ -85,6 +85,13 @@ describe('parseSignerEvent accepts', () => {
     expect(request).toMatchObject({ transaction: { data: '0xabcd', accessList: [{ storageKeys: [key.toLowerCase()] }] } });
   });
 
+  it('only the fields the event sets, plus the type, chain id, value and data it implies', () => {
+    const fieldsOf = (request: ReturnType<typeof sign>) => (request.operation === 'status' ? [] : Object.keys(request.transaction).sort());
+    expect(fieldsOf(sign(eip1559, 'eip1559'))).toEqual(['chainId', 'data', 'gasLimit', 'maxFeePerGas', 'maxPriorityFeePerGas', 'nonce', 'to', 'type', 'value']);
+    expect(fieldsOf(sign(legacy, 'legacy'))).toEqual(['chainId', 'data', 'gasLimit', 'gasPrice', 'nonce', 'to', 'type', 'value']);
+    expect(fieldsOf(sign({ ...legacy, from: TO, accessList: [] }, 'legacy'))).toEqual(['accessList', 'chainId', 'data', 'from', 'gasLimit', 'gasPrice', 'nonce', 'to', 'type', 'value']);
+  });
+
   it('zero as "0" and as "0x0"', () => {
     expect(sign({ ...eip1559, value: '0' }, 'eip1559')).toMatchObject({ transaction: { value: 0n } });
     expect(sign({ ...eip1559, value: '0x0' }, 'eip1559')).toMatchObject({ transaction: { value: 0n } });
@@ -130,6 +137,69 @@ describe('parseSignerEvent refuses, as InvalidRequestError naming the field', ()
     ]);
   });
 
+  it('an access-list entry that is not an object, at its index', () => {
+    expect(refusal({ ...eip1559, accessList: [{ address: TO }, 'x'] }, 'eip1559').issues).toEqual([
+      { field: 'transaction.accessList[1]', problem: expect.stringMatching(/^must be an object \{"address": "0x…", "storageKeys": \[\.\.\.\]\}; got "x"$/) },
+    ]);
+  });
+
+  it('a bad address inside an access-list entry, with its full path', () => {
+    expect(refusal({ ...eip1559, accessList: [{ address: TO }, { address: '0x1234' }] }, 'eip1559').issues).toEqual([
+      { field: 'transaction.accessList[1].address', problem: expect.stringMatching(/^must be an address: 0x and 40 hex digits; got "0x1234"$/) },
+    ]);
+  });
+
+  it('storageKeys that are not an array, with its full path', () => {
+    expect(refusal({ ...eip1559, accessList: [{ address: TO, storageKeys: '0x01' }] }, 'eip1559').issues).toEqual([
+      { field: 'transaction.accessList[0].storageKeys', problem: expect.stringMatching(/^must be an array of 32-byte 0x-hex strings; got "0x01"$/) },
+    ]);
+  });
+
+  it('a storage key wrapped in an array, as a bad key rather than an internal error', () => {
+    const key = '0x' + '11'.repeat(32);
+    expect(refusal({ ...eip1559, accessList: [{ address: TO, storageKeys: [key, [key]] }] }, 'eip1559').issues).toEqual([
+      { field: 'transaction.accessList[0].storageKeys[1]', problem: expect.stringMatching(/^must be a 32-byte 0x-hex string \(66 characters\); got \[/) },
+    ]);
+  });
+
+  it('an address wrapped in an array, as not an address', () => {
+    expect(refusal({ ...eip1559, to: [TO] }, 'eip1559').issues).toEqual([
+      { field: 'transaction.to', problem: expect.stringMatching(/^must be an address: 0x and 40 hex digits; got \[/) },
+    ]);
+  });
+
+  it('data wrapped in an array, as not hex rather than an internal error', () => {
+    expect(refusal({ ...eip1559, data: ['0x00'] }, 'eip1559').issues).toEqual([
+      { field: 'transaction.data', problem: expect.stringMatching(/^must be 0x-prefixed hex with an even number of digits; got \[/) },
+    ]);
+  });
+
+  it('a chainId that is not an integer, once, without comparing it to the configured chain', () => {
+    expect(refusal({ ...eip1559, chainId: 'sepolia' }, 'eip1559').issues).toEqual([
+      { field: 'transaction.chainId', problem: expect.stringMatching(/^must be a non-negative integer .*; got "sepolia"$/) },
+    ]);
+  });
+
+  it('a nonce of exactly 2^64-1 as beyond what ethers signs, though EIP-2681 allows it', () => {
+    expect(refusal({ ...eip1559, nonce: (2n ** 64n - 1n).toString() }, 'eip1559').issues).toEqual([
+      { field: 'transaction.nonce', problem: expect.stringMatching(/^nonces above 2\^53-1 are not supported .*; got "18446744073709551615"$/) },
+    ]);
+  });
+
+  it('a string with a minus sign inside as not an integer, not as a negative number', () => {
+    expect(refusal({ ...eip1559, value: '1-2' }, 'eip1559').issues).toEqual([
+      { field: 'transaction.value', problem: expect.stringMatching(/^must be a non-negative integer .*; got "1-2"$/) },
+    ]);
+  });
+
+  it.each<[SignerKind, object, string]>([
+    ['eip1559', { ...eip1559, type: 0 }, 'must be 2 for the EIP-1559 signer, or omitted; got 0'],
+    ['eip1559', { ...eip1559, type: '2' }, 'must be 2 for the EIP-1559 signer, or omitted; got "2"'],
+    ['legacy', { ...legacy, type: 2 }, 'must be 0 or 1 for the legacy signer, or omitted; got 2'],
+  ])('a type the %s signer does not sign, saying which types it does', (kind, transaction, problem) => {
+    expect(refusal(transaction, kind).issues).toEqual([{ field: 'transaction.type', problem }]);
+  });
+
   it('an unknown field inside an access-list entry, with its full path', () => {
     const error = refusal({ ...eip1559, accessList: [{ address: TO, storageKeys: [], slot: 1 }] }, 'eip1559');
     expect(error.issues).toEqual([{ field: 'transaction.accessList[0].slot', problem: expect.stringMatching(/^is not an accepted field; accepted: address, storageKeys$/) }]);
@@ -151,5 +221,37 @@ describe('InvalidRequestError', () => {
 
   it('says "1 problem" in the singular', () => {
     expect(refusal({ ...eip1559, value: -1 }, 'eip1559').message).toMatch(/^Invalid request \(1 problem\): transaction\.value must not be negative, got -1$/);
+  });
+
+  const issue = (i: number, problemLength = 6): RequestIssue => ({ field: `f${i}`, problem: 'x'.repeat(problemLength) });
+  const listing = (issues: readonly RequestIssue[]) => issues.map((i) => `${i.field} ${i.problem}`).join('; ');
+
+  it('keeps the first 20 issues of a longer list, counts them all and says how many it left out', () => {
+    const issues = Array.from({ length: 30 }, (_, i) => issue(i));
+    const error = new InvalidRequestError(issues);
+    expect(error.issues).toEqual(issues.slice(0, 20));
+    expect(error.issueCount).toBe(30);
+    expect(error.message).toBe(`Invalid request (30 problems): ${listing(issues.slice(0, 20))}; and 10 more problems`);
+  });
+
+  it('says "and 1 more problem" in the singular', () => {
+    const issues = Array.from({ length: 20 }, (_, i) => issue(i));
+    expect(new InvalidRequestError(issues, 21).message).toBe(`Invalid request (21 problems): ${listing(issues)}; and 1 more problem`);
+  });
+
+  // Every problem length from 1 to 400 puts the cut at a different place near the limit.
+  it.each([21, 100_000])(`stays within MAX_MESSAGE_LENGTH and leaves a problem out only when fewer than 50 characters would remain (%i problems)`, (count) => {
+    for (let problemLength = 1; problemLength <= 400; problemLength++) {
+      const issues = Array.from({ length: 20 }, (_, i) => issue(i, problemLength));
+      const { message } = new InvalidRequestError(issues, count);
+      const render = (listed: number) => {
+        const more = count - listed;
+        return `Invalid request (${count} problems): ${listing(issues.slice(0, listed))}; and ${more} more problem${more === 1 ? '' : 's'}`;
+      };
+      const listed = Array.from({ length: 21 }, (_, k) => k).find((k) => render(k) === message);
+      expect({ problemLength, listed }).toEqual({ problemLength, listed: expect.any(Number) });
+      expect(message.length).toBeLessThanOrEqual(MAX_MESSAGE_LENGTH);
+      if (listed! < 20) expect(render(listed! + 1).length).toBeGreaterThan(MAX_MESSAGE_LENGTH - 50);
+    }
   });
 });

@@ -7,6 +7,11 @@ describe('parseSignerEvent idempotencyKey', () => {
     expect(parseSignerEvent({ operation: 'sign', transaction, idempotencyKey: 'payout-42' }, 'eip1559', 1n)).toMatchObject({ operation: 'sign', idempotencyKey: 'payout-42' });
   });
 
+  it('passes a valid idempotencyKey along with a legacy sign request too', () => {
+    const legacy = { to: transaction.to, value: '1', nonce: 0, gasLimit: 21000, gasPrice: '2' };
+    expect(parseSignerEvent({ operation: 'sign', transaction: legacy, idempotencyKey: 'payout-43' }, 'legacy', 1n)).toMatchObject({ operation: 'sign', idempotencyKey: 'payout-43' });
+  });
+
   it('has no idempotencyKey when the event has none', () => {
     expect(parseSignerEvent({ operation: 'sign', transaction }, 'eip1559', 1n)).not.toHaveProperty('idempotencyKey');
   });
