@@ -1,5 +1,5 @@
 // The sign operation's JSON response: what it reports about a signed transaction, and the v it refuses to round.
-import { keccak256, Signature, Transaction } from 'ethers';
+import { keccak256, Signature, Transaction, Wallet } from 'ethers';
 import { toSignResponse } from '../../lambdas/response';
 import { KNOWN_KEYS } from '../fixtures/known-keys';
 
@@ -34,6 +34,32 @@ describe('toSignResponse', () => {
     expect(() => toSignResponse(signed(legacySigned(chainId, 1)))).toThrow(
       new RangeError(`v ${2n ** 53n} is not a safe JSON integer; the chain id is above MAX_CHAIN_ID`),
     );
+  });
+
+  it('reports yParity as the v of a type 2 transaction, for a signature that recovers to the sender', () => {
+    const wallet = new Wallet(KNOWN_KEYS[0].privateKey);
+    const transaction = Transaction.from({ type: 2, chainId: 11155111n, nonce: 3, gasLimit: 21000n, maxFeePerGas: 2n, maxPriorityFeePerGas: 1n, to: KNOWN_KEYS[1].address, value: 5n });
+    transaction.signature = wallet.signingKey.sign(transaction.unsignedHash);
+    const response = toSignResponse(signed(transaction));
+    expect(response).toStrictEqual({
+      signedTransaction: transaction.serialized,
+      transactionHash: transaction.hash,
+      from: FROM,
+      signature: { r: transaction.signature!.r, s: transaction.signature!.s, v: transaction.signature!.yParity, yParity: transaction.signature!.yParity },
+    });
+    expect(Transaction.from(response.signedTransaction).from).toBe(FROM);
+  });
+
+  it('reports v = 27 + yParity for a legacy transaction without a chain id (pre-EIP-155)', () => {
+    expect(toSignResponse(signed(legacySigned(0n, 0))).signature).toMatchObject({ v: 27, yParity: 0 });
+    expect(toSignResponse(signed(legacySigned(0n, 1))).signature).toMatchObject({ v: 28, yParity: 1 });
+  });
+
+  it('refuses a signed transaction whose type was never set', () => {
+    const untyped = new Transaction();
+    untyped.signature = Signature.from({ r, s, yParity: 0 });
+    expect(untyped.type).toBeNull();
+    expect(() => toSignResponse(signed(untyped))).toThrow(new TypeError('toSignResponse needs a signed transaction'));
   });
 
   it('refuses a transaction that carries no signature', () => {
