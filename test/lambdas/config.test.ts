@@ -5,8 +5,8 @@ import { chainIdFromNetwork, MAX_CHAIN_ID } from '../../lambdas/chains';
 const valid = { KMS_KEY_ID: 'alias/eth-signer', ETH_NETWORK: 'sepolia' };
 
 describe('readConfig', () => {
-  it('reads the key, the network and the defaults', () => {
-    expect(readConfig(valid)).toEqual({
+  it('reads the key, the network and the defaults, with no pinned address and no attempts override', () => {
+    expect(readConfig(valid)).toStrictEqual({
       keyId: 'alias/eth-signer',
       network: 'sepolia',
       chainId: 11155111n,
@@ -65,8 +65,89 @@ describe('readConfig', () => {
     expect(() => readConfig(env)).toThrow(message);
   });
 
+  it('ignores spaces around every variable, and reads ALLOW_PRE_EIP155 in any case', () => {
+    const config = readConfig({
+      KMS_KEY_ID: ' alias/eth-signer\n',
+      ETH_NETWORK: ' sepolia ',
+      LOG_LEVEL: ' warn ',
+      EXPECTED_ADDRESS: ' 0xf39fd6e51aad88f6f4ce6ab8827279cfffb92266 ',
+      ALLOW_PRE_EIP155: ' TRUE ',
+      KMS_CONNECT_TIMEOUT_MS: ' 500 ',
+    });
+    expect(config).toMatchObject({
+      keyId: 'alias/eth-signer',
+      network: 'sepolia',
+      chainId: 11155111n,
+      logLevel: 'WARN',
+      expectedAddress: '0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266',
+      allowPreEip155: true,
+      kmsTimeouts: { connectTimeoutMs: 500 },
+    });
+  });
+
+  it('takes the defaults for optional variables that are blank', () => {
+    const blank = { LOG_LEVEL: ' ', EXPECTED_ADDRESS: ' ', ALLOW_PRE_EIP155: ' ', KMS_CONNECT_TIMEOUT_MS: ' ', KMS_REQUEST_TIMEOUT_MS: '', AWS_MAX_ATTEMPTS: ' ', TIMEOUT_MARGIN_MS: ' ' };
+    expect(readConfig({ ...valid, ...blank })).toStrictEqual(readConfig(valid));
+  });
+
+  it('treats a blank KMS_KEY_ID or ETH_NETWORK as not set', () => {
+    expect(() => readConfig({ KMS_KEY_ID: '  ', ETH_NETWORK: '  ' })).toThrow(/KMS_KEY_ID is not set.*ETH_NETWORK is not set/);
+  });
+
+  it('accepts each whole-number setting at both ends of its range', () => {
+    const low = readConfig({ ...valid, KMS_CONNECT_TIMEOUT_MS: '1', KMS_REQUEST_TIMEOUT_MS: '1', AWS_MAX_ATTEMPTS: '1', TIMEOUT_MARGIN_MS: '0' });
+    expect(low).toMatchObject({ kmsTimeouts: { connectTimeoutMs: 1, requestTimeoutMs: 1, maxAttempts: 1 }, timeoutMarginMs: 0 });
+    const high = readConfig({ ...valid, KMS_CONNECT_TIMEOUT_MS: '900000', KMS_REQUEST_TIMEOUT_MS: '900000', AWS_MAX_ATTEMPTS: '10', TIMEOUT_MARGIN_MS: '900000' });
+    expect(high).toMatchObject({ kmsTimeouts: { connectTimeoutMs: 900000, requestTimeoutMs: 900000, maxAttempts: 10 }, timeoutMarginMs: 900000 });
+  });
+
+  it.each([
+    ['KMS_CONNECT_TIMEOUT_MS', '900001'],
+    ['KMS_REQUEST_TIMEOUT_MS', '0'],
+    ['AWS_MAX_ATTEMPTS', '0'],
+    ['TIMEOUT_MARGIN_MS', '900001'],
+    ['KMS_CONNECT_TIMEOUT_MS', '5e2'],
+    ['KMS_CONNECT_TIMEOUT_MS', '0x1f4'],
+    ['KMS_REQUEST_TIMEOUT_MS', '1.5'],
+    ['AWS_MAX_ATTEMPTS', '+3'],
+  ])('refuses %s=%s, which is not a whole number in range', (name, text) => {
+    expect(() => readConfig({ ...valid, [name]: text })).toThrow(new RegExp(`${name} "${text.replace(/[.+]/g, '\\$&')}" is not .*: give a whole number from \\d+ to \\d+`));
+  });
+
+  it('quotes at most 20 characters of a bad whole-number setting', () => {
+    expect(() => readConfig({ ...valid, TIMEOUT_MARGIN_MS: '1'.repeat(30) })).toThrow(`TIMEOUT_MARGIN_MS "${'1'.repeat(20)}" is not a margin in milliseconds: give a whole number from 0 to 900000`);
+  });
+
+  it('quotes LOG_LEVEL, EXPECTED_ADDRESS and ALLOW_PRE_EIP155 as given', () => {
+    expect(() => readConfig({ ...valid, LOG_LEVEL: ' loud ' })).toThrow('LOG_LEVEL " loud " is not one of TRACE, DEBUG, INFO, WARN, ERROR, CRITICAL, SILENT');
+    expect(() => readConfig({ ...valid, EXPECTED_ADDRESS: '0x12' })).toThrow('EXPECTED_ADDRESS "0x12" is not an address (0x and 40 hex digits, with a valid EIP-55 checksum if mixed-case)');
+    expect(() => readConfig({ ...valid, ALLOW_PRE_EIP155: 'Yes' })).toThrow('ALLOW_PRE_EIP155 "Yes" must be true or false');
+  });
+
   it('reports every bad variable at once', () => {
     expect(() => readConfig({})).toThrow(/KMS_KEY_ID is not set.*ETH_NETWORK is not set/);
+  });
+});
+
+describe('ConfigurationError', () => {
+  it('is named ConfigurationError, lists every problem, says what to fix and keeps the cause', () => {
+    const cause = new Error('AccessDeniedException');
+    const error = new ConfigurationError(['A is not set', 'B is bad'], cause);
+    expect(error.name).toBe('ConfigurationError');
+    expect(error.message).toBe("The signer is misconfigured: A is not set; B is bad. Fix the function's environment variables.");
+    expect(error.problems).toEqual(['A is not set', 'B is bad']);
+    expect(error.cause).toBe(cause);
+  });
+
+  it('is what readConfig throws, with the problems it found', () => {
+    let thrown: unknown;
+    try {
+      readConfig({ ETH_NETWORK: 'sepolia' });
+    } catch (error) {
+      thrown = error;
+    }
+    expect(thrown).toBeInstanceOf(ConfigurationError);
+    expect((thrown as ConfigurationError).problems).toEqual(['KMS_KEY_ID is not set: give the key id, key ARN, alias/NAME or alias ARN']);
   });
 });
 
