@@ -108,6 +108,7 @@ function parseTransaction(
 
   const accessList = tx.accessList == null ? undefined : parseAccessList(tx.accessList, field('accessList'), add);
   const type = parseType(tx.type, kind, accessList !== undefined, add);
+  // Stryker disable next-line ConditionalExpression: the EIP-1559 signer's type is always 2, so `type === 1` alone implies the legacy signer
   if (kind === 'legacy' && !replayProtection && type === 1) {
     add('replayProtection', 'cannot be false for a transaction with an accessList (type 1 always carries a chain id)');
   }
@@ -121,6 +122,7 @@ function parseTransaction(
   const value = tx.value == null ? 0n : parseUint(tx.value, field('value'), UINT256_MAX, '2^256-1', add);
   const nonce = parseRequiredUint(tx, 'nonce', MAX_NONCE, '2^53-1', add);
   const gasLimit = parseRequiredUint(tx, 'gasLimit', UINT64_MAX, '2^64-1', add);
+  // Stryker disable next-line ConditionalExpression: a type guard; `undefined < 21000n` is false, so the comparison alone decides the same
   if (gasLimit !== undefined && gasLimit < MIN_GAS_LIMIT) {
     add(field('gasLimit'), `must be at least ${MIN_GAS_LIMIT} (the intrinsic gas of any transaction), got ${gasLimit}`);
   }
@@ -135,6 +137,7 @@ function parseTransaction(
   const request: TransactionRequest = {
     type,
     chainId: kind === 'legacy' && !replayProtection ? 0n : chainId,
+    // Stryker disable next-line ConditionalExpression: a missing nonce is an issue, so finish() throws and this request is never returned
     nonce: nonce === undefined ? undefined : Number(nonce),
     gasLimit,
     value,
@@ -146,6 +149,7 @@ function parseTransaction(
   if (kind === 'eip1559') {
     const maxFeePerGas = parseRequiredUint(tx, 'maxFeePerGas', UINT256_MAX, '2^256-1', add);
     const maxPriorityFeePerGas = parseRequiredUint(tx, 'maxPriorityFeePerGas', UINT256_MAX, '2^256-1', add);
+    // Stryker disable next-line ConditionalExpression,LogicalOperator: type guards; a bigint compared with undefined is false, so the comparison alone decides the same
     if (maxFeePerGas !== undefined && maxPriorityFeePerGas !== undefined && maxPriorityFeePerGas > maxFeePerGas) {
       add(field('maxPriorityFeePerGas'), `(${maxPriorityFeePerGas}) must not exceed maxFeePerGas (${maxFeePerGas})`);
     }
@@ -158,13 +162,16 @@ function parseType(value: unknown, kind: SignerKind, hasAccessList: boolean, add
   const allowed = kind === 'eip1559' ? [2] : [0, 1];
   const implied = kind === 'eip1559' ? 2 : hasAccessList ? 1 : 0;
   if (value == null) return implied;
+  // Stryker disable next-line ConditionalExpression: a type guard; includes() uses SameValueZero, so no non-number is among the allowed numbers anyway
   if (typeof value !== 'number' || !allowed.includes(value)) {
     add('transaction.type', `must be ${allowed.join(' or ')} for the ${kind === 'eip1559' ? 'EIP-1559' : 'legacy'} signer, or omitted; got ${describe(value)}`);
     return implied;
   }
+  // Stryker disable next-line ConditionalExpression: only the legacy signer gets here with a type other than 2, so `value === 0` implies it
   if (kind === 'legacy' && value === 0 && hasAccessList) {
     add('transaction.type', 'is 0, but an accessList needs type 1 (EIP-2930); omit type or set it to 1');
   }
+  // Stryker disable next-line ConditionalExpression: only the legacy signer gets here with a type other than 2, so `value === 1` implies it
   return kind === 'legacy' && value === 1 ? 1 : implied;
 }
 
@@ -204,6 +211,7 @@ function parseUint(value: unknown, field: string, max: bigint, maxLabel: string,
     return void add(field, `must be ${INTEGER_FORMS}; got ${describe(value)}`);
   }
   if (parsed > max) {
+    // Stryker disable next-line ConditionalExpression: the nonce is the only field whose limit is below 2^64-1, so for any other field over its limit `parsed <= UINT64_MAX` is false
     const reason = field === 'transaction.nonce' && parsed <= UINT64_MAX
       ? 'nonces above 2^53-1 are not supported (ethers v6 limit; EIP-2681 allows up to 2^64-1, no account reaches it)'
       : field === 'transaction.nonce' ? 'is beyond 2^64-1 (EIP-2681)' : `must be at most ${maxLabel}`;
@@ -248,6 +256,7 @@ function parseAccessList(value: unknown, field: string, add: (field: string, pro
       if (typeof key === 'string' && /^0x[0-9a-fA-F]{64}$/.test(key)) storageKeys.push(key.toLowerCase());
       else add(`${at}.storageKeys[${keyIndex}]`, `must be a 32-byte 0x-hex string (66 characters); got ${describe(key)}`);
     });
+    // Stryker disable next-line ConditionalExpression: a bad address is an issue, so finish() throws and this list is never returned
     if (address !== undefined) list.push({ address, storageKeys });
   });
   return list;
@@ -271,6 +280,7 @@ class IssueList {
 
   add(issue: RequestIssue): void {
     this.count++;
+    // Stryker disable next-line ConditionalExpression,EqualityOperator: the bound only limits memory; InvalidRequestError keeps the first MAX_LISTED_ISSUES either way
     if (this.listed.length < MAX_LISTED_ISSUES) this.listed.push(issue);
   }
 

@@ -121,8 +121,31 @@ describe('parseSignerEvent refuses, as InvalidRequestError naming the field', ()
     expect(error.issues.map((i) => i.field)).toEqual(['transaction.accessList[0].storageKeys[0]']);
   });
 
-  it.each(['x0x70997970C51812dc3A010C7d01b50e0d17dc79C8', '0x70997970C51812dc3A010C7d01b50e0d17dc79C8a'])('address %j', (to) => {
-    expect(refusal({ ...eip1559, to }, 'eip1559').issues.map((i) => i.field)).toEqual(['transaction.to']);
+  it.each(['x0x70997970C51812dc3A010C7d01b50e0d17dc79C8', '0x70997970C51812dc3A010C7d01b50e0d17dc79C8a'])('address %j, as not an address rather than a bad checksum', (to) => {
+    expect(refusal({ ...eip1559, to }, 'eip1559').issues).toEqual([{ field: 'transaction.to', problem: expect.stringMatching(/^must be an address: 0x and 40 hex digits; got /) }]);
+  });
+
+  it('"to": null without data, which would create a contract with no code', () => {
+    expect(refusal({ ...eip1559, to: null }, 'eip1559').issues).toEqual([
+      { field: 'transaction.to', problem: 'is required unless the transaction creates a contract, which needs non-empty data (the init code)' },
+    ]);
+  });
+
+  it.each<[SignerKind, string]>([
+    ['eip1559', 'chainId'],
+    ['eip1559', 'maxFeePerGas'],
+    ['eip1559', 'maxPriorityFeePerGas'],
+    ['legacy', 'gasPrice'],
+  ])('a %s %s beyond 2^256-1, naming the limit', (kind, name) => {
+    const base = kind === 'eip1559' ? eip1559 : legacy;
+    const issues = refusal({ ...base, [name]: (2n ** 256n).toString() }, kind).issues;
+    expect(issues).toContainEqual({ field: `transaction.${name}`, problem: `must be at most 2^256-1; got "${2n ** 256n}"` });
+  });
+
+  it.each([[['1']], [['0x1']], [[-1]]])('an integer wrapped in an array (%j), as not an integer', (value) => {
+    expect(refusal({ ...eip1559, value }, 'eip1559').issues).toEqual([
+      { field: 'transaction.value', problem: expect.stringMatching(/^must be a non-negative integer as a JSON number .*; got \[/) },
+    ]);
   });
 
   it('a data field of 128 KiB and one byte', () => {
@@ -237,6 +260,16 @@ describe('InvalidRequestError', () => {
   it('says "and 1 more problem" in the singular', () => {
     const issues = Array.from({ length: 20 }, (_, i) => issue(i));
     expect(new InvalidRequestError(issues, 21).message).toBe(`Invalid request (21 problems): ${listing(issues)}; and 1 more problem`);
+  });
+
+  it('lists a problem when 40 characters remain after it and its "; " for "and N more problems", and cuts it when 39 remain', () => {
+    const head = 'Invalid request (2 problems): ';
+    const first = { field: 'a', problem: 'b' };
+    const fitting = MAX_MESSAGE_LENGTH - 40 - head.length - 'a b; '.length - 'c '.length - '; '.length;
+    const both = [first, { field: 'c', problem: 'x'.repeat(fitting) }];
+    expect(new InvalidRequestError(both).message).toBe(`${head}${listing(both)}`);
+    const over = [first, { field: 'c', problem: 'x'.repeat(fitting + 1) }];
+    expect(new InvalidRequestError(over).message).toBe(`${head}a b; and 1 more problem`);
   });
 
   // Every problem length from 1 to 400 puts the cut at a different place near the limit.

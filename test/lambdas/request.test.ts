@@ -68,6 +68,8 @@ describe('parseSignerEvent', () => {
 
   const bad: Array<[string, SignerKind, unknown, string, RegExp]> = [
     ['a non-object event', 'eip1559', 'sign', 'event', /JSON object/],
+    ['an array as the event', 'eip1559', [{ operation: 'status' }], 'event', /JSON object/],
+    ['an array as the transaction', 'eip1559', { operation: 'sign', transaction: [eip1559] }, 'transaction', /JSON object/],
     ['an unknown operation', 'eip1559', { operation: 'sign_message' }, 'operation', /"status", "sign", "check" .*"signMessage", "signTypedData" or "signAuthorization"/],
     ['an unknown top-level field', 'eip1559', { operation: 'status', debug: true }, 'debug', /not an accepted field/],
     ['replayProtection on the EIP-1559 signer', 'eip1559', { operation: 'sign', transaction: eip1559, replayProtection: false }, 'replayProtection', /not an accepted field/],
