@@ -55,13 +55,6 @@ describe('toSignResponse', () => {
     expect(toSignResponse(signed(legacySigned(0n, 1))).signature).toMatchObject({ v: 28, yParity: 1 });
   });
 
-  it('refuses a signed transaction whose type was never set', () => {
-    const untyped = new Transaction();
-    untyped.signature = Signature.from({ r, s, yParity: 0 });
-    expect(untyped.type).toBeNull();
-    expect(() => toSignResponse(signed(untyped))).toThrow(new TypeError('toSignResponse needs a signed transaction'));
-  });
-
   it('refuses a transaction that carries no signature', () => {
     const unsigned = Transaction.from({ type: 2, chainId: 1n, nonce: 0, gasLimit: 21000n, maxFeePerGas: 2n, maxPriorityFeePerGas: 1n, to: FROM });
     expect(() => toSignResponse(signed(unsigned))).toThrow(new TypeError('toSignResponse needs a signed transaction'));
