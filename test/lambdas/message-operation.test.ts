@@ -6,6 +6,7 @@ import type { Context } from 'aws-lambda';
 import fc from 'fast-check';
 import { hashMessage, hexlify, Signature, verifyAuthorization, verifyMessage, verifyTypedData } from 'ethers';
 import { createHandler } from '../../lambdas/handler';
+import { MessagePolicyDeniedError } from '../../lambdas/message-operation';
 import type { MessageSignResponse } from '../../lambdas/message-signing';
 import type { MessagesDocument } from '../../lambdas/policy/message-policy';
 import { EIP191_HASHES, WEB3_SIGN_VECTOR } from '../fixtures/eip191';
@@ -32,9 +33,9 @@ afterAll(() => rmSync(directory, { recursive: true, force: true }));
 const { EIP712Domain: _domain, ...MAIL_TYPES } = MAIL.types;
 
 /** Invokes a fresh handler; `policy: null` runs it with examples/policies/allow-all.json, which has no messages section. */
-async function invoke(event: unknown, { policy = 'messages' as 'messages' | null, kind = 'eip1559' as 'eip1559' | 'legacy' } = {}): Promise<MessageSignResponse> {
+async function invoke(event: unknown, { policy = 'messages' as 'messages' | null, kind = 'eip1559' as 'eip1559' | 'legacy', logLevel = 'SILENT' } = {}): Promise<MessageSignResponse> {
   const saved = { ...process.env };
-  Object.assign(process.env, ENV, { SIGNING_POLICY_FILE: policy ? policyFile : 'examples/policies/allow-all.json' });
+  Object.assign(process.env, ENV, { SIGNING_POLICY_FILE: policy ? policyFile : 'examples/policies/allow-all.json', LOG_LEVEL: logLevel });
   try {
     const handler = createHandler(kind, { client: new KMSClient({ region: 'us-east-1' }) });
     return (await handler(event, context)) as MessageSignResponse;
@@ -159,5 +160,57 @@ describe('message operations through the signer handler', () => {
     expect(response.signature).toBe(`${response.r}${response.s.slice(2)}${(27 + response.yParity).toString(16)}`);
     expect(response.digest).toBe(hashMessage('parts'));
     expect(response.address).toBe(KNOWN_KEYS[1].address);
+  });
+});
+
+describe('message operation logging', () => {
+  // Powertools writes INFO lines to stdout.
+  let lines: string[];
+  let spy: jest.SpyInstance;
+  beforeEach(() => {
+    lines = [];
+    spy = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      lines.push(String(chunk));
+      return true;
+    });
+  });
+  afterEach(() => spy.mockRestore());
+  const signedLines = (operation: string) => lines.map((line) => JSON.parse(line) as Record<string, unknown>).filter((entry) => entry.message === `${operation} signed`);
+
+  it('logs a signed message by its length only, never its text', async () => {
+    mockKms(KNOWN_KEYS[0].privateKey);
+    const message = `0x${'5e'.repeat(32)}`;
+    const response = await invoke({ operation: 'signMessage', message }, { logLevel: 'INFO' });
+    expect(signedLines('signMessage')).toEqual([
+      expect.objectContaining({ operation: 'signMessage', messageBytes: 32, policyRuleId: 'signMessage', address: KNOWN_KEYS[0].address, digest: response.digest, kmsLatencyMs: expect.any(Number) }),
+    ]);
+    expect(lines.join('')).not.toContain('5e5e');
+  });
+
+  it('logs signed typed data by its primary type and domain, never its message', async () => {
+    mockKms(KNOWN_KEYS[0].privateKey);
+    await invoke({ operation: 'signTypedData', ...MAIL }, { logLevel: 'INFO' });
+    expect(signedLines('signTypedData')).toEqual([
+      expect.objectContaining({ operation: 'signTypedData', primaryType: 'Mail', domainName: 'Ether Mail', verifyingContract: MAIL.domain.verifyingContract, policyRuleId: 'mail', digest: MAIL_VECTOR.digest }),
+    ]);
+    expect(lines.join('')).not.toContain('Hello, Bob!');
+  });
+
+  it('logs a signed authorization by its delegate, nonce and chain id (as strings: a nonce may exceed 2^53)', async () => {
+    mockKms(KNOWN_KEYS[0].privateKey);
+    await invoke({ operation: 'signAuthorization', address: DELEGATE, nonce: '18446744073709551615', chainId: 0 }, { logLevel: 'INFO' });
+    expect(signedLines('signAuthorization')).toEqual([
+      expect.objectContaining({ operation: 'signAuthorization', delegate: DELEGATE, nonce: '18446744073709551615', authorizationChainId: '0', address: KNOWN_KEYS[0].address }),
+    ]);
+  });
+});
+
+describe('MessagePolicyDeniedError', () => {
+  it('names the operation and the reason, and keeps a long reason to its first 2,000 characters', () => {
+    const error = new MessagePolicyDeniedError('signTypedData', 'r'.repeat(5000));
+    expect(error).toMatchObject({ name: 'PolicyDeniedError', operation: 'signTypedData', reason: 'r'.repeat(5000) });
+    expect(error.message).toBe(
+      `The signing policy refused this signTypedData and nothing was signed: ${'r'.repeat(2000)}. To allow it, change the messages section of the signing policy (SIGNING_POLICY_FILE) and deploy.`,
+    );
   });
 });
