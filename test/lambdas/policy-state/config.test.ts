@@ -1,5 +1,15 @@
 import { ConfigurationError } from '../../../lambdas/config';
-import { readPolicyStateConfig } from '../../../lambdas/policy-state/config';
+import { readPolicyStateConfig, sharedPolicyStateClient } from '../../../lambdas/policy-state/config';
+
+const problemsOf = (env: NodeJS.ProcessEnv, options?: { needsTable?: boolean }): string[] => {
+  try {
+    readPolicyStateConfig(env, options);
+  } catch (error) {
+    if (error instanceof ConfigurationError) return error.problems;
+    throw error;
+  }
+  throw new Error('expected ConfigurationError');
+};
 
 describe('readPolicyStateConfig', () => {
   it('uses no table and no idempotency by default', () => {
@@ -42,5 +52,77 @@ describe('readPolicyStateConfig', () => {
 
   it('refuses idempotency without a table', () => {
     expect(() => readPolicyStateConfig({ IDEMPOTENCY: 'on' })).toThrow(/IDEMPOTENCY is on but POLICY_TABLE_NAME is not set/);
+  });
+
+  it('reads the process environment when given none', () => {
+    const saved = process.env.POLICY_STATE_TIMEOUT_MS;
+    process.env.POLICY_STATE_TIMEOUT_MS = '2500';
+    try {
+      expect(readPolicyStateConfig().callTimeoutMs).toBe(2500);
+    } finally {
+      if (saved === undefined) delete process.env.POLICY_STATE_TIMEOUT_MS;
+      else process.env.POLICY_STATE_TIMEOUT_MS = saved;
+    }
+  });
+
+  it('trims the settings and treats blank ones as unset', () => {
+    expect(readPolicyStateConfig({ POLICY_TABLE_NAME: '  policy-state  ', IDEMPOTENCY: ' Off ', IDEMPOTENCY_WINDOW_SECONDS: ' 120 ', POLICY_STATE_TIMEOUT_MS: '  ' })).toEqual({
+      tableName: 'policy-state',
+      idempotency: false,
+      idempotencyWindowSeconds: 120,
+      callTimeoutMs: 3000,
+    });
+    expect(readPolicyStateConfig({ POLICY_TABLE_NAME: '   ', IDEMPOTENCY: '' })).toEqual({ idempotency: false, idempotencyWindowSeconds: 3600, callTimeoutMs: 3000 });
+  });
+
+  it('turns idempotency on when asked, in any case', () => {
+    expect(readPolicyStateConfig({ POLICY_TABLE_NAME: 'abc', IDEMPOTENCY: 'ON' }).idempotency).toBe(true);
+  });
+
+  it('accepts table names of 3 and 255 characters from DynamoDB\'s alphabet', () => {
+    expect(readPolicyStateConfig({ POLICY_TABLE_NAME: 'a-b' }).tableName).toBe('a-b');
+    const longest = `A_.-9${'z'.repeat(250)}`;
+    expect(readPolicyStateConfig({ POLICY_TABLE_NAME: longest }).tableName).toBe(longest);
+  });
+
+  it.each([
+    ['2 characters', 'ab'],
+    ['256 characters', 't'.repeat(256)],
+    ['a slash', 'team/table'],
+    ['a name after other text', 'arn:aws:dynamodb:us-east-1:1:table/x y'],
+  ])('refuses a table name of %s', (_label, name) => {
+    expect(problemsOf({ POLICY_TABLE_NAME: name, IDEMPOTENCY: 'off' })).toEqual([`POLICY_TABLE_NAME "${name.slice(0, 80)}" is not a DynamoDB table name (3 to 255 of A-Z a-z 0-9 _ . -)`]);
+  });
+
+  it('states each problem in full', () => {
+    expect(problemsOf({}, { needsTable: true })).toEqual([
+      'POLICY_TABLE_NAME is not set, but the signing policy has spending limits: deploy the policy table (infra/policy-table.ts) and set its name',
+    ]);
+    expect(problemsOf({ POLICY_TABLE_NAME: 'abc', IDEMPOTENCY: 'enabled-for-every-request' })).toEqual(['IDEMPOTENCY "enabled-for-every-re" must be on or off']);
+    expect(problemsOf({ IDEMPOTENCY: 'on' })).toEqual(['IDEMPOTENCY is on but POLICY_TABLE_NAME is not set: idempotency records live in the policy table']);
+  });
+
+  it.each([
+    ['IDEMPOTENCY_WINDOW_SECONDS', 60, 604_800, 'idempotencyWindowSeconds'],
+    ['POLICY_STATE_TIMEOUT_MS', 100, 10_000, 'callTimeoutMs'],
+  ] as const)('accepts %s from %d to %d and nothing outside', (name, min, max, field) => {
+    const base = { POLICY_TABLE_NAME: 'abc' };
+    expect(readPolicyStateConfig({ ...base, [name]: String(min) })[field]).toBe(min);
+    expect(readPolicyStateConfig({ ...base, [name]: String(max) })[field]).toBe(max);
+    for (const bad of [String(min - 1), String(max + 1), '-5', '1.5', '0x10', '1234567890', 'ten', `${min}s`, `s${min}`]) {
+      expect(problemsOf({ ...base, [name]: bad })).toEqual([`${name} "${bad}" must be a whole number from ${min} to ${max}`]);
+    }
+  });
+
+  it('quotes at most 20 characters of a bad number', () => {
+    expect(problemsOf({ POLICY_STATE_TIMEOUT_MS: '9'.repeat(30) })).toEqual([`POLICY_STATE_TIMEOUT_MS "${'9'.repeat(20)}" must be a whole number from 100 to 10000`]);
+  });
+});
+
+describe('sharedPolicyStateClient', () => {
+  it('is one client per process, retrying a throttled call once', async () => {
+    const client = sharedPolicyStateClient({ callTimeoutMs: 3000 });
+    expect(sharedPolicyStateClient({ callTimeoutMs: 5000 })).toBe(client);
+    expect(await client.config.maxAttempts()).toBe(2);
   });
 });
