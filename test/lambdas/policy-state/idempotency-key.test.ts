@@ -24,5 +24,4 @@ describe('idempotencyKeyProblem', () => {
   ])('refuses %s, saying what a key may be', (_label, key) => {
     expect(idempotencyKeyProblem(key)).toBe('must be a string of 1 to 128 printable ASCII characters without spaces (for example a UUID)');
   });
-
 });
