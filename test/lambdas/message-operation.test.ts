@@ -187,6 +187,22 @@ describe('message operation logging', () => {
     expect(lines.join('')).not.toContain('5e5e');
   });
 
+  it('logs the time KMS took to answer Sign, to a tenth of a millisecond', async () => {
+    const kms = mockKms(KNOWN_KEYS[0].privateKey);
+    let clock = 1000;
+    jest.spyOn(performance, 'now').mockImplementation(() => clock);
+    kms.on(SignCommand).callsFake((input: { Message: Uint8Array }) => {
+      clock += 12.34; // KMS takes 12.34 ms to answer
+      return { KeyId: KEY_ARN, Signature: derSign(input.Message, KNOWN_KEYS[0].privateKey), SigningAlgorithm: 'ECDSA_SHA_256' };
+    });
+    try {
+      await invoke({ operation: 'signMessage', message: 'timed' }, { logLevel: 'INFO' });
+    } finally {
+      jest.restoreAllMocks();
+    }
+    expect(signedLines('signMessage')).toEqual([expect.objectContaining({ kmsLatencyMs: 12.3 })]);
+  });
+
   it('logs signed typed data by its primary type and domain, never its message', async () => {
     mockKms(KNOWN_KEYS[0].privateKey);
     await invoke({ operation: 'signTypedData', ...MAIL }, { logLevel: 'INFO' });
