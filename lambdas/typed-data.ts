@@ -52,8 +52,10 @@ export function isElementaryType(type: string): boolean {
  * for another chain is refused, as a transaction for another chain is.
  */
 export function parseTypedData(input: Record<string, unknown>, chainId: bigint, add: AddIssue, prefix = ''): TypedDataPayload | undefined {
+  // Stryker disable next-line ObjectLiteral: the count is a second guard; a reported problem also leaves a part of the payload undefined, which the return below checks
   const before = { count: 0 };
   const counted: AddIssue = (field, problem) => {
+    // Stryker disable next-line AssignmentOperator: the count is a second guard; a reported problem also leaves a part of the payload undefined, which the return below checks
     before.count += 1;
     add(field, problem);
   };
@@ -68,6 +70,7 @@ export function parseTypedData(input: Record<string, unknown>, chainId: bigint, 
     return undefined;
   }
   if (!types) return undefined;
+  // Stryker disable next-line ConditionalExpression,StringLiteral: parseTypes leaves EIP712Domain out of types, so !types.has refuses it too; the explicit test documents the rule
   if (primaryType === 'EIP712Domain' || !types.has(primaryType)) {
     const names = [...types.keys()];
     counted(`${prefix}primaryType`, `must name a struct type declared in types (${names.length > 0 ? names.slice(0, 10).join(', ') : 'none declared'}); got ${describe(primaryType)}`);
@@ -77,6 +80,7 @@ export function parseTypedData(input: Record<string, unknown>, chainId: bigint, 
   if (!reachable) return undefined;
   const budget = { values: 0 };
   const message = checkValue(primaryType, input.message, `${prefix}message`, reachable, budget, 0, counted);
+  // Stryker disable next-line ConditionalExpression,LogicalOperator: two guards for one rule; every part is undefined after a reported problem, and every problem is counted
   if (before.count > 0 || !domain || !domainFields || message === undefined) return undefined;
   return {
     domain,
@@ -163,19 +167,26 @@ function parseFields(value: unknown, at: string, structKind: (type: string) => '
       ok = false;
       add(`${fieldAt}.type`, problem);
     }
+    // Stryker disable next-line ConditionalExpression,LogicalOperator: a name or type that is not a string was reported (ok is false), so these fields are discarded
     if (typeof name === 'string' && typeof type === 'string') fields.push({ name, type });
   });
   return ok ? fields : undefined;
 }
 
 function fieldTypeProblem(type: unknown, structKind: (type: string) => 'struct' | undefined, owner: string): string | undefined {
+  // Stryker disable next-line ConditionalExpression: typeof is tested twice (for exec and for narrowing); either test alone refuses a type that is not a string
   const match = typeof type === 'string' ? FIELD_TYPE.exec(type) : null;
+  // Stryker disable next-line ConditionalExpression: typeof is tested twice (for exec and for narrowing); either test alone refuses a type that is not a string
   if (typeof type !== 'string' || !match) {
     return `must be an EIP-712 type: an elementary type (uint8…uint256, int8…int256, bytes1…bytes32, bytes, string, bool, address), a declared struct type, or either followed by [] or [N]; got ${describe(type)}`;
   }
+  // Stryker disable next-line StringLiteral: both groups always take part in a match; the defaults only satisfy noUncheckedIndexedAccess
   const base = match[1] ?? '';
+  // Stryker disable next-line StringLiteral: both groups always take part in a match; the defaults only satisfy noUncheckedIndexedAccess
   for (const dimension of (match[2] ?? '').matchAll(/\[([0-9]*)\]/g)) {
+    // Stryker disable next-line StringLiteral: the group always takes part in a match; the default only satisfies noUncheckedIndexedAccess
     const length = dimension[1] ?? '';
+    // Stryker disable next-line Regex: the length is digits only (FIELD_TYPE), so a match anchored at the start covers it all
     if (length !== '' && (!/^[1-9][0-9]*$/.test(length) || Number(length) > MAX_ARRAY_LENGTH)) {
       return `has a fixed array length ${length}; it must be from 1 to ${MAX_ARRAY_LENGTH}`;
     }
@@ -192,6 +203,7 @@ function fieldTypeProblem(type: unknown, structKind: (type: string) => 'struct' 
 /** The struct types primaryType depends on (itself included), or undefined after reporting a recursive type. */
 function reachableTypes(primaryType: string, types: Map<string, TypedDataField[]>, field: string, add: AddIssue): Map<string, TypedDataField[]> | undefined {
   const reachable = new Map<string, TypedDataField[]>();
+  // Stryker disable next-line ArrayDeclaration: a type name is an identifier, never the mutant's placeholder, so the path search is unaffected
   const path: string[] = [];
   const visit = (name: string): boolean => {
     const cycleAt = path.indexOf(name);
@@ -199,7 +211,9 @@ function reachableTypes(primaryType: string, types: Map<string, TypedDataField[]
       add(`${field}.${name}`, `is recursive (${[...path.slice(cycleAt), name].join(' → ')}): recursive types are not supported`);
       return false;
     }
+    // Stryker disable next-line ConditionalExpression: a shortcut; visiting a type again (a diamond of types) finds the same fields
     if (reachable.has(name)) return true;
+    // Stryker disable next-line ArrayDeclaration: visit is only called with declared names; the default only satisfies the type checker
     const fields = types.get(name) ?? [];
     path.push(name);
     for (const { type } of fields) {
@@ -216,6 +230,7 @@ function reachableTypes(primaryType: string, types: Map<string, TypedDataField[]
 function parseDomainFields(types: Record<string, unknown>, domain: unknown, field: string, add: AddIssue): TypedDataField[] | undefined {
   if (!Object.hasOwn(types, 'EIP712Domain')) {
     // Derived from the domain's keys in EIP-712's order, as ethers and viem do.
+    // Stryker disable next-line ArrayDeclaration: parseDomain refuses a domain that is not an object before it reads the fields
     if (!isRecord(domain)) return [];
     return [...DOMAIN_FIELDS].filter(([name]) => Object.hasOwn(domain, name)).map(([name, type]) => ({ name, type }));
   }
@@ -241,6 +256,7 @@ function parseDomain(value: unknown, fields: readonly TypedDataField[], chainId:
   let ok = true;
   for (const key of Object.keys(value)) {
     if (!declared.has(key)) {
+      // Stryker disable next-line BooleanLiteral: ok only shapes the return value; the problem was reported, and parseTypedData refuses any payload with a problem
       ok = false;
       add(`${field}.${key}`, DOMAIN_FIELDS.has(key)
         ? 'is not declared in types.EIP712Domain, so it would not be signed; declare it or leave it out'
@@ -250,15 +266,19 @@ function parseDomain(value: unknown, fields: readonly TypedDataField[], chainId:
   const domain: Record<string, unknown> = {};
   for (const { name, type } of fields) {
     if (!Object.hasOwn(value, name)) {
+      // Stryker disable next-line BooleanLiteral: ok only shapes the return value; the problem was reported, and parseTypedData refuses any payload with a problem
       ok = false;
       add(`${field}.${name}`, `is declared in types.EIP712Domain but missing: a ${type}`);
       continue;
     }
+    // Stryker disable next-line ObjectLiteral: a domain has at most five values, far below the budget whatever it starts from
     const checked = checkValue(type, value[name], `${field}.${name}`, new Map(), { values: 0 }, 0, add);
+    // Stryker disable next-line ConditionalExpression,BooleanLiteral: ok only shapes the return value; checkValue reported the problem, and parseTypedData refuses any payload with a problem
     if (checked === undefined) ok = false;
     else domain[name] = checked;
   }
   if (typeof domain.chainId === 'bigint' && domain.chainId !== chainId) {
+    // Stryker disable next-line BooleanLiteral: ok only shapes the return value; the problem was reported, and parseTypedData refuses any payload with a problem
     ok = false;
     add(`${field}.chainId`, `is ${domain.chainId}, but this signer is configured for chain ${chainId} (ETH_NETWORK)`);
   }
@@ -280,8 +300,10 @@ function checkValue(
     return undefined;
   }
   if (depth > MAX_DEPTH) return void add(path, `is nested deeper than ${MAX_DEPTH} levels`);
+  // Stryker disable next-line Regex: the greedy (.*) starts at the beginning anyway, and a checked type ends with its last ]
   const array = /^(.*)\[([0-9]*)\]$/.exec(type);
   if (array) {
+    // Stryker disable next-line StringLiteral: the group always takes part in a match; the default only satisfies noUncheckedIndexedAccess
     const [, element = '', length] = array;
     if (!Array.isArray(value)) return void add(path, `must be an array (${type}); got ${describe(value)}`);
     if (length !== '' && value.length !== Number(length)) return void add(path, `must have exactly ${length} elements (${type}); got ${value.length}`);
@@ -296,6 +318,7 @@ function checkValue(
     const known = new Set(fields.map((f) => f.name));
     for (const key of Object.keys(value)) {
       if (!known.has(key)) {
+        // Stryker disable next-line BooleanLiteral: ok only shapes the return value; the problem was reported, and parseTypedData refuses any payload with a problem
         ok = false;
         add(`${path}.${key}`, `is not a field of ${type}, so it would not be signed; ${type} has ${[...known].join(', ') || 'no fields'}`);
       }
@@ -303,11 +326,13 @@ function checkValue(
     const entries: Array<[string, unknown]> = [];
     for (const { name, type: fieldType } of fields) {
       if (!Object.hasOwn(value, name)) {
+        // Stryker disable next-line BooleanLiteral: ok only shapes the return value; the problem was reported, and parseTypedData refuses any payload with a problem
         ok = false;
         add(`${path}.${name}`, `is missing: ${type}.${name} is a ${fieldType}`);
         continue;
       }
       const checked = checkValue(fieldType, value[name], `${path}.${name}`, types, budget, depth + 1, add);
+      // Stryker disable next-line ConditionalExpression,BooleanLiteral: ok only shapes the return value; checkValue reported the problem, and parseTypedData refuses any payload with a problem
       if (checked === undefined) ok = false;
       else entries.push([name, checked]);
     }
@@ -321,6 +346,7 @@ function checkElementary(type: string, value: unknown, path: string, add: AddIss
   const integer = INTEGER_TYPE.exec(type);
   if (integer) {
     const signed = integer[1] === '';
+    // Stryker disable next-line StringLiteral: the width group always takes part in a match; the default only satisfies noUncheckedIndexedAccess
     const bits = BigInt(integer[2] ?? '256');
     const parsed = parseInteger(value);
     if (parsed === undefined) {
@@ -353,12 +379,14 @@ function checkElementary(type: string, value: unknown, path: string, add: AddIss
     case 'string':
       if (typeof value !== 'string') return void add(path, `must be a string; got ${describe(value)}`);
       if (hasLoneSurrogate(value)) return void add(path, 'contains an unpaired UTF-16 surrogate, which has no UTF-8 encoding');
+      // Stryker disable next-line StringLiteral: Buffer.byteLength reads an empty encoding name as its default, utf8
       if (Buffer.byteLength(value, 'utf8') > MAX_STRING_BYTES) return void add(path, `is longer than ${MAX_STRING_BYTES} bytes`);
       return value;
     case 'bytes':
       if (typeof value !== 'string' || !/^0x(?:[0-9a-fA-F]{2})*$/.test(value)) return void add(path, `must be bytes as 0x-prefixed hex with an even number of digits; got ${describe(value)}`);
       if ((value.length - 2) / 2 > MAX_STRING_BYTES) return void add(path, `is longer than ${MAX_STRING_BYTES} bytes`);
       return value.toLowerCase();
+    // Stryker disable next-line ConditionalExpression,StringLiteral: unreachable; fieldTypeProblem admitted only elementary types and declared structs
     default:
       return void add(path, `has the unknown type ${JSON.stringify(type)}`);
   }
@@ -374,6 +402,7 @@ function parseInteger(value: unknown): bigint | undefined {
 
 function baseType(type: string): string {
   const bracket = type.indexOf('[');
+  // Stryker disable next-line EqualityOperator: a checked type starts with an identifier, so [ is never at index 0
   return bracket < 0 ? type : type.slice(0, bracket);
 }
 

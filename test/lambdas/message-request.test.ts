@@ -140,6 +140,12 @@ describe('parseMessageEvent: signAuthorization', () => {
     expect(issues).toEqual([{ field: 'chainId', problem: `is ${2n ** 256n - 1n}, but this signer is configured for chain 1 (ETH_NETWORK); use 1, or 0 for every chain if the signing policy allows it` }]);
   });
 
+  it('reports a chain id that is not a number once, as such', () => {
+    expect(issuesOf({ operation: 'signAuthorization', address: DELEGATE, nonce: 0, chainId: 'mainnet' })).toEqual([
+      { field: 'chainId', problem: 'must be a non-negative integer as a JSON number (safe integer), a decimal string or a 0x-hex string; got "mainnet"' },
+    ]);
+  });
+
   it('names every problem of an authorization at once', () => {
     expect(issuesOf({ operation: 'signAuthorization', address: 'me', nonce: 'x', chainId: 5 }).map((issue) => issue.field)).toEqual(['address', 'nonce', 'chainId']);
   });
@@ -159,6 +165,7 @@ describe('parseMessageEvent: signAuthorization', () => {
     ['text before the 0x', 'ab0x10'],
     ['an 81-character string', `0x${'0'.repeat(77)}2a`],
     ['a bigint-looking object', { value: '1' }],
+    ['a decimal string inside an array', ['7']],
   ])('rejects a nonce given as %s, saying which forms are accepted', (_label, nonce) => {
     expect(issuesOf({ operation: 'signAuthorization', address: DELEGATE, nonce })).toEqual([{ field: 'nonce', problem: expect.stringMatching(NOT_A_UINT) }]);
   });
@@ -166,7 +173,7 @@ describe('parseMessageEvent: signAuthorization', () => {
   it.each<[string, Event, string, RegExp]>([
     ['a nonce of 2^64', { operation: 'signAuthorization', address: DELEGATE, nonce: (2n ** 64n).toString() }, 'nonce', /^must be at most 2\^64-1 \(EIP-7702\); got 18446744073709551616$/],
     ['a chain id of 2^256', { operation: 'signAuthorization', address: DELEGATE, nonce: 0, chainId: (2n ** 256n).toString() }, 'chainId', /^must be at most 2\^256-1; got 115792089237316195423570985008687907853269984665640564039457584007913129639936$/],
-    ['a bad chain id', { operation: 'signAuthorization', address: DELEGATE, nonce: 0, chainId: 'mainnet' }, 'chainId', /^must be a non-negative integer .*; got "mainnet"$/],
+    ['an address inside an array', { operation: 'signAuthorization', address: [DELEGATE], nonce: 0 }, 'address', /^must be the address of the contract to delegate to: 0x and 40 hex digits; got an array of 1 element$/],
     ['a missing nonce', { operation: 'signAuthorization', address: DELEGATE }, 'nonce', /^is required: the account's nonce when the authorization is processed .*, up to 2\^64-1$/],
     ['a negative nonce', { operation: 'signAuthorization', address: DELEGATE, nonce: -1 }, 'nonce', /non-negative integer.*; got -1$/],
     ['an unsafe JSON number nonce', { operation: 'signAuthorization', address: DELEGATE, nonce: 2 ** 60 }, 'nonce', /^is a JSON number above 2\^53-1, which JSON parsers round; send it as a decimal or 0x-hex string$/],

@@ -107,6 +107,11 @@ describe('parseTypedData and typedDataDigest', () => {
     ['a domain field that EIP712Domain does not declare', { ...MAIL, domain: { ...MAIL.domain, salt: `0x${'11'.repeat(32)}` } }, 'domain.salt', /^is not declared in types.EIP712Domain, so it would not be signed; declare it or leave it out$/],
     ['a declared domain field missing from the domain', { ...MAIL, domain: { name: 'Ether Mail', version: '1', chainId: 1 } }, 'domain.verifyingContract', /^is declared in types.EIP712Domain but missing: a address$/],
     ['a non-standard EIP712Domain field type', { ...MAIL, types: { ...MAIL.types, EIP712Domain: [{ name: 'chainId', type: 'uint64' }] }, domain: { chainId: 1 } }, 'types.EIP712Domain[0].type', /^must be uint256 for the domain field chainId; got "uint64"$/],
+    ['a domain name declared as bytes32', { ...MAIL, types: { ...MAIL.types, EIP712Domain: [{ name: 'name', type: 'bytes32' }] }, domain: { name: 'Ether Mail' } }, 'types.EIP712Domain[0].type', /^must be string for the domain field name; got "bytes32"$/],
+    ['EIP712Domain given as an object', { ...MAIL, types: { ...MAIL.types, EIP712Domain: { name: 'string' } } }, 'types.EIP712Domain', /^must be an array of fields/],
+    ['a struct type that is also the primaryType and not an identifier', { ...MAIL, types: { '1Mail': MAIL.types.Mail, Person: MAIL.types.Person }, primaryType: '1Mail' }, 'types.1Mail', /not a valid type name/],
+    ['a struct named like an elementary type that is also the primaryType', { ...MAIL, types: { address: MAIL.types.Mail, Person: MAIL.types.Person }, primaryType: 'address' }, 'types.address', /elementary type/],
+    ['a field type given as an array', withTypes({ Person: [{ name: 'name', type: ['string'] }, MAIL.types.Person[1]] }, MAIL.message), 'types.Person[0].type', /^must be an EIP-712 type: .*; got an array of 1 element$/],
     ['a domain chainId of another chain', { ...MAIL, domain: { ...MAIL.domain, chainId: 5 } }, 'domain.chainId', /^is 5, but this signer is configured for chain 1 \(ETH_NETWORK\)$/],
     ['types given as an array', { ...MAIL, types: [] }, 'types', /^must be an object mapping each struct type name to its fields, .*; got an array of 0 elements$/],
     ['a type name that is not an identifier', withTypes({ '1Mail': [{ name: 'x', type: 'string' }] }, MAIL.message), 'types.1Mail', /^is not a valid type name: letters, digits, _ and \$, not starting with a digit, at most 64 characters$/],
@@ -134,10 +139,11 @@ describe('parseTypedData and typedDataDigest', () => {
     ['a bad domain value, by its field', { ...MAIL, domain: { ...MAIL.domain, verifyingContract: 'nobody' } }, 'domain.verifyingContract', /must be an address/],
     ['a message that is not an object', { ...MAIL, message: 'Hello, Bob!' }, 'message', /^must be an object of type Mail; got "Hello, Bob!"$/],
   ];
-  it.each(rejections)('rejects %s, naming the field', (_label, input, field, problem) => {
+  // Each is reported once: the rest of the payload is not checked again against a half-read declaration.
+  it.each(rejections)('rejects %s, naming the field, and nothing else', (_label, input, field, problem) => {
     const { payload, issues } = parse(input);
     expect(payload).toBeUndefined();
-    expect(issues).toContainEqual({ field, problem: expect.stringMatching(problem) });
+    expect(issues).toEqual([{ field, problem: expect.stringMatching(problem) }]);
   });
 
   const valueCases: Array<[string, string, unknown, RegExp]> = [
@@ -174,6 +180,10 @@ describe('parseTypedData and typedDataDigest', () => {
     ['an address with text before it', 'address', `x${MAIL_VECTOR.address}`, /^must be an address: 0x and 40 hex digits; got "x0x/],
     ['an address with text after it', 'address', `${MAIL_VECTOR.address}00`, /must be an address/],
     ['a number for address', 'address', 1, /must be an address: 0x and 40 hex digits; got 1$/],
+    ['an address inside an array', 'address', [MAIL_VECTOR.address], /^must be an address: 0x and 40 hex digits; got an array of 1 element$/],
+    ['bytes1 inside an array', 'bytes1', ['0xab'], /^must be exactly 1 bytes \(bytes1\) as 0x and 2 hex digits; got an array of 1 element$/],
+    ['bytes inside an array', 'bytes', ['0x00'], /^must be bytes as 0x-prefixed hex with an even number of digits; got an array of 1 element$/],
+    ['an integer inside an array', 'uint8', ['5'], /^must be a non-negative integer \(uint8\) .*; got an array of 1 element$/],
     ['1025 elements for uint8[]', 'uint8[]', new Array(1025).fill(0), /^has 1025 elements; at most 1024 are accepted$/],
     ['4 elements for uint8[3]', 'uint8[3]', [1, 2, 3, 4], /^must have exactly 3 elements \(uint8\[3\]\); got 4$/],
     ['2 elements for uint8[3]', 'uint8[3]', [1, 2], /exactly 3 elements/],
@@ -221,7 +231,7 @@ describe('parseTypedData and typedDataDigest', () => {
     expect(accepted({ ...MAIL, types: { [longName]: fields }, primaryType: longName, message: Object.fromEntries(fields.map((f) => [f.name, true])) }).primaryType).toBe(longName);
     // 1 struct + x + 10 arrays of 1 + 899 + y + 997 elements = 10,000 values.
     const counted = { T: [{ name: 'x', type: 'uint8[][]' }, { name: 'y', type: 'uint8[]' }] };
-    expect(parse({ ...MAIL, types: counted, primaryType: 'T', message: { x: new Array(10).fill(new Array(899).fill(0)), y: new Array(997).fill(0) } }).issues).toEqual([]);
+    expect(accepted({ ...MAIL, types: counted, primaryType: 'T', message: { x: new Array(10).fill(new Array(899).fill(0)), y: new Array(997).fill(0) } }).message.y).toHaveLength(997);
     expect(parse({ ...MAIL, types: counted, primaryType: 'T', message: { x: new Array(10).fill(new Array(899).fill(0)), y: new Array(998).fill(0) } }).issues).toEqual([
       { field: 'message.y[997]', problem: 'is beyond the 10000th value of the message; smaller typed data is accepted' },
     ]);
@@ -234,8 +244,16 @@ describe('parseTypedData and typedDataDigest', () => {
       for (let i = 0; i < levels; i += 1) message = { x: message };
       return { ...MAIL, types, primaryType: 'L0', message };
     };
-    expect(parse(chain(16)).issues).toEqual([]);
+    expect(accepted(chain(16)).primaryType).toBe('L0');
     expect(parse(chain(17)).issues).toEqual([{ field: `message${'.x'.repeat(17)}`, problem: 'is nested deeper than 16 levels' }]);
+  });
+
+  it('counts each array dimension as a level of nesting', () => {
+    const levels = 16;
+    const types = Object.fromEntries(Array.from({ length: levels }, (_, i) => [`L${i}`, [{ name: 'x', type: i === levels - 1 ? 'uint8[]' : `L${i + 1}` }]]));
+    let message: unknown = [1];
+    for (let i = 0; i < levels; i += 1) message = { x: message };
+    expect(parse({ ...MAIL, types, primaryType: 'L0', message }).issues).toEqual([{ field: `message${'.x'.repeat(16)}[0]`, problem: 'is nested deeper than 16 levels' }]);
   });
 
   it('accepts a domain chain id given as a decimal or hex string, and every domain field EIP-712 defines', () => {
@@ -321,6 +339,7 @@ describe('describe (a bad value in an error message)', () => {
     ['null', null, 'null'],
     ['a number', 1.5, '1.5'],
     ['a boolean', false, 'false'],
+    ['a huge bigint cut to 80 characters', 10n ** 100n, '1' + '0'.repeat(79)],
   ])('shows %s', (_label, value, shown) => {
     expect(describeValue(value)).toBe(shown);
   });
