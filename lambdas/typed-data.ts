@@ -387,8 +387,9 @@ function checkElementary(type: string, value: unknown, path: string, add: AddIss
       if (typeof value !== 'string' || !/^0x(?:[0-9a-fA-F]{2})*$/.test(value)) return void add(path, `must be bytes as 0x-prefixed hex with an even number of digits; got ${describe(value)}`);
       if ((value.length - 2) / 2 > MAX_STRING_BYTES) return void add(path, `is longer than ${MAX_STRING_BYTES} bytes`);
       return value.toLowerCase();
-    // Stryker disable next-line ConditionalExpression,StringLiteral: unreachable; fieldTypeProblem admitted only elementary types and declared structs
+    // Stryker disable next-line ConditionalExpression: unreachable; fieldTypeProblem admitted only elementary types and declared structs
     default:
+      // Stryker disable next-line StringLiteral: unreachable; fieldTypeProblem admitted only elementary types and declared structs
       return void add(path, `has the unknown type ${JSON.stringify(type)}`);
   }
 }
