@@ -1,6 +1,6 @@
 // The invocation's time budget, and the handler against a local KMS (real SDK over HTTP) that stops answering.
 import type { Context } from 'aws-lambda';
-import { invocationBudget, InvocationBudgetExhausted } from '../../lambdas/invocation-budget';
+import { DEFAULT_TIMEOUT_MARGIN_MS, invocationBudget, InvocationBudgetExhausted, signalAt } from '../../lambdas/invocation-budget';
 import { createHandler } from '../../lambdas/handler';
 import { KmsSigner } from '../../lambdas/signer/kms-signer';
 import { lambdaContext } from '../../scripts/local-stack/lambda-context';
@@ -27,6 +27,82 @@ describe('invocationBudget', () => {
   it('sets no budget without a Lambda context (local calls)', () => {
     expect(invocationBudget(undefined, 500)).toBeUndefined();
     expect(invocationBudget({} as Context, 500)).toBeUndefined();
+  });
+
+  it('keeps back one second by default', () => {
+    expect(DEFAULT_TIMEOUT_MARGIN_MS).toBe(1000);
+  });
+
+  describe('on a controlled clock', () => {
+    beforeEach(() => jest.useFakeTimers({ now: 1_700_000_000_000 }));
+    afterEach(() => jest.useRealTimers());
+
+    it('aborts exactly when the remaining time minus the margin has passed, not a millisecond earlier', () => {
+      const signal = invocationBudget(remaining(3000), 1000)!;
+      jest.advanceTimersByTime(1999);
+      expect(signal.aborted).toBe(false);
+      jest.advanceTimersByTime(1);
+      expect(signal.aborted).toBe(true);
+      expect(signal.reason).toMatchObject({ name: 'InvocationBudgetExhausted', budgetMs: 2000, marginMs: 1000 });
+    });
+
+    it('runs for one millisecond when that is all that is left after the margin', () => {
+      const signal = invocationBudget(remaining(1001), 1000)!;
+      expect(signal.aborted).toBe(false);
+      jest.advanceTimersByTime(1);
+      expect(signal.aborted).toBe(true);
+    });
+
+    it('is aborted from the start when less than the margin is left, saying 0 ms were left for KMS', () => {
+      const signal = invocationBudget(remaining(200), 1000)!;
+      expect(signal.aborted).toBe(true);
+      expect(signal.reason).toBeInstanceOf(InvocationBudgetExhausted);
+      expect(signal.reason).toMatchObject({ budgetMs: -800, marginMs: 1000 });
+      expect((signal.reason as Error).message).toBe(
+        "the invocation's time for KMS (0 ms: the Lambda's remaining time minus TIMEOUT_MARGIN_MS=1000) ran out",
+      );
+    });
+  });
+
+  it('does not keep the process alive once the invocation is over (its timer is unreferenced)', () => {
+    const refTimers = () => process.getActiveResourcesInfo().filter((resource) => resource === 'Timeout').length;
+    const before = refTimers();
+    const budget = invocationBudget(remaining(600_000), 1000);
+    const step = signalAt(Date.now() + 600_000);
+    expect(refTimers()).toBe(before);
+    expect([budget!.aborted, step.aborted]).toEqual([false, false]);
+  });
+});
+
+describe('signalAt', () => {
+  beforeEach(() => jest.useFakeTimers({ now: 1_700_000_000_000 }));
+  afterEach(() => jest.useRealTimers());
+
+  it('aborts at the given deadline, not a millisecond earlier', () => {
+    const signal = signalAt(Date.now() + 250);
+    jest.advanceTimersByTime(249);
+    expect(signal.aborted).toBe(false);
+    jest.advanceTimersByTime(1);
+    expect(signal.aborted).toBe(true);
+    expect(signal.reason).toBeInstanceOf(InvocationBudgetExhausted);
+    expect(signal.reason).toMatchObject({ budgetMs: 250, marginMs: 0 });
+  });
+
+  it('is aborted from the start when the deadline is now or past', () => {
+    for (const deadline of [Date.now(), Date.now() - 5000]) {
+      const signal = signalAt(deadline);
+      expect(signal.aborted).toBe(true);
+      expect((signal.reason as Error).message).toMatch(/^the invocation's time for KMS \(0 ms: .*TIMEOUT_MARGIN_MS=0\) ran out$/);
+    }
+  });
+});
+
+describe('InvocationBudgetExhausted', () => {
+  it('has its stable name and says how much time KMS had', () => {
+    const reason = new InvocationBudgetExhausted(1500, 500);
+    expect(reason).toBeInstanceOf(Error);
+    expect(reason.name).toBe('InvocationBudgetExhausted');
+    expect(reason.message).toBe("the invocation's time for KMS (1500 ms: the Lambda's remaining time minus TIMEOUT_MARGIN_MS=500) ran out");
   });
 });
 
