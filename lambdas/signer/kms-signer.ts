@@ -166,6 +166,7 @@ export class KmsSigner extends AbstractSigner {
         // A failed or abandoned lookup (throttling, a key not yet enabled, a hung KMS) must not stick for
         // the life of the process: the next call looks the key up again.
         started.key.catch(() => {
+          // Stryker disable next-line ConditionalExpression: equivalent: an entry is set only when none is there and removed only here, so while `started` is pending the entry is `started`
           if (perClient.get(this.keyId) === started) perClient.delete(this.keyId);
         });
       }
@@ -173,6 +174,7 @@ export class KmsSigner extends AbstractSigner {
         return await untilAborted(lookup.key, signal);
       } catch (error) {
         // The lookup we joined was abandoned because its caller's time ran out, not ours: look it up again.
+        // Stryker disable next-line ConditionalExpression: `lookup.signal !== signal` as true is equivalent (the same signal cannot be aborted and not aborted); its other condition mutants, disabled with it, are killed by the tests
         if (lookup.signal !== signal && lookup.signal?.aborted && !signal?.aborted) continue;
         // Our own time ran out while we waited (fetchKmsKey has typed every other KMS failure already).
         throw error instanceof Error && error.name === 'AbortError' ? toKmsError('GetPublicKey', this.keyId, error) : error;
@@ -216,6 +218,7 @@ export class KmsSigner extends AbstractSigner {
       delete tx.from;
     }
     const { chainId } = this.#options;
+    // Stryker disable next-line ConditionalExpression: `chainId !== undefined` as true is equivalent (it sets an absent chainId to undefined, which ethers reads as absent); its other condition mutants, disabled with it, are killed by the tests
     if (chainId !== undefined && tx.chainId == null) tx.chainId = chainId;
     return tx as TransactionLike<string>;
   }

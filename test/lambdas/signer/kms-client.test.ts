@@ -62,10 +62,13 @@ describe('createKmsClient', () => {
     // Another command class on the same client gets its own stack, not Sign's.
     expect((await fresh.send(new GetPublicKeyCommand({ KeyId: keyId }))).KeySpec).toBe('ECC_SECG_P256K1');
     expect((await fresh.send(signCommand(keyId))).KeyId).toContain(keyId);
-    // A call with an abort signal (the per-invocation budget) takes the cached stack too.
+    // A call with an abort signal (the per-invocation budget) takes the cached stack too, and so do empty options.
     expect((await fresh.send(signCommand(keyId), { abortSignal: new AbortController().signal })).KeyId).toContain(keyId);
+    expect((await fresh.send(signCommand(keyId), {})).KeyId).toContain(keyId);
     expect(resolveSign).toHaveBeenCalledTimes(1);
     expect(resolveKey).toHaveBeenCalledTimes(1);
+    // Null options (JavaScript callers pass them) take the SDK's own path, and work.
+    expect((await fresh.send(signCommand(keyId), null as never)).KeyId).toContain(keyId);
     fresh.destroy();
   });
 
@@ -104,17 +107,34 @@ describe('createKmsClient', () => {
 
   // After the retry tests, so that the slow answers of the first tests no longer use up throttle faults.
   it('abandons a call aborted during a retry back-off, and sends no attempt after the abort', async () => {
+    // Configured as the signer's own client is: request handler options (the timeouts), not an instance.
+    const signerClient = createKmsClient({
+      ...kmsTimeoutConfig(DEFAULT_KMS_TIMEOUTS),
+      endpoint: kms.url,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    });
     kms.faults.set({ throttle: 10 });
     const handle = jest.spyOn(NodeHttpHandler.prototype, 'handle');
     const controller = new AbortController();
-    const call = client.send(signCommand(keyId), { abortSignal: controller.signal });
+    const call = signerClient.send(signCommand(keyId), { abortSignal: controller.signal });
     await new Promise((resolve) => setTimeout(resolve, 30)); // the first attempt is throttled; the SDK backs off
     const attemptsBefore = handle.mock.calls.length;
     controller.abort();
     await expect(call).rejects.toMatchObject({ name: 'AbortError' });
     await new Promise((resolve) => setTimeout(resolve, 1_500)); // past the longest back-off
     // Any later attempt reaches the HTTP handler with the aborted signal, which refuses it before sending.
-    for (const [, options] of handle.mock.calls.slice(attemptsBefore)) expect(options?.abortSignal?.aborted).toBe(true);
+    const later = handle.mock.calls.slice(attemptsBefore);
+    expect(later.length).toBeGreaterThan(0);
+    for (const [, options] of later) expect(options?.abortSignal?.aborted).toBe(true);
+    signerClient.destroy();
+  });
+
+  it('uses a request handler instance as given', () => {
+    const handler = new NodeHttpHandler({ requestTimeout: 1234 });
+    const given = createKmsClient({ region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'y' }, requestHandler: handler });
+    expect(given.config.requestHandler).toBe(handler);
+    given.destroy();
   });
 
   it('leaves a test double installed on the class in charge (aws-sdk-client-mock), with or without a signal', async () => {
@@ -271,7 +291,8 @@ describe('kmsTimeoutConfig', () => {
 
   it('sets the defaults that do not fail healthy calls under load (about 4 s per attempt)', () => {
     expect(DEFAULT_KMS_TIMEOUTS).toEqual({ connectTimeoutMs: 3000, requestTimeoutMs: 4000 });
-    expect(kmsTimeoutConfig(DEFAULT_KMS_TIMEOUTS)).toEqual({
+    // No maxAttempts of its own: the SDK's default chain (AWS_MAX_ATTEMPTS, else 3) decides.
+    expect(kmsTimeoutConfig(DEFAULT_KMS_TIMEOUTS)).toStrictEqual({
       requestHandler: { connectionTimeout: 3000, requestTimeout: 4000, socketTimeout: 4000, throwOnRequestTimeout: true },
     });
   });

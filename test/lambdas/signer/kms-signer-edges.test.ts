@@ -1,6 +1,6 @@
 // KmsSigner's refusals and less travelled paths: each error's stable name (the errorType callers branch
 // on) and message, KMS answers that lack a field, ENS names, and EIP-7702 nonces.
-import { GetPublicKeyCommand, KMSClient, SignCommand } from '@aws-sdk/client-kms';
+import { GetPublicKeyCommand, KMSClient, NotFoundException, SignCommand } from '@aws-sdk/client-kms';
 import { Transaction, verifyAuthorization, verifyTypedData, type Provider, type TransactionLike } from 'ethers';
 import {
   KmsSigner,
@@ -10,12 +10,12 @@ import {
   InvalidDigestError,
   MissingChainIdError,
 } from '../../../lambdas/signer/kms-signer';
-import { KmsKeyUsageError, KmsUnavailableError } from '../../../lambdas/signer/kms-errors';
+import { KmsKeyNotFoundError, KmsKeyUsageError, KmsUnavailableError } from '../../../lambdas/signer/kms-errors';
 import { SignatureRecoveryError } from '../../../lambdas/signer/signature';
 import { InvalidDerSignatureError } from '../../../lambdas/signer/der';
 import { InvalidPublicKeyError } from '../../../lambdas/signer/public-key';
 import { KNOWN_KEYS } from '../../fixtures/known-keys';
-import { KEY_ARN, mockKms, spkiFor } from '../../helpers/kms-mock';
+import { KEY_ARN, mockKms, publicKeyResponse, spkiFor } from '../../helpers/kms-mock';
 
 const KEY = KNOWN_KEYS[0];
 const OTHER = KNOWN_KEYS[1];
@@ -34,20 +34,22 @@ const failure = (promise: Promise<unknown>) => promise.then(() => { throw new Er
 
 describe('KmsSigner error names and messages', () => {
   it.each([
-    ['AddressMismatchError', new AddressMismatchError('alias/k', KEY.address, OTHER.address),
+    ['AddressMismatchError', () => new AddressMismatchError('alias/k', KEY.address, OTHER.address),
       `KMS key alias/k has address ${KEY.address}, but the signer is pinned to ${OTHER.address}; nothing was signed. Point KMS_KEY_ID at the intended key, or correct EXPECTED_ADDRESS.`],
-    ['FromMismatchError', new FromMismatchError(OTHER.address, KEY.address),
+    ['FromMismatchError', () => new FromMismatchError(OTHER.address, KEY.address),
       `The transaction's from (${OTHER.address}) is not this signer's address (${KEY.address}); omit from or set it to ${KEY.address}.`],
-    ['ChainIdMismatchError', new ChainIdMismatchError(5n, 1n), 'The transaction is for chain 5, but this signer signs only for chain 1; nothing was signed.'],
-    ['MissingChainIdError', new MissingChainIdError(0),
+    ['ChainIdMismatchError', () => new ChainIdMismatchError(5n, 1n), 'The transaction is for chain 5, but this signer signs only for chain 1; nothing was signed.'],
+    ['MissingChainIdError', () => new MissingChainIdError(0),
       'The legacy transaction has no chain id, so its signature would be valid on every chain; set chainId, or ask for replayProtection: false explicitly.'],
-    ['MissingChainIdError', new MissingChainIdError(2), 'A type 2 transaction needs a non-zero chain id.'],
-    ['InvalidDigestError', new InvalidDigestError(20), 'The digest to sign is 20 bytes; it must be exactly 32 (a keccak256 hash).'],
-    ['SignatureRecoveryError', new SignatureRecoveryError('0xab'),
+    ['MissingChainIdError', () => new MissingChainIdError(2), 'A type 2 transaction needs a non-zero chain id.'],
+    ['InvalidDigestError', () => new InvalidDigestError(20), 'The digest to sign is 20 bytes; it must be exactly 32 (a keccak256 hash).'],
+    ['SignatureRecoveryError', () => new SignatureRecoveryError('0xab'),
       "The signature from KMS does not recover to the KMS key's address for digest 0xab; it was refused. Check that KMS_KEY_ID names the intended key (an alias may have been retargeted) and retry."],
-    ['InvalidDerSignatureError', new InvalidDerSignatureError('bad'), 'KMS returned an invalid signature: bad. Nothing was signed; retry, and check the key is ECC_SECG_P256K1.'],
-    ['InvalidPublicKeyError', new InvalidPublicKeyError('bad'), 'The KMS public key is not a secp256k1 key: bad. Use a KMS key with key spec ECC_SECG_P256K1.'],
-  ])('%s has its stable name and a message that says what to do', (name, error, message) => {
+    ['InvalidDerSignatureError', () => new InvalidDerSignatureError('bad'), 'KMS returned an invalid signature: bad. Nothing was signed; retry, and check the key is ECC_SECG_P256K1.'],
+    ['InvalidPublicKeyError', () => new InvalidPublicKeyError('bad'), 'The KMS public key is not a secp256k1 key: bad. Use a KMS key with key spec ECC_SECG_P256K1.'],
+  ])('%s has its stable name and a message that says what to do', (name, create, message) => {
+    // Built inside the test, so that mutation testing counts this test as covering the error classes.
+    const error = create();
     expect(error.name).toBe(name);
     expect(error.message).toBe(message);
   });
@@ -155,5 +157,83 @@ describe('KmsSigner.authorize', () => {
     const auth = await newSigner().authorize({ address: OTHER.address, nonce: 5, chainId: 7n });
     expect(auth).toMatchObject({ address: OTHER.address, nonce: 5n, chainId: 7n });
     expect(verifyAuthorization(auth, auth.signature)).toBe(KEY.address);
+  });
+});
+
+describe('KmsSigner with an abort signal (the invocation budget)', () => {
+  const hung = () => new Promise<never>(() => undefined);
+
+  it('withSignal keeps the same signer for the same signal, and a signer for another signal shares the cached key and provider', async () => {
+    const kms = mockKms(KEY.privateKey);
+    const provider = { resolveName: async () => OTHER.address } as unknown as Provider;
+    const signer = newSigner({}, provider);
+    expect(signer.withSignal(undefined)).toBe(signer);
+    const budget = new AbortController().signal;
+    const bounded = signer.withSignal(budget);
+    expect(bounded).not.toBe(signer);
+    expect(bounded.withSignal(budget)).toBe(bounded);
+    expect(bounded.provider).toBe(provider);
+    await signer.getAddress();
+    await expect(bounded.getAddress()).resolves.toBe(KEY.address);
+    expect(kms.commandCalls(GetPublicKeyCommand)).toHaveLength(1);
+  });
+
+  it('passes its signal to the SDK with Sign, so that the HTTP request and its retries stop too', async () => {
+    const kms = mockKms(KEY.privateKey);
+    const budget = new AbortController().signal;
+    await newSigner().withSignal(budget).signTransaction(transfer);
+    expect((kms.commandCalls(SignCommand)[0]!.args as unknown[])[1]).toEqual({ abortSignal: budget });
+  });
+
+  it('abandons a Sign that outlives its signal with KmsUnavailableError', async () => {
+    const kms = mockKms(KEY.privateKey);
+    const signer = newSigner();
+    await signer.getAddress();
+    const controller = new AbortController();
+    // KMS receives the Sign and never answers; the budget runs out meanwhile.
+    kms.on(SignCommand).callsFake(() => {
+      controller.abort(new Error('time is up'));
+      return hung();
+    });
+    const signing = signer.withSignal(controller.signal).signTransaction(transfer);
+    const error = await failure(signing);
+    expect(error).toBeInstanceOf(KmsUnavailableError);
+    expect(error.message).toMatch(/kms:Sign/);
+  });
+
+  it('gives a caller that joined a failed key lookup its error, without a second GetPublicKey', async () => {
+    const kms = mockKms(KEY.privateKey);
+    kms.on(GetPublicKeyCommand).rejects(new NotFoundException({ message: 'Key not found', $metadata: {} }));
+    const signer = newSigner();
+    // The lookup is started without a signal (a local call) and joined by an invocation that has a budget.
+    const [first, joined] = await Promise.all([failure(signer.getAddress()), failure(signer.withSignal(new AbortController().signal).getAddress())]);
+    expect(first).toBeInstanceOf(KmsKeyNotFoundError);
+    expect(joined).toBeInstanceOf(KmsKeyNotFoundError);
+    expect(kms.commandCalls(GetPublicKeyCommand)).toHaveLength(1);
+  });
+
+  it("lets a caller without a budget look the key up again when the lookup it joined was abandoned by another caller's budget", async () => {
+    const kms = mockKms(KEY.privateKey);
+    let lookups = 0;
+    kms.on(GetPublicKeyCommand).callsFake(() => (++lookups === 1 ? hung() : publicKeyResponse(KEY.privateKey)));
+    const signer = newSigner();
+    const controller = new AbortController();
+    const abandoned = failure(signer.withSignal(controller.signal).getAddress());
+    const patient = signer.getAddress();
+    controller.abort(new Error('time is up'));
+    expect(await abandoned).toBeInstanceOf(KmsUnavailableError);
+    await expect(patient).resolves.toBe(KEY.address);
+    expect(lookups).toBe(2);
+  });
+
+  it('reports its own abandoned key lookup as KmsUnavailableError, and keeps it out of the cache', async () => {
+    const kms = mockKms(KEY.privateKey);
+    let lookups = 0;
+    kms.on(GetPublicKeyCommand).callsFake(() => (++lookups === 1 ? hung() : publicKeyResponse(KEY.privateKey)));
+    const signer = newSigner();
+    const error = await failure(signer.withSignal(AbortSignal.abort(new Error('no time left'))).getAddress());
+    expect(error).toBeInstanceOf(KmsUnavailableError);
+    expect(error.message).toMatch(/GetPublicKey/);
+    await expect(signer.getAddress()).resolves.toBe(KEY.address);
   });
 });
