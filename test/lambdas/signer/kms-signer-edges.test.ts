@@ -144,6 +144,14 @@ describe('KmsSigner with ENS names', () => {
     expect(verifyTypedData({ ...domain, verifyingContract: OTHER.address }, types, { to: KEY.address }, signature)).toBe(KEY.address);
   });
 
+  it("resolves an ENS name in a transaction's to through its provider", async () => {
+    mockKms(KEY.privateKey);
+    const provider = { resolveName: async (name: string) => (name === 'bob.eth' ? OTHER.address : null) } as unknown as Provider;
+    const signed = Transaction.from(await newSigner({}, provider).signTransaction({ ...transfer, to: 'bob.eth' }));
+    expect(signed.to).toBe(OTHER.address);
+    expect(signed.from).toBe(KEY.address);
+  });
+
   it('refuses a name its provider cannot resolve', async () => {
     mockKms(KEY.privateKey);
     const provider = { resolveName: async () => null } as unknown as Provider;
