@@ -244,6 +244,23 @@ describe('createKmsClient', () => {
       expect(computations).toHaveBeenCalledTimes(2); // the same headers twice in a row: reused from then on
     });
 
+    it("keeps computing the user agent while the SDK's answer still changes, and sends the latest", async () => {
+      const cached = createKmsClient(config());
+      const sdkProvider = cached.config.defaultUserAgentProvider;
+      let calls = 0;
+      // The first answer carries a section that later answers drop (as a feature flag added on the first call changes it).
+      const computations = jest.fn(async () => [...(await sdkProvider()), ...(++calls === 1 ? [['first-call'] as [string]] : [])]);
+      cached.config.defaultUserAgentProvider = computations;
+      received.length = 0;
+      for (let i = 0; i < 4; i++) await cached.send(signCommand('alias/changing'));
+      cached.destroy();
+      const agents = userAgents();
+      expect(agents[0]?.[0]).toContain('first-call');
+      expect(agents.slice(1)).toEqual([agents[1], agents[1], agents[1]]);
+      expect(agents[1]?.[0]).not.toContain('first-call');
+      expect(computations).toHaveBeenCalledTimes(3); // different, then the same twice: reused from the fourth call
+    });
+
     it('keeps the logger middleware for a caller that gives the client a logger', async () => {
       const logged: unknown[] = [];
       const logger = { trace: () => {}, debug: () => {}, info: (entry: unknown) => logged.push(entry), warn: () => {}, error: () => {} };
