@@ -126,7 +126,16 @@ describe('signer handler', () => {
     mockKms(KEY.privateKey).on(GetPublicKeyCommand).resolves(undefined as never);
     const error = (await withEnv(ENV, () => newHandler()({ operation: 'status' }, context)).catch((e: unknown) => e)) as Error;
     expect(error.name).toBe('InternalSignerError');
+    expect(error.message).toBe('The signer failed unexpectedly and nothing was returned; see the function logs for details.');
+    expect(error.cause).toBeInstanceOf(TypeError); // kept for the logs
     expect(error.stack).not.toMatch(/\bat /);
+  });
+
+  it('reads the settings again on the next invocation after a start that failed', async () => {
+    mockKms(KEY.privateKey);
+    const handler = newHandler();
+    await expect(withEnv({ ...ENV, ETH_NETWORK: '' }, () => handler({ operation: 'status' }, context))).rejects.toMatchObject({ name: 'ConfigurationError' });
+    await expect(withEnv(ENV, () => handler({ operation: 'status' }, context))).resolves.toMatchObject({ address: KEY.address, chainId: 11155111 });
   });
 
   describe('logging', () => {
@@ -184,7 +193,30 @@ describe('signer handler', () => {
       mockKms(KEY.privateKey);
       const legacy = { to: TO, nonce: 0, gasLimit: 21000, gasPrice: 1 };
       await withEnv({ ...ENV, LOG_LEVEL: 'INFO', ALLOW_PRE_EIP155: 'true' }, () => newHandler('legacy')({ operation: 'sign', transaction: legacy, replayProtection: false }, context));
-      expect(lines.some((line) => /"level":"WARN".*valid on every chain/.test(line))).toBe(true);
+      const warning = lines.map((line) => JSON.parse(line) as Record<string, unknown>).find((entry) => entry.level === 'WARN' && entry.message !== 'the signing policy allows any transaction: whoever can invoke this function can sign anything with the key');
+      expect(warning).toMatchObject({ message: 'signed a pre-EIP-155 transaction: its signature is valid on every chain', transactionHash: expect.stringMatching(/^0x[0-9a-f]{64}$/) });
+    });
+
+    it("adds Lambda's context (function name, request id) to its lines", async () => {
+      mockKms(KEY.privateKey);
+      await withEnv({ ...ENV, LOG_LEVEL: 'INFO' }, () => newHandler()({ operation: 'sign', transaction }, context));
+      expect(lines.map((line) => JSON.parse(line) as Record<string, unknown>)).toContainEqual(
+        expect.objectContaining({ message: 'transaction signed', function_name: 'eth-signer-eip1559', function_request_id: 'req-1' }),
+      );
+    });
+
+    it("logs an unexpected failure as an error 'request failed' with its type, and a refused message request as a policy warning", async () => {
+      mockKms(KEY.privateKey).on(GetPublicKeyCommand).resolves(undefined as never);
+      await withEnv({ ...ENV, LOG_LEVEL: 'INFO' }, () => newHandler()({ operation: 'status' }, context)).catch(() => undefined);
+      mockKms(KEY.privateKey);
+      // examples/policies/allow-all.json (the tests' policy) has no messages section: every message operation is denied.
+      await withEnv({ ...ENV, LOG_LEVEL: 'INFO' }, () => newHandler()({ operation: 'signMessage', message: 'hello' }, context)).catch(() => undefined);
+      const entries = lines.map((line) => JSON.parse(line) as Record<string, unknown>);
+      expect(entries).toContainEqual(expect.objectContaining({ level: 'ERROR', message: 'request failed', error: expect.objectContaining({ name: 'InternalSignerError' }) }));
+      expect(entries).toContainEqual(
+        expect.objectContaining({ level: 'WARN', message: 'signing policy denied the request', errorType: 'PolicyDeniedError', operation: 'signMessage', reason: expect.any(String) }),
+      );
+      expect(entries.filter((entry) => entry.message === 'signing policy denied the transaction')).toEqual([]);
     });
   });
 
