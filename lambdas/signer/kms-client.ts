@@ -52,7 +52,7 @@ export function createKmsClient(config: KMSClientConfig = {}): KMSClient {
       : new CallSignalHttpHandler(requestHandler as NodeHttpHandlerOptions | undefined);
   const client = new KMSClient({ cacheMiddleware: true, ...rest, requestHandler: handler });
   if (!rest.logger) client.middlewareStack.remove('loggerMiddleware');
-  client.middlewareStack.remove(getUserAgentMiddlewareOptions.name ?? 'getUserAgentMiddleware');
+  client.middlewareStack.remove('getUserAgentMiddleware'); // the SDK's name for it (getUserAgentMiddlewareOptions.name)
   client.middlewareStack.add(cachedUserAgent(client.config), { ...getUserAgentMiddlewareOptions, name: 'cachedUserAgentMiddleware' });
   // Looked up on every call, so that a test double installed on the class later (aws-sdk-client-mock) applies.
   const send = (command: unknown, options?: unknown, callback?: unknown): Promise<unknown> =>
@@ -74,15 +74,19 @@ type UserAgentHeaders = Readonly<Record<'user-agent' | 'x-amz-user-agent', strin
  * The SDK's own user-agent middleware, run until two calls in a row produce the same headers (the first call
  * may still be adding feature flags to the shared context), after which those headers are set directly.
  * They depend only on the client's configuration (SDK and Node versions, app id, retry mode, features), never
- * on the request, so every later call sends exactly what the SDK would have computed.
+ * on the request, so every later call sends exactly what the SDK would have computed. A request that already
+ * carries an x-amz-user-agent header (set by a caller's middleware) changes what the SDK writes, so it always
+ * goes through the SDK's middleware and is never remembered.
  */
 function cachedUserAgent(config: KMSClient['config']): BuildMiddleware<object, MetadataBearer> {
   const sdkMiddleware = userAgentMiddleware(config);
   return (next: BuildHandler<object, MetadataBearer>, context) => {
     let computed: UserAgentHeaders | undefined;
     let stable: UserAgentHeaders | undefined;
+    const preset = new WeakSet<object>(); // requests that arrived with their own x-amz-user-agent
     const remember = (args: BuildHandlerArguments<object>) => {
-      if (SmithyHttpRequest.isInstance(args.request)) {
+      // Stryker disable next-line ConditionalExpression: every KMS request is an HTTP request (the SDK's middleware checks the same before it sets a header)
+      if (SmithyHttpRequest.isInstance(args.request) && !preset.has(args.request)) {
         const { headers } = args.request;
         const latest = { 'user-agent': headers['user-agent'], 'x-amz-user-agent': headers['x-amz-user-agent'] };
         if (computed && sameHeaders(computed, latest)) stable = latest;
@@ -92,7 +96,13 @@ function cachedUserAgent(config: KMSClient['config']): BuildMiddleware<object, M
     };
     const compute = sdkMiddleware(remember, context);
     return async (args) => {
-      if (!stable || !SmithyHttpRequest.isInstance(args.request) || args.request.headers['x-amz-user-agent'] !== undefined) return compute(args);
+      if (!SmithyHttpRequest.isInstance(args.request)) return compute(args);
+      if (args.request.headers['x-amz-user-agent'] !== undefined) {
+        preset.add(args.request);
+        return compute(args);
+      }
+      if (!stable) return compute(args);
+      // Stryker disable next-line ConditionalExpression: the SDK always sets both headers (x-amz-user-agent names the SDK version), so neither is ever undefined
       for (const [name, value] of Object.entries(stable)) if (value !== undefined) args.request.headers[name] = value;
       return next(args);
     };

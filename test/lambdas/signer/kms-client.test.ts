@@ -93,6 +93,19 @@ describe('createKmsClient', () => {
     impatient.destroy();
   });
 
+  it('keeps per-call options other than an abort signal: a per-call request timeout applies', async () => {
+    kms.faults.set({ latencyMs: 1_500 });
+    const impatient = createKmsClient({
+      endpoint: kms.url,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+      maxAttempts: 1,
+      requestHandler: { throwOnRequestTimeout: true }, // no client-wide request timeout: only the call's
+    });
+    await expect(impatient.send(signCommand(keyId), { requestTimeout: 200 })).rejects.toMatchObject({ name: 'TimeoutError' });
+    impatient.destroy();
+  });
+
   it("absorbs a throttled call and an HTTP 500 with the SDK's retries", async () => {
     kms.faults.set({ throttle: 1, internalError: 1 });
     const response = await client.send(signCommand(keyId));
@@ -259,6 +272,32 @@ describe('createKmsClient', () => {
       expect(agents.slice(1)).toEqual([agents[1], agents[1], agents[1]]);
       expect(agents[1]?.[0]).not.toContain('first-call');
       expect(computations).toHaveBeenCalledTimes(3); // different, then the same twice: reused from the fourth call
+    });
+
+    it("lets the SDK's middleware compute the headers of requests that already carry x-amz-user-agent, and never reuses theirs", async () => {
+      // A caller's middleware sets its own x-amz-user-agent on some requests only (calls 1, 2 and 5 of 6).
+      const withCustomHeader = (client: KMSClient) => {
+        let call = 0;
+        client.middlewareStack.add((next) => (args) => {
+          call++;
+          if (call <= 2 || call === 5) (args.request as { headers: Record<string, string> }).headers['x-amz-user-agent'] = 'custom/1';
+          return next(args);
+        }, { step: 'build', priority: 'high', name: 'customUserAgentHeader' });
+        return client;
+      };
+      const plain = withCustomHeader(new KMSClient(config()));
+      received.length = 0;
+      for (let i = 0; i < 6; i++) await plain.send(signCommand('alias/plain'));
+      plain.destroy();
+      const expected = userAgents();
+      expect(expected[0]).not.toEqual(expected[2]); // the SDK writes something else when the header is there
+
+      const cached = withCustomHeader(createKmsClient(config()));
+      expect(cached.middlewareStack.identify()).toContain('cachedUserAgentMiddleware - build');
+      received.length = 0;
+      for (let i = 0; i < 6; i++) await cached.send(signCommand('alias/cached'));
+      cached.destroy();
+      expect(userAgents()).toEqual(expected);
     });
 
     it('keeps the logger middleware for a caller that gives the client a logger', async () => {
