@@ -206,7 +206,8 @@ function compileArgument(
       if (normal !== undefined) allowed.add(normal);
     }
   }
-  const key = (value: unknown): string => (typeof value === 'string' ? value.toLowerCase() : String(value));
+  // Addresses and bytes compare as lower-case hex (normaliseArgument lower-cases the policy's side); strings exactly.
+  const key = (value: unknown): string => (typeof value === 'string' && type !== 'string' ? value.toLowerCase() : String(value));
   return {
     test: (value) => {
       if (allowed && !allowed.has(key(value))) return false;
