@@ -27,4 +27,35 @@ describe('loadSigningPolicy', () => {
     expect(() => loadSigningPolicy({})).toThrow(expect.objectContaining({ name: 'ConfigurationError', message: expect.stringMatching(/SIGNING_POLICY_FILE is not set: every signer needs a signing policy .*examples\/policies\/allow-all\.json signs anything/) }));
     expect(() => loadSigningPolicy({ SIGNING_POLICY_FILE: '   ' })).toThrow(/SIGNING_POLICY_FILE is not set/);
   });
+
+  it('accepts a policy of exactly 4 MiB', () => {
+    const json = JSON.stringify({ version: 1, rules: [{ id: 'big', effect: 'allow' }] });
+    writeFileSync(join(root, 'big.json'), json.padEnd(4 * 1024 * 1024, ' '));
+    expect(loadSigningPolicy({ SIGNING_POLICY_FILE: 'big.json', LAMBDA_TASK_ROOT: root }).policy.allowRules.map((rule) => rule.id)).toEqual(['big']);
+  });
+
+  it('trims spaces around the file name', () => {
+    expect(loadSigningPolicy({ SIGNING_POLICY_FILE: ' policy.json\n', LAMBDA_TASK_ROOT: root }).file).toBe('policy.json');
+  });
+
+  it('says which file cannot be read and why, and how to add a policy', () => {
+    expect(() => loadSigningPolicy({ SIGNING_POLICY_FILE: 'missing.json', LAMBDA_TASK_ROOT: root })).toThrow(expect.objectContaining({
+      name: 'ConfigurationError',
+      message: expect.stringMatching(/^The signer is misconfigured: SIGNING_POLICY_FILE missing\.json cannot be read \(ENOENT\): every signer needs a signing policy/),
+    }));
+    expect(() => loadSigningPolicy({ SIGNING_POLICY_FILE: '.', LAMBDA_TASK_ROOT: root })).toThrow(/SIGNING_POLICY_FILE \. cannot be read \(EISDIR\)/);
+  });
+
+  it('quotes at most 200 characters of the file name', () => {
+    const name = `${'d'.repeat(200)}e.json`;
+    expect(() => loadSigningPolicy({ SIGNING_POLICY_FILE: name, LAMBDA_TASK_ROOT: root })).toThrow(new RegExp(`SIGNING_POLICY_FILE ${'d'.repeat(200)} cannot be read`));
+  });
+
+  it('refuses an invalid policy with the policy\'s problems, so that nothing is signed', () => {
+    writeFileSync(join(root, 'bad.json'), JSON.stringify({ version: 1 }));
+    expect(() => loadSigningPolicy({ SIGNING_POLICY_FILE: 'bad.json', LAMBDA_TASK_ROOT: root })).toThrow(expect.objectContaining({
+      name: 'ConfigurationError',
+      message: 'The signer is misconfigured: SIGNING_POLICY_FILE bad.json is not a valid signing policy, so nothing will be signed: Invalid signing policy (1 problem): $.rules is required. Fix the function\'s environment variables.',
+    }));
+  });
 });

@@ -13,10 +13,12 @@ const PERMIT2 = '0x000000000022D473030F116dDEE9F6B43aC78BA3';
 const SPENDER = '0x3fC91A3afd70395Cd496C647d5a6CC9D4B2b7FAD';
 const OTHER = '0x70997970C51812dc3A010C7d01b50e0d17dc79C8';
 const OWNER = '0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266';
+/** OTHER with one letter's case flipped: a broken EIP-55 checksum. */
+const BAD = '0x70997970c51812dc3A010C7d01b50e0d17dc79C8';
 
 const message = (text: string): MessageRequest => ({ operation: 'signMessage', message: { bytes: toUtf8Bytes(text), text } });
-function typed(input: Record<string, unknown>): MessageRequest {
-  const typedData = parseTypedData(input, CHAIN, (field, problem) => {
+function typed(input: Record<string, unknown>, chainId = CHAIN): MessageRequest {
+  const typedData = parseTypedData(input, chainId, (field, problem) => {
     throw new Error(`${field} ${problem}`);
   });
   if (!typedData) throw new Error('invalid typed data');
@@ -29,21 +31,21 @@ const permitTypes = {
     { name: 'nonce', type: 'uint256' }, { name: 'deadline', type: 'uint256' },
   ],
 };
-const permit = (fields: Record<string, unknown> = {}, domain: Record<string, unknown> = {}) => typed({
+const permit = (fields: Record<string, unknown> = {}, domain: Record<string, unknown> = {}, chainId = CHAIN) => typed({
   domain: { name: 'USD Coin', version: '2', chainId: 1, verifyingContract: TOKEN, ...domain },
   types: permitTypes,
   primaryType: 'Permit',
   message: { owner: OWNER, spender: SPENDER, value: '1000000', nonce: 0, deadline: (NOW + 600n).toString(), ...fields },
-});
-const permitSingle = (details: Record<string, unknown> = {}, fields: Record<string, unknown> = {}) => typed({
+}, chainId);
+const PERMIT_SINGLE = [{ name: 'details', type: 'PermitDetails' }, { name: 'spender', type: 'address' }, { name: 'sigDeadline', type: 'uint256' }];
+const PERMIT_DETAILS = [{ name: 'token', type: 'address' }, { name: 'amount', type: 'uint160' }, { name: 'expiration', type: 'uint48' }, { name: 'nonce', type: 'uint48' }];
+const permitSingleWith = (detailsType: object[], singleType: object[], details: Record<string, unknown> = {}, fields: Record<string, unknown> = {}) => typed({
   domain: { name: 'Permit2', chainId: 1, verifyingContract: PERMIT2 },
-  types: {
-    PermitSingle: [{ name: 'details', type: 'PermitDetails' }, { name: 'spender', type: 'address' }, { name: 'sigDeadline', type: 'uint256' }],
-    PermitDetails: [{ name: 'token', type: 'address' }, { name: 'amount', type: 'uint160' }, { name: 'expiration', type: 'uint48' }, { name: 'nonce', type: 'uint48' }],
-  },
+  types: { PermitSingle: singleType, PermitDetails: detailsType },
   primaryType: 'PermitSingle',
   message: { details: { token: TOKEN, amount: '5000', expiration: (NOW + 3600n).toString(), nonce: 0, ...details }, spender: SPENDER, sigDeadline: (NOW + 600n).toString(), ...fields },
 });
+const permitSingle = (details: Record<string, unknown> = {}, fields: Record<string, unknown> = {}) => permitSingleWith(PERMIT_DETAILS, PERMIT_SINGLE, details, fields);
 const authorization = (address: string, chainId = CHAIN): MessageRequest => ({ operation: 'signAuthorization', authorization: { address, nonce: 0n, chainId } });
 
 const PERMIT_RULE: TypedDataRule = {
@@ -79,12 +81,21 @@ describe('evaluateMessagePolicy', () => {
     ['a message with an allowed prefix', POLICY, message('example.com wants you to sign in with your Ethereum account'), 'signMessage.prefixes'],
     ['a message with another prefix', POLICY, message('evil.com wants you to sign in'), /neither/],
     ['a hex message whose bytes spell an allowed message', POLICY, { operation: 'signMessage', message: { bytes: toUtf8Bytes('gm') } }, 'signMessage.exact'],
+    ['a message when only exact messages are listed', { signMessage: { allow: true, exact: ['gm'] } }, message('gn'), /neither/],
+    ['a message shorter than an exact one', { signMessage: { allow: true, exact: ['gm'] } }, message('g'), /neither/],
+    ['a message equal to a listed prefix', { signMessage: { allow: true, prefixes: ['gm'] } }, message('gm'), 'signMessage.prefixes'],
+    ['a message that shares only its first byte with a prefix', { signMessage: { allow: true, prefixes: ['gm'] } }, message('gn'), /neither/],
     // Typed data: domain and primaryType.
     ['typed data matching a rule by primaryType and domain name', POLICY, typed(MAIL), 'mail'],
     ['typed data from another domain', POLICY, typed({ ...MAIL, domain: { ...MAIL.domain, name: 'Evil Mail' } }), /mail: domain.name is "Evil Mail", not "Ether Mail"/],
     ['a permit within every cap', POLICY, permit(), 'usdc-permit'],
     ['a permit on another token contract', POLICY, permit({}, { verifyingContract: OTHER }), /usdc-permit: domain.verifyingContract .* not in the rule's list/],
     ['a permit of another version', POLICY, permit({}, { version: '1' }), /domain.version is "1", not "2"/],
+    ['typed data of another primaryType', { signTypedData: [{ id: 'orders', primaryType: 'Order' }] }, typed(MAIL), /\(orders: primaryType is Mail, not Order\)$/],
+    ['typed data for any domain when the rule names none', { signTypedData: [{ id: 'any-mail', primaryType: 'Mail' }] }, typed(MAIL), 'any-mail'],
+    ['a permit for another chain', POLICY, permit({}, { chainId: 5 }, 5n), /domain.chainId is 5, not 1/],
+    ['a permit without a domain name when the rule names one', POLICY, typed({ domain: { version: '2', chainId: 1, verifyingContract: TOKEN }, types: permitTypes, primaryType: 'Permit', message: { owner: OWNER, spender: SPENDER, value: 1, nonce: 0, deadline: 1 } }), /usdc-permit: domain.name is absent, not "USD Coin"/],
+    ['a permit without a verifying contract when the rule lists some', { signTypedData: [{ id: 'p', primaryType: 'Permit', domain: { verifyingContract: [TOKEN] } }] }, typed({ domain: { name: 'USD Coin', chainId: 1 }, types: permitTypes, primaryType: 'Permit', message: { owner: OWNER, spender: SPENDER, value: 1, nonce: 0, deadline: 1 } }), /p: domain.verifyingContract absent is not in the rule's list/],
     ['a permit without a chain id when the rule names one', POLICY, typed({ domain: { name: 'USD Coin', version: '2', verifyingContract: TOKEN }, types: permitTypes, primaryType: 'Permit', message: { owner: OWNER, spender: SPENDER, value: 1, nonce: 0, deadline: 1 } }), /domain.chainId is absent, not 1/],
     // Typed data: decoded-field caps.
     ['a permit value at the cap', POLICY, permit({ value: '1000000' }), 'usdc-permit'],
@@ -94,7 +105,14 @@ describe('evaluateMessagePolicy', () => {
     ['a permit deadline at now + N', POLICY, permit({ deadline: (NOW + 3600n).toString() }), 'usdc-permit'],
     ['a permit deadline beyond now + N', POLICY, permit({ deadline: (NOW + 3601n).toString() }), /Permit.deadline .* more than 3600 s from now/],
     ['a look-alike Permit struct (caps cannot be decoded)', { signTypedData: [PERMIT_RULE] }, typed({ domain: { name: 'USD Coin', version: '2', chainId: 1, verifyingContract: TOKEN }, types: { Permit: [{ name: 'spender', type: 'address' }, { name: 'value', type: 'uint256' }] }, primaryType: 'Permit', message: { spender: SPENDER, value: 1 } }), /not an EIP-2612 Permit/],
+    ['a permit with any value, spender and deadline under a rule capping none', { signTypedData: [{ id: 'any-permit', primaryType: 'Permit', permit: {} }] }, permit({ spender: OTHER, value: (2n ** 256n - 1n).toString(), deadline: (2n ** 256n - 1n).toString() }), 'any-permit'],
+    ['a permit under a rule that caps only its value', { signTypedData: [{ id: 'value-only', primaryType: 'Permit', permit: { maxValue: 10n } }] }, permit({ spender: OTHER, value: '10', deadline: (NOW * 2n).toString() }), 'value-only'],
     ['a Permit2 PermitSingle within every cap', POLICY, permitSingle(), 'permit2'],
+    ['a Permit2 PermitSingle at every cap (amount, sigDeadline and expiration at now + N)', POLICY, permitSingle({ amount: '5000', expiration: (NOW + 7200n).toString() }, { sigDeadline: (NOW + 7200n).toString() }), 'permit2'],
+    ['a Permit2 PermitSingle under a rule capping nothing', { signTypedData: [{ id: 'any-permit2', primaryType: 'PermitSingle', permit2: {} }] }, permitSingle({ token: OTHER, amount: (2n ** 160n - 1n).toString() }, { spender: OTHER, sigDeadline: (2n ** 256n - 1n).toString() }), 'any-permit2'],
+    ['a Permit2 PermitSingle under a rule that caps only its amount', { signTypedData: [{ id: 'amount-only', primaryType: 'PermitSingle', permit2: { maxAmount: 5000n } }] }, permitSingle({ token: OTHER }, { spender: OTHER, sigDeadline: (NOW * 2n).toString() }), 'amount-only'],
+    ['a PermitSingle look-alike with other PermitDetails', { signTypedData: [PERMIT2_RULE] }, permitSingleWith([{ name: 'token', type: 'address' }, { name: 'amount', type: 'uint256' }, { name: 'expiration', type: 'uint48' }, { name: 'nonce', type: 'uint48' }], PERMIT_SINGLE), /^no signTypedData rule matches \(permit2: the typed data is not a Permit2 PermitSingle\(PermitDetails details,address spender,uint256 sigDeadline\)\)$/],
+    ['a PermitSingle look-alike with another PermitSingle struct', { signTypedData: [PERMIT2_RULE] }, permitSingleWith(PERMIT_DETAILS, [{ name: 'details', type: 'PermitDetails' }, { name: 'spender', type: 'address' }, { name: 'sigDeadline', type: 'uint48' }]), /permit2: the typed data is not a Permit2 PermitSingle/],
     ['a Permit2 amount above the cap', POLICY, permitSingle({ amount: '5001' }), /PermitSingle.details.amount 5001 exceeds the cap 5000/],
     ['a Permit2 token not in the list', POLICY, permitSingle({ token: OTHER }), /details.token .* not in the rule's list/],
     ['a Permit2 spender not in the list', POLICY, permitSingle({}, { spender: OTHER }), /PermitSingle.spender .* not in the rule's list/],
@@ -104,6 +122,7 @@ describe('evaluateMessagePolicy', () => {
     ['a delegation to a listed contract', POLICY, authorization(OTHER), 'signAuthorization'],
     ['a delegation to an unlisted contract', POLICY, authorization(SPENDER), /not in signAuthorization.delegates/],
     ['a chain id 0 delegation without allowAnyChain', POLICY, authorization(OTHER, 0n), /valid on every chain/],
+    ['a delegation to a listed contract written in lower case', POLICY, authorization(OTHER.toLowerCase()), 'signAuthorization'],
     ['a chain id 0 delegation with allowAnyChain', { signAuthorization: { delegates: [OTHER], allowAnyChain: true } }, authorization(OTHER, 0n), 'signAuthorization'],
   ];
 
@@ -111,6 +130,40 @@ describe('evaluateMessagePolicy', () => {
     const decision = evaluateMessagePolicy(policy, request, NOW_MS);
     if (typeof expected === 'string') expect(decision).toEqual({ allowed: true, ruleId: expected });
     else expect(decision).toEqual({ allowed: false, reason: expect.stringMatching(expected) });
+  });
+
+  it.each<[string, MessagePolicy, MessageRequest, string]>([
+    ['signMessage not allowed', {}, message('gm'), 'the policy does not allow signMessage (set signMessage.allow)'],
+    ['a message not listed', POLICY, message('hello'), 'the message is neither one of signMessage.exact nor starts with one of signMessage.prefixes'],
+    ['no signTypedData rules', { signMessage: { allow: true } }, typed(MAIL), 'the policy has no signTypedData rules'],
+    ['a permit above the value cap', { signTypedData: [PERMIT_RULE] }, permit({ value: '1000001' }), 'no signTypedData rule matches (usdc-permit: Permit.value 1000001 exceeds the cap 1000000)'],
+    ['a permit to another spender', { signTypedData: [PERMIT_RULE] }, permit({ spender: OTHER }), `no signTypedData rule matches (usdc-permit: Permit.spender ${OTHER} is not in the rule's list)`],
+    ['a permit deadline too far', { signTypedData: [PERMIT_RULE] }, permit({ deadline: (NOW + 3601n).toString() }), `no signTypedData rule matches (usdc-permit: Permit.deadline ${NOW + 3601n} is more than 3600 s from now)`],
+    ['a permit look-alike', { signTypedData: [PERMIT_RULE] }, typed({ domain: { name: 'USD Coin', version: '2', chainId: 1, verifyingContract: TOKEN }, types: { Permit: [{ name: 'spender', type: 'address' }] }, primaryType: 'Permit', message: { spender: SPENDER } }),
+      'no signTypedData rule matches (usdc-permit: the typed data is not an EIP-2612 Permit(address owner,address spender,uint256 value,uint256 nonce,uint256 deadline))'],
+    ['a Permit2 amount above the cap', { signTypedData: [PERMIT2_RULE] }, permitSingle({ amount: '5001' }), 'no signTypedData rule matches (permit2: PermitSingle.details.amount 5001 exceeds the cap 5000)'],
+    ['a Permit2 token not listed', { signTypedData: [PERMIT2_RULE] }, permitSingle({ token: OTHER }), `no signTypedData rule matches (permit2: PermitSingle.details.token ${OTHER} is not in the rule's list)`],
+    ['a Permit2 spender not listed', { signTypedData: [PERMIT2_RULE] }, permitSingle({}, { spender: OTHER }), `no signTypedData rule matches (permit2: PermitSingle.spender ${OTHER} is not in the rule's list)`],
+    ['a Permit2 signature deadline too far', { signTypedData: [PERMIT2_RULE] }, permitSingle({}, { sigDeadline: (NOW + 7201n).toString() }), `no signTypedData rule matches (permit2: PermitSingle.sigDeadline ${NOW + 7201n} is more than 7200 s from now)`],
+    ['a Permit2 expiration too far', { signTypedData: [PERMIT2_RULE] }, permitSingle({ expiration: (NOW + 7201n).toString() }), `no signTypedData rule matches (permit2: PermitSingle.details.expiration ${NOW + 7201n} is more than 7200 s from now)`],
+    ['signAuthorization not allowed', {}, authorization(OTHER), 'the policy does not allow signAuthorization (EIP-7702 delegation)'],
+    ['a delegation not listed', POLICY, authorization(SPENDER), `delegation to ${SPENDER} is not allowed: it is not in signAuthorization.delegates`],
+    ['a delegation on every chain', POLICY, authorization(OTHER, 0n), 'chainId 0 makes the authorization valid on every chain; the policy allows it only with signAuthorization.allowAnyChain'],
+  ])('denies %s, saying why', (_label, policy, request, reason) => {
+    expect(evaluateMessagePolicy(policy, request, NOW_MS)).toEqual({ allowed: false, reason });
+  });
+
+  it('names the first five signTypedData rules that do not match, and marks more with …', () => {
+    const rules = (count: number) => Array.from({ length: count }, (_, index) => ({ id: `r${index + 1}`, primaryType: `Order${index + 1}` }));
+    const reasons = (count: number) => Array.from({ length: count }, (_, index) => `r${index + 1}: primaryType is Mail, not Order${index + 1}`).join('; ');
+    expect(evaluateMessagePolicy({ signTypedData: rules(5) }, typed(MAIL), NOW_MS)).toEqual({ allowed: false, reason: `no signTypedData rule matches (${reasons(5)})` });
+    expect(evaluateMessagePolicy({ signTypedData: rules(6) }, typed(MAIL), NOW_MS)).toEqual({ allowed: false, reason: `no signTypedData rule matches (${reasons(5)}; …)` });
+  });
+
+  it('measures deadlines from the current whole second', () => {
+    const policy = { signTypedData: [PERMIT_RULE] };
+    expect(evaluateMessagePolicy(policy, permit({ deadline: (NOW + 3600n).toString() }), NOW_MS + 999).allowed).toBe(true);
+    expect(evaluateMessagePolicy(policy, permit({ deadline: (NOW + 3601n).toString() }), NOW_MS + 999).allowed).toBe(false);
   });
 });
 
@@ -138,6 +191,36 @@ describe('compileMessagePolicy', () => {
     expect(evaluateMessagePolicy(policy, permit(), NOW_MS)).toEqual({ allowed: true, ruleId: 'usdc-permit' });
     expect(evaluateMessagePolicy(policy, permit({ value: '1000001' }), NOW_MS).allowed).toBe(false);
     expect(policy.signAuthorization).toEqual({ delegates: [OTHER], allowAnyChain: false });
+  });
+
+  it('compiles Permit2 caps (amount, spender and token lists) and passes signMessage through', () => {
+    const { policy, issues } = compile({
+      signMessage: { allow: true, prefixes: ['example.com wants you to sign in'], exact: ['gm'] },
+      signTypedData: [{ id: 'permit2', primaryType: 'PermitSingle', domain: { name: 'Permit2', verifyingContract: [PERMIT2.toLowerCase()] }, permit2: { maxAmount: '5000', spenders: [SPENDER.toLowerCase()], tokens: [TOKEN.toLowerCase()], maxDeadlineSeconds: 7200 } }],
+      signAuthorization: { delegates: [OTHER], allowAnyChain: true },
+    });
+    expect(issues).toEqual([]);
+    expect(policy).toEqual({ signMessage: POLICY.signMessage, signTypedData: [PERMIT2_RULE], signAuthorization: { delegates: [OTHER], allowAnyChain: true } });
+  });
+
+  it.each<[string, MessagesDocument, string]>([
+    ['a domain contract', { signTypedData: [{ id: 'p', primaryType: 'Mail', domain: { verifyingContract: [TOKEN, BAD] } }] }, '$.messages.signTypedData[0].domain.verifyingContract[1]'],
+    ['a permit spender', { signTypedData: [{ id: 'p', primaryType: 'Permit', permit: { spenders: [BAD] } }] }, '$.messages.signTypedData[0].permit.spenders[0]'],
+    ['a Permit2 spender', { signTypedData: [{ id: 'p', primaryType: 'PermitSingle', permit2: { spenders: [BAD] } }] }, '$.messages.signTypedData[0].permit2.spenders[0]'],
+    ['a Permit2 token', { signTypedData: [{ id: 'p', primaryType: 'PermitSingle', permit2: { tokens: [BAD] } }] }, '$.messages.signTypedData[0].permit2.tokens[0]'],
+    ['a delegate', { signAuthorization: { delegates: [BAD] } }, '$.messages.signAuthorization.delegates[0]'],
+  ])('reports a bad checksum on %s by its JSON path, quoting the address', (_label, document, path) => {
+    expect(compile(document).issues).toEqual([{ path, problem: `has an invalid EIP-55 checksum (${BAD}); copy the address again, or write it in lower case` }]);
+  });
+
+  it.each<[string, MessagesDocument, string, string]>([
+    ['a Permit2 amount with a fraction', { signTypedData: [{ id: 'p', primaryType: 'PermitSingle', permit2: { maxAmount: '1.5' } }] }, '$.messages.signTypedData[0].permit2.maxAmount',
+      'has a fraction of a wei (or base unit); give a whole number or add a unit such as "gwei" or "ether"'],
+    ['a duplicate rule id', { signTypedData: [{ id: 'a', primaryType: 'Mail' }, { id: 'a', primaryType: 'Order' }] }, '$.messages.signTypedData[1].id', '"a" is already the id of another signTypedData rule; ids must be unique (denials name them)'],
+    ['permit caps on another primaryType', { signTypedData: [{ id: 'p', primaryType: 'Order', permit: {} }] }, '$.messages.signTypedData[0].primaryType', 'must be "Permit" for a rule with permit caps (EIP-2612); got "Order"'],
+    ['permit2 caps on another primaryType', { signTypedData: [{ id: 'p', primaryType: 'Permit', permit2: {} }] }, '$.messages.signTypedData[0].primaryType', 'must be "PermitSingle" for a rule with permit2 caps; got "Permit"'],
+  ])('reports %s in these words', (_label, document, path, problem) => {
+    expect(compile(document).issues).toEqual([{ path, problem }]);
   });
 
   it.each<[string, MessagesDocument, string, RegExp]>([
