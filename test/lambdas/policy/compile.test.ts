@@ -99,6 +99,12 @@ describe('compilePolicy', () => {
       ]);
     });
 
+    it('allows a transaction that is any one of the listed calls', () => {
+      const calls = [{ function: 'approve(address,uint256)' }, { function: 'transfer(address,uint256)' }];
+      expect(allows({ calls }, tx({ data: transfer(B, 1n) }))).toBe(true);
+      expect(allows({ calls }, tx({ data: erc20.encodeFunctionData('approve', [B, 1n]) }))).toBe(true);
+    });
+
     it.each<[string, object, bigint | string, string]>([
       ['a value not in the list', { to: { in: [A] } }, 5n, `transfer(address,uint256) argument to "${B.toLowerCase()}" is not one of the 1 accepted values`],
       ['an amount above max', { amount: { max: '100' } }, 101n, 'transfer(address,uint256) argument amount 101 is more than max 100'],
@@ -179,6 +185,10 @@ describe('compilePolicy', () => {
       ['min on an address argument', transferCall({ to: { min: '1' } }), `${ARG}["to"]`, 'max and min apply to integer arguments, but this one is address'],
       ['a max that is not a whole number of base units', transferCall({ amount: { max: '1.5' } }), `${ARG}["amount"].max`,
         'has a fraction of a wei (or base unit); give a whole number or add a unit such as "gwei" or "ether"; got "1.5"'],
+      ['a maxPriorityFeePerGas that is not a whole number of wei', withRule({ maxPriorityFeePerGas: '1.5' }), '$.rules[0].maxPriorityFeePerGas',
+        'has a fraction of a wei (or base unit); give a whole number or add a unit such as "gwei" or "ether"; got "1.5"'],
+      ['a problem in the messages section, under $.messages', { rules: [{ id: 'r', effect: 'deny' }], messages: { signAuthorization: { delegates: [`${A.slice(0, -1)}c`] } } },
+        '$.messages.signAuthorization.delegates[0]', `has an invalid EIP-55 checksum (${A.slice(0, -1)}c); copy the address again, or write it in lower case`],
       ['a min that is not a whole number of base units', transferCall({ amount: { min: '1.5' } }), `${ARG}["amount"].min`,
         'has a fraction of a wei (or base unit); give a whole number or add a unit such as "gwei" or "ether"; got "1.5"'],
       ['a negative value for an unsigned argument', transferCall({ amount: { in: ['1', '-1'] } }), `${ARG}["amount"].in[1]`, 'must not be negative; got "-1"'],
