@@ -1,3 +1,4 @@
+import { captureStdoutPerTest } from '../helpers/captured-output';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -165,17 +166,8 @@ describe('message operations through the signer handler', () => {
 
 describe('message operation logging', () => {
   // Powertools writes INFO lines to stdout.
-  let lines: string[];
-  let spy: jest.SpyInstance;
-  beforeEach(() => {
-    lines = [];
-    spy = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-      lines.push(String(chunk));
-      return true;
-    });
-  });
-  afterEach(() => spy.mockRestore());
-  const signedLines = (operation: string) => lines.map((line) => JSON.parse(line) as Record<string, unknown>).filter((entry) => entry.message === `${operation} signed`);
+  const stdout = captureStdoutPerTest();
+  const signedLines = (operation: string) => stdout.lines.map((line) => JSON.parse(line) as Record<string, unknown>).filter((entry) => entry.message === `${operation} signed`);
 
   it('logs a signed message by its length only, never its text', async () => {
     mockKms(KNOWN_KEYS[0].privateKey);
@@ -184,7 +176,7 @@ describe('message operation logging', () => {
     expect(signedLines('signMessage')).toEqual([
       expect.objectContaining({ operation: 'signMessage', messageBytes: 32, policyRuleId: 'signMessage', address: KNOWN_KEYS[0].address, digest: response.digest, kmsLatencyMs: expect.any(Number) }),
     ]);
-    expect(lines.join('')).not.toContain('5e5e');
+    expect(stdout.lines.join('')).not.toContain('5e5e');
   });
 
   it('logs the time KMS took to answer Sign, to a tenth of a millisecond', async () => {
@@ -209,7 +201,7 @@ describe('message operation logging', () => {
     expect(signedLines('signTypedData')).toEqual([
       expect.objectContaining({ operation: 'signTypedData', primaryType: 'Mail', domainName: 'Ether Mail', verifyingContract: MAIL.domain.verifyingContract, policyRuleId: 'mail', digest: MAIL_VECTOR.digest }),
     ]);
-    expect(lines.join('')).not.toContain('Hello, Bob!');
+    expect(stdout.lines.join('')).not.toContain('Hello, Bob!');
   });
 
   it('logs a signed authorization by its delegate, nonce and chain id (as strings: a nonce may exceed 2^53)', async () => {

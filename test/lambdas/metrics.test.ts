@@ -1,4 +1,5 @@
 // The signers' CloudWatch metrics, read as CloudWatch reads them: from the EMF lines the handler writes to stdout.
+import { captureStdoutPerTest } from '../helpers/captured-output';
 import type * as Kms from '@aws-sdk/client-kms';
 import type { Context } from 'aws-lambda';
 import type * as HandlerModule from '../../lambdas/handler';
@@ -54,8 +55,7 @@ describe('signer metrics (CloudWatch EMF)', () => {
   let metrics: typeof MetricsModule;
   let kmsSdk: typeof Kms;
   let mockKms: typeof KmsMock.mockKms;
-  let lines: string[];
-  let spy: jest.SpyInstance;
+  const stdout = captureStdoutPerTest();
   const saved = { ...process.env };
 
   beforeAll(async () => {
@@ -71,21 +71,13 @@ describe('signer metrics (CloudWatch EMF)', () => {
   afterAll(() => {
     process.env = saved;
   });
-  beforeEach(() => {
-    lines = [];
-    spy = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-      lines.push(String(chunk));
-      return true;
-    });
-  });
-  afterEach(() => spy.mockRestore());
 
   const handler = (kind: 'eip1559' | 'legacy') => handlerModule.createHandler(kind, { client: new kmsSdk.KMSClient({ region: 'us-east-1' }) });
 
   it('counts an EIP-1559 signature in namespace KmsEthSigner, in total and by transaction type, with its KMS latency in milliseconds', async () => {
     mockKms(KEY.privateKey);
     await handler('eip1559')({ operation: 'sign', transaction: eip1559 }, context);
-    const data = extract(lines);
+    const data = extract(stdout.lines);
     const service = { service: 'team-signer' };
     expect(data).toEqual(
       expect.arrayContaining([
@@ -106,14 +98,14 @@ describe('signer metrics (CloudWatch EMF)', () => {
   ])('names the transaction type of %s signature', async (_label, transaction, type) => {
     mockKms(KEY.privateKey);
     await handler('legacy')({ operation: 'sign', transaction }, context);
-    const byType = extract(lines).filter((d) => d.name === 'Signatures' && 'TransactionType' in d.dimensions);
+    const byType = extract(stdout.lines).filter((d) => d.name === 'Signatures' && 'TransactionType' in d.dimensions);
     expect(byType.map((d) => d.dimensions.TransactionType)).toEqual([type]);
   });
 
   it('counts a refused request as an error of its type, and no signature', async () => {
     const kms = mockKms(KEY.privateKey);
     await expect(handler('eip1559')({ operation: 'sign', transaction: { ...eip1559, nonce: -1 } }, context)).rejects.toMatchObject({ name: 'InvalidRequestError' });
-    const data = extract(lines);
+    const data = extract(stdout.lines);
     expect(data.filter((d) => d.name === 'Errors')).toEqual([
       expect.objectContaining({ dimensions: { service: 'team-signer', ErrorType: 'InvalidRequestError' }, value: 1 }),
       expect.objectContaining({ dimensions: { service: 'team-signer' }, value: 1 }),
@@ -127,7 +119,7 @@ describe('signer metrics (CloudWatch EMF)', () => {
     const throttled = Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException', $metadata: { httpStatusCode: 400 } });
     kms.on(kmsSdk.SignCommand).rejects(throttled);
     await expect(handler('eip1559')({ operation: 'sign', transaction: eip1559 }, context)).rejects.toMatchObject({ name: 'KmsThrottledError' });
-    expect(extract(lines)).toContainEqual(expect.objectContaining({ name: 'Errors', dimensions: { service: 'team-signer', ErrorType: 'KmsThrottledError' } }));
+    expect(extract(stdout.lines)).toContainEqual(expect.objectContaining({ name: 'Errors', dimensions: { service: 'team-signer', ErrorType: 'KmsThrottledError' } }));
   });
 
   it('counts a message-operation signature in total and by operation, with its KMS latency', async () => {
@@ -138,7 +130,7 @@ describe('signer metrics (CloudWatch EMF)', () => {
     } finally {
       process.env.SIGNING_POLICY_FILE = saved.SIGNING_POLICY_FILE;
     }
-    const data = extract(lines);
+    const data = extract(stdout.lines);
     expect(data).toEqual(
       expect.arrayContaining([
         { namespace: 'KmsEthSigner', name: 'Signatures', unit: 'Count', dimensions: { service: 'team-signer' }, value: 1 },
@@ -151,33 +143,33 @@ describe('signer metrics (CloudWatch EMF)', () => {
   it('writes no metric for a status request', async () => {
     mockKms(KEY.privateKey);
     await handler('eip1559')({ operation: 'status' }, context);
-    expect(extract(lines)).toEqual([]);
+    expect(extract(stdout.lines)).toEqual([]);
   });
 
   describe('recording directly', () => {
     it('keeps the KMS latency to a tenth of a millisecond', () => {
       metrics.recordSignature(2, 12.345);
       metrics.publishMetrics();
-      expect(extract(lines).find((d) => d.name === 'KmsSignLatency')?.value).toBe(12.3);
+      expect(extract(stdout.lines).find((d) => d.name === 'KmsSignLatency')?.value).toBe(12.3);
     });
 
     it('keeps the KMS latency of a message signature to a tenth of a millisecond', () => {
       metrics.recordMessageSignature('signTypedData', 12.345);
       metrics.publishMetrics();
-      expect(extract(lines).find((d) => d.name === 'KmsSignLatency')?.value).toBe(12.3);
+      expect(extract(stdout.lines).find((d) => d.name === 'KmsSignLatency')?.value).toBe(12.3);
     });
 
     it('names a transaction type it does not know by its number', () => {
       metrics.recordSignature(7, 1);
       metrics.publishMetrics();
-      expect(extract(lines).find((d) => 'TransactionType' in d.dimensions)?.dimensions.TransactionType).toBe('type-7');
+      expect(extract(stdout.lines).find((d) => 'TransactionType' in d.dimensions)?.dimensions.TransactionType).toBe('type-7');
     });
 
     it("counts an error whose name is empty as 'unknown', and no denial for an error that is not a PolicyDeniedError", () => {
       metrics.recordError(Object.assign(new Error('x'), { name: '' }));
       metrics.recordError(Object.assign(new Error('x'), { name: 'KmsThrottledError', ruleId: 'not-a-denial' }));
       metrics.publishMetrics();
-      const data = extract(lines);
+      const data = extract(stdout.lines);
       expect(data).toContainEqual(expect.objectContaining({ name: 'Errors', dimensions: { service: 'team-signer', ErrorType: 'unknown' } }));
       expect(data.filter((d) => d.name === 'PolicyDenials')).toEqual([]);
     });
@@ -185,7 +177,7 @@ describe('signer metrics (CloudWatch EMF)', () => {
     it("counts a PolicyDeniedError with an empty rule id as a denial by 'default-deny'", () => {
       metrics.recordError(Object.assign(new Error('denied'), { name: 'PolicyDeniedError', ruleId: '' }));
       metrics.publishMetrics();
-      expect(extract(lines)).toContainEqual(expect.objectContaining({ name: 'PolicyDenials', dimensions: { service: 'team-signer', Rule: 'default-deny' } }));
+      expect(extract(stdout.lines)).toContainEqual(expect.objectContaining({ name: 'PolicyDenials', dimensions: { service: 'team-signer', Rule: 'default-deny' } }));
     });
   });
 
@@ -193,7 +185,7 @@ describe('signer metrics (CloudWatch EMF)', () => {
     it('counts a denial in total and by the id of the rule that denied it', () => {
       metrics.recordDenial('max-value-per-tx');
       metrics.publishMetrics();
-      const denials = extract(lines).filter((d) => d.name === 'PolicyDenials');
+      const denials = extract(stdout.lines).filter((d) => d.name === 'PolicyDenials');
       expect(denials).toEqual([
         expect.objectContaining({ unit: 'Count', dimensions: { service: 'team-signer', Rule: 'max-value-per-tx' }, value: 1 }),
         expect.objectContaining({ unit: 'Count', dimensions: { service: 'team-signer' }, value: 1 }),
@@ -204,7 +196,7 @@ describe('signer metrics (CloudWatch EMF)', () => {
       const denied = Object.assign(new Error('denied'), { name: 'PolicyDeniedError', ruleId: 'allow-list' });
       metrics.recordError(denied);
       metrics.publishMetrics();
-      const data = extract(lines);
+      const data = extract(stdout.lines);
       expect(data).toContainEqual(expect.objectContaining({ name: 'Errors', dimensions: { service: 'team-signer', ErrorType: 'PolicyDeniedError' } }));
       expect(data).toContainEqual(expect.objectContaining({ name: 'PolicyDenials', dimensions: { service: 'team-signer', Rule: 'allow-list' } }));
     });
@@ -212,13 +204,13 @@ describe('signer metrics (CloudWatch EMF)', () => {
     it("counts a denial by no rule (no allow rule matched) as the rule 'default-deny'", () => {
       metrics.recordError(Object.assign(new Error('denied'), { name: 'PolicyDeniedError', ruleId: undefined }));
       metrics.publishMetrics();
-      expect(extract(lines)).toContainEqual(expect.objectContaining({ name: 'PolicyDenials', dimensions: { service: 'team-signer', Rule: 'default-deny' } }));
-      expect(extract(lines)).toContainEqual(expect.objectContaining({ name: 'PolicyDenials', dimensions: { service: 'team-signer' }, value: 1 }));
+      expect(extract(stdout.lines)).toContainEqual(expect.objectContaining({ name: 'PolicyDenials', dimensions: { service: 'team-signer', Rule: 'default-deny' } }));
+      expect(extract(stdout.lines)).toContainEqual(expect.objectContaining({ name: 'PolicyDenials', dimensions: { service: 'team-signer' }, value: 1 }));
     });
 
     it('caps a long rule id at 128 characters (CloudWatch takes 1024; a dimension is a name, not a payload)', () => {
       metrics.recordDenial('r'.repeat(5000));
-      expect(extract(lines).find((d) => 'Rule' in d.dimensions)?.dimensions.Rule).toBe('r'.repeat(128));
+      expect(extract(stdout.lines).find((d) => 'Rule' in d.dimensions)?.dimensions.Rule).toBe('r'.repeat(128));
     });
   });
 });

@@ -1,5 +1,6 @@
 import { Interface, parseUnits } from 'ethers';
 import { evaluatePolicy, loadPolicy, PolicyValidationError, type CompiledPolicy, type PolicyIssue, type PolicyRequest } from '../../../lambdas/policy';
+import { eip1559Transfer } from '../../helpers/policy-requests';
 
 // compilePolicy runs inside loadPolicy, after the schema: these tests load JSON as a deployment does.
 const A = '0x70997970C51812dc3A010C7d01b50e0d17dc79C8';
@@ -7,17 +8,7 @@ const B = '0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC';
 const TOKEN = '0xA0b86991c6218b36c1d19D4a2e9Eb0cE3606eB48';
 const erc20 = new Interface(['function transfer(address to, uint256 amount)', 'function approve(address spender, uint256 amount)']);
 
-const BASE: PolicyRequest = {
-  chainId: 1n,
-  type: 2,
-  to: A,
-  value: 0n,
-  data: '0x',
-  gasLimit: 21000n,
-  maxFeePerGas: parseUnits('10', 'gwei'),
-  maxPriorityFeePerGas: parseUnits('1', 'gwei'),
-  preEip155: false,
-};
+const BASE: PolicyRequest = eip1559Transfer(A);
 const tx = (fields: Partial<PolicyRequest> & Record<string, unknown> = {}): PolicyRequest => {
   const merged = { ...BASE, ...fields } as Record<string, unknown>;
   for (const key of Object.keys(merged)) if (merged[key] === undefined) delete merged[key];

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { AbiCoder, getAddress, id, Interface, parseEther, parseUnits } from 'ethers';
 import { evaluatePolicy, loadPolicy, type PolicyDecision, type PolicyRequest } from '../../../lambdas/policy';
+import { eip1559Transfer } from '../../helpers/policy-requests';
 
 const A = '0x70997970C51812dc3A010C7d01b50e0d17dc79C8';
 const B = '0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC';
@@ -8,18 +9,7 @@ const TOKEN = '0xA0b86991c6218b36c1d19D4a2e9Eb0cE3606eB48';
 const UINT256_MAX = 2n ** 256n - 1n;
 const erc20 = new Interface(['function transfer(address to, uint256 amount)', 'function approve(address spender, uint256 amount)', 'function transferFrom(address from, address to, uint256 amount)']);
 
-/** An EIP-1559 transfer on chain 1 that every condition below has an opinion about. */
-const BASE: PolicyRequest = {
-  chainId: 1n,
-  type: 2,
-  to: A,
-  value: 0n,
-  data: '0x',
-  gasLimit: 21000n,
-  maxFeePerGas: parseUnits('10', 'gwei'),
-  maxPriorityFeePerGas: parseUnits('1', 'gwei'),
-  preEip155: false,
-};
+const BASE: PolicyRequest = eip1559Transfer(A);
 const tx = (fields: Partial<PolicyRequest> & { to?: string | undefined } = {}): PolicyRequest => {
   const merged = { ...BASE, ...fields } as Record<string, unknown>;
   for (const key of Object.keys(merged)) if (merged[key] === undefined) delete merged[key];
