@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { SpendCharge } from '../../lambdas/policy';
 import { rejectionOf } from '../helpers/rejection';
+import { captureOutputPerTest } from '../helpers/captured-output';
 
 const KEY = KNOWN_KEYS[0];
 const TO = KNOWN_KEYS[1].address;
@@ -140,24 +141,13 @@ describe('signer handler', () => {
 
   describe('logging', () => {
     // Powertools writes INFO lines to stdout and WARN/ERROR lines to stderr.
-    let lines: string[];
-    let spies: jest.SpyInstance[];
-    beforeEach(() => {
-      lines = [];
-      spies = [process.stdout, process.stderr].map((stream) =>
-        jest.spyOn(stream, 'write').mockImplementation((chunk: string | Uint8Array) => {
-          lines.push(String(chunk));
-          return true;
-        }),
-      );
-    });
-    afterEach(() => spies.forEach((spy) => spy.mockRestore()));
+    const output = captureOutputPerTest([process.stdout, process.stderr]);
 
     it('writes one structured line per signature with the chosen fields, and never the data or the event', async () => {
       mockKms(KEY.privateKey);
       const data = '0x' + 'de'.repeat(100);
       await withEnv({ ...ENV, LOG_LEVEL: 'INFO' }, () => newHandler()({ operation: 'sign', transaction: { ...transaction, data } }, context));
-      const entries = lines.map((line) => JSON.parse(line) as Record<string, unknown>);
+      const entries = output.lines.map((line) => JSON.parse(line) as Record<string, unknown>);
       const signed = entries.filter((entry) => entry.message === 'transaction signed');
       expect(signed).toHaveLength(1);
       expect(signed[0]).toMatchObject({
@@ -171,8 +161,8 @@ describe('signer handler', () => {
         transactionHash: expect.stringMatching(/^0x[0-9a-f]{64}$/),
         kmsLatencyMs: expect.any(Number),
       });
-      expect(lines.join('')).not.toContain('dede');
-      expect(lines.join('')).not.toContain(KEY.privateKey.slice(2));
+      expect(output.lines.join('')).not.toContain('dede');
+      expect(output.lines.join('')).not.toContain(KEY.privateKey.slice(2));
     });
 
     it('keeps the log line and the error of an event with 10,000 bad fields under 16 KB and 4 KB', async () => {
@@ -182,7 +172,7 @@ describe('signer handler', () => {
       const error = await rejectionOf(withEnv({ ...ENV, LOG_LEVEL: "INFO" }, () => newHandler()({ operation: "sign", transaction: bad }, context)));
       expect(error).toMatchObject({ name: 'InvalidRequestError', issueCount: 10_000 });
       expect(Buffer.byteLength(error.message)).toBeLessThan(4096);
-      const invalid = lines.filter((line) => line.includes('"invalid request"'));
+      const invalid = output.lines.filter((line) => line.includes('"invalid request"'));
       expect(invalid).toHaveLength(1);
       expect(Buffer.byteLength(invalid[0]!)).toBeLessThan(16 * 1024);
       expect(JSON.parse(invalid[0]!)).toMatchObject({ message: 'invalid request', issueCount: 10_000 });
@@ -193,14 +183,14 @@ describe('signer handler', () => {
       mockKms(KEY.privateKey);
       const legacy = { to: TO, nonce: 0, gasLimit: 21000, gasPrice: 1 };
       await withEnv({ ...ENV, LOG_LEVEL: 'INFO', ALLOW_PRE_EIP155: 'true' }, () => newHandler('legacy')({ operation: 'sign', transaction: legacy, replayProtection: false }, context));
-      const warning = lines.map((line) => JSON.parse(line) as Record<string, unknown>).find((entry) => entry.level === 'WARN' && entry.message !== 'the signing policy allows any transaction: whoever can invoke this function can sign anything with the key');
+      const warning = output.lines.map((line) => JSON.parse(line) as Record<string, unknown>).find((entry) => entry.level === 'WARN' && entry.message !== 'the signing policy allows any transaction: whoever can invoke this function can sign anything with the key');
       expect(warning).toMatchObject({ message: 'signed a pre-EIP-155 transaction: its signature is valid on every chain', transactionHash: expect.stringMatching(/^0x[0-9a-f]{64}$/) });
     });
 
     it("adds Lambda's context (function name, request id) to its lines", async () => {
       mockKms(KEY.privateKey);
       await withEnv({ ...ENV, LOG_LEVEL: 'INFO' }, () => newHandler()({ operation: 'sign', transaction }, context));
-      expect(lines.map((line) => JSON.parse(line) as Record<string, unknown>)).toContainEqual(
+      expect(output.lines.map((line) => JSON.parse(line) as Record<string, unknown>)).toContainEqual(
         expect.objectContaining({ message: 'transaction signed', function_name: 'eth-signer-eip1559', function_request_id: 'req-1' }),
       );
     });
@@ -211,7 +201,7 @@ describe('signer handler', () => {
       mockKms(KEY.privateKey);
       // examples/policies/allow-all.json (the tests' policy) has no messages section: every message operation is denied.
       await withEnv({ ...ENV, LOG_LEVEL: 'INFO' }, () => newHandler()({ operation: 'signMessage', message: 'hello' }, context)).catch(() => undefined);
-      const entries = lines.map((line) => JSON.parse(line) as Record<string, unknown>);
+      const entries = output.lines.map((line) => JSON.parse(line) as Record<string, unknown>);
       expect(entries).toContainEqual(expect.objectContaining({ level: 'ERROR', message: 'request failed', error: expect.objectContaining({ name: 'InternalSignerError' }) }));
       expect(entries).toContainEqual(
         expect.objectContaining({ level: 'WARN', message: 'signing policy denied the request', errorType: 'PolicyDeniedError', operation: 'signMessage', reason: expect.any(String) }),
@@ -331,19 +321,8 @@ describe('signer handler', () => {
     });
 
     describe('logs', () => {
-      let lines: string[];
-      let spies: jest.SpyInstance[];
-      beforeEach(() => {
-        lines = [];
-        spies = [process.stdout, process.stderr].map((stream) =>
-          jest.spyOn(stream, 'write').mockImplementation((chunk: string | Uint8Array) => {
-            lines.push(String(chunk));
-            return true;
-          }),
-        );
-      });
-      afterEach(() => spies.forEach((spy) => spy.mockRestore()));
-      const entries = () => lines.map((line) => JSON.parse(line) as Record<string, unknown>);
+      const output = captureOutputPerTest([process.stdout, process.stderr]);
+      const entries = () => output.lines.map((line) => JSON.parse(line) as Record<string, unknown>);
 
       it('logs the rule that allowed a signature in the signature\'s line', async () => {
         mockKms(KEY.privateKey);

@@ -1,4 +1,4 @@
-import { captureStdoutPerTest } from '../helpers/captured-output';
+import { captureOutputPerTest } from '../helpers/captured-output';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -166,7 +166,7 @@ describe('message operations through the signer handler', () => {
 
 describe('message operation logging', () => {
   // Powertools writes INFO lines to stdout.
-  const stdout = captureStdoutPerTest();
+  const stdout = captureOutputPerTest();
   const signedLines = (operation: string) => stdout.lines.map((line) => JSON.parse(line) as Record<string, unknown>).filter((entry) => entry.message === `${operation} signed`);
 
   it('logs a signed message by its length only, never its text', async () => {

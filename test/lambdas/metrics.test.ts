@@ -1,5 +1,5 @@
 // The signers' CloudWatch metrics, read as CloudWatch reads them: from the EMF lines the handler writes to stdout.
-import { captureStdoutPerTest } from '../helpers/captured-output';
+import { captureOutputPerTest } from '../helpers/captured-output';
 import type * as Kms from '@aws-sdk/client-kms';
 import type { Context } from 'aws-lambda';
 import type * as HandlerModule from '../../lambdas/handler';
@@ -55,7 +55,7 @@ describe('signer metrics (CloudWatch EMF)', () => {
   let metrics: typeof MetricsModule;
   let kmsSdk: typeof Kms;
   let mockKms: typeof KmsMock.mockKms;
-  const stdout = captureStdoutPerTest();
+  const stdout = captureOutputPerTest();
   const saved = { ...process.env };
 
   beforeAll(async () => {
