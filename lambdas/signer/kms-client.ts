@@ -96,6 +96,7 @@ function cachedUserAgent(config: KMSClient['config']): BuildMiddleware<object, M
     };
     const compute = sdkMiddleware(remember, context);
     return async (args) => {
+      // Stryker disable next-line ConditionalExpression: every KMS request is an HTTP request (as for the same check in remember)
       if (!SmithyHttpRequest.isInstance(args.request)) return compute(args);
       if (args.request.headers['x-amz-user-agent'] !== undefined) {
         preset.add(args.request);

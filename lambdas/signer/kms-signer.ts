@@ -211,7 +211,7 @@ export class KmsSigner extends AbstractSigner {
     const tx = copyRequest(request);
     // A hex address needs no resolving: Transaction.from checks its checksum and checksums it, and
     // resolveAddress would compute the same checksum (a keccak hash) a second time.
-    // Stryker disable next-line ConditionalExpression,StringLiteral: the shortcut's test as false is equivalent (resolveAddress gives a hex address the same checksum and the same bad-checksum error; only CPU differs); `tx.to != null` as false, disabled with it, is killed by the ENS test
+    // Stryker disable next-line ConditionalExpression,StringLiteral,EqualityOperator: the shortcut's test as false (or its typeof check inverted, which makes every address take the resolveAddress path) is equivalent: resolveAddress gives a hex address the same checksum and the same bad-checksum error; only CPU differs. `tx.to != null` as false, disabled with it, is killed by the ENS test
     if (tx.to != null && !(typeof tx.to === 'string' && isHexString(tx.to, 20))) tx.to = await resolveAddress(tx.to, this);
     if (tx.from != null) {
       const from = await resolveAddress(tx.from, this);

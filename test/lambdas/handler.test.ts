@@ -3,11 +3,13 @@ import { Transaction } from 'ethers';
 import type { Context } from 'aws-lambda';
 import { createHandler } from '../../lambdas/handler';
 import { KNOWN_KEYS } from '../fixtures/known-keys';
-import { KEY_ARN, mockKms } from '../helpers/kms-mock';
+import { derSign, KEY_ARN, mockKms } from '../helpers/kms-mock';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { SpendCharge } from '../../lambdas/policy';
+import type { IdempotentSignRequest } from '../../lambdas/policy-state/idempotency';
+import type { PolicyState } from '../../lambdas/policy-state/runtime';
 import { rejectionOf } from '../helpers/rejection';
 import { captureOutputPerTest } from '../helpers/captured-output';
 
@@ -179,6 +181,25 @@ describe('signer handler', () => {
       expect(kms.calls()).toHaveLength(0);
     });
 
+    it("logs the KMS Sign call's latency in milliseconds to one decimal", async () => {
+      // A clock that reads 1000 until KMS is called and 1012.345 once it has answered: a 12.345 ms Sign call.
+      let now = 1000;
+      const clock = jest.spyOn(performance, 'now').mockImplementation(() => now);
+      try {
+        const kms = mockKms(KEY.privateKey);
+        kms.on(SignCommand).callsFake((input: { Message: Uint8Array }) => {
+          now = 1012.345;
+          return { KeyId: KEY_ARN, Signature: derSign(input.Message, KEY.privateKey), SigningAlgorithm: 'ECDSA_SHA_256' };
+        });
+        await withEnv({ ...ENV, LOG_LEVEL: 'INFO' }, () => newHandler()({ operation: 'sign', transaction }, context));
+        expect(kms.commandCalls(SignCommand)).toHaveLength(1);
+      } finally {
+        clock.mockRestore();
+      }
+      const signed = output.lines.map((line) => JSON.parse(line) as Record<string, unknown>).find((entry) => entry.message === 'transaction signed');
+      expect(signed).toMatchObject({ kmsLatencyMs: 12.3 });
+    });
+
     it('warns when it signs a pre-EIP-155 transaction', async () => {
       mockKms(KEY.privateKey);
       const legacy = { to: TO, nonce: 0, gasLimit: 21000, gasPrice: 1 };
@@ -279,6 +300,15 @@ describe('signer handler', () => {
       expect(kms.calls()).toHaveLength(0);
     });
 
+    it('names at most 200 characters of the policy file in the error about limits without a store', async () => {
+      mockKms(KEY.privateKey);
+      const file = policyFile(`${'long-name-'.repeat(23)}.json`, { version: 1, limits: [{ name: 'daily', window: '24h', maxCount: 5 }], rules: [{ id: 'r', effect: 'allow' }] });
+      expect(file.length).toBeGreaterThan(230);
+      const error = await rejectionOf(withEnv(env(file), () => newHandler()({ operation: 'sign', transaction }, context)));
+      expect(error).toMatchObject({ name: 'ConfigurationError', message: expect.stringContaining(`the signing policy ${file.slice(0, 200)} declares spending limits`) });
+      expect(error.message).not.toContain(file);
+    });
+
     describe('with a spending store', () => {
       const limited = policyFile('limited.json', { version: 1, rules: [{ id: 'r', effect: 'allow', limits: [{ name: 'daily', window: '24h', maxValue: '1 ether' }] }] });
       const store = () => {
@@ -320,6 +350,54 @@ describe('signer handler', () => {
       });
     });
 
+    describe('with the DynamoDB policy state (POLICY_TABLE_NAME, IDEMPOTENCY)', () => {
+      const limited = policyFile('limited-state.json', { version: 1, rules: [{ id: 'r', effect: 'allow', limits: [{ name: 'daily', window: '24h', maxValue: '1 ether' }] }] });
+
+      /** A policy state whose idempotency wrapper records how it was built and every sign step it ran. */
+      const recordingState = () => {
+        const targets: Array<{ keyArn: string; scope: string }> = [];
+        const steps: IdempotentSignRequest[] = [];
+        const state: PolicyState = {
+          config: { idempotency: true, idempotencyWindowSeconds: 3600, callTimeoutMs: 3000 },
+          idempotent: (sign, target) => {
+            targets.push(target);
+            return async (request) => {
+              steps.push(request);
+              return sign(request);
+            };
+          },
+        };
+        return { state, targets, steps };
+      };
+
+      it("runs every signature through the state's idempotency, built once per warm function for the key ARN and the signer kind", async () => {
+        const kms = mockKms(KEY.privateKey);
+        const { state, targets, steps } = recordingState();
+        const handler = createHandler('legacy', { client: new KMSClient({ region: 'us-east-1' }), policyState: state });
+        const legacy = { to: TO, nonce: 0, gasLimit: 21000, gasPrice: 1 };
+        await withEnv(ENV, () => handler({ operation: 'sign', transaction: legacy, idempotencyKey: 'payout-42' }, context));
+        await withEnv(ENV, () => handler({ operation: 'sign', transaction: { ...legacy, nonce: 1 } }, context));
+        expect(targets).toEqual([{ keyArn: KEY_ARN, scope: 'legacy' }]);
+        expect(steps.map((step) => [step.transaction.nonce, step.idempotencyKey])).toEqual([[0, 'payout-42'], [1, undefined]]);
+        expect(kms.commandCalls(SignCommand)).toHaveLength(2);
+      });
+
+      it('fails closed with ConfigurationError naming both variables when IDEMPOTENCY is on without POLICY_TABLE_NAME, and makes no KMS call', async () => {
+        const kms = mockKms(KEY.privateKey);
+        const failure = withEnv({ ...ENV, IDEMPOTENCY: 'on' }, () => newHandler()({ operation: 'sign', transaction }, context));
+        await expect(failure).rejects.toMatchObject({ name: 'ConfigurationError', message: expect.stringContaining('IDEMPOTENCY is on but POLICY_TABLE_NAME is not set') });
+        expect(kms.calls()).toHaveLength(0);
+      });
+
+      it('counts spending limits in the table that POLICY_TABLE_NAME names, so a policy with limits starts', async () => {
+        const kms = mockKms(KEY.privateKey);
+        // check decides without reserving, so no DynamoDB call is made: the handler only has to start with a store.
+        const decision = await withEnv({ ...env(limited), POLICY_TABLE_NAME: 'eth-signer-policy' }, () => newHandler()({ operation: 'check', transaction }, context));
+        expect(decision).toMatchObject({ allowed: true, ruleId: 'r', charges: [{ limitId: 'rule:r:daily', amount: '1000' }] });
+        expect(kms.calls()).toHaveLength(0);
+      });
+    });
+
     describe('logs', () => {
       const output = captureOutputPerTest([process.stdout, process.stderr]);
       const entries = () => output.lines.map((line) => JSON.parse(line) as Record<string, unknown>);
@@ -334,6 +412,39 @@ describe('signer handler', () => {
         mockKms(KEY.privateKey);
         await withEnv({ ...env(onlyTo), LOG_LEVEL: 'INFO' }, () => newHandler()({ operation: 'sign', transaction: { ...transaction, to: KNOWN_KEYS[2]!.address } }, context)).catch(() => undefined);
         expect(entries()).toContainEqual(expect.objectContaining({ level: 'WARN', message: 'signing policy denied the transaction', policyRuleId: 'no-big-fees' }));
+      });
+
+      it('caps the reason of a denial at 1,000 characters in its log line', async () => {
+        mockKms(KEY.privateKey);
+        // Three allow rules that each miss on a long list of chains make a reason of well over 1,000 characters.
+        const chainId = Array.from({ length: 60 }, (_, i) => i + 1);
+        const rules = ['a', 'b', 'c'].map((id) => ({ id: `other-chains-${id}`, effect: 'allow', chainId, maxValue: '1 wei' }));
+        const wordy = policyFile('wordy.json', { version: 1, rules });
+        const error = await rejectionOf(withEnv({ ...env(wordy), LOG_LEVEL: 'INFO' }, () => newHandler()({ operation: 'sign', transaction }, context)));
+        expect(error).toMatchObject({ name: 'PolicyDeniedError' });
+        expect(error.message.length).toBeGreaterThan(1100);
+        const denial = entries().find((entry) => entry.message === 'signing policy denied the transaction');
+        expect(denial).toMatchObject({ reason: expect.stringMatching(/^The signing policy refused this transaction and nothing was signed: no rule allowed/) });
+        expect(String(denial!.reason)).toHaveLength(1000);
+      });
+
+      it('caps the reason of a refused message request at 1,000 characters in its log line', async () => {
+        mockKms(KEY.privateKey);
+        // Five typed-data rules that each want another long domain name make a reason of well over 1,000 characters.
+        const signTypedData = [1, 2, 3, 4, 5].map((n) => ({ id: `mail-${n}`, primaryType: 'Mail', domain: { name: `Ether Mail ${n} ${'x'.repeat(200)}` } }));
+        const wordy = policyFile('wordy-messages.json', { version: 1, rules: [{ id: 'none', effect: 'allow', to: [TO] }], messages: { signTypedData } });
+        const typedData = {
+          domain: { name: 'Ether Mail', version: '1', chainId: 11155111 },
+          types: { Mail: [{ name: 'contents', type: 'string' }] },
+          primaryType: 'Mail',
+          message: { contents: 'hello' },
+        };
+        const error = await rejectionOf(withEnv({ ...env(wordy), LOG_LEVEL: 'INFO' }, () => newHandler()({ operation: 'signTypedData', ...typedData }, context)));
+        expect(error).toMatchObject({ name: 'PolicyDeniedError' });
+        expect(error.message.length).toBeGreaterThan(1100);
+        const denial = entries().find((entry) => entry.message === 'signing policy denied the request');
+        expect(denial).toMatchObject({ operation: 'signTypedData', reason: expect.stringMatching(/^no signTypedData rule matches/) });
+        expect(String(denial!.reason)).toHaveLength(1000);
       });
 
       it('warns on every cold start with a policy that allows anything (examples/policies/allow-all.json), and not after', async () => {

@@ -274,6 +274,31 @@ describe('createKmsClient', () => {
       expect(computations).toHaveBeenCalledTimes(3); // different, then the same twice: reused from the fourth call
     });
 
+    it('keeps computing the user agent while only its user-agent header changes from call to call', async () => {
+      // A caller's middleware adds a per-call section, which the SDK puts in user-agent only (x-amz-user-agent stays the same).
+      const withCallSection = (client: KMSClient) => {
+        let call = 0;
+        client.middlewareStack.add((next, context) => (args) => {
+          (context as { userAgent?: [string, string][] }).userAgent = [['call', String(++call)]];
+          return next(args);
+        }, { step: 'initialize', name: 'callSection' });
+        return client;
+      };
+      const plain = withCallSection(new KMSClient(config()));
+      received.length = 0;
+      for (let i = 0; i < 4; i++) await plain.send(signCommand('alias/plain'));
+      plain.destroy();
+      const expected = userAgents();
+      expect(new Set(expected.map(([userAgent]) => userAgent)).size).toBe(4);
+      expect(new Set(expected.map(([, amzUserAgent]) => amzUserAgent)).size).toBe(1);
+
+      const cached = withCallSection(createKmsClient(config()));
+      received.length = 0;
+      for (let i = 0; i < 4; i++) await cached.send(signCommand('alias/cached'));
+      cached.destroy();
+      expect(userAgents()).toEqual(expected);
+    });
+
     it("lets the SDK's middleware compute the headers of requests that already carry x-amz-user-agent, and never reuses theirs", async () => {
       // A caller's middleware sets its own x-amz-user-agent on some requests only (calls 1, 2 and 5 of 6).
       const withCustomHeader = (client: KMSClient) => {
@@ -346,7 +371,14 @@ describe('kmsTimeoutConfig', () => {
   });
 
   it('sets the defaults that do not fail healthy calls under load (about 4 s per attempt)', () => {
-    expect(DEFAULT_KMS_TIMEOUTS).toEqual({ connectTimeoutMs: 3000, requestTimeoutMs: 4000 });
+    // Loaded afresh inside the spec, as on a cold start: a module-level value read at the file's import would be
+    // evaluated before mutation testing switches a mutant on, so a wrong default would go unnoticed there.
+    let loaded: typeof DEFAULT_KMS_TIMEOUTS | undefined;
+    jest.isolateModules(() => {
+      ({ DEFAULT_KMS_TIMEOUTS: loaded } = require('../../../lambdas/signer/kms-client') as { DEFAULT_KMS_TIMEOUTS: typeof DEFAULT_KMS_TIMEOUTS });
+    });
+    expect(loaded).toEqual({ connectTimeoutMs: 3000, requestTimeoutMs: 4000 });
+    expect(DEFAULT_KMS_TIMEOUTS).toEqual(loaded);
     // No maxAttempts of its own: the SDK's default chain (AWS_MAX_ATTEMPTS, else 3) decides.
     expect(kmsTimeoutConfig(DEFAULT_KMS_TIMEOUTS)).toStrictEqual({
       requestHandler: { connectionTimeout: 3000, requestTimeout: 4000, socketTimeout: 4000, throwOnRequestTimeout: true },

@@ -70,6 +70,13 @@ describe('publicKeyFromSpki on malformed SubjectPublicKeyInfo', () => {
     ['P-384', '06052b81040022', /NIST P-384 \(KMS key spec ECC_NIST_P384\)/],
     ['P-521', '06052b81040023', /NIST P-521 \(KMS key spec ECC_NIST_P521\)/],
   ])('names the KMS key spec of a %s key', (_label, curve, message) => {
+    // The curve names are a module-level table: loaded afresh here, as on a cold start, so that mutation testing
+    // (which switches a mutant on only when a spec starts) sees the table this spec reads.
+    let fresh: typeof publicKeyFromSpki | undefined;
+    jest.isolateModules(() => {
+      ({ publicKeyFromSpki: fresh } = require('../../../lambdas/signer/public-key') as { publicKeyFromSpki: typeof publicKeyFromSpki });
+    });
+    expect(() => fresh!(spki({ curve }))).toThrow(message);
     expect(() => publicKeyFromSpki(spki({ curve }))).toThrow(message);
   });
 
