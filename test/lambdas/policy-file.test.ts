@@ -1,6 +1,7 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import * as load from '../../lambdas/policy/load';
 import { loadSigningPolicy } from '../../lambdas/policy-file';
 
 describe('loadSigningPolicy', () => {
@@ -49,6 +50,28 @@ describe('loadSigningPolicy', () => {
   it('quotes at most 200 characters of the file name', () => {
     const name = `${'d'.repeat(200)}e.json`;
     expect(() => loadSigningPolicy({ SIGNING_POLICY_FILE: name, LAMBDA_TASK_ROOT: root })).toThrow(new RegExp(`SIGNING_POLICY_FILE ${'d'.repeat(200)} cannot be read`));
+  });
+
+  it('quotes at most 200 characters of the file name when refusing a file too large or an invalid policy', () => {
+    const folder = 'd'.repeat(200);
+    mkdirSync(join(root, folder));
+    writeFileSync(join(root, folder, 'huge.json'), ' '.repeat(4 * 1024 * 1024 + 1));
+    writeFileSync(join(root, folder, 'bad.json'), JSON.stringify({ version: 1 }));
+    expect(() => loadSigningPolicy({ SIGNING_POLICY_FILE: `${folder}/huge.json`, LAMBDA_TASK_ROOT: root })).toThrow(`SIGNING_POLICY_FILE ${folder} is 4194305 bytes`);
+    expect(() => loadSigningPolicy({ SIGNING_POLICY_FILE: `${folder}/bad.json`, LAMBDA_TASK_ROOT: root })).toThrow(`SIGNING_POLICY_FILE ${folder} is not a valid signing policy`);
+  });
+
+  it('lets a failure of the policy engine itself through as it is, not as a problem of the policy', () => {
+    const bug = new TypeError('cannot read properties of undefined');
+    const loadPolicy = jest.spyOn(load, 'loadPolicy').mockImplementation(() => {
+      throw bug;
+    });
+    try {
+      expect(() => loadSigningPolicy({ SIGNING_POLICY_FILE: 'policy.json', LAMBDA_TASK_ROOT: root })).toThrow(bug);
+      expect(loadPolicy).toHaveBeenCalledTimes(1);
+    } finally {
+      loadPolicy.mockRestore();
+    }
   });
 
   it('refuses an invalid policy with the policy\'s problems, so that nothing is signed', () => {

@@ -56,6 +56,25 @@ describe('validatePolicyDocument', () => {
     expect(issues[199]).toEqual({ path: '$.rules[199].effect', problem: 'must be one of ["allow","deny"]; got "maybe"' });
   });
 
+  it('keeps every problem that made the 200 cut, even when the cut falls between a chain id list\'s complaints and their summary', () => {
+    // 198 problems, then the list [0]: the value is not a chain id (problem 199), its item is below 1 (200),
+    // and the summary "not one of the forms" (201) falls past the cap.
+    const rules = [...Array.from({ length: 198 }, (_, index) => ({ id: `r${index}`, effect: 'maybe' })), { id: 'c', effect: 'allow', chainId: [0] }];
+    const issues = issuesOf({ version: 1, rules });
+    expect(issues).toHaveLength(200);
+    expect(issues.slice(198)).toEqual([
+      { path: '$.rules[198].chainId', problem: 'must be a chain id (a whole number from 1 to 2^53-1) or a non-empty list of them; got [0]' },
+      { path: '$.rules[198].chainId[0]', problem: 'must be >= 1; got 0' },
+    ]);
+  });
+
+  it('reports the same problem once where two keys differ only past the 40 characters a path quotes', () => {
+    const long = `-${'c'.repeat(50)}`;
+    expect(issuesOf(call({ [`${long}1`]: {}, [`${long}2`]: {} }))).toEqual([
+      { path: `$.rules[0].calls[0].args["-${'c'.repeat(39)}"]`, problem: 'must NOT have fewer than 1 properties; got {}' },
+    ]);
+  });
+
   it('names object keys in JSON paths: identifiers with a dot, anything else quoted (at most 40 characters), with ~ and / unescaped', () => {
     expect(issuesOf(call({ 'a/b~c': { in: 5 }, $x: {}, '01': {}, 7: {}, 'a-b': {}, ['b'.repeat(50)]: {}, [`-${'c'.repeat(50)}`]: {} })).map((issue) => [issue.path, issue.problem])).toEqual([
       ['$.rules[0].calls[0].args[7]', 'must NOT have fewer than 1 properties; got {}'],
