@@ -222,7 +222,7 @@ describe('signer metrics, module loaded afresh without POWERTOOLS_SERVICE_NAME',
     process.env = saved;
   });
 
-  it("uses the service dimension 'eth-signer', names transaction types 0 to 4, and names a denial by no rule 'default-deny'", async () => {
+  it("keeps namespace KmsEthSigner, uses the service dimension 'eth-signer', names transaction types 0 to 4, and names a denial by no rule 'default-deny'", async () => {
     process.env.POWERTOOLS_METRICS_DISABLED = 'false';
     delete process.env.POWERTOOLS_SERVICE_NAME;
     jest.resetModules();
@@ -242,6 +242,7 @@ describe('signer metrics, module loaded afresh without POWERTOOLS_SERVICE_NAME',
       spy.mockRestore();
     }
     const data = extract(lines);
+    expect(new Set(data.map((d) => d.namespace))).toEqual(new Set(['KmsEthSigner']));
     expect(new Set(data.map((d) => d.dimensions.service))).toEqual(new Set(['eth-signer']));
     expect(data.filter((d) => 'TransactionType' in d.dimensions).map((d) => d.dimensions.TransactionType)).toEqual(['legacy', 'eip2930', 'eip1559', 'eip4844', 'eip7702']);
     expect(data.filter((d) => 'Rule' in d.dimensions).map((d) => d.dimensions.Rule)).toEqual(['some-rule', 'default-deny']);
