@@ -105,6 +105,13 @@ describe('describeValue limits and forms', () => {
     expect(describeValue([array.value])).toBe(`[[${'1,'.repeat(37)}1... (an array of 1 item)`);
     expect(array.reads()).toBeLessThanOrEqual(MAX_DESCRIBED_LENGTH + 1);
   });
+
+  it('reads no more of a large array than the room left after the items before it', () => {
+    const array = countingArray(100_000);
+    expect(describeValue(['x'.repeat(60), array.value])).toBe(`["${'x'.repeat(60)}",[1,1,1,1,1,1,... (an array of 2 items)`);
+    // The first item takes 62 of the description's characters, so at most 20 elements can still be shown.
+    expect(array.reads()).toBeLessThanOrEqual(MAX_DESCRIBED_LENGTH - 60);
+  });
 });
 
 describe('capText', () => {
