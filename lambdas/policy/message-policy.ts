@@ -112,6 +112,7 @@ function typedDataMismatch(rule: TypedDataRule, data: TypedDataPayload, nowMs: n
 function permitMismatch(caps: PermitConditions, data: TypedDataPayload, nowMs: number): string | undefined {
   if (signature(data, 'Permit') !== PERMIT_FIELDS) return 'the typed data is not an EIP-2612 Permit(address owner,address spender,uint256 value,uint256 nonce,uint256 deadline)';
   const { spender, value, deadline } = data.message as { spender: string; value: bigint; deadline: bigint };
+  // Stryker disable next-line ConditionalExpression: a guard for the type checker; `value > undefined` is false as well
   if (caps.maxValue !== undefined && value > caps.maxValue) return `Permit.value ${value} exceeds the cap ${caps.maxValue}`;
   if (caps.spenders !== undefined && !inList(spender, caps.spenders)) return `Permit.spender ${spender} is not in the rule's list`;
   if (caps.maxDeadlineSeconds !== undefined && deadline > latest(nowMs, caps.maxDeadlineSeconds)) {
@@ -125,6 +126,7 @@ function permit2Mismatch(caps: Permit2Conditions, data: TypedDataPayload, nowMs:
     return 'the typed data is not a Permit2 PermitSingle(PermitDetails details,address spender,uint256 sigDeadline)';
   }
   const { details, spender, sigDeadline } = data.message as { details: { token: string; amount: bigint; expiration: bigint }; spender: string; sigDeadline: bigint };
+  // Stryker disable next-line ConditionalExpression: a guard for the type checker; `amount > undefined` is false as well
   if (caps.maxAmount !== undefined && details.amount > caps.maxAmount) return `PermitSingle.details.amount ${details.amount} exceeds the cap ${caps.maxAmount}`;
   if (caps.tokens !== undefined && !inList(details.token, caps.tokens)) return `PermitSingle.details.token ${details.token} is not in the rule's list`;
   if (caps.spenders !== undefined && !inList(spender, caps.spenders)) return `PermitSingle.spender ${spender} is not in the rule's list`;
@@ -145,6 +147,7 @@ function decideAuthorization(rule: MessagePolicy['signAuthorization'], auth: { a
 
 /** The fields of a struct type as "name:type,…", to compare with a standard definition. */
 function signature(data: TypedDataPayload, type: string): string | undefined {
+  // Stryker disable next-line ArrayDeclaration: hasOwn found the type and parseTypedData gives every type an array of fields, so the fallback is for the type checker only
   return Object.hasOwn(data.types, type) ? (data.types[type] ?? []).map((f) => `${f.name}:${f.type}`).join(',') : undefined;
 }
 
@@ -159,6 +162,7 @@ function latest(nowMs: number, seconds: number): bigint {
 }
 
 function startsWith(bytes: Uint8Array, prefix: Uint8Array): boolean {
+  // Stryker disable next-line ConditionalExpression: a shortcut; for a prefix longer than the bytes, every() meets bytes[i] undefined past their end and is false as well
   return prefix.length <= bytes.length && prefix.every((byte, i) => bytes[i] === byte);
 }
 
@@ -206,6 +210,7 @@ export function compileMessagePolicy(
     try {
       return getAddress(value);
     } catch {
+      // Stryker disable next-line MethodExpression: the schema accepts only 0x and 40 hex digits here, so the value is 42 characters already; the cut keeps the message bounded if that ever changes
       add(at, `has an invalid EIP-55 checksum (${value.slice(0, 42)}); copy the address again, or write it in lower case`);
       return value;
     }
@@ -229,9 +234,12 @@ export function compileMessagePolicy(
     if (rule.permit && rule.primaryType !== 'Permit') add(`${at}.primaryType`, `must be "Permit" for a rule with permit caps (EIP-2612); got "${rule.primaryType}"`);
     if (rule.permit2 && rule.primaryType !== 'PermitSingle') add(`${at}.primaryType`, `must be "PermitSingle" for a rule with permit2 caps; got "${rule.primaryType}"`);
     const domain = rule.domain && {
+      // Stryker disable next-line ConditionalExpression: a name member that is undefined reads the same as none (typedDataMismatch compares only a name !== undefined)
       ...(rule.domain.name !== undefined && { name: rule.domain.name }),
+      // Stryker disable next-line ConditionalExpression: a version member that is undefined reads the same as none (typedDataMismatch compares only a version !== undefined)
       ...(rule.domain.version !== undefined && { version: rule.domain.version }),
       ...(rule.domain.chainId !== undefined && { chainId: BigInt(rule.domain.chainId) }),
+      // Stryker disable next-line ConditionalExpression: addresses(undefined) is undefined, and a verifyingContract member that is undefined reads the same as none
       ...(rule.domain.verifyingContract !== undefined && { verifyingContract: addresses(rule.domain.verifyingContract, `${at}.domain.verifyingContract`) }),
     };
     const permit = rule.permit && {
@@ -252,6 +260,7 @@ export function compileMessagePolicy(
     ...(document.signMessage && { signMessage: document.signMessage }),
     ...(signTypedData && { signTypedData }),
     ...(authorization && {
+      // Stryker disable next-line ArrayDeclaration: the schema requires delegates, so addresses() always gives a list; the fallback is for the type checker only
       signAuthorization: { delegates: addresses(authorization.delegates, `${path}.signAuthorization.delegates`) ?? [], allowAnyChain: authorization.allowAnyChain ?? false },
     }),
   };

@@ -85,6 +85,8 @@ describe('evaluateMessagePolicy', () => {
     ['a message shorter than an exact one', { signMessage: { allow: true, exact: ['gm'] } }, message('g'), /neither/],
     ['a message equal to a listed prefix', { signMessage: { allow: true, prefixes: ['gm'] } }, message('gm'), 'signMessage.prefixes'],
     ['a message that shares only its first byte with a prefix', { signMessage: { allow: true, prefixes: ['gm'] } }, message('gn'), /neither/],
+    ['a message equal to any one of several exact ones', { signMessage: { allow: true, exact: ['gm', 'gn'] } }, message('gn'), 'signMessage.exact'],
+    ['a message starting with any one of several prefixes', { signMessage: { allow: true, prefixes: ['gm', 'gn'] } }, message('gn frens'), 'signMessage.prefixes'],
     // Typed data: domain and primaryType.
     ['typed data matching a rule by primaryType and domain name', POLICY, typed(MAIL), 'mail'],
     ['typed data from another domain', POLICY, typed({ ...MAIL, domain: { ...MAIL.domain, name: 'Evil Mail' } }), /mail: domain.name is "Evil Mail", not "Ether Mail"/],
@@ -120,6 +122,7 @@ describe('evaluateMessagePolicy', () => {
     ['a Permit2 expiration beyond now + N', POLICY, permitSingle({ expiration: (NOW + 7201n).toString() }), /details.expiration .* more than 7200 s/],
     // Authorizations.
     ['a delegation to a listed contract', POLICY, authorization(OTHER), 'signAuthorization'],
+    ['a delegation to any one of several listed contracts', { signAuthorization: { delegates: [SPENDER, OTHER] } }, authorization(OTHER), 'signAuthorization'],
     ['a delegation to an unlisted contract', POLICY, authorization(SPENDER), /not in signAuthorization.delegates/],
     ['a chain id 0 delegation without allowAnyChain', POLICY, authorization(OTHER, 0n), /valid on every chain/],
     ['a delegation to a listed contract written in lower case', POLICY, authorization(OTHER.toLowerCase()), 'signAuthorization'],
