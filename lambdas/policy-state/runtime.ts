@@ -19,11 +19,13 @@ export interface PolicyState {
 export function createPolicyState(config: PolicyStateConfig, client?: DynamoDBClient): PolicyState {
   const { tableName } = config;
   const dynamo = tableName === undefined ? undefined : (client ?? sharedPolicyStateClient(config));
+  // Stryker disable next-line LogicalOperator,ConditionalExpression: dynamo is undefined exactly when tableName is, so either test alone decides; both narrow the types
   const store = tableName === undefined || !dynamo ? undefined : new SpendingStore({ tableName, client: dynamo, callTimeoutMs: config.callTimeoutMs });
   return {
     config,
     ...(store && { store }),
     idempotent: (sign, { keyArn, scope }) => {
+      // Stryker disable next-line ConditionalExpression: dynamo is undefined exactly when tableName is, so `!dynamo` alone decides; the table test narrows the type
       if (!config.idempotency || tableName === undefined || !dynamo) return (request) => sign(request);
       return makeIdempotentSign(sign, { tableName, client: dynamo, keyArn, scope, windowSeconds: config.idempotencyWindowSeconds });
     },
