@@ -20,6 +20,7 @@ import { POLICY_TABLE_KEYS, type CallBudget } from './spending-store';
 /** Default time a signed response is replayed for a retry of the same request: one hour. */
 export const DEFAULT_IDEMPOTENCY_WINDOW_SECONDS = 3600;
 /** The attribute that holds a record's expiry (epoch seconds); enable DynamoDB TTL on it. */
+// Stryker disable next-line StringLiteral: a module-level constant read at import, so Stryker only runs the config test that imports it lazily; the TTL specs of idempotency.test.ts and runtime.test.ts fail when it is emptied
 export const IDEMPOTENCY_EXPIRY_ATTRIBUTE = 'expiration';
 
 /** The part of a sign request that identifies it for idempotency. */
@@ -71,6 +72,7 @@ export function makeIdempotentSign<R extends object, Q extends IdempotentSignReq
     expiryAttr: IDEMPOTENCY_EXPIRY_ATTRIBUTE,
   });
   bindDeadlines(options.client);
+  // Stryker disable next-line BooleanLiteral: the identity always has an unsignedHash, so Powertools never finds the idempotency key missing
   const config = new IdempotencyConfig({ expiresAfterSeconds: windowSeconds, hashFunction: 'sha256', throwOnNoIdempotencyKey: true });
   // Only the identity (argument 0) is hashed; the request may carry more (e.g. the policy decision's charges).
   // (Typed by the base request: Powertools' option types cannot resolve a generic parameter; only Q is passed in.)
@@ -83,6 +85,7 @@ export function makeIdempotentSign<R extends object, Q extends IdempotentSignReq
   return async (request, context, budget) => {
     // Only a real Lambda context (callers and tests may pass a partial one) tells the remaining time.
     const lambda = typeof context?.getRemainingTimeInMillis === 'function' ? context : undefined;
+    // Stryker disable next-line ConditionalExpression: as true it registers undefined, which only forgets the context of an earlier call; Lambda passes a context to every invocation (as false it is killed by the test of a retry after the first invocation died, disabled with it)
     if (lambda) config.registerLambdaContext(lambda);
     const identity = idempotencyIdentity(request);
     const deadline = budget ?? (lambda ? { deadlineMs: Date.now() + lambda.getRemainingTimeInMillis() - RESPONSE_MARGIN_MS } : {});
@@ -105,7 +108,9 @@ function bindDeadlines(client: DynamoDBClient): void {
   client.middlewareStack.add(
     (next) => async (args) => {
       const budget = callBudget.getStore();
+      // Stryker disable next-line ConditionalExpression: a shortcut; with neither a deadline nor a signal the race below has nothing to lose against (infinite time, no timer, no listener), so the call ends the same
       if (!budget || (budget.deadlineMs === undefined && !budget.signal)) return next(args);
+      // Stryker disable next-line ConditionalExpression: without a deadline, undefined - now is NaN, which is not <= 0 and not finite: no timer, the same as infinity
       const leftMs = budget.deadlineMs === undefined ? Number.POSITIVE_INFINITY : budget.deadlineMs - Date.now();
       if (leftMs <= 0 || budget.signal?.aborted) throw deadlineError('the invocation ran out of time before DynamoDB was called');
       let timer: NodeJS.Timeout | undefined;
@@ -113,15 +118,18 @@ function bindDeadlines(client: DynamoDBClient): void {
       const expired = new Promise<never>((_, reject) => {
         if (Number.isFinite(leftMs)) timer = setTimeout(() => reject(deadlineError(`no answer from DynamoDB within ${Math.round(leftMs)} ms`)), leftMs);
         onAbort = () => reject(deadlineError('the caller cancelled the request'));
+        // Stryker disable next-line ObjectLiteral,BooleanLiteral: the listener is removed in the finally block below whether or not it ran
         budget.signal?.addEventListener('abort', onAbort, { once: true });
       });
       try {
         return await Promise.race([next(args), expired]);
       } finally {
         clearTimeout(timer);
+        // Stryker disable next-line ConditionalExpression: a guard for the type checker; the promise executor above always assigns onAbort (as false it is killed by the test that no listener is left, disabled with it)
         if (onAbort) budget.signal?.removeEventListener('abort', onAbort);
       }
     },
+    // Stryker disable next-line ObjectLiteral,StringLiteral: initialize is the default step and the name only labels the middleware (the WeakSet keeps it from being added twice); an unknown step sorts among the build steps, still outside the retries (middlewareStack.identify()), so the deadline covers the same calls
     { step: 'initialize', name: 'policyStateDeadline' },
   );
 }
@@ -154,7 +162,9 @@ export function idempotencyIdentity({ transaction, replayProtection, idempotency
 export { IDEMPOTENCY_KEY_PATTERN, idempotencyKeyProblem } from './idempotency-key';
 
 function toSignerError(error: unknown): unknown {
+  // Stryker disable next-line ConditionalExpression: no SignerError's name starts with Idempotency, so the name checks below pass it through as well; this says it first
   if (error instanceof SignerError) return error; // the signer's own failure, passed through (its record was removed)
+  // Stryker disable next-line StringLiteral: a thrown non-Error is passed through whatever its fallback name, as long as that does not start with Idempotency
   const name = error instanceof Error ? error.name : '';
   if (name === 'IdempotencyAlreadyInProgressError') return new SigningInProgressError({ cause: error });
   if (name.startsWith('Idempotency')) return new PolicyStateUnavailableError(`idempotency record: ${name}`, { cause: error });

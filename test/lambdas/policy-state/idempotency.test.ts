@@ -1,9 +1,11 @@
 // Idempotent signing against real parts: Powertools' DynamoDB persistence over the real SDK to dynalite, and
 // signatures from the local KMS over HTTP (randomised, so a replayed response is recognisable).
-import { createServer, type AddressInfo, type Socket } from 'node:net';
+import { getEventListeners } from 'node:events';
+import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { DynamoDBClient, GetItemCommand, QueryCommand } from '@aws-sdk/client-dynamodb';
 import type { KMSClient } from '@aws-sdk/client-kms';
-import { Transaction, type TransactionRequest } from 'ethers';
+import type { Context } from 'aws-lambda';
+import { Transaction, Wallet, type TransactionRequest } from 'ethers';
 import type { SpendingLimit } from '../../../lambdas/policy/spending';
 import { PolicyStateUnavailableError, SigningInProgressError, SpendingLimitExceededError } from '../../../lambdas/policy-state/errors';
 import {
@@ -14,7 +16,7 @@ import {
 } from '../../../lambdas/policy-state/idempotency';
 import { SpendingStore } from '../../../lambdas/policy-state/spending-store';
 import { toSignResponse, type SignResponse } from '../../../lambdas/response';
-import { KmsSigner } from '../../../lambdas/signer/kms-signer';
+import { FromMismatchError, KmsSigner } from '../../../lambdas/signer/kms-signer';
 import { localKmsClient, startLocalKms, type LocalKms } from '../../../scripts/local-kms';
 import { lambdaContext } from '../../../scripts/local-stack/lambda-context';
 import { createSigningKey } from '../../../scripts/local-stack/stack';
@@ -68,6 +70,34 @@ const options = (scope: string, extra: { windowSeconds?: number; client?: Dynamo
   scope,
   ...(extra.windowSeconds !== undefined && { windowSeconds: extra.windowSeconds }),
 });
+
+/** The innermost cause of an error: what an operator reads at the bottom of the logged error. */
+function rootCause(error: unknown): unknown {
+  let current = error;
+  while (current instanceof Error && current.cause !== undefined) current = current.cause;
+  return current;
+}
+
+/** A TCP server that accepts connections and never answers (a hung DynamoDB endpoint), and a client for it. */
+async function hungDynamoDb(): Promise<{ client: DynamoDBClient; close: () => void }> {
+  const sockets = new Set<Socket>();
+  const hung: Server = createServer((socket) => sockets.add(socket));
+  await new Promise<void>((resolve) => hung.listen(0, '127.0.0.1', resolve));
+  const client = new DynamoDBClient({ endpoint: `http://127.0.0.1:${(hung.address() as AddressInfo).port}`, region: 'us-east-1', maxAttempts: 1, credentials: { accessKeyId: 'a', secretAccessKey: 'b' } });
+  return {
+    client,
+    close: () => {
+      client.destroy();
+      sockets.forEach((socket) => socket.destroy());
+      hung.close();
+    },
+  };
+}
+
+/** Without a Lambda context Powertools warns that it cannot tell the remaining time: expected where a test passes none. */
+function quietRemainingTimeWarning(): jest.SpyInstance {
+  return jest.spyOn(console, 'warn').mockImplementation(() => undefined);
+}
 
 describe('makeIdempotentSign', () => {
   it('returns the identical signed transaction for a retry and signs once', async () => {
@@ -147,7 +177,9 @@ describe('makeIdempotentSign', () => {
     const request = { transaction: transfer(), replayProtection: true };
     const first = idempotent(request, lambdaContext('signer'));
     await new Promise((resolve) => setTimeout(resolve, 200));
-    expect(await rejectionOf(idempotent(request, lambdaContext('signer')))).toBeInstanceOf(SigningInProgressError);
+    const duplicate = await rejectionOf(idempotent(request, lambdaContext('signer')));
+    expect(duplicate).toBeInstanceOf(SigningInProgressError);
+    expect(duplicate.cause).toHaveProperty('name', 'IdempotencyAlreadyInProgressError');
     releaseFirst();
     const response = await first;
     expect(await idempotent(request, lambdaContext('signer'))).toEqual(response);
@@ -187,27 +219,26 @@ describe('makeIdempotentSign', () => {
     const { sign, calls } = countingSigner();
     const client = new DynamoDBClient({ endpoint: 'http://127.0.0.1:9', region: 'us-east-1', maxAttempts: 1, credentials: { accessKeyId: 'a', secretAccessKey: 'b' } });
     const idempotent = makeIdempotentSign(sign, options('down', { client }));
-    expect(await rejectionOf(idempotent({ transaction: transfer(), replayProtection: true }, lambdaContext('signer')))).toBeInstanceOf(PolicyStateUnavailableError);
+    const error = await rejectionOf(idempotent({ transaction: transfer(), replayProtection: true }, lambdaContext('signer')));
+    expect(error).toBeInstanceOf(PolicyStateUnavailableError);
+    expect(error.message).toContain('(idempotency record: IdempotencyPersistenceLayerError)');
+    expect(error.cause).toHaveProperty('name', 'IdempotencyPersistenceLayerError');
     expect(calls.count).toBe(0);
     client.destroy();
   });
 
   it('ends its record calls within the invocation when DynamoDB accepts the connection and never answers', async () => {
-    const sockets = new Set<Socket>();
-    const hung = createServer((socket) => sockets.add(socket));
-    await new Promise<void>((resolve) => hung.listen(0, '127.0.0.1', resolve));
-    const client = new DynamoDBClient({ endpoint: `http://127.0.0.1:${(hung.address() as AddressInfo).port}`, region: 'us-east-1', maxAttempts: 1, credentials: { accessKeyId: 'a', secretAccessKey: 'b' } });
+    const hung = await hungDynamoDb();
     try {
       const { sign, calls } = countingSigner();
-      const idempotent = makeIdempotentSign(sign, options('hung', { client }));
+      const idempotent = makeIdempotentSign(sign, options('hung', { client: hung.client }));
       const started = Date.now();
       const error = await rejectionOf(idempotent({ transaction: transfer(), replayProtection: true }, lambdaContext('signer', 1000)));
       expect(error).toBeInstanceOf(PolicyStateUnavailableError);
       expect(Date.now() - started).toBeLessThan(1000);
+      expect(rootCause(error)).toMatchObject({ name: 'TimeoutError', message: expect.stringMatching(/^no answer from DynamoDB within [1-9]\d* ms$/) });
       expect(calls.count).toBe(0);
     } finally {
-      client.destroy();
-      sockets.forEach((socket) => socket.destroy());
       hung.close();
     }
   });
@@ -235,6 +266,124 @@ describe('makeIdempotentSign', () => {
     const spending = await dynamo.client.send(new GetItemCommand({ TableName: dynamo.tableName, Key: { pk: { S: keyArn }, sk: { S: 'spending' } } }));
     expect(spending.Item?.limits?.M?.['key:idempotent-daily@native']?.M?.n?.N).toBe('2');
   });
+
+  it('passes a failure of the signing function that is not a SignerError through unchanged (a bug is not a store outage)', async () => {
+    const bug = new RangeError('index out of range');
+    const idempotent = makeIdempotentSign(async () => Promise.reject(bug), options('bug'));
+    expect(await rejectionOf(idempotent({ transaction: transfer(), replayProtection: true }, lambdaContext('signer')))).toBe(bug);
+  });
+
+  it('does not replay a signed response to a request that names another sender: that request is refused', async () => {
+    const { sign, calls } = countingSigner();
+    const idempotent = makeIdempotentSign(sign, options('sender'));
+    const transaction = transfer();
+    const signed = await idempotent({ transaction, replayProtection: true }, lambdaContext('signer'));
+    const other = Wallet.createRandom().address;
+    expect(await rejectionOf(idempotent({ transaction: { ...transaction, from: other }, replayProtection: true }, lambdaContext('signer')))).toBeInstanceOf(FromMismatchError);
+    // Naming the signer's own address (in any case) is a request of its own, replayed as such.
+    const own = { transaction: { ...transaction, from: signed.from.toLowerCase() }, replayProtection: true };
+    const ownSigned = await idempotent(own, lambdaContext('signer'));
+    expect(await idempotent({ ...own, transaction: { ...transaction, from: signed.from } }, lambdaContext('signer'))).toEqual(ownSigned);
+    expect(calls.count).toBe(3);
+  });
+
+  it('works without a Lambda context, and with a partial one that cannot tell the remaining time', async () => {
+    const { sign, calls } = countingSigner();
+    const idempotent = makeIdempotentSign(sign, options('no-context'));
+    const request = { transaction: transfer(), replayProtection: true };
+    const warn = quietRemainingTimeWarning();
+    try {
+      const first = await idempotent(request);
+      expect(await idempotent(request, { awsRequestId: 'partial' } as Context)).toEqual(first);
+    } finally {
+      warn.mockRestore();
+    }
+    expect(calls.count).toBe(1);
+  });
+
+  it('lets a retry sign once the invocation that was signing the request has run out of time (it died mid-way)', async () => {
+    const { sign, calls } = countingSigner();
+    let died = true;
+    const idempotent = makeIdempotentSign(async (request: IdempotentSignRequest) => {
+      if (died) {
+        died = false;
+        return new Promise<never>(() => undefined); // the invocation is killed while it signs: no response, no cleanup
+      }
+      return sign(request);
+    }, options('died'));
+    const request = { transaction: transfer(), replayProtection: true };
+    void idempotent(request, lambdaContext('signer', 1000));
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(await rejectionOf(idempotent(request, lambdaContext('signer')))).toBeInstanceOf(SigningInProgressError);
+    const realNow = Date.now;
+    const spy = jest.spyOn(Date, 'now').mockImplementation(() => realNow() + 1000);
+    try {
+      const retried = await idempotent(request, lambdaContext('signer'));
+      expect(Transaction.from(retried.signedTransaction).from).toBe(retried.from);
+      expect(calls.count).toBe(1);
+    } finally {
+      spy.mockRestore();
+    }
+  });
+
+  describe("with the caller's budget", () => {
+    let warn: jest.SpyInstance;
+    beforeEach(() => (warn = quietRemainingTimeWarning()));
+    afterEach(() => warn.mockRestore());
+
+    it('refuses to call DynamoDB, and does not sign, when the deadline is now', async () => {
+      const { sign, calls } = countingSigner();
+      const idempotent = makeIdempotentSign(sign, options('deadline-now'));
+      const now = Date.now();
+      const spy = jest.spyOn(Date, 'now').mockReturnValue(now);
+      try {
+        const error = await rejectionOf(idempotent({ transaction: transfer(), replayProtection: true }, lambdaContext('signer'), { deadlineMs: now }));
+        expect(error).toBeInstanceOf(PolicyStateUnavailableError);
+        expect(rootCause(error)).toMatchObject({ name: 'TimeoutError', message: 'the invocation ran out of time before DynamoDB was called' });
+      } finally {
+        spy.mockRestore();
+      }
+      expect(calls.count).toBe(0);
+    });
+
+    it('refuses to call DynamoDB, and does not sign, when the caller has already cancelled', async () => {
+      const { sign, calls } = countingSigner();
+      const idempotent = makeIdempotentSign(sign, options('cancelled'));
+      const error = await rejectionOf(idempotent({ transaction: transfer(), replayProtection: true }, undefined, { signal: AbortSignal.abort() }));
+      expect(error).toBeInstanceOf(PolicyStateUnavailableError);
+      expect(rootCause(error)).toMatchObject({ name: 'TimeoutError', message: 'the invocation ran out of time before DynamoDB was called' });
+      expect(calls.count).toBe(0);
+    });
+
+    it('stops waiting for a DynamoDB that never answers as soon as the caller cancels', async () => {
+      const hung = await hungDynamoDb();
+      try {
+        const { sign, calls } = countingSigner();
+        const idempotent = makeIdempotentSign(sign, options('cancel-hung', { client: hung.client }));
+        const controller = new AbortController();
+        setTimeout(() => controller.abort(), 100);
+        const started = Date.now();
+        const error = await rejectionOf(idempotent({ transaction: transfer(), replayProtection: true }, undefined, { signal: controller.signal }));
+        expect(error).toBeInstanceOf(PolicyStateUnavailableError);
+        expect(rootCause(error)).toMatchObject({ name: 'TimeoutError', message: 'the caller cancelled the request' });
+        expect(Date.now() - started).toBeLessThan(2000);
+        expect(calls.count).toBe(0);
+      } finally {
+        hung.close();
+      }
+    });
+
+    it('signs and replays under a signal that is never cancelled, leaving no listener on it', async () => {
+      const { sign, calls } = countingSigner();
+      const idempotent = makeIdempotentSign(sign, options('signal'));
+      const { signal } = new AbortController();
+      const request = { transaction: transfer(), replayProtection: true };
+      const first = await idempotent(request, undefined, { signal });
+      expect(await idempotent(request, undefined, { signal })).toEqual(first);
+      expect(calls.count).toBe(1);
+      expect(getEventListeners(signal, 'abort')).toHaveLength(0);
+    });
+  });
 });
 
 describe('idempotencyIdentity', () => {
@@ -244,6 +393,16 @@ describe('idempotencyIdentity', () => {
     for (const change of [{ nonce: Number(tx.nonce) + 1 }, { value: 1n }, { gasLimit: 21001n }, { maxFeePerGas: 31n * 10n ** 9n }, { chainId: 5n }, { data: '0x00' }]) {
       expect(idempotencyIdentity({ transaction: { ...tx, ...change }, replayProtection: true }).unsignedHash).not.toBe(base.unsignedHash);
     }
+  });
+
+  it('names the sender by its checksum address whatever the case it was written in, and null when there is none', () => {
+    const { address } = Wallet.createRandom();
+    const tx = transfer();
+    expect(idempotencyIdentity({ transaction: { ...tx, from: address.toLowerCase() }, replayProtection: true })).toEqual({
+      ...idempotencyIdentity({ transaction: tx, replayProtection: true }),
+      from: address,
+    });
+    expect(idempotencyIdentity({ transaction: tx, replayProtection: true }).from).toBeNull();
   });
 });
 
