@@ -20,7 +20,6 @@ import { POLICY_TABLE_KEYS, type CallBudget } from './spending-store';
 /** Default time a signed response is replayed for a retry of the same request: one hour. */
 export const DEFAULT_IDEMPOTENCY_WINDOW_SECONDS = 3600;
 /** The attribute that holds a record's expiry (epoch seconds); enable DynamoDB TTL on it. */
-// Stryker disable next-line StringLiteral: a module-level constant read at import, so Stryker only runs the config test that imports it lazily; the TTL specs of idempotency.test.ts and runtime.test.ts fail when it is emptied
 export const IDEMPOTENCY_EXPIRY_ATTRIBUTE = 'expiration';
 
 /** The part of a sign request that identifies it for idempotency. */

@@ -386,6 +386,25 @@ describe('makeIdempotentSign', () => {
   });
 });
 
+describe('makeIdempotentSign in another Lambda instance (a fresh load of the module)', () => {
+  it('records a response, with its TTL expiry, that this instance replays', async () => {
+    let fresh: typeof makeIdempotentSign | undefined;
+    jest.isolateModules(() => {
+      fresh = (require('../../../lambdas/policy-state/idempotency') as typeof import('../../../lambdas/policy-state/idempotency')).makeIdempotentSign;
+    });
+    if (!fresh) throw new Error('the module did not load');
+    const { sign, calls } = countingSigner();
+    const request = { transaction: transfer(), replayProtection: true };
+    const first = await fresh(sign, options('instances', { windowSeconds: 120, client: dynamo.newClient() }))(request, lambdaContext('signer'));
+    expect(await makeIdempotentSign(sign, options('instances'))(request, lambdaContext('signer'))).toEqual(first);
+    expect(calls.count).toBe(1);
+    const { Items } = await dynamo.client.send(
+      new QueryCommand({ TableName: dynamo.tableName, KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)', ExpressionAttributeValues: { ':pk': { S: keyArn }, ':prefix': { S: 'idempotency#instances#' } } }),
+    );
+    expect(Number(Items?.[0]?.expiration?.N)).toBeGreaterThan(Date.now() / 1000 + 100);
+  });
+});
+
 describe('idempotencyIdentity', () => {
   it('differs when any signed field differs', () => {
     const tx = transfer();

@@ -1,8 +1,9 @@
-import { createServer, type Server } from 'node:net';
+import { createServer as createHttpServer } from 'node:http';
+import { createServer, type Server, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, GetItemCommand, PutItemCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import type { SpendCharge, SpendingLimit } from '../../../lambdas/policy/spending';
-import { PolicyStateUnavailableError, SpendingLimitExceededError } from '../../../lambdas/policy-state/errors';
+import { InvalidSpendingLimitError, PolicyStateUnavailableError, SpendingLimitExceededError } from '../../../lambdas/policy-state/errors';
 import { BUCKETS_PER_WINDOW } from '../../../lambdas/policy-state/rolling-window';
 import { SpendingStore, type ReserveOptions } from '../../../lambdas/policy-state/spending-store';
 import { startLocalDynamoDb, type LocalDynamoDb } from '../../helpers/dynalite';
@@ -265,8 +266,23 @@ describe('SpendingStore when DynamoDB fails (fails closed)', () => {
 
   it('refuses to start a call when the deadline has passed or the caller aborted', async () => {
     const aborted = AbortSignal.abort();
-    expect(await rejectionOf(store.reserve([charge(capped, 0n)], { ...at(T0), deadlineMs: Date.now() - 1 }))).toBeInstanceOf(PolicyStateUnavailableError);
-    expect(await rejectionOf(store.reserve([charge(capped, 0n)], { ...at(T0), signal: aborted }))).toBeInstanceOf(PolicyStateUnavailableError);
+    const late = await rejectionOf(store.reserve([charge(capped, 0n)], { ...at(T0), deadlineMs: Date.now() - 1 }));
+    expect(late).toBeInstanceOf(PolicyStateUnavailableError);
+    expect(late.message).toContain('(the invocation ran out of time before DynamoDB answered)');
+    const cancelled = await rejectionOf(store.reserve([charge(capped, 0n)], { ...at(T0), signal: aborted }));
+    expect(cancelled).toBeInstanceOf(PolicyStateUnavailableError);
+    expect(cancelled.message).toContain('(the caller cancelled the request)');
+  });
+
+  it('refuses to start a call when the deadline is now: no time is left for it', async () => {
+    const now = Date.now();
+    const clock = jest.spyOn(Date, 'now').mockReturnValue(now);
+    try {
+      const error = await rejectionOf(store.reserve([charge(capped, 0n)], { ...at(T0), deadlineMs: now }));
+      expect(error.message).toContain('(the invocation ran out of time before DynamoDB answered)');
+    } finally {
+      clock.mockRestore();
+    }
   });
 
   it('stops a whole dynalite mid-run: later reservations fail closed', async () => {
@@ -302,3 +318,403 @@ async function hungServer(): Promise<Server> {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return server;
 }
+
+/** What a scripted DynamoDB answers to one call: an item (GetItem), success, an error type, or nothing ever. */
+type ScriptedAnswer = { item?: Record<string, AttributeValue> } | { error: string } | 'hang';
+type ScriptedCall = { operation: string; input: Record<string, unknown> };
+
+/** A fake DynamoDB endpoint that answers each call as `script` says, recording the calls (operation and input). */
+async function scriptedDynamoDb(script: (call: ScriptedCall) => ScriptedAnswer) {
+  const calls: ScriptedCall[] = [];
+  const sockets = new Set<Socket>();
+  const server = createHttpServer((request, response) => {
+    let body = '';
+    request.on('data', (chunk: Buffer) => (body += chunk.toString()));
+    request.on('end', () => {
+      const call = { operation: String(request.headers['x-amz-target']).split('.')[1] ?? '', input: JSON.parse(body) as Record<string, unknown> };
+      calls.push(call);
+      const answer = script(call);
+      if (answer === 'hang') return;
+      response.setHeader('content-type', 'application/x-amz-json-1.0');
+      if ('error' in answer) {
+        response.statusCode = 400;
+        response.end(JSON.stringify({ __type: `com.amazonaws.dynamodb.v20120810#${answer.error}`, message: 'scripted failure' }));
+      } else {
+        response.end(JSON.stringify(answer.item ? { Item: answer.item } : {}));
+      }
+    });
+  });
+  server.on('connection', (socket) => sockets.add(socket));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const client = new DynamoDBClient({ endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, region: 'us-east-1', maxAttempts: 1, credentials: { accessKeyId: 'a', secretAccessKey: 'b' } });
+  return {
+    client,
+    calls,
+    operations: () => calls.map((call) => call.operation),
+    close: () => {
+      client.destroy();
+      sockets.forEach((socket) => socket.destroy());
+      server.close();
+    },
+  };
+}
+
+const CONDITION_FAILED = { error: 'ConditionalCheckFailedException' };
+/** The spending item as the store writes it, with no limit in it yet. */
+const EMPTY_ITEM: Record<string, AttributeValue> = { pk: { S: KEY }, sk: { S: 'spending' }, v: { N: '1' }, limits: { M: {} } };
+const isRebuiltWrite = (call: ScriptedCall) => call.operation === 'UpdateItem' && call.input.ConditionExpression === '#v = :v';
+
+describe('SpendingStore.reserve refuses a malformed call (a bug in the policy layer), counting nothing', () => {
+  const once = limit({ id: 'key:input', maxCount: 1 });
+
+  it('without the key ARN', async () => {
+    const error = await rejectionOf(store.reserve([charge(once, 0n)], { ...at(T0), keyArn: '' }));
+    expect(error).toBeInstanceOf(InvalidSpendingLimitError);
+    expect(error.message).toBe('reserve needs the key ARN.');
+  });
+
+  it.each([[-1], [1.5], [Number.NaN], [2 ** 53]])('at a time of %p ms', async (nowMs) => {
+    const error = await rejectionOf(store.reserve([charge(once, 0n)], { ...at(T0), nowMs }));
+    expect(error).toBeInstanceOf(InvalidSpendingLimitError);
+    expect(error.message).toBe('nowMs must be a non-negative integer of milliseconds.');
+  });
+
+  it('accepts the epoch itself as the time', async () => {
+    await store.reserve([charge(once, 0n)], at(0, `${KEY}/epoch`));
+    expect(await rejectionOf(store.reserve([charge(once, 0n)], at(0, `${KEY}/epoch`)))).toBeInstanceOf(SpendingLimitExceededError);
+  });
+
+  it.each([[-1n], [1]])('with a charge of %p, naming the limit (its first 80 characters)', async (amount) => {
+    const long = limit({ id: `key:${'x'.repeat(100)}`, maxCount: 1 });
+    const error = await rejectionOf(store.reserve([{ limit: long, amount: amount as bigint }], at(T0)));
+    expect(error).toBeInstanceOf(InvalidSpendingLimitError);
+    expect(error.message).toBe(`Spending limit "${long.id.slice(0, 80)}": a charge must be a non-negative bigint.`);
+  });
+});
+
+describe('SpendingStore limits per key', () => {
+  const limits = (prefix: string, n: number, fields: Partial<SpendingLimit> = {}) => Array.from({ length: n }, (_, i) => limit({ id: `rule:${prefix}${i}:cap`, maxCount: 2, ...fields }));
+
+  it('holds up to 100 limits in use and refuses the reservation that would add a 101st, while the 100 can still be charged', async () => {
+    const keyArn = `${KEY}/hundred`;
+    const hundred = limits('h', 100);
+    await store.reserve(hundred.map((l) => charge(l, 0n)), at(T0, keyArn));
+    const error = await rejectionOf(store.reserve([charge(limit({ id: 'rule:h100:cap', maxCount: 2 }), 0n)], at(T0, keyArn)));
+    expect(error).toBeInstanceOf(InvalidSpendingLimitError);
+    expect(error.message).toBe('A key may have at most 100 spending limits in use at once.');
+    await store.reserve(hundred.slice(0, 10).map((l) => charge(l, 0n)), at(T0, keyArn));
+  });
+
+  it('keeps every expression within DynamoDB’s 4 KB when a reservation charges 100 limits, and when it is released', async () => {
+    // dynalite does not enforce the limit: the expressions are measured on their way out.
+    const client = dynamo.newClient();
+    const expressions: string[] = [];
+    client.middlewareStack.add(
+      (next) => async (args) => {
+        const { UpdateExpression, ConditionExpression } = args.input as { UpdateExpression?: string; ConditionExpression?: string };
+        for (const expression of [UpdateExpression, ConditionExpression]) if (expression !== undefined) expressions.push(expression);
+        return next(args);
+      },
+      { step: 'initialize' },
+    );
+    const measured = new SpendingStore({ tableName: dynamo.tableName, client });
+    const keyArn = `${KEY}/expressions`;
+    const hundred = limits('e', 100, { maxAmount: 10n ** 30n });
+    await measured.reserve(hundred.map((l) => charge(l, 1n)), at(T0, keyArn)); // creates the item
+    await measured.release(await measured.reserve(hundred.map((l) => charge(l, 1n)), { keyArn, reservationId: 'every-limit' }));
+    expect(expressions.length).toBeGreaterThan(0);
+    for (const expression of expressions) expect(Buffer.byteLength(expression)).toBeLessThanOrEqual(4096);
+  });
+
+  it('lets new limits take the place of limits whose spending has all left the window', async () => {
+    const keyArn = `${KEY}/replaced`;
+    await store.reserve(limits('old', 100, { windowSeconds: 60 }).map((l) => charge(l, 0n)), at(T0, keyArn));
+    await store.reserve(limits('new', 100).map((l) => charge(l, 0n)), at(T0 + 600_000, keyArn));
+  });
+
+  it('keeps counting the limits a reservation does not charge when it first uses another one', async () => {
+    const keyArn = `${KEY}/others`;
+    const a = limit({ id: 'key:others-a', maxCount: 1 });
+    await store.reserve([charge(a, 0n)], at(T0, keyArn));
+    await store.reserve([charge(limit({ id: 'key:others-b', maxCount: 1 }), 0n)], at(T0, keyArn));
+    expect(await rejectionOf(store.reserve([charge(a, 0n)], at(T0, keyArn)))).toBeInstanceOf(SpendingLimitExceededError);
+  });
+
+  it('raises the item version with every write, reservation or release (the optimistic lock of the rebuilt writes)', async () => {
+    const keyArn = `${KEY}/versions`;
+    const versionOf = async () => {
+      const { Item } = await dynamo.client.send(new GetItemCommand({ TableName: dynamo.tableName, Key: { pk: { S: keyArn }, sk: { S: 'spending' } }, ConsistentRead: true }));
+      return Number(Item?.v?.N);
+    };
+    const versions: number[] = [];
+    await store.reserve([charge(limit({ id: 'key:v-a', maxCount: 5 }), 0n)], at(T0, keyArn)); // creates the item
+    versions.push(await versionOf());
+    await store.reserve([charge(limit({ id: 'key:v-b', maxCount: 5 }), 0n)], at(T0, keyArn)); // rebuilt: a new limit
+    versions.push(await versionOf());
+    const fast = await store.reserve([charge(limit({ id: 'key:v-b', maxCount: 5 }), 0n)], at(T0, keyArn)); // the single update
+    versions.push(await versionOf());
+    await store.release(fast);
+    versions.push(await versionOf());
+    expect(versions).toEqual([1, 2, 3, 4]);
+  });
+});
+
+describe('SpendingStore.release of more than 8 limits (read and rebuilt write)', () => {
+  const nine = (prefix: string, fields: Partial<SpendingLimit> = {}) =>
+    Array.from({ length: 9 }, (_, i) => limit({ id: `rule:${prefix}${i}:cap`, ...(i % 2 === 0 ? { maxAmount: 10n } : { maxCount: 1 }), ...fields }));
+
+  it('gives back every limit of the reservation', async () => {
+    const keyArn = `${KEY}/release-nine`;
+    const limits = nine('n');
+    const reservation = await store.reserve(limits.map((l) => charge(l, 10n)), { keyArn, reservationId: 'nine' });
+    await store.release(reservation);
+    await store.reserve(limits.map((l) => charge(l, 10n)), { keyArn, reservationId: 'nine-again' });
+    for (const l of limits) expect(await rejectionOf(store.reserve([charge(l, 10n)], { keyArn, reservationId: 'tenth' }))).toBeInstanceOf(SpendingLimitExceededError);
+  });
+
+  it('gives nothing back once the policy has changed the limits\u2019 window (stricter, never looser)', async () => {
+    const keyArn = `${KEY}/release-changed`;
+    const before = nine('c', { windowSeconds: 3600, maxCount: 2, maxAmount: undefined });
+    const after = nine('c', { windowSeconds: 7200, maxCount: 2, maxAmount: undefined });
+    const reservation = await store.reserve(before.map((l) => charge(l, 0n)), { keyArn, reservationId: 'before' });
+    await store.reserve(after.map((l) => charge(l, 0n)), { keyArn, reservationId: 'after' });
+    await store.release(reservation);
+    expect(await rejectionOf(store.reserve([charge(after[0] as SpendingLimit, 0n)], { keyArn, reservationId: 'third' }))).toBeInstanceOf(SpendingLimitExceededError);
+  });
+
+  it('leaves nothing to do when the key has no spending item', async () => {
+    const keyArn = `${KEY}/release-gone`;
+    const reservation = await store.reserve(nine('g').map((l) => charge(l, 1n)), { keyArn: `${KEY}/release-elsewhere`, reservationId: 'elsewhere' });
+    await store.release({ ...reservation, keyArn });
+    const { Item } = await dynamo.client.send(new GetItemCommand({ TableName: dynamo.tableName, Key: { pk: { S: keyArn }, sk: { S: 'spending' } } }));
+    expect(Item).toBeUndefined();
+  });
+});
+
+describe('SpendingStore rolling window at a changed cap', () => {
+  it('gives nothing back once the cap has crossed 10^36 and amounts are counted in other units', async () => {
+    const keyArn = `${KEY}/release-units`;
+    const nine = (maxAmount: bigint) => Array.from({ length: 9 }, (_, i) => limit({ id: `rule:u${i}:cap`, maxAmount }));
+    const small = nine(10n ** 30n);
+    const large = nine(10n ** 37n);
+    const reservation = await store.reserve(small.map((l) => charge(l, 10n ** 30n)), { keyArn, reservationId: 'small' });
+    await store.reserve(large.map((l) => charge(l, 0n)), { keyArn, reservationId: 'large' });
+    await store.release(reservation);
+    // Still counted: 10^30 of the 10^37 cap is spent, so exactly the rest fits and nothing more.
+    const error = (await rejectionOf(store.reserve([charge(large[0] as SpendingLimit, 10n ** 37n)], { keyArn, reservationId: 'rest' }))) as SpendingLimitExceededError;
+    expect(error.limit.remainingAmount).toBe(10n ** 37n - 10n ** 30n);
+  });
+});
+
+describe('SpendingStore reading a stored state it did not write (fails closed, never guesses)', () => {
+  let n = 0;
+  async function storedItem(limits: Record<string, AttributeValue> | undefined): Promise<string> {
+    const keyArn = `${KEY}/stored-${++n}`;
+    await dynamo.client.send(new PutItemCommand({ TableName: dynamo.tableName, Item: { pk: { S: keyArn }, sk: { S: 'spending' }, v: { N: '1' }, ...(limits && { limits: { M: limits } }) } }));
+    return keyArn;
+  }
+  const layout = { w: { N: String(DAY * 1000) }, s: { N: String((DAY * 1000) / BUCKETS_PER_WINDOW) }, u: { N: '-1' } };
+  const entry = (fields: Record<string, AttributeValue>): AttributeValue => ({ M: { ...layout, t: { N: '0' }, n: { N: '1' }, p: { N: String(T0 + 2 * DAY * 1000) }, b: { M: {} }, c: { M: { [String(T0 / ((DAY * 1000) / BUCKETS_PER_WINDOW))]: { N: '1' } } }, ...fields } });
+  const other = limit({ id: 'key:reader', maxCount: 5 });
+  function withoutWindow(value: AttributeValue): AttributeValue {
+    const { w: _, ...rest } = value.M ?? {};
+    return { M: rest };
+  }
+
+  it.each<[string, AttributeValue]>([
+    ['an entry that is not a map', { S: 'spent' }],
+    ['an entry without its window', withoutWindow(entry({}))],
+    ['a window that is not a number', entry({ w: { S: '86400000' } })],
+    ['a fractional window', entry({ w: { N: '1.5' } })],
+    ['a window of 0', entry({ w: { N: '0' } })],
+    ['a bucket span of 0', entry({ s: { N: '0' } })],
+    ['a negative bucket amount', entry({ u: { N: '0' }, b: { M: { '1': { N: '-5' } } }, c: { M: { '1': { N: '1' } } } })],
+    ['a fractional bucket amount', entry({ u: { N: '0' }, b: { M: { '1': { N: '1.5' } } }, c: { M: { '1': { N: '1' } } } })],
+    ['a bucket amount that is not a number', entry({ u: { N: '0' }, b: { M: { '1': { S: '5' } } }, c: { M: { '1': { N: '1' } } } })],
+    ['a fractional bucket count', entry({ c: { M: { '1': { N: '1.5' } } } })],
+    ['a bucket index that is not a number', entry({ c: { M: { first: { N: '1' } } } })],
+  ])('refuses %s with PolicyStateUnavailableError naming the limit', async (_, malformed) => {
+    const keyArn = await storedItem({ 'key:stored@native': malformed });
+    const error = await rejectionOf(store.reserve([charge(other, 0n)], at(T0, keyArn)));
+    expect(error).toBeInstanceOf(PolicyStateUnavailableError);
+    expect(error.message).toContain('(the stored state of spending limit "key:stored@native" is malformed)');
+  });
+
+  it('names at most 80 characters of a malformed limit', async () => {
+    const entryKey = `key:${'k'.repeat(100)}@native`;
+    const keyArn = await storedItem({ [entryKey]: { S: 'spent' } });
+    expect((await rejectionOf(store.reserve([charge(other, 0n)], at(T0, keyArn)))).message).toContain(`limit "${entryKey.slice(0, 80)}" is malformed`);
+  });
+
+  it('refuses an item without its limits map', async () => {
+    const keyArn = await storedItem(undefined);
+    expect(await rejectionOf(store.reserve([charge(other, 0n)], at(T0, keyArn)))).toBeInstanceOf(PolicyStateUnavailableError);
+  });
+
+  it('refuses an item without its version (its rebuilt write can never match it)', async () => {
+    const keyArn = `${KEY}/stored-unversioned`;
+    await dynamo.client.send(new PutItemCommand({ TableName: dynamo.tableName, Item: { pk: { S: keyArn }, sk: { S: 'spending' }, limits: { M: {} } } }));
+    const random = jest.spyOn(Math, 'random').mockReturnValue(0);
+    try {
+      expect(await rejectionOf(store.reserve([charge(other, 0n)], at(T0, keyArn)))).toBeInstanceOf(PolicyStateUnavailableError);
+    } finally {
+      random.mockRestore();
+    }
+  });
+
+  it('reads an entry without buckets as a window with nothing counted', async () => {
+    const once = limit({ id: 'key:bare', maxCount: 1 });
+    const keyArn = await storedItem({ 'key:bare@native': { M: { ...layout, t: { N: '0' }, n: { N: '0' }, p: { N: '0' } } } });
+    await store.reserve([charge(once, 0n)], at(T0, keyArn));
+    expect(await rejectionOf(store.reserve([charge(once, 0n)], at(T0, keyArn)))).toBeInstanceOf(SpendingLimitExceededError);
+  });
+});
+
+describe('SpendingStore calls to DynamoDB', () => {
+  const once = limit({ id: 'key:scripted', maxCount: 1 });
+
+  it('reads the item with a strongly consistent read (an eventually consistent one could miss the latest count)', async () => {
+    const dynamoDb = await scriptedDynamoDb(({ operation }) => (operation === 'UpdateItem' ? CONDITION_FAILED : {}));
+    try {
+      await new SpendingStore({ tableName: 't', client: dynamoDb.client }).reserve([charge(once, 0n)], at(T0));
+      expect(dynamoDb.operations()).toEqual(['UpdateItem', 'GetItem', 'PutItem']);
+      expect(dynamoDb.calls[1]?.input).toMatchObject({ ConsistentRead: true });
+    } finally {
+      dynamoDb.close();
+    }
+  });
+
+  it.each<[string, (call: ScriptedCall) => ScriptedAnswer]>([
+    ['the read', ({ operation }) => (operation === 'GetItem' ? 'hang' : CONDITION_FAILED)],
+    ['the first write of the item', ({ operation }) => (operation === 'PutItem' ? 'hang' : operation === 'GetItem' ? {} : CONDITION_FAILED)],
+    ['the rebuilt write', (call) => (isRebuiltWrite(call) ? 'hang' : call.operation === 'GetItem' ? { item: EMPTY_ITEM } : CONDITION_FAILED)],
+  ])('gives up on %s when DynamoDB never answers it, within the call timeout', async (_, script) => {
+    const dynamoDb = await scriptedDynamoDb(script);
+    try {
+      const started = Date.now();
+      const error = await rejectionOf(new SpendingStore({ tableName: 't', client: dynamoDb.client, callTimeoutMs: 200 }).reserve([charge(once, 0n)], at(T0)));
+      expect(error).toBeInstanceOf(PolicyStateUnavailableError);
+      expect(error.message).toContain('(no answer from DynamoDB within 200 ms)');
+      expect(Date.now() - started).toBeLessThan(2000);
+    } finally {
+      dynamoDb.close();
+    }
+  });
+
+  it.each([['TimeoutError'], ['AbortError']])('reports %s from the SDK client as no answer within the call timeout', async (name) => {
+    const client = dynamo.newClient();
+    client.middlewareStack.add(() => async () => Promise.reject(Object.assign(new Error('timed out'), { name })), { step: 'initialize' });
+    const error = await rejectionOf(new SpendingStore({ tableName: dynamo.tableName, client, callTimeoutMs: 1500 }).reserve([charge(once, 0n)], at(T0)));
+    expect(error.message).toContain('(no answer from DynamoDB within 1500 ms)');
+  });
+
+  it('stops at once when the caller cancels during a call, saying so', async () => {
+    const dynamoDb = await scriptedDynamoDb(() => 'hang');
+    try {
+      const controller = new AbortController();
+      setTimeout(() => controller.abort(), 50);
+      const started = Date.now();
+      const error = await rejectionOf(new SpendingStore({ tableName: 't', client: dynamoDb.client }).reserve([charge(once, 0n)], { ...at(T0), signal: controller.signal }));
+      expect(error).toBeInstanceOf(PolicyStateUnavailableError);
+      expect(error.message).toContain('(the caller cancelled the request)');
+      expect(error.cause).toBeDefined();
+      expect(Date.now() - started).toBeLessThan(1000);
+    } finally {
+      dynamoDb.close();
+    }
+  });
+
+  it.each<[string, (call: ScriptedCall) => ScriptedAnswer, string[]]>([
+    ['the single update', () => ({ error: 'ProvisionedThroughputExceededException' }), ['UpdateItem']],
+    ['the first write of the item', ({ operation }) => (operation === 'PutItem' ? { error: 'ProvisionedThroughputExceededException' } : operation === 'GetItem' ? {} : CONDITION_FAILED), ['UpdateItem', 'GetItem', 'PutItem']],
+    ['the rebuilt write', (call) => (isRebuiltWrite(call) ? { error: 'ProvisionedThroughputExceededException' } : call.operation === 'GetItem' ? { item: EMPTY_ITEM } : CONDITION_FAILED), ['UpdateItem', 'GetItem', 'UpdateItem']],
+  ])('fails closed at once, naming the error, when DynamoDB throttles %s', async (_, script, operations) => {
+    const dynamoDb = await scriptedDynamoDb(script);
+    try {
+      const error = await rejectionOf(new SpendingStore({ tableName: 't', client: dynamoDb.client }).reserve([charge(once, 0n)], at(T0)));
+      expect(error).toBeInstanceOf(PolicyStateUnavailableError);
+      expect(error.message).toContain('(DynamoDB failed: ProvisionedThroughputExceededException)');
+      expect(dynamoDb.operations()).toEqual(operations);
+    } finally {
+      dynamoDb.close();
+    }
+  });
+
+  it('quotes at most 80 characters of an error name', async () => {
+    const name = `Throttling${'X'.repeat(100)}`;
+    const dynamoDb = await scriptedDynamoDb(() => ({ error: name }));
+    try {
+      const error = await rejectionOf(new SpendingStore({ tableName: 't', client: dynamoDb.client }).reserve([charge(once, 0n)], at(T0)));
+      expect(error.message).toContain(`(DynamoDB failed: ${name.slice(0, 80)})`);
+    } finally {
+      dynamoDb.close();
+    }
+  });
+
+  it('names a failure that is not an Error "unknown error"', async () => {
+    const client = dynamo.newClient();
+    client.middlewareStack.add(() => async () => Promise.reject('not an Error'), { step: 'initialize' });
+    const error = await rejectionOf(new SpendingStore({ tableName: dynamo.tableName, client }).reserve([charge(once, 0n)], at(T0)));
+    expect(error.message).toContain('(DynamoDB failed: unknown error)');
+  });
+
+  it('gives up on an item that stays contended after 10 attempts, waiting between them with jitter of at most 200 ms', async () => {
+    const dynamoDb = await scriptedDynamoDb(({ operation }) => (operation === 'GetItem' ? { item: EMPTY_ITEM } : CONDITION_FAILED));
+    const random = jest.spyOn(Math, 'random').mockReturnValue(0.999);
+    try {
+      const started = Date.now();
+      const error = await rejectionOf(new SpendingStore({ tableName: 't', client: dynamoDb.client }).reserve([charge(once, 0n)], at(T0)));
+      const elapsed = Date.now() - started;
+      expect(error).toBeInstanceOf(PolicyStateUnavailableError);
+      expect(error.message).toContain('(the spending item stayed contended after 10 attempts)');
+      expect(dynamoDb.operations().filter((operation) => operation === 'GetItem')).toHaveLength(10);
+      // Nine waits of up to 10, 20, 40, 80, 160, 200, 200, 200 and 200 ms (1,110 ms at the most).
+      expect(elapsed).toBeGreaterThanOrEqual(1100);
+      expect(elapsed).toBeLessThan(3000);
+    } finally {
+      random.mockRestore();
+      dynamoDb.close();
+    }
+  });
+
+  it('gives up releasing more than 8 limits on an item that stays contended after 10 attempts', async () => {
+    let item: Record<string, AttributeValue> | undefined;
+    const dynamoDb = await scriptedDynamoDb(({ operation, input }) => {
+      if (operation === 'PutItem') item = input.Item as Record<string, AttributeValue>;
+      return operation === 'GetItem' ? (item ? { item } : {}) : operation === 'PutItem' ? {} : CONDITION_FAILED;
+    });
+    const random = jest.spyOn(Math, 'random').mockReturnValue(0);
+    try {
+      const contended = new SpendingStore({ tableName: 't', client: dynamoDb.client });
+      const nine = Array.from({ length: 9 }, (_, i) => charge(limit({ id: `rule:c${i}:cap`, maxCount: 1 }), 0n));
+      const reservation = await contended.reserve(nine, { keyArn: KEY, reservationId: 'contended' });
+      const error = await rejectionOf(contended.release(reservation));
+      expect(error.message).toContain('(the spending item stayed contended after 10 attempts)');
+      expect(dynamoDb.operations().filter((operation) => operation === 'GetItem')).toHaveLength(11);
+    } finally {
+      random.mockRestore();
+      dynamoDb.close();
+    }
+  });
+});
+
+describe('SpendingStore in another Lambda instance (a fresh load of the module)', () => {
+  it('counts against the same item as this one', async () => {
+    let Fresh: typeof SpendingStore | undefined;
+    jest.isolateModules(() => {
+      Fresh = (require('../../../lambdas/policy-state/spending-store') as typeof import('../../../lambdas/policy-state/spending-store')).SpendingStore;
+    });
+    if (!Fresh) throw new Error('the module did not load');
+    const other = new Fresh({ tableName: dynamo.tableName, client: dynamo.client });
+    const keyArn = `${KEY}/instances`;
+    const first = limit({ id: 'key:instances-a', maxAmount: 10n, maxCount: 5 });
+    const second = limit({ id: 'key:instances-b', maxAmount: 10n, maxCount: 5 });
+    await other.reserve([charge(first, 10n)], at(T0, keyArn)); // creates the item
+    await other.reserve([charge(second, 5n)], at(T0, keyArn)); // a rebuilt write
+    const released = await other.reserve([charge(second, 5n)], at(T0, keyArn)); // the single update
+    await other.release(released);
+    expect(await rejectionOf(store.reserve([charge(first, 1n)], at(T0, keyArn)))).toBeInstanceOf(SpendingLimitExceededError);
+    await store.reserve([charge(second, 5n)], at(T0, keyArn));
+    expect(await rejectionOf(other.reserve([charge(second, 1n)], at(T0, keyArn)))).toHaveProperty('name', 'SpendingLimitExceededError');
+  });
+});
