@@ -1,7 +1,7 @@
 import { createServer as createHttpServer } from 'node:http';
 import { createServer, type Server, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { DynamoDBClient, GetItemCommand, PutItemCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
+import { DeleteItemCommand, DynamoDBClient, GetItemCommand, PutItemCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import type { SpendCharge, SpendingLimit } from '../../../lambdas/policy/spending';
 import { InvalidSpendingLimitError, PolicyStateUnavailableError, SpendingLimitExceededError } from '../../../lambdas/policy-state/errors';
 import { BUCKETS_PER_WINDOW } from '../../../lambdas/policy-state/rolling-window';
@@ -482,11 +482,35 @@ describe('SpendingStore.release of more than 8 limits (read and rebuilt write)',
     expect(await rejectionOf(store.reserve([charge(after[0] as SpendingLimit, 0n)], { keyArn, reservationId: 'third' }))).toBeInstanceOf(SpendingLimitExceededError);
   });
 
-  it('leaves nothing to do when the key has no spending item', async () => {
-    const keyArn = `${KEY}/release-gone`;
-    const reservation = await store.reserve(nine('g').map((l) => charge(l, 1n)), { keyArn: `${KEY}/release-elsewhere`, reservationId: 'elsewhere' });
-    await store.release({ ...reservation, keyArn });
-    const { Item } = await dynamo.client.send(new GetItemCommand({ TableName: dynamo.tableName, Key: { pk: { S: keyArn }, sk: { S: 'spending' } } }));
+  it.each([
+    ['the same window cut into other buckets (another version of the signer)', { windowMs: 3_600_000, spanMs: 75_000 }],
+    ['another window cut into buckets of the same span', { windowMs: 7_200_000, spanMs: 150_000 }],
+  ])('gives nothing back from limits stored with %s: stricter, never looser', async (_, stored) => {
+    const keyArn = `${KEY}/release-layout-${stored.spanMs}`;
+    const limits = nine(`l${stored.spanMs}-`, { windowSeconds: 3600, maxCount: 2, maxAmount: undefined });
+    const reservation = await store.reserve(limits.map((l) => charge(l, 0n)), { keyArn, reservationId: 'before' });
+    const bucket = Math.floor(Date.now() / stored.spanMs);
+    const entries = Object.fromEntries(
+      limits.map((l): [string, AttributeValue] => [
+        `${l.id}@native`,
+        { M: { w: { N: String(stored.windowMs) }, s: { N: String(stored.spanMs) }, u: { N: '-1' }, t: { N: '0' }, n: { N: '1' }, p: { N: String((bucket + 1) * stored.spanMs + stored.windowMs) }, b: { M: {} }, c: { M: { [String(bucket)]: { N: '1' } } } } },
+      ]),
+    );
+    const key = { pk: { S: keyArn }, sk: { S: 'spending' } };
+    await dynamo.client.send(new PutItemCommand({ TableName: dynamo.tableName, Item: { ...key, v: { N: '7' }, limits: { M: entries } } }));
+    await store.release(reservation);
+    const { Item } = await dynamo.client.send(new GetItemCommand({ TableName: dynamo.tableName, Key: key, ConsistentRead: true }));
+    expect(Item?.v?.N).toBe('7');
+    expect(Item?.limits?.M?.[`${limits[0]?.id}@native`]?.M?.n?.N).toBe('1');
+  });
+
+  it('leaves nothing to do when the key’s spending item has been deleted since (an operator reset its limits)', async () => {
+    const keyArn = `${KEY}/release-reset`;
+    const reservation = await store.reserve(nine('g').map((l) => charge(l, 1n)), { keyArn, reservationId: 'before-reset' });
+    const key = { pk: { S: keyArn }, sk: { S: 'spending' } };
+    await dynamo.client.send(new DeleteItemCommand({ TableName: dynamo.tableName, Key: key }));
+    await store.release(reservation);
+    const { Item } = await dynamo.client.send(new GetItemCommand({ TableName: dynamo.tableName, Key: key }));
     expect(Item).toBeUndefined();
   });
 });
