@@ -234,13 +234,16 @@ describe('createKmsClient', () => {
 
     const userAgents = () => received.map(({ headers }) => [headers['user-agent'], headers['x-amz-user-agent']]);
     const config = () => ({ endpoint: url, region: 'eu-west-1', credentials: { accessKeyId: 'a', secretAccessKey: 'b' } });
+    /** The user-agent headers the server received from `calls` Sign calls of the client (destroyed after). */
+    const agentsSent = async (client: KMSClient, calls: number, keyId: string) => {
+      received.length = 0;
+      for (let i = 0; i < calls; i++) await client.send(signCommand(keyId));
+      client.destroy();
+      return userAgents();
+    };
 
     it("sends on every call the user agent that the SDK's own middleware computes, though it computes it only until it is stable", async () => {
-      const plain = new KMSClient(config());
-      received.length = 0;
-      for (let i = 0; i < 4; i++) await plain.send(signCommand('alias/plain'));
-      plain.destroy();
-      const expected = userAgents();
+      const expected = await agentsSent(new KMSClient(config()), 4, 'alias/plain');
       expect(expected[0]?.[0]).toMatch(/^aws-sdk-js\/\S+ .*api\/kms#\S+/);
 
       const cached = createKmsClient(config());
@@ -264,10 +267,7 @@ describe('createKmsClient', () => {
       // The first answer carries a section that later answers drop (as a feature flag added on the first call changes it).
       const computations = jest.fn(async () => [...(await sdkProvider()), ...(++calls === 1 ? [['first-call'] as [string]] : [])]);
       cached.config.defaultUserAgentProvider = computations;
-      received.length = 0;
-      for (let i = 0; i < 4; i++) await cached.send(signCommand('alias/changing'));
-      cached.destroy();
-      const agents = userAgents();
+      const agents = await agentsSent(cached, 4, 'alias/changing');
       expect(agents[0]?.[0]).toContain('first-call');
       expect(agents.slice(1)).toEqual([agents[1], agents[1], agents[1]]);
       expect(agents[1]?.[0]).not.toContain('first-call');
@@ -284,19 +284,11 @@ describe('createKmsClient', () => {
         }, { step: 'initialize', name: 'callSection' });
         return client;
       };
-      const plain = withCallSection(new KMSClient(config()));
-      received.length = 0;
-      for (let i = 0; i < 4; i++) await plain.send(signCommand('alias/plain'));
-      plain.destroy();
-      const expected = userAgents();
+      const expected = await agentsSent(withCallSection(new KMSClient(config())), 4, 'alias/plain');
       expect(new Set(expected.map(([userAgent]) => userAgent)).size).toBe(4);
       expect(new Set(expected.map(([, amzUserAgent]) => amzUserAgent)).size).toBe(1);
 
-      const cached = withCallSection(createKmsClient(config()));
-      received.length = 0;
-      for (let i = 0; i < 4; i++) await cached.send(signCommand('alias/cached'));
-      cached.destroy();
-      expect(userAgents()).toEqual(expected);
+      expect(await agentsSent(withCallSection(createKmsClient(config())), 4, 'alias/cached')).toEqual(expected);
     });
 
     it("lets the SDK's middleware compute the headers of requests that already carry x-amz-user-agent, and never reuses theirs", async () => {
@@ -310,19 +302,12 @@ describe('createKmsClient', () => {
         }, { step: 'build', priority: 'high', name: 'customUserAgentHeader' });
         return client;
       };
-      const plain = withCustomHeader(new KMSClient(config()));
-      received.length = 0;
-      for (let i = 0; i < 6; i++) await plain.send(signCommand('alias/plain'));
-      plain.destroy();
-      const expected = userAgents();
+      const expected = await agentsSent(withCustomHeader(new KMSClient(config())), 6, 'alias/plain');
       expect(expected[0]).not.toEqual(expected[2]); // the SDK writes something else when the header is there
 
       const cached = withCustomHeader(createKmsClient(config()));
       expect(cached.middlewareStack.identify()).toContain('cachedUserAgentMiddleware - build');
-      received.length = 0;
-      for (let i = 0; i < 6; i++) await cached.send(signCommand('alias/cached'));
-      cached.destroy();
-      expect(userAgents()).toEqual(expected);
+      expect(await agentsSent(cached, 6, 'alias/cached')).toEqual(expected);
     });
 
     it('keeps the logger middleware for a caller that gives the client a logger', async () => {
