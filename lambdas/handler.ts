@@ -168,7 +168,6 @@ async function start(client?: KMSClient, spendingStore?: SpendingReserver, injec
  * separate bundle chunk) of a function that uses neither.
  */
 async function loadPolicyState(): Promise<PolicyState | undefined> {
-  // Stryker disable next-line MethodExpression: a blank setting also reads as unset in readPolicyStateConfig, so not trimming here only loads the DynamoDB chunk for nothing
   if (!process.env.POLICY_TABLE_NAME?.trim() && !process.env.IDEMPOTENCY?.trim()) return undefined;
   const [{ readPolicyStateConfig }, { createPolicyState }] = await Promise.all([import('./policy-state/config'), import('./policy-state/runtime')]);
   return createPolicyState(readPolicyStateConfig(process.env));

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { SpendCharge } from '../../lambdas/policy';
 import type { IdempotentSignRequest } from '../../lambdas/policy-state/idempotency';
+import * as policyStateRuntime from '../../lambdas/policy-state/runtime';
 import type { PolicyState } from '../../lambdas/policy-state/runtime';
 import { rejectionOf } from '../helpers/rejection';
 import { captureOutputPerTest } from '../helpers/captured-output';
@@ -165,6 +166,7 @@ describe('signer handler', () => {
       });
       expect(output.lines.join('')).not.toContain('dede');
       expect(output.lines.join('')).not.toContain(KEY.privateKey.slice(2));
+      expect(entries.filter((entry) => /pre-EIP-155/.test(String(entry.message)))).toEqual([]); // it has a chain id
     });
 
     it('keeps the log line and the error of an event with 10,000 bad fields under 16 KB and 4 KB', async () => {
@@ -382,6 +384,15 @@ describe('signer handler', () => {
         expect(kms.commandCalls(SignCommand)).toHaveLength(2);
       });
 
+      it('loads no policy state (no DynamoDB code) when neither POLICY_TABLE_NAME nor IDEMPOTENCY is set, even if they are blank', async () => {
+        const kms = mockKms(KEY.privateKey);
+        const createPolicyState = jest.spyOn(policyStateRuntime, 'createPolicyState');
+        await withEnv({ ...ENV, POLICY_TABLE_NAME: ' ', IDEMPOTENCY: '  ' }, () => newHandler()({ operation: 'sign', transaction }, context));
+        expect(createPolicyState).not.toHaveBeenCalled();
+        expect(kms.commandCalls(SignCommand)).toHaveLength(1);
+        createPolicyState.mockRestore();
+      });
+
       it('fails closed with ConfigurationError naming both variables when IDEMPOTENCY is on without POLICY_TABLE_NAME, and makes no KMS call', async () => {
         const kms = mockKms(KEY.privateKey);
         const failure = withEnv({ ...ENV, IDEMPOTENCY: 'on' }, () => newHandler()({ operation: 'sign', transaction }, context));
@@ -457,6 +468,20 @@ describe('signer handler', () => {
         const warnings = entries().filter((entry) => entry.level === 'WARN' && /allows any transaction/.test(String(entry.message)));
         expect(warnings).toHaveLength(2);
         expect(warnings[0]).toMatchObject({ policyRuleIds: ['allow-everything'] });
+      });
+
+      it('names only the rules that allow anything, and at most 200 characters of the policy file, in that warning', async () => {
+        mockKms(KEY.privateKey);
+        const file = policyFile(`${'wide-open-'.repeat(23)}.json`, {
+          version: 1,
+          rules: [
+            { id: 'pay-recipient', effect: 'allow', to: [TO] },
+            { id: 'anything', effect: 'allow', contractCreation: true, preEip155: true },
+          ],
+        });
+        await withEnv({ ...env(file), LOG_LEVEL: 'INFO' }, () => newHandler()({ operation: 'status' }, context));
+        const warning = entries().find((entry) => /allows any transaction/.test(String(entry.message)));
+        expect(warning).toMatchObject({ policyRuleIds: ['anything'], policyFile: file.slice(0, 200) });
       });
 
       it('does not warn with a restrictive policy', async () => {
