@@ -90,12 +90,18 @@ MAX_KEY_BYTES=65536
 if [[ $KEY_FILE == - ]]; then
   SHOWN_KEY="stdin"
   if [[ -t 0 ]]; then
+    # Echo goes off before the prompt and stays off across the lines of a PEM block: `read -s` alone turns it
+    # off only while it waits, so a key pasted (or typed ahead) before or between reads would be shown.
+    SAVED_TTY=$(stty -g)
+    trap 'stty "$SAVED_TTY" 2>/dev/null; rm -rf "$TMP"' EXIT
+    stty -echo
     printf 'Paste the private key (64 hex digits, or a PEM block); the input is hidden. Then press Enter:\n' >&2
     TYPED=""
     while IFS= read -rs LINE; do
       TYPED+="$LINE"$'\n'
       [[ $TYPED == -----BEGIN* && $LINE != -----END* ]] || break
     done
+    stty "$SAVED_TTY"
     printf '\n' >&2
     INPUT_HEX=$(printf '%s' "$TYPED" | hex_of)
     TYPED="" LINE=""
