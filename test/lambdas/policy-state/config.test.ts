@@ -1,5 +1,6 @@
 import { ConfigurationError } from '../../../lambdas/config';
 import { readPolicyStateConfig, sharedPolicyStateClient } from '../../../lambdas/policy-state/config';
+import { freshModule } from '../../helpers/fresh-module';
 
 const problemsOf = (env: NodeJS.ProcessEnv, options?: { needsTable?: boolean }): string[] => {
   try {
@@ -127,13 +128,8 @@ describe('sharedPolicyStateClient', () => {
   type Timeouts = { connectionTimeout?: number; requestTimeout?: number };
   // The SDK's NodeHttpHandler resolves its options asynchronously; they are not part of its typed interface.
   const timeoutsOf = (client: ReturnType<typeof sharedPolicyStateClient>) => (client.config.requestHandler as unknown as { configProvider: Promise<Timeouts> }).configProvider;
-  const freshClient = (callTimeoutMs: number) => {
-    let client: ReturnType<typeof sharedPolicyStateClient> | undefined;
-    jest.isolateModules(() => {
-      client = (require('../../../lambdas/policy-state/config') as typeof import('../../../lambdas/policy-state/config')).sharedPolicyStateClient({ callTimeoutMs });
-    });
-    return client!;
-  };
+  const freshClient = (callTimeoutMs: number) =>
+    freshModule(() => require('../../../lambdas/policy-state/config') as typeof import('../../../lambdas/policy-state/config')).sharedPolicyStateClient({ callTimeoutMs });
 
   it('is one client per process, retrying a throttled call once', async () => {
     const client = sharedPolicyStateClient({ callTimeoutMs: 3000 });

@@ -22,6 +22,7 @@ import { lambdaContext } from '../../../scripts/local-stack/lambda-context';
 import { createSigningKey } from '../../../scripts/local-stack/stack';
 import { startLocalDynamoDb, type LocalDynamoDb } from '../../helpers/dynalite';
 import { rejectionOf } from '../../helpers/rejection';
+import { freshModule } from '../../helpers/fresh-module';
 
 let dynamo: LocalDynamoDb;
 let kms: LocalKms;
@@ -388,11 +389,7 @@ describe('makeIdempotentSign', () => {
 
 describe('makeIdempotentSign in another Lambda instance (a fresh load of the module)', () => {
   it('records a response, with its TTL expiry, that this instance replays', async () => {
-    let fresh: typeof makeIdempotentSign | undefined;
-    jest.isolateModules(() => {
-      fresh = (require('../../../lambdas/policy-state/idempotency') as typeof import('../../../lambdas/policy-state/idempotency')).makeIdempotentSign;
-    });
-    if (!fresh) throw new Error('the module did not load');
+    const fresh = freshModule(() => require('../../../lambdas/policy-state/idempotency') as typeof import('../../../lambdas/policy-state/idempotency')).makeIdempotentSign;
     const { sign, calls } = countingSigner();
     const request = { transaction: transfer(), replayProtection: true };
     const first = await fresh(sign, options('instances', { windowSeconds: 120, client: dynamo.newClient() }))(request, lambdaContext('signer'));

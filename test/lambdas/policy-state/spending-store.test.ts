@@ -8,6 +8,7 @@ import { BUCKETS_PER_WINDOW } from '../../../lambdas/policy-state/rolling-window
 import { SpendingStore, type ReserveOptions } from '../../../lambdas/policy-state/spending-store';
 import { startLocalDynamoDb, type LocalDynamoDb } from '../../helpers/dynalite';
 import { rejectionOf } from '../../helpers/rejection';
+import { freshModule } from '../../helpers/fresh-module';
 
 const KEY = 'arn:aws:kms:us-east-1:111122223333:key/11111111-2222-3333-4444-555555555555';
 const OTHER_KEY = 'arn:aws:kms:us-east-1:111122223333:key/66666666-7777-8888-9999-000000000000';
@@ -724,11 +725,7 @@ describe('SpendingStore calls to DynamoDB', () => {
 
 describe('SpendingStore in another Lambda instance (a fresh load of the module)', () => {
   it('counts against the same item as this one', async () => {
-    let Fresh: typeof SpendingStore | undefined;
-    jest.isolateModules(() => {
-      Fresh = (require('../../../lambdas/policy-state/spending-store') as typeof import('../../../lambdas/policy-state/spending-store')).SpendingStore;
-    });
-    if (!Fresh) throw new Error('the module did not load');
+    const Fresh = freshModule(() => require('../../../lambdas/policy-state/spending-store') as typeof import('../../../lambdas/policy-state/spending-store')).SpendingStore;
     const other = new Fresh({ tableName: dynamo.tableName, client: dynamo.client });
     const keyArn = `${KEY}/instances`;
     const first = limit({ id: 'key:instances-a', maxAmount: 10n, maxCount: 5 });

@@ -11,6 +11,7 @@ import type { SourceData } from '@smithy/types';
 import { createKmsClient, kmsTimeoutConfig, sharedKmsClient, DEFAULT_KMS_TIMEOUTS } from '../../../lambdas/signer/kms-client';
 import { rejectionOf } from '../../helpers/rejection';
 import { localKmsClient, startLocalKms, type LocalKms } from '../../../scripts/local-kms';
+import { freshModule } from '../../helpers/fresh-module';
 
 /** node:crypto behind the Checksum interface SignatureV4 takes, so that the reference signer is independent. */
 class NodeSha256 {
@@ -356,12 +357,8 @@ describe('kmsTimeoutConfig', () => {
   });
 
   it('sets the defaults that do not fail healthy calls under load (about 4 s per attempt)', () => {
-    // Loaded afresh inside the spec, as on a cold start: a module-level value read at the file's import would be
-    // evaluated before mutation testing switches a mutant on, so a wrong default would go unnoticed there.
-    let loaded: typeof DEFAULT_KMS_TIMEOUTS | undefined;
-    jest.isolateModules(() => {
-      ({ DEFAULT_KMS_TIMEOUTS: loaded } = require('../../../lambdas/signer/kms-client') as { DEFAULT_KMS_TIMEOUTS: typeof DEFAULT_KMS_TIMEOUTS });
-    });
+    // Loaded afresh inside the spec, as on a cold start (see freshModule).
+    const loaded = freshModule(() => require('../../../lambdas/signer/kms-client') as typeof import('../../../lambdas/signer/kms-client')).DEFAULT_KMS_TIMEOUTS;
     expect(loaded).toEqual({ connectTimeoutMs: 3000, requestTimeoutMs: 4000 });
     expect(DEFAULT_KMS_TIMEOUTS).toEqual(loaded);
     // No maxAttempts of its own: the SDK's default chain (AWS_MAX_ATTEMPTS, else 3) decides.

@@ -2,21 +2,13 @@ import { generateKeyPairSync } from 'node:crypto';
 import { publicKeyFromSpki, InvalidPublicKeyError } from '../../../lambdas/signer/public-key';
 import { KNOWN_KEYS } from '../../fixtures/known-keys';
 import { spkiFor } from '../../helpers/kms-mock';
+import { freshModule } from '../../helpers/fresh-module';
 
 const SECP256K1_SPKI_PREFIX = '3056301006072a8648ce3d020106052b8104000a034200';
 
-/**
- * publicKeyFromSpki from a fresh load of its module, as on a cold start. The curve names are a module-level
- * table: a spec that checks them must read the table it loaded itself, or mutation testing (which switches a
- * mutant on only when a spec starts) would never see a wrong name fail it.
- */
-function freshPublicKeyFromSpki(): typeof publicKeyFromSpki {
-  let fresh: typeof publicKeyFromSpki | undefined;
-  jest.isolateModules(() => {
-    ({ publicKeyFromSpki: fresh } = require('../../../lambdas/signer/public-key') as { publicKeyFromSpki: typeof publicKeyFromSpki });
-  });
-  return fresh!;
-}
+/** publicKeyFromSpki from a fresh load of its module: the curve names are a module-level table (see freshModule). */
+const freshPublicKeyFromSpki = () =>
+  freshModule(() => require('../../../lambdas/signer/public-key') as typeof import('../../../lambdas/signer/public-key')).publicKeyFromSpki;
 
 describe('publicKeyFromSpki', () => {
   it.each(KNOWN_KEYS)('derives the published EIP-55 address $address', ({ privateKey, address }) => {
