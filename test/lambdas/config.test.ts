@@ -1,6 +1,7 @@
 import { readConfig, ConfigurationError } from '../../lambdas/config';
 import { Network } from 'ethers';
 import { chainIdFromNetwork, MAX_CHAIN_ID } from '../../lambdas/chains';
+import { freshModule } from '../helpers/fresh-module';
 
 const valid = { KMS_KEY_ID: 'alias/eth-signer', ETH_NETWORK: 'sepolia' };
 
@@ -152,15 +153,20 @@ describe('ConfigurationError', () => {
 });
 
 describe('chainIdFromNetwork', () => {
+  // The chain table and the cap are module-level values: specs of them read a fresh load (see freshModule).
+  const fresh = () => freshModule(() => require('../../lambdas/chains') as typeof import('../../lambdas/chains'));
+
   it.each([
     ['mainnet', 1n],
     ['sepolia', 11155111n],
     ['holesky', 17000n],
     ['hoodi', 560048n],
     ['anvil', 31337n],
+    ['localhost', 31337n],
     ['31337', 31337n],
     ['8453', 8453n],
   ])('resolves %s to chain %s', (network, chainId) => {
+    expect(fresh().chainIdFromNetwork(network)).toBe(chainId);
     expect(chainIdFromNetwork(network)).toBe(chainId);
   });
 
@@ -187,6 +193,7 @@ describe('chainIdFromNetwork', () => {
   });
 
   it('accepts chain ids up to the largest whose legacy v (2·chainId + 36) is a safe integer, and refuses the next', () => {
+    expect(fresh().MAX_CHAIN_ID).toBe(4503599627370477n);
     expect(chainIdFromNetwork('4503599627370477')).toBe(4503599627370477n);
     expect(2 * 4503599627370477 + 36).toBeLessThanOrEqual(Number.MAX_SAFE_INTEGER);
     expect(chainIdFromNetwork('4503599627370478')).toBeUndefined();

@@ -16,6 +16,7 @@ import {
   wouldExceed,
   type WindowState,
 } from '../../../lambdas/policy-state/rolling-window';
+import { freshModule } from '../../helpers/fresh-module';
 
 const limitOf = (fields: Partial<SpendingLimit>): SpendingLimit => ({ id: 'key:test', windowSeconds: 3600, asset: 'native', ...fields });
 
@@ -37,6 +38,8 @@ describe('layoutOf', () => {
 
   it('accepts the extremes: a 1-second window, a year, zero caps, a 256-character id', () => {
     expect(layoutOf(limitOf({ windowSeconds: 1 })).windowMs).toBe(1000);
+    // A module-level value: read from a fresh load too (see freshModule).
+    expect(freshModule(() => require('../../../lambdas/policy-state/rolling-window') as typeof import('../../../lambdas/policy-state/rolling-window')).MAX_WINDOW_SECONDS).toBe(366 * 86_400);
     expect(MAX_WINDOW_SECONDS).toBe(366 * 86_400);
     expect(layoutOf(limitOf({ windowSeconds: MAX_WINDOW_SECONDS })).windowMs).toBe(MAX_WINDOW_SECONDS * 1000);
     expect(layoutOf(limitOf({ maxAmount: 0n, maxCount: 0 }))).toMatchObject({ unitExponent: 0 });
