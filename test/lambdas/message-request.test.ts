@@ -2,20 +2,13 @@ import { hexlify, toUtf8Bytes } from 'ethers';
 import { isMessageEvent, parseMessageEvent, type MessageOperation } from '../../lambdas/message-request';
 import { InvalidRequestError } from '../../lambdas/request';
 import { MAIL } from '../fixtures/eip712-mail';
+import { thrownBy } from '../helpers/rejection';
 
 const CHAIN = 1n;
 const DELEGATE = '0x5FbDB2315678afecb367f032d93F642f64180aa3';
 type Event = Record<string, unknown> & { operation: MessageOperation };
 
-const issuesOf = (event: Event) => {
-  try {
-    parseMessageEvent(event, CHAIN);
-  } catch (error) {
-    if (error instanceof InvalidRequestError) return error.issues;
-    throw error;
-  }
-  throw new Error('expected InvalidRequestError');
-};
+const issuesOf = (event: Event) => thrownBy(InvalidRequestError, () => parseMessageEvent(event, CHAIN)).issues;
 
 describe('isMessageEvent', () => {
   it.each(['signMessage', 'signTypedData', 'signAuthorization'])('recognises %s', (operation) => {

@@ -1,6 +1,7 @@
 // What the event parser accepts at its edges, and how it reports what it refuses: the cases a mutation
 // run showed were never exercised (explicit types, exact limits, anchored hex patterns, issue paths).
 import { parseSignerEvent, InvalidRequestError, MAX_MESSAGE_LENGTH, type RequestIssue, type SignerKind } from '../../lambdas/request';
+import { thrownBy } from '../helpers/rejection';
 
 const CHAIN = 11155111n;
 const TO = '0x70997970C51812dc3A010C7d01b50e0d17dc79C8';
@@ -10,15 +11,7 @@ const legacy = { to: TO, value: '1', nonce: 0, gasLimit: 21000, gasPrice: '10000
 const sign = (transaction: object, kind: SignerKind, extra: object = {}) =>
   parseSignerEvent({ operation: 'sign', transaction, ...extra }, kind, CHAIN);
 
-const refusal = (transaction: object, kind: SignerKind): InvalidRequestError => {
-  try {
-    sign(transaction, kind);
-  } catch (error) {
-    if (error instanceof InvalidRequestError) return error;
-    throw error;
-  }
-  throw new Error('expected InvalidRequestError');
-};
+const refusal = (transaction: object, kind: SignerKind): InvalidRequestError => thrownBy(InvalidRequestError, () => sign(transaction, kind));
 
 describe('parseSignerEvent accepts', () => {
   it('an EIP-1559 transaction that names its type 2', () => {

@@ -1,20 +1,13 @@
 import { Transaction } from 'ethers';
 import { parseSignerEvent, InvalidRequestError, MAX_EVENT_LENGTH, type SignerKind } from '../../lambdas/request';
+import { thrownBy } from '../helpers/rejection';
 
 const CHAIN = 11155111n;
 const TO = '0x70997970C51812dc3A010C7d01b50e0d17dc79C8';
 const eip1559 = { to: TO, value: '1000000000000000', nonce: 0, gasLimit: 21000, maxFeePerGas: '30000000000', maxPriorityFeePerGas: '0x3b9aca00' };
 const legacy = { to: TO, value: 1, nonce: '7', gasLimit: '0x5208', gasPrice: 1000000000 };
 
-const issuesOf = (event: unknown, kind: SignerKind) => {
-  try {
-    parseSignerEvent(event, kind, CHAIN);
-  } catch (error) {
-    if (error instanceof InvalidRequestError) return error.issues;
-    throw error;
-  }
-  throw new Error('expected InvalidRequestError');
-};
+const issuesOf = (event: unknown, kind: SignerKind) => thrownBy(InvalidRequestError, () => parseSignerEvent(event, kind, CHAIN)).issues;
 
 describe('parseSignerEvent', () => {
   it('accepts a status request', () => {
@@ -133,15 +126,7 @@ describe('parseSignerEvent', () => {
   });
 
   describe('hostile input', () => {
-    const errorOf = (event: unknown, kind: SignerKind = 'eip1559') => {
-      try {
-        parseSignerEvent(event, kind, CHAIN);
-      } catch (error) {
-        if (error instanceof InvalidRequestError) return error;
-        throw error;
-      }
-      throw new Error('expected InvalidRequestError');
-    };
+    const errorOf = (event: unknown, kind: SignerKind = 'eip1559') => thrownBy(InvalidRequestError, () => parseSignerEvent(event, kind, CHAIN));
 
     it('names transaction.to, not an internal error, for an array nested 100,000 deep', () => {
       // 4,100 deep overflowed JSON.stringify in the Lambda runtime; Jest's stack is deeper, so go far past it.

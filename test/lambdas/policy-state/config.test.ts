@@ -1,16 +1,10 @@
 import { ConfigurationError } from '../../../lambdas/config';
 import { readPolicyStateConfig, sharedPolicyStateClient } from '../../../lambdas/policy-state/config';
 import { freshModule } from '../../helpers/fresh-module';
+import { thrownBy } from '../../helpers/rejection';
 
-const problemsOf = (env: NodeJS.ProcessEnv, options?: { needsTable?: boolean }): string[] => {
-  try {
-    readPolicyStateConfig(env, options);
-  } catch (error) {
-    if (error instanceof ConfigurationError) return error.problems;
-    throw error;
-  }
-  throw new Error('expected ConfigurationError');
-};
+const problemsOf = (env: NodeJS.ProcessEnv, options?: { needsTable?: boolean }): string[] =>
+  thrownBy(ConfigurationError, () => readPolicyStateConfig(env, options)).problems;
 
 describe('readPolicyStateConfig', () => {
   it('uses no table and no idempotency by default', () => {

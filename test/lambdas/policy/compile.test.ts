@@ -1,6 +1,7 @@
 import { Interface, parseUnits } from 'ethers';
 import { evaluatePolicy, loadPolicy, PolicyValidationError, type CompiledPolicy, type PolicyIssue, type PolicyRequest } from '../../../lambdas/policy';
 import { eip1559Transfer } from '../../helpers/policy-requests';
+import { thrownBy } from '../../helpers/rejection';
 
 // compilePolicy runs inside loadPolicy, after the schema: these tests load JSON as a deployment does.
 const A = '0x70997970C51812dc3A010C7d01b50e0d17dc79C8';
@@ -20,15 +21,7 @@ const DEPLOYMENT = { to: undefined, data: '0x6000' };
 
 const load = (document: object): CompiledPolicy => loadPolicy(JSON.stringify({ version: 1, ...document }));
 const withRule = (rule: object, extra: object = {}) => ({ ...extra, rules: [{ id: 'r', effect: 'allow', ...rule }] });
-const issuesOf = (document: object): readonly PolicyIssue[] => {
-  try {
-    load(document);
-  } catch (error) {
-    if (error instanceof PolicyValidationError) return error.issues;
-    throw error;
-  }
-  throw new Error('the policy was accepted');
-};
+const issuesOf = (document: object): readonly PolicyIssue[] => thrownBy(PolicyValidationError, () => load(document)).issues;
 /** The failed conditions of the single allow rule, as the check operation reports them. */
 const failures = (rule: object, request: PolicyRequest) => {
   const decision = evaluatePolicy(load(withRule(rule)), request);

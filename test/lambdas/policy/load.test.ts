@@ -2,17 +2,12 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadPolicy, PolicyValidationError, type PolicyIssue } from '../../../lambdas/policy';
 import { generateValidatorSource, VALIDATOR_FILE } from '../../../scripts/policy-validator';
+import { thrownBy } from '../../helpers/rejection';
 
 const A = '0x70997970C51812dc3A010C7d01b50e0d17dc79C8';
-const issuesOf = (policy: unknown): PolicyIssue[] => {
-  try {
-    loadPolicy(typeof policy === 'string' ? policy : JSON.stringify(policy));
-  } catch (error) {
-    if (error instanceof PolicyValidationError) return [...error.issues];
-    throw error;
-  }
-  throw new Error('the policy was accepted');
-};
+const issuesOf = (policy: unknown): PolicyIssue[] => [
+  ...thrownBy(PolicyValidationError, () => loadPolicy(typeof policy === 'string' ? policy : JSON.stringify(policy))).issues,
+];
 const withRule = (rule: object, extra: object = {}) => ({ version: 1, ...extra, rules: [{ id: 'r', effect: 'allow', ...rule }] });
 
 describe('loadPolicy', () => {

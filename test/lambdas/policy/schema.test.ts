@@ -1,15 +1,8 @@
 import { PolicyValidationError, type PolicyIssue } from '../../../lambdas/policy';
 import { describe as describeValue, toJsonPath, validatePolicyDocument } from '../../../lambdas/policy/schema';
+import { thrownBy } from '../../helpers/rejection';
 
-const issuesOf = (value: unknown): readonly PolicyIssue[] => {
-  try {
-    validatePolicyDocument(value);
-  } catch (error) {
-    if (error instanceof PolicyValidationError) return error.issues;
-    throw error;
-  }
-  throw new Error('the document was accepted');
-};
+const issuesOf = (value: unknown): readonly PolicyIssue[] => thrownBy(PolicyValidationError, () => validatePolicyDocument(value)).issues;
 const withRule = (rule: object, extra: object = {}) => ({ version: 1, ...extra, rules: [{ id: 'r', effect: 'allow', ...rule }] });
 const call = (args: object) => withRule({ calls: [{ function: 'f(uint256 a)', args }] });
 
