@@ -266,14 +266,14 @@ function compileLimits(limits: readonly LimitDocument[], path: string, prefix: s
     names.add(limit.name);
     if (limit.maxValue === undefined && limit.maxCount === undefined) add(at, 'needs maxValue, maxCount or both: a limit without a cap limits nothing');
     // Stryker disable next-line Regex: policy.schema.json's window pattern (^[1-9][0-9]{0,6}(s|m|h|d)$) has already accepted the whole string
-  const match = /^([1-9][0-9]*)([smhd])$/.exec(limit.window);
+    const match = /^([1-9][0-9]*)([smhd])$/.exec(limit.window);
     // Stryker disable next-line StringLiteral: the schema's window pattern guarantees the unit group, so the default is never used
-  const windowSeconds = match ? Number(match[1]) * (WINDOW_UNITS.get(match[2] ?? '') ?? 0) : 0;
+    const windowSeconds = match ? Number(match[1]) * (WINDOW_UNITS.get(match[2] ?? '') ?? 0) : 0;
     if (windowSeconds > MAX_WINDOW_SECONDS) add(`${at}.window`, `is ${windowSeconds} seconds; at most 366 days are accepted`);
     const maxAmount = amountAt(limit.maxValue, `${at}.maxValue`, add);
     const asset = limit.token === undefined ? 'native' : addressAt(limit.token, `${at}.token`, add);
     // Stryker disable next-line ConditionalExpression,ArrayDeclaration: undefined means addressAt reported an issue, so compilePolicy throws and the limits are never used
-  if (asset === undefined) return [];
+    if (asset === undefined) return [];
     return [{
       id: `${prefix}${limit.name}`,
       windowSeconds,

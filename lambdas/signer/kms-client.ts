@@ -73,8 +73,11 @@ type UserAgentHeaders = Readonly<Record<'user-agent' | 'x-amz-user-agent', strin
 /**
  * The SDK's own user-agent middleware, run until two calls in a row produce the same headers (the first call
  * may still be adding feature flags to the shared context), after which those headers are set directly.
- * They depend only on the client's configuration (SDK and Node versions, app id, retry mode, features), never
- * on the request, so every later call sends exactly what the SDK would have computed. A request that already
+ * They depend on the client's configuration (SDK and Node versions, app id, retry mode, features), not on the
+ * request, so every later call sends what the SDK would have computed. A caller's middleware that adds its
+ * own section to the per-call context on every call keeps them changing, so they are computed on every call;
+ * one that repeats a section for two calls and then changes it would be missed (no such middleware is added
+ * by this project or by the SDK for KMS). A request that already
  * carries an x-amz-user-agent header (set by a caller's middleware) changes what the SDK writes, so it always
  * goes through the SDK's middleware and is never remembered.
  */

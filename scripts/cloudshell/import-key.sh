@@ -79,7 +79,12 @@ for tool in aws openssl base64 od sed head; do
 done
 
 TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
+SAVED_TTY="" # the terminal's settings while echo is off (reading a pasted key), restored on any exit
+cleanup() {
+  rm -rf "$TMP"
+  if [[ -n $SAVED_TTY ]]; then stty "$SAVED_TTY" 2>/dev/null || true; fi
+}
+trap cleanup EXIT
 
 hex_of() { od -An -v -tx1 | tr -d ' \n'; }
 # Writes hex text as bytes, with builtins and sed on a pipe: the key never appears in a process's arguments.
@@ -93,7 +98,6 @@ if [[ $KEY_FILE == - ]]; then
     # Echo goes off before the prompt and stays off across the lines of a PEM block: `read -s` alone turns it
     # off only while it waits, so a key pasted (or typed ahead) before or between reads would be shown.
     SAVED_TTY=$(stty -g)
-    trap 'stty "$SAVED_TTY" 2>/dev/null; rm -rf "$TMP"' EXIT
     stty -echo
     printf 'Paste the private key (64 hex digits, or a PEM block); the input is hidden. Then press Enter:\n' >&2
     TYPED=""
@@ -102,6 +106,7 @@ if [[ $KEY_FILE == - ]]; then
       [[ $TYPED == -----BEGIN* && $LINE != -----END* ]] || break
     done
     stty "$SAVED_TTY"
+    SAVED_TTY=""
     printf '\n' >&2
     INPUT_HEX=$(printf '%s' "$TYPED" | hex_of)
     TYPED="" LINE=""
