@@ -77,9 +77,9 @@ type UserAgentHeaders = Readonly<Record<'user-agent' | 'x-amz-user-agent', strin
  * request, so every later call sends what the SDK would have computed. A caller's middleware that adds its
  * own section to the per-call context on every call keeps them changing, so they are computed on every call;
  * one that repeats a section for two calls and then changes it would be missed (no such middleware is added
- * by this project or by the SDK for KMS). A request that already
- * carries an x-amz-user-agent header (set by a caller's middleware) changes what the SDK writes, so it always
- * goes through the SDK's middleware and is never remembered.
+ * by this project or by the SDK for KMS). A request that already carries an x-amz-user-agent header (set by a
+ * caller's middleware) changes what the SDK writes, so it always goes through the SDK's middleware and is never
+ * remembered.
  */
 function cachedUserAgent(config: KMSClient['config']): BuildMiddleware<object, MetadataBearer> {
   const sdkMiddleware = userAgentMiddleware(config);
