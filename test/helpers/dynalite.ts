@@ -2,7 +2,7 @@
 // for tests of code that keeps state in DynamoDB through the real AWS SDK.
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
-import { CreateTableCommand, DynamoDBClient, waitUntilTableExists } from '@aws-sdk/client-dynamodb';
+import { type AttributeValue, CreateTableCommand, DynamoDBClient, QueryCommand, waitUntilTableExists } from '@aws-sdk/client-dynamodb';
 import dynalite from 'dynalite';
 import { POLICY_TABLE_KEYS } from '../../lambdas/policy-state/spending-store';
 
@@ -63,4 +63,16 @@ export async function startLocalDynamoDb({ tableName = 'policy-state' }: { table
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
+}
+
+/** The idempotency records in a key's partition of the policy table for one scope (sort keys `idempotency#<scope>#…`). */
+export async function idempotencyRecords(dynamo: LocalDynamoDb, keyArn: string, scope: string): Promise<Record<string, AttributeValue>[]> {
+  const { Items } = await dynamo.client.send(
+    new QueryCommand({
+      TableName: dynamo.tableName,
+      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+      ExpressionAttributeValues: { ':pk': { S: keyArn }, ':prefix': { S: `idempotency#${scope}#` } },
+    }),
+  );
+  return Items ?? [];
 }

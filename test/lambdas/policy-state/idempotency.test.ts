@@ -2,7 +2,7 @@
 // signatures from the local KMS over HTTP (randomised, so a replayed response is recognisable).
 import { getEventListeners } from 'node:events';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
-import { DynamoDBClient, GetItemCommand, QueryCommand } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import type { KMSClient } from '@aws-sdk/client-kms';
 import type { Context } from 'aws-lambda';
 import { Transaction, Wallet, type TransactionRequest } from 'ethers';
@@ -20,7 +20,7 @@ import { FromMismatchError, KmsSigner } from '../../../lambdas/signer/kms-signer
 import { localKmsClient, startLocalKms, type LocalKms } from '../../../scripts/local-kms';
 import { lambdaContext } from '../../../scripts/local-stack/lambda-context';
 import { createSigningKey } from '../../../scripts/local-stack/stack';
-import { startLocalDynamoDb, type LocalDynamoDb } from '../../helpers/dynalite';
+import { idempotencyRecords, startLocalDynamoDb, type LocalDynamoDb } from '../../helpers/dynalite';
 import { rejectionOf } from '../../helpers/rejection';
 import { freshModule } from '../../helpers/fresh-module';
 
@@ -206,14 +206,12 @@ describe('makeIdempotentSign', () => {
   it('stores its records in the key partition with a TTL expiry, next to the spending item', async () => {
     const { sign } = countingSigner();
     await makeIdempotentSign(sign, options('layout', { windowSeconds: 120 }))({ transaction: transfer(), replayProtection: true }, lambdaContext('signer'));
-    const { Items } = await dynamo.client.send(
-      new QueryCommand({ TableName: dynamo.tableName, KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)', ExpressionAttributeValues: { ':pk': { S: keyArn }, ':prefix': { S: 'idempotency#layout#' } } }),
-    );
-    expect(Items).toHaveLength(1);
-    const expiry = Number(Items?.[0]?.expiration?.N);
+    const records = await idempotencyRecords(dynamo, keyArn, 'layout');
+    expect(records).toHaveLength(1);
+    const expiry = Number(records[0]?.expiration?.N);
     expect(expiry).toBeGreaterThan(Date.now() / 1000 + 100);
     expect(expiry).toBeLessThanOrEqual(Date.now() / 1000 + 121);
-    expect(Items?.[0]?.sk?.S).toMatch(/^idempotency#layout#[A-Za-z0-9+/]{43}=$/);
+    expect(records[0]?.sk?.S).toMatch(/^idempotency#layout#[A-Za-z0-9+/]{43}=$/);
   });
 
   it('fails closed with PolicyStateUnavailableError, without signing, when DynamoDB is down', async () => {
@@ -395,10 +393,8 @@ describe('makeIdempotentSign in another Lambda instance (a fresh load of the mod
     const first = await fresh(sign, options('instances', { windowSeconds: 120, client: dynamo.newClient() }))(request, lambdaContext('signer'));
     expect(await makeIdempotentSign(sign, options('instances'))(request, lambdaContext('signer'))).toEqual(first);
     expect(calls.count).toBe(1);
-    const { Items } = await dynamo.client.send(
-      new QueryCommand({ TableName: dynamo.tableName, KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)', ExpressionAttributeValues: { ':pk': { S: keyArn }, ':prefix': { S: 'idempotency#instances#' } } }),
-    );
-    expect(Number(Items?.[0]?.expiration?.N)).toBeGreaterThan(Date.now() / 1000 + 100);
+    const records = await idempotencyRecords(dynamo, keyArn, 'instances');
+    expect(Number(records[0]?.expiration?.N)).toBeGreaterThan(Date.now() / 1000 + 100);
   });
 });
 

@@ -1,11 +1,10 @@
-import { QueryCommand } from '@aws-sdk/client-dynamodb';
 import type { SpendingLimit } from '../../../lambdas/policy/spending';
 import * as policyStateConfig from '../../../lambdas/policy-state/config';
 import { SpendingLimitExceededError } from '../../../lambdas/policy-state/errors';
 import type { IdempotentSignRequest } from '../../../lambdas/policy-state/idempotency';
 import { createPolicyState, invocationDeadline, type PolicyState } from '../../../lambdas/policy-state/runtime';
 import { lambdaContext } from '../../../scripts/local-stack/lambda-context';
-import { startLocalDynamoDb, type LocalDynamoDb } from '../../helpers/dynalite';
+import { idempotencyRecords, startLocalDynamoDb, type LocalDynamoDb } from '../../helpers/dynalite';
 import { rejectionOf } from '../../helpers/rejection';
 
 const KEY = 'arn:aws:kms:us-east-1:111122223333:key/runtime';
@@ -49,11 +48,9 @@ describe('createPolicyState', () => {
     expect(await sign(request, lambdaContext('f'))).toEqual({ n: 1 });
     expect(calls).toBe(1);
     // The record lives in the key's partition under the scope, and expires after the configured window.
-    const { Items } = await dynamo.client.send(
-      new QueryCommand({ TableName: dynamo.tableName, KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)', ExpressionAttributeValues: { ':pk': { S: KEY }, ':prefix': { S: 'idempotency#b#' } } }),
-    );
-    expect(Items).toHaveLength(1);
-    const expiry = Number(Items?.[0]?.expiration?.N);
+    const records = await idempotencyRecords(dynamo, KEY, 'b');
+    expect(records).toHaveLength(1);
+    const expiry = Number(records[0]?.expiration?.N);
     expect(expiry).toBeGreaterThan(Date.now() / 1000 + 590);
     expect(expiry).toBeLessThanOrEqual(Date.now() / 1000 + 601);
   });
