@@ -1,7 +1,7 @@
 import { getAddress } from 'ethers';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { chainIdFromNetwork } from '../lambdas/chains';
+import { chainIdFromNetwork } from '../lambdas/runtime/chains';
 import { loadPolicy, PolicyValidationError } from '../lambdas/policy';
 
 /** An object in S3. */

@@ -9,7 +9,7 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
-import { DIMENSION, METRIC, METRICS_NAMESPACE } from '../lambdas/metric-names';
+import { DIMENSION, METRIC, METRICS_NAMESPACE } from '../lambdas/runtime/metric-names';
 
 /** What the monitoring watches and where it reports. */
 export interface MonitoringProps {

@@ -1,24 +1,24 @@
 import type { KMSClient } from '@aws-sdk/client-kms';
 import type { Context } from 'aws-lambda';
-import { ConfigurationError, readConfig, type SignerConfig } from './config';
-import { logger } from './logger';
-import { isMessageEvent } from './message-request';
-import { MessagePolicyDeniedError, runMessageOperation } from './message-operation';
-import type { MessageSignResponse } from './message-signing';
-import { loadSigningPolicy } from './policy-file';
-import { PolicyGate, toCheckResponse, toPolicyRequest, type CheckResponse, type PolicyAllow, type SpendingReserver } from './policy-gate';
+import { readConfig, type SignerConfig } from './runtime/config';
+import { logger } from './runtime/logger';
+import { isMessageEvent } from './events/message-request';
+import { MessagePolicyDeniedError, runMessageOperation } from './operations/message-operation';
+import type { MessageSignResponse } from './operations/message-signing';
+import { loadSigningPolicy } from './runtime/policy-file';
+import { PolicyGate, toCheckResponse, toPolicyRequest, type CheckResponse, type PolicyAllow, type SpendingReserver } from './operations/policy-gate';
 import { invocationDeadline } from './policy-state/deadline';
 import type { IdempotentSign, IdempotentSignRequest } from './policy-state/idempotency';
 import type { PolicyState } from './policy-state/runtime';
 import { PolicyDeniedError } from './policy';
-import { publishMetrics, recordError, recordSignature } from './metrics';
-import { requireReplayProtectionUnlessAllowed } from './replay-protection';
-import { parseSignerEvent, InvalidRequestError, type SignerKind } from './request';
-import { toSignResponse, type SignResponse } from './response';
-import { SignerError } from './signer/errors';
+import { publishMetrics, recordError, recordSignature } from './runtime/metrics';
+import { requireReplayProtectionUnlessAllowed } from './operations/replay-protection';
+import { parseSignerEvent, InvalidRequestError, type SignerKind } from './events/request';
+import { toSignResponse, type SignResponse } from './operations/response';
+import { ConfigurationError, SignerError } from './signer/errors';
 import { KmsSigner } from './signer/kms-signer';
 import { sharedKmsClient } from './signer/kms-client';
-import { invocationBudget, signalAt } from './invocation-budget';
+import { invocationBudget, signalAt } from './runtime/invocation-budget';
 
 /** What the status operation returns. */
 export interface StatusResponse {

@@ -1,5 +1,5 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { ConfigurationError } from '../config';
+import { ConfigurationError } from '../signer/errors';
 import { DEFAULT_IDEMPOTENCY_WINDOW_SECONDS } from './idempotency';
 
 /** Where the spending limits and idempotency records live, and how the signer uses them (from its environment). */

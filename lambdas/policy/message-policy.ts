@@ -1,8 +1,7 @@
 // The signing policy for the message operations (signMessage, signTypedData, signAuthorization): pure, no I/O.
 // Each operation is a signing power of its own, so nothing is allowed unless the policy says so.
 import { getAddress, toUtf8Bytes } from 'ethers';
-import type { MessageRequest } from '../message-request';
-import type { TypedDataPayload } from '../typed-data';
+import type { MessageRequest, TypedDataPayload } from './message';
 
 /** EIP-2612 `Permit` caps. */
 export interface PermitConditions {

@@ -10,3 +10,11 @@ export class SignerError extends Error {
     super(message, options);
   }
 }
+
+/** The Lambda's environment variables are missing or invalid; no request can be served until they are fixed. */
+export class ConfigurationError extends SignerError {
+  override readonly name = 'ConfigurationError';
+  constructor(readonly problems: string[], cause?: unknown) {
+    super(`The signer is misconfigured: ${problems.join('; ')}. Fix the function's environment variables.`, { cause });
+  }
+}

@@ -1,4 +1,4 @@
-import { ConfigurationError } from '../config';
+import { ConfigurationError } from '../signer/errors';
 import { SignerError } from './errors';
 
 /** What is wrong with the AWS setup, when an SDK error means the caller's environment, not KMS, is at fault. */

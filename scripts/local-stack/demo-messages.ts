@@ -1,5 +1,5 @@
 import { verifyMessage, verifyTypedData, type TypedDataField } from 'ethers';
-import type { MessageSignResponse } from '../../lambdas/message-signing';
+import type { MessageSignResponse } from '../../lambdas/operations/message-signing';
 import type { SignerHandler } from '../../lambdas/handler';
 import { lambdaContext } from './lambda-context';
 

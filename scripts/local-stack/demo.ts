@@ -1,6 +1,6 @@
 import { formatEther, parseEther, Transaction, Wallet } from 'ethers';
 import type { SignerHandler } from '../../lambdas/handler';
-import type { SignResponse } from '../../lambdas/response';
+import type { SignResponse } from '../../lambdas/operations/response';
 import { DEV_ACCOUNTS, runCast } from '../local-chain';
 import { signDemoMessages, type SignedMessage } from './demo-messages';
 import { lambdaContext } from './lambda-context';

@@ -1,10 +1,10 @@
 // npm run policy: validates a signing policy, and explains its decision for a transaction.
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { chainIdFromNetwork } from '../../lambdas/chains';
-import { toCheckResponse, toPolicyRequest } from '../../lambdas/policy-gate';
+import { chainIdFromNetwork } from '../../lambdas/runtime/chains';
+import { toCheckResponse, toPolicyRequest } from '../../lambdas/operations/policy-gate';
 import { evaluatePolicy, loadPolicy, PolicyValidationError, type CompiledPolicy, type PolicyDecision } from '../../lambdas/policy';
-import { InvalidRequestError, parseSignerEvent } from '../../lambdas/request';
+import { InvalidRequestError, parseSignerEvent } from '../../lambdas/events/request';
 
 /** The exit codes of npm run policy (also in its --help and the README). */
 export const POLICY_EXIT = { ok: 0, invalidPolicy: 1, usage: 2, denied: 3 } as const;

@@ -4,7 +4,7 @@ import { setMaxListeners } from 'node:events';
 import { CreateKeyCommand, DisableKeyCommand } from '@aws-sdk/client-kms';
 import { getCreateAddress, parseEther, Transaction, Wallet } from 'ethers';
 import { createHandler, type SignerHandler } from '../../lambdas/handler';
-import type { SignResponse } from '../../lambdas/response';
+import type { SignResponse } from '../../lambdas/operations/response';
 import { DEV_ACCOUNTS, waitForReceipt } from '../../scripts/local-chain';
 import { lambdaContext } from '../../scripts/local-stack/lambda-context';
 import { untilAborted } from '../../lambdas/signer/abort';

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Contract, ContractFactory, NonceManager, parseEther, verifyMessage, verifyTypedData, Wallet, type TypedDataField } from 'ethers';
 import { createHandler, type SignerHandler } from '../../lambdas/handler';
-import type { MessageSignResponse } from '../../lambdas/message-signing';
+import type { MessageSignResponse } from '../../lambdas/operations/message-signing';
 import type { MessagesDocument } from '../../lambdas/policy/message-policy';
 import { DEV_ACCOUNTS, runCast } from '../../scripts/local-chain';
 import { lambdaContext } from '../../scripts/local-stack/lambda-context';

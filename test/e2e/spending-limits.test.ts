@@ -7,7 +7,7 @@ import type { KMSClient } from '@aws-sdk/client-kms';
 import { parseEther, Wallet } from 'ethers';
 import { createHandler, type SignerHandler } from '../../lambdas/handler';
 import { createPolicyState } from '../../lambdas/policy-state/runtime';
-import type { SignResponse } from '../../lambdas/response';
+import type { SignResponse } from '../../lambdas/operations/response';
 import { DEV_ACCOUNTS } from '../../scripts/local-chain';
 import { localKmsClient } from '../../scripts/local-kms';
 import { lambdaContext } from '../../scripts/local-stack/lambda-context';

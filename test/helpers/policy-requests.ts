@@ -1,4 +1,4 @@
-// What the policy engine's tests evaluate: a transaction as lambdas/policy-gate.ts hands it to the policy.
+// What the policy engine's tests evaluate: a transaction as lambdas/operations/policy-gate.ts hands it to the policy.
 import { parseUnits } from 'ethers';
 import type { PolicyRequest } from '../../lambdas/policy';
 

@@ -1,4 +1,4 @@
-import { ConfigurationError } from '../../../lambdas/config';
+import { ConfigurationError } from '../../../lambdas/signer/errors';
 import { readPolicyStateConfig, sharedPolicyStateClient } from '../../../lambdas/policy-state/config';
 import { freshModule } from '../../helpers/fresh-module';
 import { thrownBy } from '../../helpers/rejection';

@@ -15,7 +15,7 @@ import {
   type IdempotentSignRequest,
 } from '../../../lambdas/policy-state/idempotency';
 import { SpendingStore } from '../../../lambdas/policy-state/spending-store';
-import { toSignResponse, type SignResponse } from '../../../lambdas/response';
+import { toSignResponse, type SignResponse } from '../../../lambdas/operations/response';
 import { FromMismatchError, KmsSigner } from '../../../lambdas/signer/kms-signer';
 import { localKmsClient, startLocalKms, type LocalKms } from '../../../scripts/local-kms';
 import { lambdaContext } from '../../../scripts/local-stack/lambda-context';

@@ -1,8 +1,8 @@
 import { toUtf8Bytes } from 'ethers';
-import type { MessageRequest } from '../../../lambdas/message-request';
+import type { MessageRequest } from '../../../lambdas/policy/message';
 import { compileMessagePolicy, evaluateMessagePolicy, type MessagePolicy, type MessagesDocument, type TypedDataRule } from '../../../lambdas/policy/message-policy';
 import { loadPolicy, parseAmount } from '../../../lambdas/policy';
-import { parseTypedData } from '../../../lambdas/typed-data';
+import { parseTypedData } from '../../../lambdas/events/typed-data';
 import { MAIL } from '../../fixtures/eip712-mail';
 
 const NOW_MS = 1_700_000_000_000;

@@ -9,7 +9,7 @@ import {
   LimitExceededException,
   NotFoundException,
 } from '@aws-sdk/client-kms';
-import { ConfigurationError } from '../../../lambdas/config';
+import { ConfigurationError } from '../../../lambdas/signer/errors';
 import {
   awsSetupProblem,
   toKmsError,

@@ -1,0 +1,423 @@
+// EIP-712 typed data as eth_signTypedData_v4 takes it ({ domain, types, primaryType, message }), checked
+// completely before anything is hashed: every bad type or value is reported by its path.
+import { concat, getAddress, keccak256, TypedDataEncoder, type TypedDataDomain, type TypedDataField } from 'ethers';
+import type { TypedDataPayload } from '../policy/message';
+
+/** Reports one problem with a field, named by its path. */
+export type AddIssue = (field: string, problem: string) => void;
+
+// Bounds that keep a hostile payload from costing much CPU or memory; real permits, orders and SafeTx fit easily.
+const MAX_TYPES = 64;
+const MAX_FIELDS_PER_TYPE = 64;
+const MAX_ARRAY_LENGTH = 1024;
+const MAX_VALUES = 10_000;
+const MAX_DEPTH = 16;
+const MAX_STRING_BYTES = 64 * 1024;
+const IDENTIFIER = /^[A-Za-z_$][A-Za-z0-9_$]{0,63}$/;
+const INTEGER_TYPE = /^(u?)int([1-9][0-9]{0,2})$/;
+const FIXED_BYTES_TYPE = /^bytes([1-9][0-9]?)$/;
+const FIELD_TYPE = /^([A-Za-z_$][A-Za-z0-9_$]{0,63})((?:\[[0-9]*\]){0,4})$/;
+
+// The domain fields EIP-712 defines, in its order, with their types.
+const DOMAIN_FIELDS: ReadonlyMap<string, string> = new Map([
+  ['name', 'string'],
+  ['version', 'string'],
+  ['chainId', 'uint256'],
+  ['verifyingContract', 'address'],
+  ['salt', 'bytes32'],
+]);
+
+/** Whether `type` is an EIP-712 atomic or dynamic type (not a struct, not an array). */
+export function isElementaryType(type: string): boolean {
+  const integer = INTEGER_TYPE.exec(type);
+  if (integer) return Number(integer[2]) % 8 === 0 && Number(integer[2]) <= 256;
+  const bytes = FIXED_BYTES_TYPE.exec(type);
+  if (bytes) return Number(bytes[1]) <= 32;
+  return type === 'address' || type === 'bool' || type === 'string' || type === 'bytes';
+}
+
+/**
+ * Checks `{ domain, types, primaryType, message }` (fields of `input`, reported under `prefix`) and returns the
+ * normalised payload, or undefined after reporting every problem. `chainId` is the signer's chain: a domain
+ * for another chain is refused, as a transaction for another chain is.
+ */
+export function parseTypedData(input: Record<string, unknown>, chainId: bigint, add: AddIssue, prefix = ''): TypedDataPayload | undefined {
+  // Stryker disable next-line ObjectLiteral: the count is a second guard; a reported problem also leaves a part of the payload undefined, which the return below checks
+  const before = { count: 0 };
+  const counted: AddIssue = (field, problem) => {
+    // Stryker disable next-line AssignmentOperator: the count is a second guard; a reported problem also leaves a part of the payload undefined, which the return below checks
+    before.count += 1;
+    add(field, problem);
+  };
+  const types = parseTypes(input.types, `${prefix}types`, counted);
+  // The domain is checked even when a struct type is bad, so that one reply names every problem.
+  const domainFields = isRecord(input.types) ? parseDomainFields(input.types, input.domain, `${prefix}types.EIP712Domain`, counted) : undefined;
+  const domain = domainFields && parseDomain(input.domain, domainFields, chainId, `${prefix}domain`, counted);
+
+  const primaryType = input.primaryType;
+  if (typeof primaryType !== 'string' || primaryType === '') {
+    counted(`${prefix}primaryType`, `must be the name of the struct type being signed, one of the keys of types; got ${describe(primaryType)}`);
+    return undefined;
+  }
+  if (!types) return undefined;
+  // Stryker disable next-line ConditionalExpression,StringLiteral: parseTypes leaves EIP712Domain out of types, so !types.has refuses it too; the explicit test documents the rule
+  if (primaryType === 'EIP712Domain' || !types.has(primaryType)) {
+    const names = [...types.keys()];
+    counted(`${prefix}primaryType`, `must name a struct type declared in types (${names.length > 0 ? names.slice(0, 10).join(', ') : 'none declared'}); got ${describe(primaryType)}`);
+    return undefined;
+  }
+  const reachable = reachableTypes(primaryType, types, `${prefix}types`, counted);
+  if (!reachable) return undefined;
+  const budget = { values: 0 };
+  const message = checkValue(primaryType, input.message, `${prefix}message`, reachable, budget, 0, counted);
+  // Stryker disable next-line ConditionalExpression,LogicalOperator: two guards for one rule; every part is undefined after a reported problem, and every problem is counted
+  if (before.count > 0 || !domain || !domainFields || message === undefined) return undefined;
+  return {
+    domain,
+    domainFields,
+    types: Object.fromEntries(reachable),
+    primaryType,
+    message: message as Record<string, unknown>,
+  };
+}
+
+/** The EIP-712 digest: keccak256(0x1901 ‖ domainSeparator ‖ hashStruct(primaryType, message)), as eth_signTypedData_v4 computes it. */
+export function typedDataDigest(payload: TypedDataPayload): string {
+  return keccak256(concat(['0x1901', domainSeparator(payload), structHash(payload)]));
+}
+
+/** hashStruct(EIP712Domain, domain), with the domain fields in the order they were declared. */
+export function domainSeparator({ domain, domainFields }: TypedDataPayload): string {
+  return TypedDataEncoder.hashStruct('EIP712Domain', { EIP712Domain: [...domainFields] }, domain as Record<string, unknown>);
+}
+
+/** hashStruct(primaryType, message). */
+export function structHash({ types, primaryType, message }: TypedDataPayload): string {
+  const mutable = Object.fromEntries(Object.entries(types).map(([name, fields]) => [name, [...fields]]));
+  // Only the types reachable from primaryType are left, so ethers' deduced primary type is ours.
+  return TypedDataEncoder.from(mutable).hashStruct(primaryType, message as Record<string, unknown>);
+}
+
+function parseTypes(value: unknown, field: string, add: AddIssue): Map<string, TypedDataField[]> | undefined {
+  if (!isRecord(value)) {
+    return void add(field, `must be an object mapping each struct type name to its fields, e.g. {"Mail": [{"name": "contents", "type": "string"}]}; got ${describe(value)}`);
+  }
+  const names = Object.keys(value).filter((name) => name !== 'EIP712Domain');
+  if (names.length > MAX_TYPES) return void add(field, `declares ${names.length} types; at most ${MAX_TYPES} are accepted`);
+  const declared = new Set(names);
+  const types = new Map<string, TypedDataField[]>();
+  let ok = true;
+  for (const name of names) {
+    const at = `${field}.${name}`;
+    if (!IDENTIFIER.test(name)) {
+      add(at, 'is not a valid type name: letters, digits, _ and $, not starting with a digit, at most 64 characters');
+      ok = false;
+      continue;
+    }
+    if (isElementaryType(name) || name === 'uint' || name === 'int') {
+      add(at, `is the name of an elementary type and cannot name a struct`);
+      ok = false;
+      continue;
+    }
+    const fields = parseFields(value[name], at, (type) => declared.has(type) && type !== name ? 'struct' : undefined, add);
+    if (fields) types.set(name, fields);
+    else ok = false;
+  }
+  return ok ? types : undefined;
+}
+
+function parseFields(value: unknown, at: string, structKind: (type: string) => 'struct' | undefined, add: AddIssue): TypedDataField[] | undefined {
+  if (!Array.isArray(value)) return void add(at, `must be an array of fields [{"name": "...", "type": "..."}]; got ${describe(value)}`);
+  if (value.length > MAX_FIELDS_PER_TYPE) return void add(at, `has ${value.length} fields; at most ${MAX_FIELDS_PER_TYPE} are accepted`);
+  const fields: TypedDataField[] = [];
+  const seen = new Set<string>();
+  let ok = true;
+  value.forEach((entry: unknown, index) => {
+    const fieldAt = `${at}[${index}]`;
+    if (!isRecord(entry)) {
+      ok = false;
+      return add(fieldAt, `must be {"name": "...", "type": "..."}; got ${describe(entry)}`);
+    }
+    for (const key of Object.keys(entry)) {
+      if (key !== 'name' && key !== 'type') {
+        // Stryker disable next-line BooleanLiteral: the field's name and type are still read, so ok only shapes the return value; the extra key was reported, and parseTypedData refuses any payload with a problem
+        ok = false;
+        add(`${fieldAt}.${key}`, 'is not accepted; a field has only name and type');
+      }
+    }
+    const { name, type } = entry;
+    if (typeof name !== 'string' || !IDENTIFIER.test(name)) {
+      ok = false;
+      add(`${fieldAt}.name`, `must be an identifier (letters, digits, _ and $, not starting with a digit); got ${describe(name)}`);
+    } else if (seen.has(name)) {
+      ok = false;
+      add(`${fieldAt}.name`, `duplicates the field ${JSON.stringify(name)}; field names must be unique within a type`);
+    } else seen.add(name);
+    const problem = fieldTypeProblem(type, structKind, at.slice(at.lastIndexOf('.') + 1));
+    if (problem) {
+      ok = false;
+      add(`${fieldAt}.type`, problem);
+    }
+    // Stryker disable next-line ConditionalExpression,LogicalOperator: a name or type that is not a string was reported (ok is false), so these fields are discarded
+    if (typeof name === 'string' && typeof type === 'string') fields.push({ name, type });
+  });
+  return ok ? fields : undefined;
+}
+
+function fieldTypeProblem(type: unknown, structKind: (type: string) => 'struct' | undefined, owner: string): string | undefined {
+  // Stryker disable next-line ConditionalExpression: typeof is tested twice (for exec and for narrowing); either test alone refuses a type that is not a string
+  const match = typeof type === 'string' ? FIELD_TYPE.exec(type) : null;
+  // Stryker disable next-line ConditionalExpression: typeof is tested twice (for exec and for narrowing); either test alone refuses a type that is not a string
+  if (typeof type !== 'string' || !match) {
+    return `must be an EIP-712 type: an elementary type (uint8…uint256, int8…int256, bytes1…bytes32, bytes, string, bool, address), a declared struct type, or either followed by [] or [N]; got ${describe(type)}`;
+  }
+  // Stryker disable next-line StringLiteral: both groups always take part in a match; the defaults only satisfy noUncheckedIndexedAccess
+  const base = match[1] ?? '';
+  // Stryker disable next-line StringLiteral: both groups always take part in a match; the defaults only satisfy noUncheckedIndexedAccess
+  for (const dimension of (match[2] ?? '').matchAll(/\[([0-9]*)\]/g)) {
+    // Stryker disable next-line StringLiteral: the group always takes part in a match; the default only satisfies noUncheckedIndexedAccess
+    const length = dimension[1] ?? '';
+    // Stryker disable next-line Regex: the length is digits only (FIELD_TYPE), so a match anchored at the start covers it all
+    if (length !== '' && (!/^[1-9][0-9]*$/.test(length) || Number(length) > MAX_ARRAY_LENGTH)) {
+      return `has a fixed array length ${length}; it must be from 1 to ${MAX_ARRAY_LENGTH}`;
+    }
+  }
+  if (base === 'uint' || base === 'int') return `uses ${base}, which EIP-712 hashes by its canonical name: write ${base}256`;
+  if (isElementaryType(base) || structKind(base)) return undefined;
+  if (base === owner) return `refers to its own type ${owner}: recursive types are not supported`;
+  if (INTEGER_TYPE.test(base)) return `${base} is not an integer type: the width must be a multiple of 8 from 8 to 256`;
+  if (FIXED_BYTES_TYPE.test(base)) return `${base} is not a bytes type: fixed-size bytes are bytes1 to bytes32`;
+  if (base === 'EIP712Domain') return 'refers to EIP712Domain, which only describes the domain and cannot be a field';
+  return `refers to the unknown type ${JSON.stringify(base)}: declare it in types, or use an elementary type`;
+}
+
+/** The struct types primaryType depends on (itself included), or undefined after reporting a recursive type. */
+function reachableTypes(primaryType: string, types: Map<string, TypedDataField[]>, field: string, add: AddIssue): Map<string, TypedDataField[]> | undefined {
+  const reachable = new Map<string, TypedDataField[]>();
+  // Stryker disable next-line ArrayDeclaration: a type name is an identifier, never the mutant's placeholder, so the path search is unaffected
+  const path: string[] = [];
+  const visit = (name: string): boolean => {
+    const cycleAt = path.indexOf(name);
+    if (cycleAt >= 0) {
+      add(`${field}.${name}`, `is recursive (${[...path.slice(cycleAt), name].join(' → ')}): recursive types are not supported`);
+      return false;
+    }
+    // Stryker disable next-line ConditionalExpression: a shortcut; visiting a type again (a diamond of types) finds the same fields
+    if (reachable.has(name)) return true;
+    // Stryker disable next-line ArrayDeclaration: visit is only called with declared names; the default only satisfies the type checker
+    const fields = types.get(name) ?? [];
+    path.push(name);
+    for (const { type } of fields) {
+      const base = baseType(type);
+      if (types.has(base) && !visit(base)) return false;
+    }
+    path.pop();
+    reachable.set(name, fields);
+    return true;
+  };
+  return visit(primaryType) ? reachable : undefined;
+}
+
+function parseDomainFields(types: Record<string, unknown>, domain: unknown, field: string, add: AddIssue): TypedDataField[] | undefined {
+  if (!Object.hasOwn(types, 'EIP712Domain')) {
+    // Derived from the domain's keys in EIP-712's order, as ethers and viem do.
+    // Stryker disable next-line ArrayDeclaration: parseDomain refuses a domain that is not an object before it reads the fields
+    if (!isRecord(domain)) return [];
+    return [...DOMAIN_FIELDS].filter(([name]) => Object.hasOwn(domain, name)).map(([name, type]) => ({ name, type }));
+  }
+  const fields = parseFields(types.EIP712Domain, field, () => undefined, add);
+  if (!fields) return undefined;
+  let ok = true;
+  fields.forEach(({ name, type }, index) => {
+    const expected = DOMAIN_FIELDS.get(name);
+    if (expected === undefined) {
+      ok = false;
+      add(`${field}[${index}].name`, `is ${JSON.stringify(name)}; EIP-712 domain fields are ${[...DOMAIN_FIELDS.keys()].join(', ')}`);
+    } else if (type !== expected) {
+      ok = false;
+      add(`${field}[${index}].type`, `must be ${expected} for the domain field ${name}; got ${describe(type)}`);
+    }
+  });
+  return ok ? fields : undefined;
+}
+
+function parseDomain(value: unknown, fields: readonly TypedDataField[], chainId: bigint, field: string, add: AddIssue): TypedDataDomain | undefined {
+  if (!isRecord(value)) return void add(field, `must be an object with some of ${[...DOMAIN_FIELDS.keys()].join(', ')}; got ${describe(value)}`);
+  const declared = new Set(fields.map((f) => f.name));
+  let ok = true;
+  for (const key of Object.keys(value)) {
+    if (!declared.has(key)) {
+      // Stryker disable next-line BooleanLiteral: ok only shapes the return value; the problem was reported, and parseTypedData refuses any payload with a problem
+      ok = false;
+      add(`${field}.${key}`, DOMAIN_FIELDS.has(key)
+        ? 'is not declared in types.EIP712Domain, so it would not be signed; declare it or leave it out'
+        : `is not an EIP-712 domain field; accepted: ${[...DOMAIN_FIELDS.keys()].join(', ')}`);
+    }
+  }
+  const domain: Record<string, unknown> = {};
+  for (const { name, type } of fields) {
+    if (!Object.hasOwn(value, name)) {
+      // Stryker disable next-line BooleanLiteral: ok only shapes the return value; the problem was reported, and parseTypedData refuses any payload with a problem
+      ok = false;
+      add(`${field}.${name}`, `is declared in types.EIP712Domain but missing: a ${type}`);
+      continue;
+    }
+    // Stryker disable next-line ObjectLiteral: a domain has at most five values, far below the budget whatever it starts from
+    const checked = checkValue(type, value[name], `${field}.${name}`, new Map(), { values: 0 }, 0, add);
+    // Stryker disable next-line ConditionalExpression,BooleanLiteral: ok only shapes the return value; checkValue reported the problem, and parseTypedData refuses any payload with a problem
+    if (checked === undefined) ok = false;
+    else domain[name] = checked;
+  }
+  if (typeof domain.chainId === 'bigint' && domain.chainId !== chainId) {
+    // Stryker disable next-line BooleanLiteral: ok only shapes the return value; the problem was reported, and parseTypedData refuses any payload with a problem
+    ok = false;
+    add(`${field}.chainId`, `is ${domain.chainId}, but this signer is configured for chain ${chainId} (ETH_NETWORK)`);
+  }
+  return ok ? (domain as TypedDataDomain) : undefined;
+}
+
+/** Checks one value against its EIP-712 type and returns it normalised, or undefined after reporting why not. */
+function checkValue(
+  type: string,
+  value: unknown,
+  path: string,
+  types: Map<string, TypedDataField[]>,
+  budget: { values: number },
+  depth: number,
+  add: AddIssue,
+): unknown {
+  if (++budget.values > MAX_VALUES) {
+    if (budget.values === MAX_VALUES + 1) add(path, `is beyond the ${MAX_VALUES}th value of the message; smaller typed data is accepted`);
+    return undefined;
+  }
+  if (depth > MAX_DEPTH) return void add(path, `is nested deeper than ${MAX_DEPTH} levels`);
+  // Stryker disable next-line Regex: the greedy (.*) starts at the beginning anyway, and a checked type ends with its last ]
+  const array = /^(.*)\[([0-9]*)\]$/.exec(type);
+  if (array) {
+    // Stryker disable next-line StringLiteral: the group always takes part in a match; the default only satisfies noUncheckedIndexedAccess
+    const [, element = '', length] = array;
+    if (!Array.isArray(value)) return void add(path, `must be an array (${type}); got ${describe(value)}`);
+    if (length !== '' && value.length !== Number(length)) return void add(path, `must have exactly ${length} elements (${type}); got ${value.length}`);
+    if (value.length > MAX_ARRAY_LENGTH) return void add(path, `has ${value.length} elements; at most ${MAX_ARRAY_LENGTH} are accepted`);
+    const items = value.map((item: unknown, index) => checkValue(element, item, `${path}[${index}]`, types, budget, depth + 1, add));
+    return items.includes(undefined) ? undefined : items;
+  }
+  const fields = types.get(type);
+  if (fields) {
+    if (!isRecord(value)) return void add(path, `must be an object of type ${type}; got ${describe(value)}`);
+    let ok = true;
+    const known = new Set(fields.map((f) => f.name));
+    for (const key of Object.keys(value)) {
+      if (!known.has(key)) {
+        // Stryker disable next-line BooleanLiteral: ok only shapes the return value; the problem was reported, and parseTypedData refuses any payload with a problem
+        ok = false;
+        add(`${path}.${key}`, `is not a field of ${type}, so it would not be signed; ${type} has ${[...known].join(', ') || 'no fields'}`);
+      }
+    }
+    const entries: Array<[string, unknown]> = [];
+    for (const { name, type: fieldType } of fields) {
+      if (!Object.hasOwn(value, name)) {
+        // Stryker disable next-line BooleanLiteral: ok only shapes the return value; the problem was reported, and parseTypedData refuses any payload with a problem
+        ok = false;
+        add(`${path}.${name}`, `is missing: ${type}.${name} is a ${fieldType}`);
+        continue;
+      }
+      const checked = checkValue(fieldType, value[name], `${path}.${name}`, types, budget, depth + 1, add);
+      // Stryker disable next-line ConditionalExpression,BooleanLiteral: ok only shapes the return value; checkValue reported the problem, and parseTypedData refuses any payload with a problem
+      if (checked === undefined) ok = false;
+      else entries.push([name, checked]);
+    }
+    // fromEntries defines own properties, so a field named __proto__ stays a field.
+    return ok ? Object.fromEntries(entries) : undefined;
+  }
+  return checkElementary(type, value, path, add);
+}
+
+function checkElementary(type: string, value: unknown, path: string, add: AddIssue): unknown {
+  const integer = INTEGER_TYPE.exec(type);
+  if (integer) {
+    const signed = integer[1] === '';
+    // Stryker disable next-line StringLiteral: the width group always takes part in a match; the default only satisfies noUncheckedIndexedAccess
+    const bits = BigInt(integer[2] ?? '256');
+    const parsed = parseInteger(value);
+    if (parsed === undefined) {
+      return void add(path, `must be ${signed ? 'an' : 'a non-negative'} integer (${type}) as a JSON number (safe integer), a decimal string${signed ? ' (may start with -)' : ''} or a 0x-hex string; got ${describe(value)}`);
+    }
+    const min = signed ? -(2n ** (bits - 1n)) : 0n;
+    const max = signed ? 2n ** (bits - 1n) - 1n : 2n ** bits - 1n;
+    if (parsed < min || parsed > max) return void add(path, `is ${parsed}, which does not fit ${type} (${min} to ${signed ? `2^${bits - 1n}-1` : `2^${bits}-1`})`);
+    return parsed;
+  }
+  const fixed = FIXED_BYTES_TYPE.exec(type);
+  if (fixed) {
+    const size = Number(fixed[1]);
+    if (typeof value !== 'string' || !new RegExp(`^0x[0-9a-fA-F]{${size * 2}}$`).test(value)) {
+      return void add(path, `must be exactly ${size} bytes (${type}) as 0x and ${size * 2} hex digits; got ${describe(value)}`);
+    }
+    return value.toLowerCase();
+  }
+  switch (type) {
+    case 'address':
+      if (typeof value !== 'string' || !/^0x[0-9a-fA-F]{40}$/.test(value)) return void add(path, `must be an address: 0x and 40 hex digits; got ${describe(value)}`);
+      try {
+        return getAddress(value);
+      } catch {
+        return void add(path, `has an invalid EIP-55 checksum (${value}), so it may be mistyped; copy the address again from its source`);
+      }
+    case 'bool':
+      if (typeof value !== 'boolean') return void add(path, `must be true or false (bool); got ${describe(value)}`);
+      return value;
+    case 'string':
+      if (typeof value !== 'string') return void add(path, `must be a string; got ${describe(value)}`);
+      if (hasLoneSurrogate(value)) return void add(path, 'contains an unpaired UTF-16 surrogate, which has no UTF-8 encoding');
+      // Stryker disable next-line StringLiteral: Buffer.byteLength reads an empty encoding name as its default, utf8
+      if (Buffer.byteLength(value, 'utf8') > MAX_STRING_BYTES) return void add(path, `is longer than ${MAX_STRING_BYTES} bytes`);
+      return value;
+    case 'bytes':
+      if (typeof value !== 'string' || !/^0x(?:[0-9a-fA-F]{2})*$/.test(value)) return void add(path, `must be bytes as 0x-prefixed hex with an even number of digits; got ${describe(value)}`);
+      if ((value.length - 2) / 2 > MAX_STRING_BYTES) return void add(path, `is longer than ${MAX_STRING_BYTES} bytes`);
+      return value.toLowerCase();
+    // Stryker disable next-line ConditionalExpression: unreachable; fieldTypeProblem admitted only elementary types and declared structs
+    default:
+      // Stryker disable next-line StringLiteral: unreachable; fieldTypeProblem admitted only elementary types and declared structs
+      return void add(path, `has the unknown type ${JSON.stringify(type)}`);
+  }
+}
+
+function parseInteger(value: unknown): bigint | undefined {
+  if (typeof value === 'number') return Number.isSafeInteger(value) ? BigInt(value) : undefined;
+  if (typeof value !== 'string' || value.length > 80) return undefined;
+  if (/^-?(0|[1-9][0-9]*)$/.test(value) && value !== '-0') return BigInt(value);
+  if (/^0x[0-9a-fA-F]+$/.test(value)) return BigInt(value);
+  return undefined;
+}
+
+function baseType(type: string): string {
+  const bracket = type.indexOf('[');
+  // Stryker disable next-line EqualityOperator: a checked type starts with an identifier, so [ is never at index 0
+  return bracket < 0 ? type : type.slice(0, bracket);
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** Whether a string holds a UTF-16 surrogate without its pair: it has no UTF-8 encoding to hash. */
+export function hasLoneSurrogate(text: string): boolean {
+  return /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(text);
+}
+
+/** Shows a bad value in an error message, bounded whatever its size: never stringifies a whole payload. */
+export function describe(value: unknown): string {
+  if (value === undefined) return 'nothing';
+  if (typeof value === 'string') {
+    const shown = JSON.stringify(value.slice(0, 80));
+    return value.length > 80 ? `${shown.slice(0, -1)}..." (${value.length} characters)` : shown;
+  }
+  if (Array.isArray(value)) return `an array of ${value.length} element${value.length === 1 ? '' : 's'}`;
+  if (typeof value === 'object' && value !== null) {
+    const keys = Object.keys(value);
+    return `an object with ${keys.length === 0 ? 'no fields' : `fields ${keys.slice(0, 5).map((k) => JSON.stringify(k.slice(0, 40))).join(', ')}${keys.length > 5 ? ', …' : ''}`}`;
+  }
+  return String(value).slice(0, 80);
+}

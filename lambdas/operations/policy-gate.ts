@@ -1,0 +1,102 @@
+import type { TransactionRequest } from 'ethers';
+import { evaluatePolicy, PolicyDeniedError, type CompiledPolicy, type PolicyDecision, type PolicyRequest, type RuleMiss, type SpendCharge } from '../policy';
+import { logger } from '../runtime/logger';
+
+/**
+ * Where spending is counted (the DynamoDB store in lambdas/policy-state): `reserve` is atomic across all
+ * charges and throws when a limit would be exceeded or the store is unavailable (fail closed); `release`
+ * gives a reservation back when signing fails after it.
+ */
+export interface SpendingReserver<R = unknown> {
+  reserve(charges: readonly SpendCharge[], options: { keyArn: string; reservationId: string; nowMs?: number; deadlineMs?: number }): Promise<R>;
+  release(reservation: R): Promise<void>;
+}
+
+/** An allow decision. */
+export type PolicyAllow = Extract<PolicyDecision, { allowed: true }>;
+
+/** The decision as the check operation returns it: JSON-safe (amounts as decimal strings). */
+export interface CheckResponse {
+  readonly allowed: boolean;
+  readonly ruleId?: string;
+  readonly reason?: string;
+  readonly closest?: readonly RuleMiss[];
+  readonly charges?: readonly { readonly limitId: string; readonly amount: string; readonly asset: string }[];
+}
+
+/** What the policy sees of a validated transaction request (see lambdas/events/request.ts). */
+export function toPolicyRequest(transaction: TransactionRequest, chainId: bigint, replayProtection: boolean): PolicyRequest {
+  const big = (value: unknown): bigint | undefined => (value === undefined || value === null ? undefined : BigInt(value as bigint));
+  const gasLimit = big(transaction.gasLimit);
+  const gasPrice = big(transaction.gasPrice);
+  const maxFeePerGas = big(transaction.maxFeePerGas);
+  const maxPriorityFeePerGas = big(transaction.maxPriorityFeePerGas);
+  return {
+    ...(replayProtection && { chainId }),
+    type: Number(transaction.type ?? 0),
+    ...(typeof transaction.to === 'string' && { to: transaction.to }),
+    value: big(transaction.value) ?? 0n,
+    data: typeof transaction.data === 'string' ? transaction.data : '0x',
+    preEip155: !replayProtection,
+    ...(gasLimit !== undefined && { gasLimit }),
+    ...(gasPrice !== undefined && { gasPrice }),
+    ...(maxFeePerGas !== undefined && { maxFeePerGas }),
+    ...(maxPriorityFeePerGas !== undefined && { maxPriorityFeePerGas }),
+  };
+}
+
+/**
+ * The policy between a validated request and KMS: decides, refuses with PolicyDeniedError before anything
+ * is signed, and counts spending in the store (when the allow carries charges) around the signature.
+ */
+export class PolicyGate {
+  constructor(
+    readonly policy: CompiledPolicy,
+    private readonly store?: SpendingReserver,
+  ) {}
+
+  /** True when the policy declares spending limits, which need a store to be counted. */
+  get hasLimits(): boolean {
+    return this.policy.keyLimits.length > 0 || this.policy.allowRules.some((rule) => rule.limits.length > 0);
+  }
+
+  /** The decision, without acting on it. */
+  decide(request: PolicyRequest): PolicyDecision {
+    return evaluatePolicy(this.policy, request);
+  }
+
+  /** The allow decision, or PolicyDeniedError. */
+  authorize(request: PolicyRequest): PolicyAllow {
+    const decision = this.decide(request);
+    if (!decision.allowed) throw new PolicyDeniedError(decision.ruleId, decision.reason);
+    return decision;
+  }
+
+  /**
+   * Runs `sign` under the decision's spending reservation: reserves first (a limit that would be exceeded,
+   * or an unavailable store, throws and nothing is signed), and releases if signing fails. With no charges
+   * nothing but `sign` happens.
+   */
+  async withReservation<T>(decision: PolicyAllow, reservation: () => Promise<{ keyArn: string; reservationId: string; deadlineMs?: number }>, sign: () => Promise<T>): Promise<T> {
+    if (decision.charges.length === 0) return sign();
+    if (!this.store) throw new Error('the policy has spending limits but no spending store is configured'); // start() refuses this configuration
+    const held = await this.store.reserve(decision.charges, await reservation());
+    try {
+      return await sign();
+    } catch (error) {
+      // The reservation only makes the limit stricter until its window passes; the signing error matters more.
+      await this.store.release(held).catch((releaseError: unknown) => logger.error('could not release a spending reservation after signing failed', releaseError as Error));
+      throw error;
+    }
+  }
+}
+
+/** The check operation's answer. */
+export function toCheckResponse(decision: PolicyDecision): CheckResponse {
+  if (!decision.allowed) return { allowed: false, ...(decision.ruleId !== undefined && { ruleId: decision.ruleId }), reason: decision.reason, closest: decision.closest };
+  return {
+    allowed: true,
+    ruleId: decision.ruleId,
+    charges: decision.charges.map((charge) => ({ limitId: charge.limit.id, amount: charge.amount.toString(), asset: charge.limit.asset })),
+  };
+}

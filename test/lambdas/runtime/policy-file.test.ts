@@ -1,0 +1,84 @@
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as load from '../../../lambdas/policy/load';
+import { loadSigningPolicy } from '../../../lambdas/runtime/policy-file';
+
+describe('loadSigningPolicy', () => {
+  const root = mkdtempSync(join(tmpdir(), 'task-root-'));
+  writeFileSync(join(root, 'policy.json'), JSON.stringify({ version: 1, rules: [{ id: 'in-package', effect: 'allow', maxValue: '0' }] }));
+
+  it('reads a relative SIGNING_POLICY_FILE from the deployment package (LAMBDA_TASK_ROOT), as deployed by CDK', () => {
+    const { policy, file } = loadSigningPolicy({ SIGNING_POLICY_FILE: 'policy.json', LAMBDA_TASK_ROOT: root });
+    expect(file).toBe('policy.json');
+    expect(policy.allowRules.map((rule) => rule.id)).toEqual(['in-package']);
+  });
+
+  it('reads a relative path from the working directory outside Lambda, and an absolute path as is', () => {
+    expect(loadSigningPolicy({ SIGNING_POLICY_FILE: 'examples/policies/allow-all.json' }).policy.allowsEverything).toBe(true);
+    expect(loadSigningPolicy({ SIGNING_POLICY_FILE: join(root, 'policy.json') }).policy.allowsEverything).toBe(false);
+  });
+
+  it('refuses a file larger than 4 MiB without parsing it', () => {
+    writeFileSync(join(root, 'huge.json'), ' '.repeat(4 * 1024 * 1024 + 1));
+    expect(() => loadSigningPolicy({ SIGNING_POLICY_FILE: 'huge.json', LAMBDA_TASK_ROOT: root })).toThrow(/at most 4194304 are accepted/);
+  });
+
+  it('says how to add a policy when none is set, and never loads a default', () => {
+    expect(() => loadSigningPolicy({})).toThrow(expect.objectContaining({ name: 'ConfigurationError', message: expect.stringMatching(/SIGNING_POLICY_FILE is not set: every signer needs a signing policy .*examples\/policies\/allow-all\.json signs anything/) }));
+    expect(() => loadSigningPolicy({ SIGNING_POLICY_FILE: '   ' })).toThrow(/SIGNING_POLICY_FILE is not set/);
+  });
+
+  it('accepts a policy of exactly 4 MiB', () => {
+    const json = JSON.stringify({ version: 1, rules: [{ id: 'big', effect: 'allow' }] });
+    writeFileSync(join(root, 'big.json'), json.padEnd(4 * 1024 * 1024, ' '));
+    expect(loadSigningPolicy({ SIGNING_POLICY_FILE: 'big.json', LAMBDA_TASK_ROOT: root }).policy.allowRules.map((rule) => rule.id)).toEqual(['big']);
+  });
+
+  it('trims spaces around the file name', () => {
+    expect(loadSigningPolicy({ SIGNING_POLICY_FILE: ' policy.json\n', LAMBDA_TASK_ROOT: root }).file).toBe('policy.json');
+  });
+
+  it('says which file cannot be read and why, and how to add a policy', () => {
+    expect(() => loadSigningPolicy({ SIGNING_POLICY_FILE: 'missing.json', LAMBDA_TASK_ROOT: root })).toThrow(expect.objectContaining({
+      name: 'ConfigurationError',
+      message: expect.stringMatching(/^The signer is misconfigured: SIGNING_POLICY_FILE missing\.json cannot be read \(ENOENT\): every signer needs a signing policy/),
+    }));
+    expect(() => loadSigningPolicy({ SIGNING_POLICY_FILE: '.', LAMBDA_TASK_ROOT: root })).toThrow(/SIGNING_POLICY_FILE \. cannot be read \(EISDIR\)/);
+  });
+
+  it('quotes at most 200 characters of the file name', () => {
+    const name = `${'d'.repeat(200)}e.json`;
+    expect(() => loadSigningPolicy({ SIGNING_POLICY_FILE: name, LAMBDA_TASK_ROOT: root })).toThrow(new RegExp(`SIGNING_POLICY_FILE ${'d'.repeat(200)} cannot be read`));
+  });
+
+  it('quotes at most 200 characters of the file name when refusing a file too large or an invalid policy', () => {
+    const folder = 'd'.repeat(200);
+    mkdirSync(join(root, folder));
+    writeFileSync(join(root, folder, 'huge.json'), ' '.repeat(4 * 1024 * 1024 + 1));
+    writeFileSync(join(root, folder, 'bad.json'), JSON.stringify({ version: 1 }));
+    expect(() => loadSigningPolicy({ SIGNING_POLICY_FILE: `${folder}/huge.json`, LAMBDA_TASK_ROOT: root })).toThrow(`SIGNING_POLICY_FILE ${folder} is 4194305 bytes`);
+    expect(() => loadSigningPolicy({ SIGNING_POLICY_FILE: `${folder}/bad.json`, LAMBDA_TASK_ROOT: root })).toThrow(`SIGNING_POLICY_FILE ${folder} is not a valid signing policy`);
+  });
+
+  it('lets a failure of the policy engine itself through as it is, not as a problem of the policy', () => {
+    const bug = new TypeError('cannot read properties of undefined');
+    const loadPolicy = jest.spyOn(load, 'loadPolicy').mockImplementation(() => {
+      throw bug;
+    });
+    try {
+      expect(() => loadSigningPolicy({ SIGNING_POLICY_FILE: 'policy.json', LAMBDA_TASK_ROOT: root })).toThrow(bug);
+      expect(loadPolicy).toHaveBeenCalledTimes(1);
+    } finally {
+      loadPolicy.mockRestore();
+    }
+  });
+
+  it('refuses an invalid policy with the policy\'s problems, so that nothing is signed', () => {
+    writeFileSync(join(root, 'bad.json'), JSON.stringify({ version: 1 }));
+    expect(() => loadSigningPolicy({ SIGNING_POLICY_FILE: 'bad.json', LAMBDA_TASK_ROOT: root })).toThrow(expect.objectContaining({
+      name: 'ConfigurationError',
+      message: 'The signer is misconfigured: SIGNING_POLICY_FILE bad.json is not a valid signing policy, so nothing will be signed: Invalid signing policy (1 problem): $.rules is required. Fix the function\'s environment variables.',
+    }));
+  });
+});
