@@ -315,7 +315,7 @@ class IssueList {
 
   add(issue: RequestIssue): void {
     this.count++;
-    // Stryker disable next-line ConditionalExpression,EqualityOperator: the bound only limits memory; InvalidRequestError keeps the first MAX_LISTED_ISSUES either way
+    // Stryker disable next-line ConditionalExpression,EqualityOperator: the bound only limits memory
     if (this.listed.length < MAX_LISTED_ISSUES) this.listed.push(issue);
   }
 
