@@ -166,7 +166,7 @@ export class KmsSigner extends AbstractSigner {
         // A failed or abandoned lookup (throttling, a key not yet enabled, a hung KMS) must not stick for
         // the life of the process: the next call looks the key up again.
         started.key.catch(() => {
-          // Stryker disable next-line ConditionalExpression: while `started` is pending, the entry is `started`
+          // Stryker disable next-line ConditionalExpression: while `started` is pending, it is the entry
           if (perClient.get(this.keyId) === started) perClient.delete(this.keyId);
         });
       }
@@ -211,7 +211,7 @@ export class KmsSigner extends AbstractSigner {
     const tx = copyRequest(request);
     // A hex address needs no resolving: Transaction.from checks its checksum and checksums it, and
     // resolveAddress would compute the same checksum (a keccak hash) a second time.
-    // Stryker disable next-line ConditionalExpression,StringLiteral,EqualityOperator: a shortcut; CPU only
+    // Stryker disable next-line ConditionalExpression,StringLiteral,EqualityOperator: a CPU shortcut
     if (tx.to != null && !(typeof tx.to === 'string' && isHexString(tx.to, 20))) tx.to = await resolveAddress(tx.to, this);
     if (tx.from != null) {
       const from = await resolveAddress(tx.from, this);

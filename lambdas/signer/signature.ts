@@ -60,7 +60,7 @@ const Fp = secp256k1.CURVE.Fp;
  * Same arithmetic as noble's `multiply` otherwise (GLV split, two windowed sums, β·x for the second).
  */
 function multiplyPublic(P: ProjPointType<bigint>, k: bigint): ProjPointType<bigint> {
-  // Stryker disable next-line ConditionalExpression,BooleanLiteral: secp256k1 has it; same point, slower
+  // Stryker disable next-line ConditionalExpression,BooleanLiteral: secp256k1 has one; same point
   if (!endo) return P.multiply(k);
   const { k1neg, k1, k2neg, k2 } = endo.splitScalar(k);
   const windowed = P as unknown as WindowedPoint;
