@@ -3,8 +3,8 @@
 // with precompiled code and no schema compilation at cold start.
 import Ajv from 'ajv';
 import standaloneCode from 'ajv/dist/standalone';
-import { readFileSync, writeFileSync } from 'node:fs';
-import { standaloneSource, withoutAnnotations, type Schema } from './policy-validator';
+import { readFileSync } from 'node:fs';
+import { standaloneSource, withoutAnnotations, writeIfChanged, type Schema } from './policy-validator';
 
 export const EVENTS_SCHEMA_FILE = 'events.schema.json';
 export const EVENTS_VALIDATOR_FILE = 'lambdas/events/schema-validator.ts';
@@ -35,14 +35,5 @@ export function generateEventsValidatorSource(schemaFile = EVENTS_SCHEMA_FILE): 
 
 /** Writes the validator module; returns whether it changed. */
 export function writeEventsValidator(): boolean {
-  const source = generateEventsValidatorSource();
-  let current = '';
-  try {
-    current = readFileSync(EVENTS_VALIDATOR_FILE, 'utf8');
-  } catch {
-    // first generation
-  }
-  if (current === source) return false;
-  writeFileSync(EVENTS_VALIDATOR_FILE, source);
-  return true;
+  return writeIfChanged(EVENTS_VALIDATOR_FILE, generateEventsValidatorSource());
 }

@@ -71,14 +71,18 @@ function isSchema(value: unknown): value is Schema {
 
 /** Writes the validator module; returns whether it changed. */
 export function writeValidator(): boolean {
-  const source = generateValidatorSource();
+  return writeIfChanged(VALIDATOR_FILE, generateValidatorSource());
+}
+
+/** Writes `source` to `file` unless the file holds it already; returns whether it changed. */
+export function writeIfChanged(file: string, source: string): boolean {
   let current = '';
   try {
-    current = readFileSync(VALIDATOR_FILE, 'utf8');
+    current = readFileSync(file, 'utf8');
   } catch {
     // first generation
   }
   if (current === source) return false;
-  writeFileSync(VALIDATOR_FILE, source);
+  writeFileSync(file, source);
   return true;
 }
