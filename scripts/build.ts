@@ -6,6 +6,7 @@ import { bundleBytes } from './bundle-size';
 import { lambdaOnlyImports } from './lambda-only-imports';
 import { checkPolicies } from './policy/build-check';
 import { writeValidator, VALIDATOR_FILE } from './policy-validator';
+import { EVENTS_SCHEMA_FILE, EVENTS_VALIDATOR_FILE, writeEventsValidator } from './events-validator';
 
 const LAMBDAS = ['eip1559', 'legacy'] as const;
 
@@ -14,6 +15,8 @@ const banner = "import { createRequire as __createRequire } from 'node:module'; 
 
 // The policy validator is generated from policy.schema.json before bundling, so the bundle never compiles a schema.
 if (writeValidator()) console.log(`${VALIDATOR_FILE}: regenerated from policy.schema.json`);
+// So is the events validator, from events.schema.json (the Lambdas' contract with their callers).
+if (writeEventsValidator()) console.log(`${EVENTS_VALIDATOR_FILE}: regenerated from ${EVENTS_SCHEMA_FILE}`);
 // An invalid policy must never reach a function: the example policies, and the one named by SIGNING_POLICY_FILE.
 if (!checkPolicies(process.env.SIGNING_POLICY_FILE)) process.exit(1);
 

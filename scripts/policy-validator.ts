@@ -15,13 +15,20 @@ const UCS2LENGTH = 'function ucs2length(str) { let length = 0; for (const _ of s
 export function generateValidatorSource(schemaFile = SCHEMA_FILE): string {
   const schema = withoutAnnotations(JSON.parse(readFileSync(schemaFile, 'utf8')) as Schema);
   const ajv = new Ajv({ code: { source: true, esm: true, optimize: true }, allErrors: true, strict: true });
-  const code = standaloneCode(ajv, ajv.compile(schema));
+  return standaloneSource(standaloneCode(ajv, ajv.compile(schema)), SCHEMA_FILE, 'scripts/policy-validator.ts');
+}
+
+/**
+ * ajv's standalone `code` as a TypeScript module: its require() of ajv's runtime helper replaced by an inline
+ * copy, with a header naming the schema and the script that generated it.
+ */
+export function standaloneSource(code: string, schemaFile: string, generator: string): string {
   const runtime = /const (\w+) = require\("ajv\/dist\/runtime\/ucs2length"\)\.default;/;
   const match = runtime.exec(code);
   const inlined = match ? code.replace(runtime, `const ${match[1]} = ucs2length;`) : code;
-  if (/require\(/.test(inlined)) throw new Error('the generated policy validator still calls require(): inline the new ajv runtime helper');
+  if (/require\(/.test(inlined)) throw new Error(`the validator generated from ${schemaFile} still calls require(): inline the new ajv runtime helper`);
   return [
-    `// Generated from ${SCHEMA_FILE} by scripts/policy-validator.ts (npm run build); do not edit.`,
+    `// Generated from ${schemaFile} by ${generator} (npm run build); do not edit.`,
     '// @ts-nocheck',
     '/* eslint-disable */',
     UCS2LENGTH,
@@ -30,16 +37,18 @@ export function generateValidatorSource(schemaFile = SCHEMA_FILE): string {
   ].join('\n');
 }
 
-type Schema = { [keyword: string]: unknown };
+/** A JSON Schema (or a part of one). */
+export type Schema = { [keyword: string]: unknown };
 const ANNOTATIONS = new Set(['title', 'description', 'examples', '$comment']);
 const SCHEMA_MAPS = new Set(['properties', 'definitions', 'patternProperties']);
 const SCHEMA_LISTS = new Set(['oneOf', 'anyOf', 'allOf']);
+const SUBSCHEMAS = new Set(['items', 'additionalProperties', 'not', 'if', 'then', 'else', 'propertyNames']);
 
 /**
  * The schema without its annotations (descriptions for editors), which the generated code would otherwise
  * embed: they change no verdict and would add tens of KB to every Lambda bundle.
  */
-function withoutAnnotations(schema: Schema): Schema {
+export function withoutAnnotations(schema: Schema): Schema {
   const result: Schema = {};
   for (const [keyword, value] of Object.entries(schema)) {
     if (ANNOTATIONS.has(keyword)) continue;
@@ -47,7 +56,7 @@ function withoutAnnotations(schema: Schema): Schema {
       result[keyword] = Object.fromEntries(Object.entries(value).map(([name, sub]) => [name, isSchema(sub) ? withoutAnnotations(sub) : sub]));
     } else if (SCHEMA_LISTS.has(keyword) && Array.isArray(value)) {
       result[keyword] = value.map((sub: unknown) => (isSchema(sub) ? withoutAnnotations(sub) : sub));
-    } else if ((keyword === 'items' || keyword === 'additionalProperties' || keyword === 'not') && isSchema(value)) {
+    } else if (SUBSCHEMAS.has(keyword) && isSchema(value)) {
       result[keyword] = withoutAnnotations(value);
     } else {
       result[keyword] = value;
@@ -62,14 +71,18 @@ function isSchema(value: unknown): value is Schema {
 
 /** Writes the validator module; returns whether it changed. */
 export function writeValidator(): boolean {
-  const source = generateValidatorSource();
+  return writeIfChanged(VALIDATOR_FILE, generateValidatorSource());
+}
+
+/** Writes `source` to `file` unless the file holds it already; returns whether it changed. */
+export function writeIfChanged(file: string, source: string): boolean {
   let current = '';
   try {
-    current = readFileSync(VALIDATOR_FILE, 'utf8');
+    current = readFileSync(file, 'utf8');
   } catch {
     // first generation
   }
   if (current === source) return false;
-  writeFileSync(VALIDATOR_FILE, source);
+  writeFileSync(file, source);
   return true;
 }

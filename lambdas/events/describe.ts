@@ -21,10 +21,9 @@ export function describeValue(value: unknown): string {
 
 /** Shows a field name taken from the input: escaped, and cut to MAX_NAME_LENGTH characters with its length. */
 export function describeName(name: string): string {
-  // Stryker disable next-line MethodExpression: same text; the cut only spares escaping the rest of a long name, which is cut to MAX_NAME_LENGTH below anyway
+  // Stryker disable next-line MethodExpression: same text; the cut spares escaping a long name
   const escaped = escape(name.slice(0, MAX_NAME_LENGTH + 1));
-  // Stryker disable next-line ConditionalExpression: a name over MAX_NAME_LENGTH escapes to at least MAX_NAME_LENGTH + 1 characters, so the first test already fails; the second states the intent
-  if (escaped.length <= MAX_NAME_LENGTH && name.length <= MAX_NAME_LENGTH) return escaped;
+  if (escaped.length <= MAX_NAME_LENGTH) return escaped; // a longer name escapes to more
   return `${escaped.slice(0, MAX_NAME_LENGTH - 3)}...(${name.length} characters)`;
 }
 
@@ -52,7 +51,7 @@ export function jsonLongerThan(value: unknown, limit: number): boolean {
       size += 2 + Math.max(0, keys.length - 1);
       for (const key of keys) {
         size += key.length + 3;
-        // Stryker disable next-line EqualityOperator: the value after a key adds at least one character, so a size equal to the limit here ends longer than it anyway
+        // Stryker disable next-line EqualityOperator: the value after a key adds a character or more
         if (size > limit) return true;
         pending.push((item as Record<string, unknown>)[key]);
       }
@@ -63,27 +62,26 @@ export function jsonLongerThan(value: unknown, limit: number): boolean {
 }
 
 function render(value: unknown, depth: number, budget: number): string {
-  // Stryker disable next-line MethodExpression: same text; describeValue cuts it to MAX_DESCRIBED_LENGTH anyway, the slice only spares escaping the rest of a long string
+  // Stryker disable next-line MethodExpression: same text; the cut spares escaping a long string
   if (typeof value === 'string') return `"${escape(value.slice(0, budget))}"`;
   if (Array.isArray(value)) {
     if (depth >= MAX_SHOWN_DEPTH) return value.length === 0 ? '[]' : '[...]';
     return `[${renderParts(value.slice(0, budget).map((element) => (left: number) => render(element, depth + 1, left)), budget)}]`;
   }
   if (typeof value === 'object' && value !== null) {
-    // Stryker disable next-line MethodExpression: same text and no more field reads; renderParts stops at the budget, the slice only spares building closures for fields never shown
+    // Stryker disable next-line MethodExpression: same text; spares closures for fields never shown
     const keys = Object.keys(value).slice(0, budget);
     if (depth >= MAX_SHOWN_DEPTH) return keys.length === 0 ? '{}' : '{...}';
-    // Stryker disable next-line MethodExpression: same text; a key longer than what is left is cut by describeValue anyway, the slice only spares escaping the rest of it
+    // Stryker disable next-line MethodExpression: same text; the cut spares escaping a long key
     return `{${renderParts(keys.map((key) => (left: number) => `"${escape(key.slice(0, left))}":${render((value as Record<string, unknown>)[key], depth + 1, left)}`), budget)}}`;
   }
-  // Stryker disable next-line MethodExpression: same text; describeValue cuts it anyway, the slice only spares escaping the rest of a long number
-  return escape(String(value).slice(0, budget)); // numbers, booleans, null (and anything else: bigint)
+  return escape(String(value)); // numbers, booleans, null (and anything else: bigint)
 }
 
 function renderParts(parts: Array<(budget: number) => string>, budget: number): string {
   let text = '';
   for (const part of parts) {
-    // Stryker disable next-line EqualityOperator: at exactly the budget the whole description is already longer than MAX_DESCRIBED_LENGTH and will be cut; a further part only adds text past the cut
+    // Stryker disable next-line EqualityOperator: at the budget the text is cut anyway
     if (text.length > budget) break;
     text += (text ? ',' : '') + part(budget - text.length);
   }
@@ -91,15 +89,10 @@ function renderParts(parts: Array<(budget: number) => string>, budget: number): 
 }
 
 function sizeOf(value: unknown): string {
-  // Stryker disable next-line ConditionalExpression,StringLiteral: for a string the last line gives the same text (String(value).length is its length)
-  if (typeof value === 'string') return `${value.length} characters`;
   if (Array.isArray(value)) return `an array of ${value.length} item${value.length === 1 ? '' : 's'}`;
-  // Stryker disable next-line ConditionalExpression: null is described as "null", never cut, so sizeOf never sees it
-  if (typeof value === 'object' && value !== null) {
-    const count = Object.keys(value).length;
-    return `an object with ${count} field${count === 1 ? '' : 's'}`;
-  }
-  return `${String(value).length} characters`;
+  if (typeof value !== 'object') return `${String(value).length} characters`;
+  const count = Object.keys(value as object).length; // not null: "null" is never cut
+  return `an object with ${count} field${count === 1 ? '' : 's'}`;
 }
 
 // Quotes, backslashes, control and non-ASCII characters as \u escapes: a message stays printable ASCII,

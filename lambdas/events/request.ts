@@ -2,6 +2,7 @@ import { getAddress, type AccessList, type TransactionRequest } from 'ethers';
 import { idempotencyKeyProblem } from '../policy-state/idempotency-key';
 import { SignerError } from '../signer/errors';
 import { describeName, describeValue as describe, jsonLongerThan } from './describe';
+import { validateEip1559TransactionRequest, validateLegacyTransactionRequest, validateStatusRequest } from './schema-validator';
 
 /** Which Lambda reads the event: they accept different transaction types and fee fields. */
 export type SignerKind = 'eip1559' | 'legacy';
@@ -39,51 +40,170 @@ export const MAX_LISTED_ISSUES = 20;
 /** The longest InvalidRequestError message, in characters (all ASCII: also bytes). */
 export const MAX_MESSAGE_LENGTH = 4000;
 
-const COMMON_FIELDS = ['type', 'to', 'from', 'value', 'data', 'nonce', 'gasLimit', 'chainId', 'accessList'];
-const FEE_FIELDS: Record<SignerKind, string[]> = {
-  eip1559: ['maxFeePerGas', 'maxPriorityFeePerGas'],
-  legacy: ['gasPrice'],
+// The fields each object of a transaction event accepts, as events.schema.json lists them (a test checks that
+// they agree); named in the message for a field that is not one of them.
+const TRANSACTION_FIELDS = ['type', 'to', 'from', 'value', 'data', 'nonce', 'gasLimit', 'chainId', 'accessList', 'maxFeePerGas', 'maxPriorityFeePerGas', 'gasPrice', 'sig', 'signature'];
+/** The fields events.schema.json accepts in each object of a transaction event, by its place. */
+export const ACCEPTED_FIELDS = {
+  statusRequest: ['operation'],
+  eip1559TransactionRequest: ['operation', 'idempotencyKey', 'transaction'],
+  legacyTransactionRequest: ['operation', 'idempotencyKey', 'replayProtection', 'transaction'],
+  transaction: TRANSACTION_FIELDS,
+  accessListEntry: ['address', 'storageKeys'],
+} as const;
+const FEE_FIELDS: Record<SignerKind, readonly string[]> = { eip1559: ['maxFeePerGas', 'maxPriorityFeePerGas'], legacy: ['gasPrice'] };
+// The largest integer each integer field takes, and how a message names it.
+const UINT_LIMITS = {
+  value: [UINT256_MAX, '2^256-1'],
+  nonce: [MAX_NONCE, '2^53-1'],
+  gasLimit: [UINT64_MAX, '2^64-1'],
+  chainId: [UINT256_MAX, '2^256-1'],
+  maxFeePerGas: [UINT256_MAX, '2^256-1'],
+  maxPriorityFeePerGas: [UINT256_MAX, '2^256-1'],
+  gasPrice: [UINT256_MAX, '2^256-1'],
+} as const;
+type UintField = keyof typeof UINT_LIMITS;
+const REQUIRED_UINTS: Record<SignerKind, ReadonlySet<string>> = {
+  eip1559: new Set(['nonce', 'gasLimit', 'maxFeePerGas', 'maxPriorityFeePerGas']),
+  legacy: new Set(['nonce', 'gasLimit', 'gasPrice']),
 };
-const OTHER_KIND: Record<SignerKind, SignerKind> = { eip1559: 'legacy', legacy: 'eip1559' };
-// ethers' Transaction#toJSON() carries `sig: null` for an unsigned transaction.
-const SIGNATURE_FIELDS = ['sig', 'signature'];
+
+/** One error of a validator generated from events.schema.json (lambdas/events/schema-validator.ts). */
+interface SchemaError {
+  readonly instancePath: string;
+  readonly keyword: string;
+  readonly params: { readonly missingProperty?: string; readonly additionalProperty?: string };
+}
+// A generated validator sets `errors` whenever it returns false; only then are they read.
+type SchemaValidator = ((data: unknown) => boolean) & { errors: readonly SchemaError[] };
+const VALIDATORS = {
+  status: validateStatusRequest as SchemaValidator,
+  eip1559: validateEip1559TransactionRequest as SchemaValidator,
+  legacy: validateLegacyTransactionRequest as SchemaValidator,
+};
 
 /** Validates a Lambda event completely before anything else happens, or throws InvalidRequestError listing every problem. */
 export function parseSignerEvent(event: unknown, kind: SignerKind, chainId: bigint): SignerRequest {
-  const issues = new IssueList();
-  const add = (field: string, problem: string) => issues.add({ field, problem });
-
   if (jsonLongerThan(event, MAX_EVENT_LENGTH)) {
     throw new InvalidRequestError([{ field: 'event', problem: `is larger than ${MAX_EVENT_LENGTH / 1024} KiB of JSON; no valid request is that large` }]);
   }
   if (!isRecord(event)) {
     throw new InvalidRequestError([{ field: 'event', problem: 'must be a JSON object such as {"operation": "status"}' }]);
   }
+  const issues = new IssueList();
   const operation = event.operation;
   if (operation === 'status') {
-    rejectUnknown(event, ['operation'], '', add);
+    schemaIssues(VALIDATORS.status, event, kind, issues);
     return finish(issues, { operation });
   }
   if (operation !== 'sign' && operation !== 'check') {
-    add('operation', `must be "status", "sign", "check" (the signing policy's decision, without signing), "signMessage", "signTypedData" or "signAuthorization", got ${describe(operation)}`);
+    issues.add({ field: 'operation', problem: `must be "status", "sign", "check" (the signing policy's decision, without signing), "signMessage", "signTypedData" or "signAuthorization", got ${describe(operation)}` });
     throw issues.error();
   }
-
-  rejectUnknown(event, kind === 'legacy' ? ['operation', 'transaction', 'replayProtection', 'idempotencyKey'] : ['operation', 'transaction', 'idempotencyKey'], '', add);
-  const keyProblem = idempotencyKeyProblem(event.idempotencyKey);
-  if (keyProblem) add('idempotencyKey', keyProblem);
-  let replayProtection = true;
-  if (event.replayProtection != null) {
-    if (typeof event.replayProtection !== 'boolean') add('replayProtection', `must be true or false, got ${describe(event.replayProtection)}`);
-    else replayProtection = event.replayProtection;
-  }
-  if (!isRecord(event.transaction)) {
-    add('transaction', `must be a JSON object with the transaction's fields, got ${describe(event.transaction)}`);
-    throw issues.error();
-  }
-  const transaction = parseTransaction(event.transaction, kind, chainId, replayProtection, add);
+  const failed = schemaIssues(VALIDATORS[kind], event, kind, issues);
+  if (failed.has('/transaction')) throw issues.error();
+  // What the schema let through has its shape: a failed field is skipped below (it is an issue already).
+  const replayProtection = event.replayProtection !== false;
+  const add = (field: string, problem: string) => issues.add({ field, problem });
+  const transaction = parseTransaction(event.transaction as Record<string, unknown>, kind, chainId, replayProtection, failed, add);
   const idempotencyKey = typeof event.idempotencyKey === 'string' ? event.idempotencyKey : undefined;
   return finish(issues, { operation, transaction, replayProtection, ...(idempotencyKey !== undefined && { idempotencyKey }) });
+}
+
+/**
+ * Checks the event against its schema, adds an issue for each bad field (one per field, named by its path and
+ * worded for a caller), and returns the JSON pointers of those fields.
+ */
+function schemaIssues(validate: SchemaValidator, event: Record<string, unknown>, kind: SignerKind, issues: IssueList): Set<string> {
+  const failed = new Set<string>();
+  if (validate(event)) return failed;
+  let cut: string | undefined; // a list over its length: what is inside it is not reported
+  for (const error of validate.errors) {
+    const name = error.params.missingProperty ?? error.params.additionalProperty;
+    const pointer = name === undefined ? error.instancePath : `${error.instancePath}/${name}`;
+    if (failed.has(pointer) || (cut !== undefined && pointer.startsWith(`${cut}/`))) continue;
+    failed.add(pointer);
+    if (error.keyword === 'maxItems') cut = pointer;
+    const leaf = error.params.additionalProperty === undefined ? name : describeName(error.params.additionalProperty);
+    const field = [fieldPath(error.instancePath), leaf].filter(Boolean).join('.');
+    const problem = error.keyword === 'additionalProperties'
+      ? `is not an accepted field; accepted: ${acceptedAt(error.instancePath, kind).join(', ')}`
+      : problemAt(pointer, valueAt(event, pointer), kind);
+    issues.add({ field, problem });
+  }
+  return failed;
+}
+
+function acceptedAt(pointer: string, kind: SignerKind): readonly string[] {
+  if (pointer === '/transaction') return ACCEPTED_FIELDS.transaction;
+  if (pointer.startsWith('/transaction/accessList/')) return ACCEPTED_FIELDS.accessListEntry;
+  return ACCEPTED_FIELDS[kind === 'legacy' ? 'legacyTransactionRequest' : 'eip1559TransactionRequest'];
+}
+
+/** What a caller is told about the bad value at `pointer` (a field the schema refused, or a missing one). */
+function problemAt(pointer: string, value: unknown, kind: SignerKind): string {
+  const path = pointer.split('/').slice(1);
+  const [top, name, index, inner, keyIndex] = path;
+  if (top === 'idempotencyKey') return String(idempotencyKeyProblem(value));
+  if (top === 'replayProtection') return `must be true or false, got ${describe(value)}`;
+  if (name === undefined) return `must be a JSON object with the transaction's fields, got ${describe(value)}`;
+  if (name === 'to' || name === 'from') return `must be an address: 0x and 40 hex digits; got ${describe(value)}`;
+  if (name === 'data') return dataProblem(value);
+  if (name === 'type') return `must be ${kind === 'eip1559' ? '2' : '0 or 1'} for the ${kind === 'eip1559' ? 'EIP-1559' : 'legacy'} signer, or omitted; got ${describe(value)}`;
+  if (name === 'sig' || name === 'signature') return 'is a signature: send the unsigned transaction (a signature of null, as in ethers\' toJSON, is ignored)';
+  if (name === 'accessList') return accessListProblem(value, index, inner, keyIndex);
+  if (FEE_FIELDS[kind === 'eip1559' ? 'legacy' : 'eip1559'].includes(name)) {
+    return kind === 'eip1559'
+      ? 'is a legacy fee field; this Lambda signs EIP-1559 (type 2) transactions: use maxFeePerGas and maxPriorityFeePerGas, or the legacy signer'
+      : 'is an EIP-1559 fee field; this Lambda signs legacy (type 0, or type 1 with accessList) transactions: use gasPrice, or the EIP-1559 signer';
+  }
+  if (value == null && REQUIRED_UINTS[kind].has(name)) return `is required: ${INTEGER_FORMS}`;
+  return uintProblem(value);
+}
+
+function accessListProblem(value: unknown, index: string | undefined, inner: string | undefined, keyIndex: string | undefined): string {
+  if (index === undefined) {
+    return Array.isArray(value)
+      ? `has ${value.length} entries; at most ${MAX_ACCESS_LIST_ENTRIES} are accepted`
+      : `must be an array of {"address": "0x…", "storageKeys": ["0x…32 bytes"]}; got ${describe(value)}`;
+  }
+  if (inner === undefined) return `must be an object {"address": "0x…", "storageKeys": [...]}; got ${describe(value)}`;
+  if (inner === 'address') return `must be an address: 0x and 40 hex digits; got ${describe(value)}`;
+  if (keyIndex === undefined) return `must be an array of 32-byte 0x-hex strings; got ${describe(value)}`;
+  return `must be a 32-byte 0x-hex string (66 characters); got ${describe(value)}`;
+}
+
+function dataProblem(value: unknown): string {
+  if (typeof value !== 'string' || !/^0x(?:[0-9a-fA-F]{2})*$/.test(value)) return `must be 0x-prefixed hex with an even number of digits; got ${describe(value)}`;
+  return `is ${(value.length - 2) / 2} bytes; at most ${MAX_DATA_BYTES} bytes are accepted (nodes do not relay larger transactions)`;
+}
+
+const INTEGER_FORMS = 'a non-negative integer as a JSON number (safe integer), a decimal string or a 0x-hex string';
+
+function uintProblem(value: unknown): string {
+  if (typeof value === 'number') {
+    if (!Number.isInteger(value)) return `must be an integer, got ${describe(value)}`;
+    if (value < 0) return `must not be negative, got ${describe(value)}`;
+    return 'is a JSON number above 2^53-1, which JSON parsers round; send it as a decimal or 0x-hex string';
+  }
+  if (typeof value === 'string' && value.startsWith('-')) return `must not be negative, got ${describe(value)}`;
+  return `must be ${INTEGER_FORMS}; got ${describe(value)}`;
+}
+
+/** `/transaction/accessList/0/address` → `transaction.accessList[0].address` (the schema's field names are identifiers). */
+function fieldPath(pointer: string): string {
+  return pointer
+    .split('/')
+    .slice(1)
+    .map((token) => (/^[0-9]+$/.test(token) ? `[${token}]` : `.${token}`))
+    .join('')
+    .slice(1);
+}
+
+function valueAt(event: Record<string, unknown>, pointer: string): unknown {
+  let value: unknown = event;
+  for (const token of pointer.split('/').slice(1)) value = isRecord(value) || Array.isArray(value) ? (value as Record<string, unknown>)[token] : undefined;
+  return value;
 }
 
 function parseTransaction(
@@ -91,54 +211,38 @@ function parseTransaction(
   kind: SignerKind,
   chainId: bigint,
   replayProtection: boolean,
+  failed: ReadonlySet<string>,
   add: (field: string, problem: string) => void,
 ): TransactionRequest {
+  const ok = (name: string) => !failed.has(`/transaction/${name}`);
   const field = (name: string) => `transaction.${name}`;
-  for (const name of FEE_FIELDS[OTHER_KIND[kind]]) {
-    if (tx[name] != null) {
-      add(field(name), kind === 'eip1559'
-        ? 'is a legacy fee field; this Lambda signs EIP-1559 (type 2) transactions: use maxFeePerGas and maxPriorityFeePerGas, or the legacy signer'
-        : 'is an EIP-1559 fee field; this Lambda signs legacy (type 0, or type 1 with accessList) transactions: use gasPrice, or the EIP-1559 signer');
-    }
-  }
-  rejectUnknown(tx, [...COMMON_FIELDS, ...FEE_FIELDS.eip1559, ...FEE_FIELDS.legacy, ...SIGNATURE_FIELDS], 'transaction.', add);
-  for (const name of SIGNATURE_FIELDS) {
-    if (tx[name] != null) add(field(name), 'is a signature: send the unsigned transaction (a signature of null, as in ethers\' toJSON, is ignored)');
-  }
-
-  const accessList = tx.accessList == null ? undefined : parseAccessList(tx.accessList, field('accessList'), add);
-  const type = parseType(tx.type, kind, accessList !== undefined, add);
-  // Stryker disable next-line ConditionalExpression: the EIP-1559 signer's type is always 2, so `type === 1` alone implies the legacy signer
-  if (kind === 'legacy' && !replayProtection && type === 1) {
+  const accessList = Array.isArray(tx.accessList) ? parseAccessList(tx.accessList, failed, add) : undefined;
+  const type = ok('type') ? transactionType(tx.type, kind, Array.isArray(tx.accessList), add) : kind === 'eip1559' ? 2 : 0;
+  if (!replayProtection && type === 1) {
     add('replayProtection', 'cannot be false for a transaction with an accessList (type 1 always carries a chain id)');
   }
-
-  const to = tx.to === undefined || tx.to === null ? undefined : parseAddress(tx.to, field('to'), add);
-  const from = tx.from == null ? undefined : parseAddress(tx.from, field('from'), add);
-  const data = tx.data == null ? '0x' : parseData(tx.data, field('data'), add);
-  if ((tx.to === undefined || tx.to === null) && data === '0x') {
+  const to = ok('to') ? checksummed(tx.to, field('to'), add) : undefined;
+  const from = ok('from') ? checksummed(tx.from, field('from'), add) : undefined;
+  const data = typeof tx.data === 'string' && ok('data') ? tx.data.toLowerCase() : '0x';
+  if (tx.to == null && ok('data') && data === '0x') {
     add(field('to'), 'is required unless the transaction creates a contract, which needs non-empty data (the init code)');
   }
-  const value = tx.value == null ? 0n : parseUint(tx.value, field('value'), UINT256_MAX, '2^256-1', add);
-  const nonce = parseRequiredUint(tx, 'nonce', MAX_NONCE, '2^53-1', add);
-  const gasLimit = parseRequiredUint(tx, 'gasLimit', UINT64_MAX, '2^64-1', add);
-  // Stryker disable next-line ConditionalExpression: a type guard; `undefined < 21000n` is false, so the comparison alone decides the same
+  const uint = (name: UintField) => (ok(name) ? boundedUint(tx[name], name, add) : undefined);
+  const value = uint('value') ?? 0n;
+  const nonce = uint('nonce');
+  const gasLimit = uint('gasLimit');
   if (gasLimit !== undefined && gasLimit < MIN_GAS_LIMIT) {
     add(field('gasLimit'), `must be at least ${MIN_GAS_LIMIT} (the intrinsic gas of any transaction), got ${gasLimit}`);
   }
-
-  if (tx.chainId != null) {
-    const requested = parseUint(tx.chainId, field('chainId'), UINT256_MAX, '2^256-1', add);
-    if (requested !== undefined && requested !== chainId) {
-      add(field('chainId'), `is ${requested}, but this signer is configured for chain ${chainId} (ETH_NETWORK); omit chainId or set it to ${chainId}`);
-    }
+  const requested = uint('chainId');
+  if (requested !== undefined && requested !== chainId) {
+    add(field('chainId'), `is ${requested}, but this signer is configured for chain ${chainId} (ETH_NETWORK); omit chainId or set it to ${chainId}`);
   }
 
   const request: TransactionRequest = {
     type,
-    chainId: kind === 'legacy' && !replayProtection ? 0n : chainId,
-    // Stryker disable next-line ConditionalExpression: a missing nonce is an issue, so finish() throws and this request is never returned
-    nonce: nonce === undefined ? undefined : Number(nonce),
+    chainId: replayProtection ? chainId : 0n,
+    nonce: Number(nonce),
     gasLimit,
     value,
     data,
@@ -147,83 +251,38 @@ function parseTransaction(
     ...(accessList !== undefined && { accessList }),
   };
   if (kind === 'eip1559') {
-    const maxFeePerGas = parseRequiredUint(tx, 'maxFeePerGas', UINT256_MAX, '2^256-1', add);
-    const maxPriorityFeePerGas = parseRequiredUint(tx, 'maxPriorityFeePerGas', UINT256_MAX, '2^256-1', add);
-    // Stryker disable next-line ConditionalExpression,LogicalOperator: type guards; a bigint compared with undefined is false, so the comparison alone decides the same
+    const maxFeePerGas = uint('maxFeePerGas');
+    const maxPriorityFeePerGas = uint('maxPriorityFeePerGas');
     if (maxFeePerGas !== undefined && maxPriorityFeePerGas !== undefined && maxPriorityFeePerGas > maxFeePerGas) {
       add(field('maxPriorityFeePerGas'), `(${maxPriorityFeePerGas}) must not exceed maxFeePerGas (${maxFeePerGas})`);
     }
     return { ...request, maxFeePerGas, maxPriorityFeePerGas };
   }
-  return { ...request, gasPrice: parseRequiredUint(tx, 'gasPrice', UINT256_MAX, '2^256-1', add) };
+  return { ...request, gasPrice: uint('gasPrice') };
 }
 
-function parseType(value: unknown, kind: SignerKind, hasAccessList: boolean, add: (field: string, problem: string) => void): number {
-  const allowed = kind === 'eip1559' ? [2] : [0, 1];
-  const implied = kind === 'eip1559' ? 2 : hasAccessList ? 1 : 0;
-  if (value == null) return implied;
-  // Stryker disable next-line ConditionalExpression: a type guard; includes() uses SameValueZero, so no non-number is among the allowed numbers anyway
-  if (typeof value !== 'number' || !allowed.includes(value)) {
-    add('transaction.type', `must be ${allowed.join(' or ')} for the ${kind === 'eip1559' ? 'EIP-1559' : 'legacy'} signer, or omitted; got ${describe(value)}`);
-    return implied;
-  }
-  // Stryker disable next-line ConditionalExpression: only the legacy signer gets here with a type other than 2, so `value === 0` implies it
-  if (kind === 'legacy' && value === 0 && hasAccessList) {
-    add('transaction.type', 'is 0, but an accessList needs type 1 (EIP-2930); omit type or set it to 1');
-  }
-  // Stryker disable next-line ConditionalExpression: only the legacy signer gets here with a type other than 2, so `value === 1` implies it
-  return kind === 'legacy' && value === 1 ? 1 : implied;
+/** The transaction type: the one the event names (2, or 0 or 1, as the schema allows) or the one it implies. */
+function transactionType(value: unknown, kind: SignerKind, hasAccessList: boolean, add: (field: string, problem: string) => void): number {
+  if (kind === 'eip1559') return 2;
+  if (value === 0 && hasAccessList) add('transaction.type', 'is 0, but an accessList needs type 1 (EIP-2930); omit type or set it to 1');
+  return value === 1 || hasAccessList ? 1 : 0;
 }
 
-function parseRequiredUint(
-  tx: Record<string, unknown>,
-  name: string,
-  max: bigint,
-  maxLabel: string,
-  add: (field: string, problem: string) => void,
-): bigint | undefined {
-  if (tx[name] == null) {
-    add(`transaction.${name}`, `is required: ${INTEGER_FORMS}`);
-    return undefined;
-  }
-  return parseUint(tx[name], `transaction.${name}`, max, maxLabel, add);
+/** An integer the schema accepted (a safe JSON number, a decimal or a 0x-hex string), within its field's limit. */
+function boundedUint(value: unknown, name: UintField, add: (field: string, problem: string) => void): bigint | undefined {
+  if (value == null) return undefined;
+  const parsed = BigInt(value as number | string);
+  const [max, maxLabel] = UINT_LIMITS[name];
+  if (parsed <= max) return parsed;
+  const reason = name !== 'nonce' ? `must be at most ${maxLabel}`
+    : parsed <= UINT64_MAX ? 'nonces above 2^53-1 are not supported (ethers v6 limit; EIP-2681 allows up to 2^64-1, no account reaches it)'
+      : 'is beyond 2^64-1 (EIP-2681)';
+  return void add(`transaction.${name}`, `${reason}; got ${describe(value)}`);
 }
 
-const INTEGER_FORMS = 'a non-negative integer as a JSON number (safe integer), a decimal string or a 0x-hex string';
-
-/** Parses an unsigned integer given as a safe JSON number, a decimal string or a 0x-hex string. */
-function parseUint(value: unknown, field: string, max: bigint, maxLabel: string, add: (field: string, problem: string) => void): bigint | undefined {
-  let parsed: bigint;
-  if (typeof value === 'number') {
-    if (!Number.isInteger(value)) return void add(field, `must be an integer, got ${describe(value)}`);
-    if (value < 0) return void add(field, `must not be negative, got ${describe(value)}`);
-    if (!Number.isSafeInteger(value)) {
-      return void add(field, `is a JSON number above 2^53-1, which JSON parsers round; send it as a decimal or 0x-hex string`);
-    }
-    parsed = BigInt(value);
-  } else if (typeof value === 'string' && /^(0|[1-9][0-9]*)$/.test(value)) {
-    parsed = BigInt(value);
-  } else if (typeof value === 'string' && /^0x[0-9a-fA-F]+$/.test(value)) {
-    parsed = BigInt(value);
-  } else if (typeof value === 'string' && /^-/.test(value)) {
-    return void add(field, `must not be negative, got ${describe(value)}`);
-  } else {
-    return void add(field, `must be ${INTEGER_FORMS}; got ${describe(value)}`);
-  }
-  if (parsed > max) {
-    // Stryker disable next-line ConditionalExpression: the nonce is the only field whose limit is below 2^64-1, so for any other field over its limit `parsed <= UINT64_MAX` is false
-    const reason = field === 'transaction.nonce' && parsed <= UINT64_MAX
-      ? 'nonces above 2^53-1 are not supported (ethers v6 limit; EIP-2681 allows up to 2^64-1, no account reaches it)'
-      : field === 'transaction.nonce' ? 'is beyond 2^64-1 (EIP-2681)' : `must be at most ${maxLabel}`;
-    return void add(field, `${reason}; got ${describe(value)}`);
-  }
-  return parsed;
-}
-
-function parseAddress(value: unknown, field: string, add: (field: string, problem: string) => void): string | undefined {
-  if (typeof value !== 'string' || !/^0x[0-9a-fA-F]{40}$/.test(value)) {
-    return void add(field, `must be an address: 0x and 40 hex digits; got ${describe(value)}`);
-  }
+/** An address the schema accepted (0x and 40 hex digits), checksummed; a mixed-case one must have a valid EIP-55 checksum. */
+function checksummed(value: unknown, field: string, add: (field: string, problem: string) => void): string | undefined {
+  if (typeof value !== 'string') return undefined;
   try {
     return getAddress(value);
   } catch {
@@ -231,41 +290,17 @@ function parseAddress(value: unknown, field: string, add: (field: string, proble
   }
 }
 
-function parseData(value: unknown, field: string, add: (field: string, problem: string) => void): string | undefined {
-  if (typeof value !== 'string' || !/^0x(?:[0-9a-fA-F]{2})*$/.test(value)) {
-    return void add(field, `must be 0x-prefixed hex with an even number of digits; got ${describe(value)}`);
-  }
-  const bytes = (value.length - 2) / 2;
-  if (bytes > MAX_DATA_BYTES) return void add(field, `is ${bytes} bytes; at most ${MAX_DATA_BYTES} bytes are accepted (nodes do not relay larger transactions)`);
-  return value.toLowerCase();
-}
-
-function parseAccessList(value: unknown, field: string, add: (field: string, problem: string) => void): AccessList | undefined {
-  if (!Array.isArray(value)) return void add(field, `must be an array of {"address": "0x…", "storageKeys": ["0x…32 bytes"]}; got ${describe(value)}`);
-  if (value.length > MAX_ACCESS_LIST_ENTRIES) return void add(field, `has ${value.length} entries; at most ${MAX_ACCESS_LIST_ENTRIES} are accepted`);
+function parseAccessList(entries: readonly unknown[], failed: ReadonlySet<string>, add: (field: string, problem: string) => void): AccessList | undefined {
+  if (failed.has('/transaction/accessList')) return undefined;
   const list: AccessList = [];
-  value.forEach((entry: unknown, index) => {
-    const at = `${field}[${index}]`;
-    if (!isRecord(entry)) return add(at, `must be an object {"address": "0x…", "storageKeys": [...]}; got ${describe(entry)}`);
-    rejectUnknown(entry, ['address', 'storageKeys'], `${at}.`, add);
-    const address = parseAddress(entry.address, `${at}.address`, add);
-    const keys = entry.storageKeys ?? [];
-    if (!Array.isArray(keys)) return add(`${at}.storageKeys`, `must be an array of 32-byte 0x-hex strings; got ${describe(keys)}`);
-    const storageKeys: string[] = [];
-    keys.forEach((key: unknown, keyIndex) => {
-      if (typeof key === 'string' && /^0x[0-9a-fA-F]{64}$/.test(key)) storageKeys.push(key.toLowerCase());
-      else add(`${at}.storageKeys[${keyIndex}]`, `must be a 32-byte 0x-hex string (66 characters); got ${describe(key)}`);
-    });
-    // Stryker disable next-line ConditionalExpression: a bad address is an issue, so finish() throws and this list is never returned
-    if (address !== undefined) list.push({ address, storageKeys });
+  entries.forEach((entry, index) => {
+    const at = `/transaction/accessList/${index}`;
+    if (failed.has(at) || failed.has(`${at}/address`) || !isRecord(entry)) return;
+    const address = checksummed(entry.address, `transaction.accessList[${index}].address`, add);
+    const keys = Array.isArray(entry.storageKeys) ? (entry.storageKeys as unknown[]) : [];
+    if (address !== undefined) list.push({ address, storageKeys: keys.map((key) => String(key).toLowerCase()) });
   });
   return list;
-}
-
-function rejectUnknown(object: Record<string, unknown>, known: string[], prefix: string, add: (field: string, problem: string) => void): void {
-  for (const name of Object.keys(object)) {
-    if (!known.includes(name)) add(`${prefix}${describeName(name)}`, `is not an accepted field; accepted: ${known.join(', ')}`);
-  }
 }
 
 function finish<T extends SignerRequest>(issues: IssueList, request: T): T {
@@ -280,7 +315,7 @@ class IssueList {
 
   add(issue: RequestIssue): void {
     this.count++;
-    // Stryker disable next-line ConditionalExpression,EqualityOperator: the bound only limits memory; InvalidRequestError keeps the first MAX_LISTED_ISSUES either way
+    // Stryker disable next-line ConditionalExpression,EqualityOperator: the bound only limits memory
     if (this.listed.length < MAX_LISTED_ISSUES) this.listed.push(issue);
   }
 

@@ -29,7 +29,6 @@ export function chainIdFromNetwork(network: string): bigint | undefined {
   } catch {
     // not a name ethers knows
   }
-  const chainId = known?.chainId;
-  // Stryker disable next-line ConditionalExpression: the typeof check narrows the type; without it undefined > 0n is false, so the result is the same
-  return typeof chainId === 'bigint' && chainId > 0n && chainId <= MAX_CHAIN_ID ? chainId : undefined;
+  const chainId = known?.chainId ?? 0n;
+  return chainId > 0n && chainId <= MAX_CHAIN_ID ? chainId : undefined;
 }

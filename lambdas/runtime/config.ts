@@ -75,7 +75,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): SignerConfig {
   const maxAttempts = integer('AWS_MAX_ATTEMPTS', undefined, 1, 10, 'a number of attempts per KMS call');
   const timeoutMarginMs = integer('TIMEOUT_MARGIN_MS', DEFAULT_TIMEOUT_MARGIN_MS, 0, MAX_TIMEOUT_MS, 'a margin in milliseconds') ?? DEFAULT_TIMEOUT_MARGIN_MS;
 
-  // Stryker disable next-line ConditionalExpression: type guards; an undefined chainId or a bad LOG_LEVEL has already added a problem
+  // Stryker disable next-line ConditionalExpression: type guards; each case added a problem already
   if (problems.length > 0 || chainId === undefined || !isLogLevel(logLevel)) throw new ConfigurationError(problems);
   return {
     keyId,

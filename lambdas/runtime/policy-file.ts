@@ -30,8 +30,7 @@ export function loadSigningPolicy(env: NodeJS.ProcessEnv = process.env): LoadedP
     text = bytes.toString('utf8');
   } catch (error) {
     if (error instanceof ConfigurationError) throw error;
-    // Stryker disable next-line StringLiteral: wording of a fallback never used; every error readFileSync throws has a code (ENOENT, EISDIR, ERR_INVALID_ARG_VALUE, ...)
-    const code = (error as NodeJS.ErrnoException).code ?? 'unreadable';
+    const code = (error as NodeJS.ErrnoException).code; // readFileSync's errors all have one: ENOENT, EISDIR, …
     throw new ConfigurationError([`SIGNING_POLICY_FILE ${name.slice(0, 200)} cannot be read (${code}): ${HOW_TO_ADD}`]);
   }
   try {

@@ -3,7 +3,7 @@ import { SignerError } from './errors';
 import { SECP256K1_N } from './curve';
 
 /** ECDSA-Sig-Value ::= SEQUENCE { r INTEGER, s INTEGER } (RFC 3279, section 2.2.3), as KMS returns it. */
-// Stryker disable next-line StringLiteral: the model's name only labels asn1.js's own error messages
+// Stryker disable next-line StringLiteral: the model's name only labels asn1.js's error messages
 const EcdsaSigValue = asn1.define<{ r: asn1.BN; s: asn1.BN }>('EcdsaSigValue', function () {
   this.seq().obj(this.key('r').int(), this.key('s').int());
 });
@@ -15,18 +15,16 @@ export function decodeSignature(der: Uint8Array): { r: bigint; s: bigint } {
   }
   let decoded: { r: asn1.BN; s: asn1.BN };
   try {
-    // Stryker disable next-line StringLiteral: asn1.js reads an empty encoding name as its default, 'der'
-    decoded = EcdsaSigValue.decode(Buffer.from(der), 'der');
+    decoded = EcdsaSigValue.decode(Buffer.from(der)); // DER, asn1.js's default
   } catch (cause) {
     throw new InvalidDerSignatureError('the signature is not a DER SEQUENCE of two INTEGERs', cause);
   }
   // asn1.js is lenient (it ignores trailing bytes, reads negative integers as positive and accepts
   // non-minimal encodings), so the input must be byte-for-byte the canonical re-encoding.
-  // Stryker disable next-line StringLiteral: asn1.js reads an empty encoding name as its default, 'der'
-  const canonical: Buffer = EcdsaSigValue.encode(decoded, 'der');
+  const canonical: Buffer = EcdsaSigValue.encode(decoded);
   if (!canonical.equals(der)) {
-    // Stryker disable next-line EqualityOperator,ConditionalExpression: equivalent; input no longer than the canonical encoding never has it as a proper prefix
-    const trailing = der.length > canonical.length && canonical.equals(der.subarray(0, canonical.length));
+    // Not equal to it but starting with it: longer, so what follows is trailing bytes.
+    const trailing = canonical.equals(der.subarray(0, canonical.length));
     throw new InvalidDerSignatureError(
       trailing
         ? `the signature has ${der.length - canonical.length} trailing byte(s) after the DER SEQUENCE`

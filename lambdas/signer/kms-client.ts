@@ -88,7 +88,7 @@ function cachedUserAgent(config: KMSClient['config']): BuildMiddleware<object, M
     let stable: UserAgentHeaders | undefined;
     const preset = new WeakSet<object>(); // requests that arrived with their own x-amz-user-agent
     const remember = (args: BuildHandlerArguments<object>) => {
-      // Stryker disable next-line ConditionalExpression: every KMS request is an HTTP request (the SDK's middleware checks the same before it sets a header)
+      // Stryker disable next-line ConditionalExpression: every KMS request is an HTTP request
       if (SmithyHttpRequest.isInstance(args.request) && !preset.has(args.request)) {
         const { headers } = args.request;
         const latest = { 'user-agent': headers['user-agent'], 'x-amz-user-agent': headers['x-amz-user-agent'] };
@@ -99,14 +99,14 @@ function cachedUserAgent(config: KMSClient['config']): BuildMiddleware<object, M
     };
     const compute = sdkMiddleware(remember, context);
     return async (args) => {
-      // Stryker disable next-line ConditionalExpression: every KMS request is an HTTP request (as for the same check in remember)
+      // Stryker disable next-line ConditionalExpression: every KMS request is an HTTP request
       if (!SmithyHttpRequest.isInstance(args.request)) return compute(args);
       if (args.request.headers['x-amz-user-agent'] !== undefined) {
         preset.add(args.request);
         return compute(args);
       }
       if (!stable) return compute(args);
-      // Stryker disable next-line ConditionalExpression: the SDK always sets both headers (x-amz-user-agent names the SDK version), so neither is ever undefined
+      // Stryker disable next-line ConditionalExpression: the SDK always sets both headers
       for (const [name, value] of Object.entries(stable)) if (value !== undefined) args.request.headers[name] = value;
       return next(args);
     };
@@ -114,8 +114,9 @@ function cachedUserAgent(config: KMSClient['config']): BuildMiddleware<object, M
 }
 
 function sameHeaders(a: UserAgentHeaders, b: UserAgentHeaders): boolean {
-  // Stryker disable next-line ConditionalExpression: x-amz-user-agent is made of sections that user-agent also carries (the aws-sdk-* sections and the custom user agent), so it never changes while user-agent stays the same; comparing both states the intent
-  return a['user-agent'] === b['user-agent'] && a['x-amz-user-agent'] === b['x-amz-user-agent'];
+  // x-amz-user-agent is made of sections user-agent also carries (aws-sdk-*, the custom user agent), so
+  // it never changes while user-agent stays the same.
+  return a['user-agent'] === b['user-agent'];
 }
 
 function isSignalOnly(options: unknown): options is { abortSignal?: AbortSignal } {

@@ -6,7 +6,7 @@ export type AwsSetupProblem = 'region' | 'credentials' | 'invalid-credentials';
 
 /** Recognises the SDK's errors for a missing region, missing credentials or credentials AWS does not know. */
 export function awsSetupProblem(error: unknown): AwsSetupProblem | undefined {
-  // Stryker disable next-line StringLiteral: any default that is not one of the names or message prefixes tested below decides the same
+  // Stryker disable next-line StringLiteral: any default that no test below matches decides the same
   const { name = '', message = '' } = (typeof error === 'object' && error !== null ? error : {}) as AwsError;
   if (name === 'CredentialsProviderError' || /^Could not (load|resolve) credentials/.test(message)) return 'credentials';
   if (/^Region is missing/.test(message)) return 'region';

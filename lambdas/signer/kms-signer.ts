@@ -166,7 +166,7 @@ export class KmsSigner extends AbstractSigner {
         // A failed or abandoned lookup (throttling, a key not yet enabled, a hung KMS) must not stick for
         // the life of the process: the next call looks the key up again.
         started.key.catch(() => {
-          // Stryker disable next-line ConditionalExpression: equivalent: an entry is set only when none is there and removed only here, so while `started` is pending the entry is `started`
+          // Stryker disable next-line ConditionalExpression: while `started` is pending, it is the entry
           if (perClient.get(this.keyId) === started) perClient.delete(this.keyId);
         });
       }
@@ -174,7 +174,7 @@ export class KmsSigner extends AbstractSigner {
         return await untilAborted(lookup.key, signal);
       } catch (error) {
         // The lookup we joined was abandoned because its caller's time ran out, not ours: look it up again.
-        // Stryker disable next-line ConditionalExpression: `lookup.signal !== signal` as true is equivalent (the same signal cannot be aborted and not aborted); its other condition mutants, disabled with it, are killed by the tests
+        // Stryker disable next-line ConditionalExpression: one signal cannot be aborted and not aborted
         if (lookup.signal !== signal && lookup.signal?.aborted && !signal?.aborted) continue;
         // Our own time ran out while we waited (fetchKmsKey has typed every other KMS failure already).
         throw error instanceof Error && error.name === 'AbortError' ? toKmsError('GetPublicKey', this.keyId, error) : error;
@@ -211,7 +211,7 @@ export class KmsSigner extends AbstractSigner {
     const tx = copyRequest(request);
     // A hex address needs no resolving: Transaction.from checks its checksum and checksums it, and
     // resolveAddress would compute the same checksum (a keccak hash) a second time.
-    // Stryker disable next-line ConditionalExpression,StringLiteral,EqualityOperator: the shortcut's test as false (or its typeof check inverted, which makes every address take the resolveAddress path) is equivalent: resolveAddress gives a hex address the same checksum and the same bad-checksum error; only CPU differs. `tx.to != null` as false, disabled with it, is killed by the ENS test
+    // Stryker disable next-line ConditionalExpression,StringLiteral,EqualityOperator: a CPU shortcut
     if (tx.to != null && !(typeof tx.to === 'string' && isHexString(tx.to, 20))) tx.to = await resolveAddress(tx.to, this);
     if (tx.from != null) {
       const from = await resolveAddress(tx.from, this);
@@ -219,8 +219,7 @@ export class KmsSigner extends AbstractSigner {
       delete tx.from;
     }
     const { chainId } = this.#options;
-    // Stryker disable next-line ConditionalExpression: `chainId !== undefined` as true is equivalent (it sets an absent chainId to undefined, which ethers reads as absent); its other condition mutants, disabled with it, are killed by the tests
-    if (chainId !== undefined && tx.chainId == null) tx.chainId = chainId;
+    if (tx.chainId == null) tx.chainId = chainId; // an undefined chainId is absent to ethers
     return tx as TransactionLike<string>;
   }
 

@@ -60,7 +60,7 @@ const Fp = secp256k1.CURVE.Fp;
  * Same arithmetic as noble's `multiply` otherwise (GLV split, two windowed sums, β·x for the second).
  */
 function multiplyPublic(P: ProjPointType<bigint>, k: bigint): ProjPointType<bigint> {
-  // Stryker disable next-line ConditionalExpression,BooleanLiteral: secp256k1 always has the endomorphism, and P.multiply gives the same point (slower)
+  // Stryker disable next-line ConditionalExpression,BooleanLiteral: secp256k1 has one; same point
   if (!endo) return P.multiply(k);
   const { k1neg, k1, k2neg, k2 } = endo.splitScalar(k);
   const windowed = P as unknown as WindowedPoint;
@@ -87,7 +87,7 @@ function publicKeyPoint(publicKey: string): ProjPointType<bigint> | undefined {
       return undefined; // no signature can verify against a key that is not a curve point
     }
     point._setWindowSize(PUBLIC_KEY_WINDOW);
-    // Stryker disable next-line ConditionalExpression,EqualityOperator,LogicalOperator,StringLiteral: the bound only limits memory; every key still gets the same point, cached or rebuilt
+    // Stryker disable next-line all: the bound only limits memory; the point is the same
     if (publicKeyPoints.size >= MAX_CACHED_KEYS) publicKeyPoints.delete(publicKeyPoints.keys().next().value ?? '');
     publicKeyPoints.set(publicKey, point);
   }

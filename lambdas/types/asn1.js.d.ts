@@ -21,8 +21,8 @@ declare module 'asn1.js' {
     }
     /** A defined ASN.1 type that decodes DER into T and encodes T back. */
     interface Entity<T> {
-      decode(data: Buffer, encoding: 'der'): T;
-      encode(data: T, encoding: 'der'): Buffer;
+      decode(data: Buffer, encoding?: 'der'): T;
+      encode(data: T, encoding?: 'der'): Buffer;
     }
     function define<T>(name: string, body: (this: Node) => void): Entity<T>;
     const bignum: new (value: string | number, base?: number) => BN;

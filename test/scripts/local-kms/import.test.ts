@@ -9,13 +9,13 @@ import {
   GetParametersForImportCommand,
   GetPublicKeyCommand,
   ImportKeyMaterialCommand,
-  KMSClient,
   ScheduleKeyDeletionCommand,
   CancelKeyDeletionCommand,
   type AlgorithmSpec,
   type WrappingKeySpec,
 } from '@aws-sdk/client-kms';
-import { localKmsClient, startLocalKms, type LocalKms } from '../../../scripts/local-kms';
+import { localKmsClient, startLocalKms } from '../../../scripts/local-kms';
+import { useLocalKms } from '../../helpers/local-kms';
 import { rejectionOf as failure } from '../../helpers/rejection';
 
 /** PKCS#8 DER of a fresh EC key and its SPKI, as `openssl pkcs8 -topk8 -outform der -nocrypt` would give it. */
@@ -36,24 +36,15 @@ function wrap(material: Buffer, wrappingKey: Uint8Array, algorithm: AlgorithmSpe
 }
 
 describe('local KMS: importing key material', () => {
-  let kms: LocalKms;
-  let client: KMSClient;
-  beforeAll(async () => {
-    kms = await startLocalKms();
-    client = localKmsClient(kms);
-  });
-  afterAll(async () => {
-    client.destroy();
-    await kms.close();
-  });
+  const local = useLocalKms();
 
   const externalKey = async (KeySpec: 'ECC_SECG_P256K1' | 'ECC_NIST_P256' = 'ECC_SECG_P256K1') =>
-    (await client.send(new CreateKeyCommand({ KeySpec, KeyUsage: 'SIGN_VERIFY', Origin: 'EXTERNAL' }))).KeyMetadata!.KeyId!;
+    (await local.client.send(new CreateKeyCommand({ KeySpec, KeyUsage: 'SIGN_VERIFY', Origin: 'EXTERNAL' }))).KeyMetadata!.KeyId!;
   const parameters = (KeyId: string, WrappingAlgorithm: AlgorithmSpec = 'RSAES_OAEP_SHA_256', WrappingKeySpec: WrappingKeySpec = 'RSA_2048') =>
-    client.send(new GetParametersForImportCommand({ KeyId, WrappingAlgorithm, WrappingKeySpec }));
+    local.client.send(new GetParametersForImportCommand({ KeyId, WrappingAlgorithm, WrappingKeySpec }));
   const importMaterial = (KeyId: string, ImportToken: Uint8Array, EncryptedKeyMaterial: Uint8Array) =>
-    client.send(new ImportKeyMaterialCommand({ KeyId, ImportToken, EncryptedKeyMaterial, ExpirationModel: 'KEY_MATERIAL_DOES_NOT_EXPIRE' }));
-  const state = async (KeyId: string) => (await client.send(new DescribeKeyCommand({ KeyId }))).KeyMetadata?.KeyState;
+    local.client.send(new ImportKeyMaterialCommand({ KeyId, ImportToken, EncryptedKeyMaterial, ExpirationModel: 'KEY_MATERIAL_DOES_NOT_EXPIRE' }));
+  const state = async (KeyId: string) => (await local.client.send(new DescribeKeyCommand({ KeyId }))).KeyMetadata?.KeyState;
 
   it.each([
     ['RSAES_OAEP_SHA_256', 'RSA_2048'],
@@ -67,8 +58,8 @@ describe('local KMS: importing key material', () => {
     expect(params.ParametersValidTo!.getTime() - Date.now()).toBeGreaterThan(23.9 * 3_600_000);
     const material = ecKey('secp256k1');
     await importMaterial(keyId, params.ImportToken!, wrap(material.pkcs8, params.PublicKey!, algorithm));
-    expect((await client.send(new DescribeKeyCommand({ KeyId: keyId }))).KeyMetadata).toMatchObject({ KeyState: 'Enabled', ExpirationModel: 'KEY_MATERIAL_DOES_NOT_EXPIRE' });
-    expect(Buffer.from((await client.send(new GetPublicKeyCommand({ KeyId: keyId }))).PublicKey!)).toEqual(material.spki);
+    expect((await local.client.send(new DescribeKeyCommand({ KeyId: keyId }))).KeyMetadata).toMatchObject({ KeyState: 'Enabled', ExpirationModel: 'KEY_MATERIAL_DOES_NOT_EXPIRE' });
+    expect(Buffer.from((await local.client.send(new GetPublicKeyCommand({ KeyId: keyId }))).PublicKey!)).toEqual(material.spki);
   });
 
   it('imports P-256 material into an ECC_NIST_P256 key', async () => {
@@ -123,7 +114,7 @@ describe('local KMS: importing key material', () => {
     const material = ecKey('secp256k1').pkcs8;
     let params = await parameters(keyId);
     await importMaterial(keyId, params.ImportToken!, wrap(material, params.PublicKey!, 'RSAES_OAEP_SHA_256'));
-    await client.send(new DeleteImportedKeyMaterialCommand({ KeyId: keyId }));
+    await local.client.send(new DeleteImportedKeyMaterialCommand({ KeyId: keyId }));
     expect(await state(keyId)).toBe('PendingImport');
     params = await parameters(keyId);
     const other = await failure(importMaterial(keyId, params.ImportToken!, wrap(ecKey('secp256k1').pkcs8, params.PublicKey!, 'RSAES_OAEP_SHA_256')));
@@ -137,11 +128,11 @@ describe('local KMS: importing key material', () => {
     const material = ecKey('secp256k1');
     let params = await parameters(keyId);
     await importMaterial(keyId, params.ImportToken!, wrap(material.pkcs8, params.PublicKey!, 'RSAES_OAEP_SHA_256'));
-    await client.send(new DisableKeyCommand({ KeyId: keyId }));
+    await local.client.send(new DisableKeyCommand({ KeyId: keyId }));
     params = await parameters(keyId);
     const ValidTo = new Date(Math.ceil(Date.now() / 1000) * 1000 + 3_600_000); // whole seconds, as KMS returns it
-    await client.send(new ImportKeyMaterialCommand({ KeyId: keyId, ImportToken: params.ImportToken, EncryptedKeyMaterial: wrap(material.pkcs8, params.PublicKey!, 'RSAES_OAEP_SHA_256'), ValidTo }));
-    expect((await client.send(new DescribeKeyCommand({ KeyId: keyId }))).KeyMetadata).toMatchObject({ KeyState: 'Disabled', ExpirationModel: 'KEY_MATERIAL_EXPIRES', ValidTo });
+    await local.client.send(new ImportKeyMaterialCommand({ KeyId: keyId, ImportToken: params.ImportToken, EncryptedKeyMaterial: wrap(material.pkcs8, params.PublicKey!, 'RSAES_OAEP_SHA_256'), ValidTo }));
+    expect((await local.client.send(new DescribeKeyCommand({ KeyId: keyId }))).KeyMetadata).toMatchObject({ KeyState: 'Disabled', ExpirationModel: 'KEY_MATERIAL_EXPIRES', ValidTo });
     params = await parameters(keyId);
     const other = await failure(importMaterial(keyId, params.ImportToken!, wrap(ecKey('secp256k1').pkcs8, params.PublicKey!, 'RSAES_OAEP_SHA_256')));
     expect(other).toMatchObject({ name: 'IncorrectKeyMaterialException' });
@@ -150,7 +141,7 @@ describe('local KMS: importing key material', () => {
   it('refuses to import into a key pending deletion (KMSInvalidStateException)', async () => {
     const keyId = await externalKey();
     const params = await parameters(keyId);
-    await client.send(new ScheduleKeyDeletionCommand({ KeyId: keyId, PendingWindowInDays: 7 }));
+    await local.client.send(new ScheduleKeyDeletionCommand({ KeyId: keyId, PendingWindowInDays: 7 }));
     const error = await failure(importMaterial(keyId, params.ImportToken!, wrap(ecKey('secp256k1').pkcs8, params.PublicKey!, 'RSAES_OAEP_SHA_256')));
     expect(error).toMatchObject({ name: 'KMSInvalidStateException' });
     expect(await state(keyId)).toBe('PendingDeletion');
@@ -160,14 +151,14 @@ describe('local KMS: importing key material', () => {
     const keyId = await externalKey();
     const params = await parameters(keyId);
     const wrapped = wrap(ecKey('secp256k1').pkcs8, params.PublicKey!, 'RSAES_OAEP_SHA_256');
-    const error = await failure(client.send(new ImportKeyMaterialCommand({ KeyId: keyId, ImportToken: params.ImportToken, EncryptedKeyMaterial: wrapped, ValidTo: new Date(Date.now() - 60_000) })));
+    const error = await failure(local.client.send(new ImportKeyMaterialCommand({ KeyId: keyId, ImportToken: params.ImportToken, EncryptedKeyMaterial: wrapped, ValidTo: new Date(Date.now() - 60_000) })));
     expect(error).toMatchObject({ name: 'ValidationException' });
   });
 
   it('refuses imports into keys whose origin is AWS_KMS (UnsupportedOperationException), and unknown algorithms', async () => {
-    const kmsMade = (await client.send(new CreateKeyCommand({ KeySpec: 'ECC_SECG_P256K1', KeyUsage: 'SIGN_VERIFY' }))).KeyMetadata!.KeyId!;
+    const kmsMade = (await local.client.send(new CreateKeyCommand({ KeySpec: 'ECC_SECG_P256K1', KeyUsage: 'SIGN_VERIFY' }))).KeyMetadata!.KeyId!;
     expect(await failure(parameters(kmsMade))).toMatchObject({ name: 'UnsupportedOperationException' });
-    expect(await failure(client.send(new DeleteImportedKeyMaterialCommand({ KeyId: kmsMade })))).toMatchObject({ name: 'UnsupportedOperationException' });
+    expect(await failure(local.client.send(new DeleteImportedKeyMaterialCommand({ KeyId: kmsMade })))).toMatchObject({ name: 'UnsupportedOperationException' });
     expect(await failure(parameters(await externalKey(), 'RSAES_PKCS1_V1_5'))).toMatchObject({ name: 'ValidationException' });
   });
 
@@ -175,7 +166,7 @@ describe('local KMS: importing key material', () => {
     const keyId = await externalKey();
     const params = await parameters(keyId);
     const wrapped = wrap(ecKey('secp256k1').pkcs8, params.PublicKey!, 'RSAES_OAEP_SHA_256');
-    expect(await failure(client.send(new ImportKeyMaterialCommand({ KeyId: keyId, ImportToken: params.ImportToken, EncryptedKeyMaterial: wrapped })))).toMatchObject({ name: 'ValidationException' });
+    expect(await failure(local.client.send(new ImportKeyMaterialCommand({ KeyId: keyId, ImportToken: params.ImportToken, EncryptedKeyMaterial: wrapped })))).toMatchObject({ name: 'ValidationException' });
   });
 
   it('refuses ValidTo more than 365 days ahead (ValidationException), and accepts 364 days', async () => {
@@ -184,7 +175,7 @@ describe('local KMS: importing key material', () => {
     const day = 24 * 60 * 60 * 1000;
     let params = await parameters(keyId);
     const importUntil = (ValidTo: Date) =>
-      client.send(new ImportKeyMaterialCommand({ KeyId: keyId, ImportToken: params.ImportToken, EncryptedKeyMaterial: wrap(material, params.PublicKey!, 'RSAES_OAEP_SHA_256'), ExpirationModel: 'KEY_MATERIAL_EXPIRES', ValidTo }));
+      local.client.send(new ImportKeyMaterialCommand({ KeyId: keyId, ImportToken: params.ImportToken, EncryptedKeyMaterial: wrap(material, params.PublicKey!, 'RSAES_OAEP_SHA_256'), ExpirationModel: 'KEY_MATERIAL_EXPIRES', ValidTo }));
     expect(await failure(importUntil(new Date(Date.now() + 366 * day)))).toMatchObject({ name: 'ValidationException', message: expect.stringContaining('365 days') });
     params = await parameters(keyId);
     await importUntil(new Date(Date.now() + 364 * day));
@@ -195,10 +186,10 @@ describe('local KMS: importing key material', () => {
     const keyId = await externalKey();
     const params = await parameters(keyId);
     await importMaterial(keyId, params.ImportToken!, wrap(ecKey('secp256k1').pkcs8, params.PublicKey!, 'RSAES_OAEP_SHA_256'));
-    await client.send(new ScheduleKeyDeletionCommand({ KeyId: keyId, PendingWindowInDays: 7 }));
-    await expect(client.send(new DeleteImportedKeyMaterialCommand({ KeyId: keyId }))).resolves.toMatchObject({ KeyId: expect.stringContaining(keyId) });
+    await local.client.send(new ScheduleKeyDeletionCommand({ KeyId: keyId, PendingWindowInDays: 7 }));
+    await expect(local.client.send(new DeleteImportedKeyMaterialCommand({ KeyId: keyId }))).resolves.toMatchObject({ KeyId: expect.stringContaining(keyId) });
     expect(await state(keyId)).toBe('PendingDeletion');
-    await client.send(new CancelKeyDeletionCommand({ KeyId: keyId }));
+    await local.client.send(new CancelKeyDeletionCommand({ KeyId: keyId }));
     expect(await state(keyId)).toBe('PendingImport');
   });
 });

@@ -11,7 +11,6 @@ import {
   EnableKeyCommand,
   GetParametersForImportCommand,
   GetPublicKeyCommand,
-  KMSClient,
   ListAliasesCommand,
   ScheduleKeyDeletionCommand,
   SignCommand,
@@ -19,30 +18,21 @@ import {
   type OriginType,
 } from '@aws-sdk/client-kms';
 import { randomUUID } from 'node:crypto';
-import { localKmsClient, startLocalKms, type LocalKms } from '../../../scripts/local-kms';
+import { useLocalKms } from '../../helpers/local-kms';
 import { rejectionOf as failure } from '../../helpers/rejection';
 
 type Form = 'key id' | 'key ARN' | 'alias name' | 'alias ARN';
 const FORMS: readonly Form[] = ['key id', 'key ARN', 'alias name', 'alias ARN'];
 
 describe('local KMS: KeyId forms each operation accepts', () => {
-  let kms: LocalKms;
-  let client: KMSClient;
-  beforeAll(async () => {
-    kms = await startLocalKms();
-    client = localKmsClient(kms);
-  });
-  afterAll(async () => {
-    client.destroy();
-    await kms.close();
-  });
+  const local = useLocalKms();
 
   /** A fresh key with an alias, and the KeyId that names it in the given form. */
   async function keyNamedAs(form: Form, Origin: OriginType = 'AWS_KMS'): Promise<{ keyId: string; KeyId: string }> {
-    const { KeyMetadata } = await client.send(new CreateKeyCommand({ KeySpec: 'ECC_SECG_P256K1', KeyUsage: 'SIGN_VERIFY', Origin }));
+    const { KeyMetadata } = await local.client.send(new CreateKeyCommand({ KeySpec: 'ECC_SECG_P256K1', KeyUsage: 'SIGN_VERIFY', Origin }));
     const keyId = KeyMetadata!.KeyId!;
     const alias = `alias/${randomUUID()}`;
-    await client.send(new CreateAliasCommand({ AliasName: alias, TargetKeyId: keyId }));
+    await local.client.send(new CreateAliasCommand({ AliasName: alias, TargetKeyId: keyId }));
     const names: Record<Form, string> = {
       'key id': keyId,
       'key ARN': KeyMetadata!.Arn!,
@@ -54,34 +44,34 @@ describe('local KMS: KeyId forms each operation accepts', () => {
 
   const digest = { Message: Buffer.alloc(32, 1), MessageType: 'DIGEST', SigningAlgorithm: 'ECDSA_SHA_256' } as const;
   const operations: Record<string, { takesAlias: boolean; origin?: OriginType; call: (KeyId: string, keyId: string) => Promise<unknown> }> = {
-    DescribeKey: { takesAlias: true, call: (KeyId) => client.send(new DescribeKeyCommand({ KeyId })) },
-    GetPublicKey: { takesAlias: true, call: (KeyId) => client.send(new GetPublicKeyCommand({ KeyId })) },
-    Sign: { takesAlias: true, call: (KeyId) => client.send(new SignCommand({ KeyId, ...digest })) },
+    DescribeKey: { takesAlias: true, call: (KeyId) => local.client.send(new DescribeKeyCommand({ KeyId })) },
+    GetPublicKey: { takesAlias: true, call: (KeyId) => local.client.send(new GetPublicKeyCommand({ KeyId })) },
+    Sign: { takesAlias: true, call: (KeyId) => local.client.send(new SignCommand({ KeyId, ...digest })) },
     Verify: {
       takesAlias: true,
       call: async (KeyId) => {
-        const { Signature } = await client.send(new SignCommand({ KeyId, ...digest }));
-        return client.send(new VerifyCommand({ KeyId, ...digest, Signature }));
+        const { Signature } = await local.client.send(new SignCommand({ KeyId, ...digest }));
+        return local.client.send(new VerifyCommand({ KeyId, ...digest, Signature }));
       },
     },
-    ListAliases: { takesAlias: false, call: (KeyId) => client.send(new ListAliasesCommand({ KeyId })) },
-    CreateAlias: { takesAlias: false, call: (TargetKeyId) => client.send(new CreateAliasCommand({ AliasName: `alias/${randomUUID()}`, TargetKeyId })) },
-    DisableKey: { takesAlias: false, call: (KeyId) => client.send(new DisableKeyCommand({ KeyId })) },
-    EnableKey: { takesAlias: false, call: (KeyId) => client.send(new EnableKeyCommand({ KeyId })) },
-    ScheduleKeyDeletion: { takesAlias: false, call: (KeyId) => client.send(new ScheduleKeyDeletionCommand({ KeyId, PendingWindowInDays: 7 })) },
+    ListAliases: { takesAlias: false, call: (KeyId) => local.client.send(new ListAliasesCommand({ KeyId })) },
+    CreateAlias: { takesAlias: false, call: (TargetKeyId) => local.client.send(new CreateAliasCommand({ AliasName: `alias/${randomUUID()}`, TargetKeyId })) },
+    DisableKey: { takesAlias: false, call: (KeyId) => local.client.send(new DisableKeyCommand({ KeyId })) },
+    EnableKey: { takesAlias: false, call: (KeyId) => local.client.send(new EnableKeyCommand({ KeyId })) },
+    ScheduleKeyDeletion: { takesAlias: false, call: (KeyId) => local.client.send(new ScheduleKeyDeletionCommand({ KeyId, PendingWindowInDays: 7 })) },
     CancelKeyDeletion: {
       takesAlias: false,
       call: async (KeyId, keyId) => {
-        await client.send(new ScheduleKeyDeletionCommand({ KeyId: keyId, PendingWindowInDays: 7 }));
-        return client.send(new CancelKeyDeletionCommand({ KeyId }));
+        await local.client.send(new ScheduleKeyDeletionCommand({ KeyId: keyId, PendingWindowInDays: 7 }));
+        return local.client.send(new CancelKeyDeletionCommand({ KeyId }));
       },
     },
     GetParametersForImport: {
       takesAlias: false,
       origin: 'EXTERNAL',
-      call: (KeyId) => client.send(new GetParametersForImportCommand({ KeyId, WrappingAlgorithm: 'RSAES_OAEP_SHA_256', WrappingKeySpec: 'RSA_2048' })),
+      call: (KeyId) => local.client.send(new GetParametersForImportCommand({ KeyId, WrappingAlgorithm: 'RSAES_OAEP_SHA_256', WrappingKeySpec: 'RSA_2048' })),
     },
-    DeleteImportedKeyMaterial: { takesAlias: false, origin: 'EXTERNAL', call: (KeyId) => client.send(new DeleteImportedKeyMaterialCommand({ KeyId })) },
+    DeleteImportedKeyMaterial: { takesAlias: false, origin: 'EXTERNAL', call: (KeyId) => local.client.send(new DeleteImportedKeyMaterialCommand({ KeyId })) },
   };
 
   const cases = Object.entries(operations).flatMap(([name, operation]) =>
@@ -97,7 +87,7 @@ describe('local KMS: KeyId forms each operation accepts', () => {
 
   it('answers NotFoundException for an alias ARN of another account, and InvalidArnException for a malformed ARN', async () => {
     const { KeyId } = await keyNamedAs('alias name');
-    expect(await failure(client.send(new DescribeKeyCommand({ KeyId: `arn:aws:kms:us-east-1:444455556666:${KeyId}` })))).toMatchObject({ name: 'NotFoundException' });
-    expect(await failure(client.send(new DescribeKeyCommand({ KeyId: 'arn:aws:kms:nowhere' })))).toMatchObject({ name: 'InvalidArnException' });
+    expect(await failure(local.client.send(new DescribeKeyCommand({ KeyId: `arn:aws:kms:us-east-1:444455556666:${KeyId}` })))).toMatchObject({ name: 'NotFoundException' });
+    expect(await failure(local.client.send(new DescribeKeyCommand({ KeyId: 'arn:aws:kms:nowhere' })))).toMatchObject({ name: 'InvalidArnException' });
   });
 });
