@@ -99,17 +99,9 @@ function compileRule(rule: RuleDocument, path: string, add: (path: string, probl
   }
   const maxValue = amountAt(rule.maxValue, `${path}.maxValue`, add);
   if (maxValue !== undefined) conditions.push(capCondition('maxValue', maxValue, (tx) => tx.request.value, 'value'));
-  if (rule.selector !== undefined) {
-    const selectors = new Set(rule.selector.map((selector, index) => selectorOf(selector, `${path}.selector[${index}]`, add)));
-    conditions.push({
-      name: 'selector',
-      // Stryker disable next-line ConditionalExpression: a guard for the type checker; the Set of selectors never has undefined, so has() alone gives the same answer
-      matches: (tx) => tx.selector !== undefined && selectors.has(tx.selector),
-      explain: (tx) => (tx.selector === undefined ? `data (${tx.dataBytes} bytes) has no 4-byte function selector` : `selector ${tx.selector} is not one of ${[...selectors].slice(0, 5).join(', ')}${selectors.size > 5 ? ', …' : ''}`),
-    });
-  }
+  if (rule.selector !== undefined) conditions.push(selectorCondition(rule.selector, allow, path, add));
   if (rule.calls !== undefined) {
-    const calls = rule.calls.map((call, index) => compileCall(call, `${path}.calls[${index}]`, add));
+    const calls = rule.calls.map((call, index) => compileCall(call, allow, `${path}.calls[${index}]`, add));
     conditions.push({
       name: 'calls',
       matches: (tx) => calls.some((call) => call.failure(tx) === undefined),
@@ -158,12 +150,48 @@ function capCondition(name: string, cap: bigint, read: (tx: TransactionView) => 
   };
 }
 
+/**
+ * The `selector` condition. A selector given as a signature is also a promise about the arguments, so an
+ * allow rule matches only the canonical ABI encoding of that function (a contract executes trailing bytes or
+ * dirty high bits that the policy would not have read); a deny rule matches the selector whatever follows
+ * it. A hex selector (`0xa9059cbb`) names no arguments and matches any data after it in either kind of rule.
+ */
+function selectorCondition(entries: readonly string[], allow: boolean, path: string, add: (path: string, problem: string) => void): Condition {
+  // The function to decode for each selector; null when the selector was (also) given as hex: any data.
+  const selectors = new Map<string, DecodableFunction | null>();
+  entries.forEach((entry, index) => {
+    const at = `${path}.selector[${index}]`;
+    if (/^0x/.test(entry)) return void selectors.set(hexSelector(entry, at, add), null);
+    const fragment = fragmentOf(entry, at, add);
+    if (fragment && selectors.get(fragment.selector) !== null) selectors.set(fragment.selector, allow ? fragment : null);
+  });
+  const canonical = (tx: TransactionView): boolean => {
+    const fragment = tx.selector === undefined ? undefined : selectors.get(tx.selector);
+    return !fragment || tx.decode(fragment) !== null;
+  };
+  return {
+    name: 'selector',
+    matches: (tx) => tx.selector !== undefined && selectors.has(tx.selector) && canonical(tx),
+    explain: (tx) => {
+      if (tx.selector === undefined) return `data (${tx.dataBytes} bytes) has no 4-byte function selector`;
+      const fragment = selectors.get(tx.selector);
+      if (fragment) return `data is not the canonical ABI encoding of ${fragment.signature}`;
+      return `selector ${tx.selector} is not one of ${[...selectors.keys()].slice(0, 5).join(', ')}${selectors.size > 5 ? ', …' : ''}`;
+    },
+  };
+}
+
 interface CompiledCall {
   /** Why the transaction is not a matching call to this function, or undefined if it is. */
   failure(tx: TransactionView): string | undefined;
 }
 
-function compileCall(call: CallDocument, path: string, add: (path: string, problem: string) => void): CompiledCall {
+/**
+ * One function of a `calls` condition. Calldata with the function's selector that does not decode canonically
+ * fails closed: an allow rule never matches it (the contract would read what the policy did not check), and a
+ * deny rule always does, whatever its argument conditions (they cannot be evaluated on it).
+ */
+function compileCall(call: CallDocument, allow: boolean, path: string, add: (path: string, problem: string) => void): CompiledCall {
   const fragment = fragmentOf(call.function, `${path}.function`, add);
   // Stryker disable next-line ObjectLiteral,ArrowFunction,StringLiteral: fragmentOf has reported an issue, so compilePolicy throws and this placeholder is never evaluated
   if (!fragment) return { failure: () => 'invalid call condition' };
@@ -183,8 +211,9 @@ function compileCall(call: CallDocument, path: string, add: (path: string, probl
   const { signature } = fragment;
   return {
     failure: (tx) => {
+      if (tx.selector !== fragment.selector) return `data is not a call to ${signature}`;
       const args = tx.decode(fragment);
-      if (!args) return tx.selector === fragment.selector ? `data does not decode as ${signature}` : `data is not a call to ${signature}`;
+      if (!args) return allow ? `data is not the canonical ABI encoding of ${signature}` : undefined;
       for (const check of checks) {
         const value: unknown = args[check.index];
         if (!check.test(value)) return `${signature} argument ${check.name} ${check.explain(value)}`;
@@ -314,20 +343,12 @@ function addressSet(addresses: readonly string[], path: string, add: (path: stri
   return set;
 }
 
-function selectorOf(text: string, path: string, add: (path: string, problem: string) => void): string {
-  // policy.schema.json's selector pattern has already accepted exactly 0x and 8 hex digits, or name(…): the
-  // 0x branch below is a defensive check that loadPolicy never reaches.
-  // Stryker disable next-line Regex: the schema's pattern has already anchored the text
+function hexSelector(text: string, path: string, add: (path: string, problem: string) => void): string {
+  // policy.schema.json's selector pattern has already accepted exactly 0x and 8 hex digits: the check below
+  // is for compilePolicy called on a document the schema has not seen.
   if (/^0x[0-9a-fA-F]{8}$/.test(text)) return text.toLowerCase();
-  // Stryker disable next-line Regex,ConditionalExpression,BlockStatement,StringLiteral: unreachable after the schema (see above)
-  if (/^0x/.test(text)) {
-    // Stryker disable next-line StringLiteral: unreachable after the schema (see above)
-    add(path, `must be exactly 4 bytes (0x and 8 hex digits), got ${describe(text)}`);
-    // Stryker disable next-line StringLiteral: unreachable after the schema (see above)
-    return '';
-  }
-  // Stryker disable next-line StringLiteral: an unparsable signature has reported an issue, so compilePolicy throws and the selector is never compared
-  return fragmentOf(text, path, add)?.selector ?? '';
+  add(path, `must be exactly 4 bytes (0x and 8 hex digits), got ${describe(text)}`);
+  return '';
 }
 
 function fragmentOf(signature: string, path: string, add: (path: string, problem: string) => void): DecodableFunction | undefined {

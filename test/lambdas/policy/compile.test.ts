@@ -79,7 +79,7 @@ describe('compilePolicy', () => {
         { condition: 'calls', reason: 'data is not a call to approve(address,uint256); or transfer(address,uint256) argument 1 101 is more than max 100' },
       ]);
       expect(failures({ calls }, tx({ data: `${transfer(B, 1n)}00` }))).toEqual([
-        { condition: 'calls', reason: 'data is not a call to approve(address,uint256); or data does not decode as transfer(address,uint256)' },
+        { condition: 'calls', reason: 'data is not a call to approve(address,uint256); or data is not the canonical ABI encoding of transfer(address,uint256)' },
       ]);
     });
 
