@@ -147,10 +147,11 @@ async function start(client?: KMSClient, spendingStore?: SpendingReserver, injec
   if (gate.hasLimits && !spendingStore && !policyState?.store) {
     throw new ConfigurationError([`the signing policy ${file.slice(0, 200)} declares spending limits, but this function has no spending-limit store to count them, so it would sign without counting: configure the store, or remove the limits`]);
   }
-  if (policy.allowsEverything) {
+  if (policy.unrestrictedAllowRules.length > 0) {
+    // policyRuleIds: the allow rules with no condition on recipient, value or data (any transfer or call).
     logger.warn('the signing policy allows any transaction: whoever can invoke this function can sign anything with the key', {
       policyFile: file.slice(0, 200),
-      policyRuleIds: policy.allowRules.filter((rule) => rule.conditions.length === 0).map((rule) => rule.id),
+      policyRuleIds: policy.unrestrictedAllowRules.slice(0, 20),
     });
   }
   const signer = new KmsSigner({

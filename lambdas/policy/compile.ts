@@ -31,10 +31,18 @@ export interface CompiledPolicy {
   readonly keyLimits: readonly SpendingLimit[];
   /** True when some rule allows any transaction of any kind (such as examples/policies/allow-all.json). */
   readonly allowsEverything: boolean;
+  /**
+   * The allow rules that constrain neither recipient, value nor data (no to, maxValue, selector, calls or
+   * maxDataBytes): each allows any transfer or call, so `npm run policy check` and every cold start warn.
+   */
+  readonly unrestrictedAllowRules: readonly string[];
   /** What the message operations may sign (empty: all denied). */
   readonly messages: MessagePolicy;
 }
 
+// The conditions that narrow what a transaction does (whom it pays, how much, which call); chain, type, gas
+// and fee conditions do not.
+const RESTRICTING: ReadonlySet<string> = new Set(['to', 'maxValue', 'selector', 'calls', 'maxDataBytes']);
 const MAX_WINDOW_SECONDS = 366 * 86400;
 const WINDOW_UNITS: ReadonlyMap<string, number> = new Map([['s', 1], ['m', 60], ['h', 3600], ['d', 86400]]);
 
@@ -62,6 +70,9 @@ export function compilePolicy(document: PolicyDocument): CompiledPolicy {
     allowRules,
     keyLimits,
     allowsEverything: allowRules.some((rule) => rule.conditions.length === 0),
+    unrestrictedAllowRules: rules
+      .filter((rule, index) => rule.effect === 'allow' && document.rules[index]?.contractCreation !== 'only' && !rule.conditions.some((condition) => RESTRICTING.has(condition.name)))
+      .map((rule) => rule.id),
     messages,
   };
 }
