@@ -72,7 +72,10 @@ export function createHandler(kind: SignerKind, { client, spendingStore, policyS
       const { config, gate } = runtime;
       const signer = runtime.signer.withSignal(invocationBudget(context, config.timeoutMarginMs));
       if (isMessageEvent(event)) {
-        return await runMessageOperation(event, { signer, chainId: config.chainId, policy: gate.policy.messages, nowMs: Date.now() });
+        // A message signature counts against the key-wide limits, and a permit against its token's, like a transaction.
+        const reservation = async () => ({ keyArn: (await signer.getKey()).keyArn, reservationId: context?.awsRequestId ?? crypto.randomUUID(), deadlineMs: invocationDeadline(context) });
+        const spend = <T>(charges: PolicyAllow['charges'], sign: () => Promise<T>) => gate.withReservation({ allowed: true, ruleId: '', charges }, reservation, sign);
+        return await runMessageOperation(event, { signer, chainId: config.chainId, policy: gate.policy, nowMs: Date.now(), spend });
       }
       const request = parseSignerEvent(event, kind, config.chainId);
       if (request.operation === 'status') {

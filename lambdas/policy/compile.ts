@@ -21,6 +21,8 @@ export interface CompiledRule {
   readonly description?: string;
   readonly conditions: readonly Condition[];
   readonly limits: readonly SpendingLimit[];
+  /** Lower-case spenders this rule may grant an unlimited approval (unlimitedApprovalsTo); empty: none. */
+  readonly unlimitedApprovalsTo: ReadonlySet<string>;
 }
 
 /** A policy ready to evaluate: compile once at load, evaluate per request. */
@@ -38,6 +40,8 @@ export interface CompiledPolicy {
   readonly unrestrictedAllowRules: readonly string[];
   /** What the message operations may sign (empty: all denied). */
   readonly messages: MessagePolicy;
+  /** Every limit of each token (lower-case address), the key's and every rule's: approvals of the token count against all of them. */
+  readonly tokenLimits: ReadonlyMap<string, readonly SpendingLimit[]>;
 }
 
 // The conditions that narrow what a transaction does (whom it pays, how much, which call); chain, type, gas
@@ -64,6 +68,10 @@ export function compilePolicy(document: PolicyDocument): CompiledPolicy {
   const messages = compileMessagePolicy(document.messages, '$.messages', add, parseAmount);
   if (issues.length > 0) throw new PolicyValidationError(issues);
   const allowRules = rules.filter((rule) => rule.effect === 'allow');
+  const tokenLimits = new Map<string, SpendingLimit[]>();
+  for (const limit of [...keyLimits, ...allowRules.flatMap((rule) => rule.limits)]) {
+    if (limit.asset !== 'native') tokenLimits.set(limit.asset, [...(tokenLimits.get(limit.asset) ?? []), limit]);
+  }
   return {
     document,
     denyRules: rules.filter((rule) => rule.effect === 'deny'),
@@ -74,6 +82,7 @@ export function compilePolicy(document: PolicyDocument): CompiledPolicy {
       .filter((rule, index) => rule.effect === 'allow' && document.rules[index]?.contractCreation !== 'only' && !rule.conditions.some((condition) => RESTRICTING.has(condition.name)))
       .map((rule) => rule.id),
     messages,
+    tokenLimits,
   };
 }
 
@@ -136,8 +145,10 @@ function compileRule(rule: RuleDocument, path: string, add: (path: string, probl
 
   if (rule.limits !== undefined && !allow) add(`${path}.limits`, 'is only accepted on allow rules (a deny rule never signs, so it has nothing to count)');
   const limits = compileLimits(rule.limits ?? [], `${path}.limits`, `rule:${rule.id}:`, add);
+  if (rule.unlimitedApprovalsTo !== undefined && !allow) add(`${path}.unlimitedApprovalsTo`, 'is only accepted on allow rules (a deny rule never signs, so it grants nothing)');
+  const unlimitedApprovalsTo = addressSet(rule.unlimitedApprovalsTo ?? [], `${path}.unlimitedApprovalsTo`, add);
   // Stryker disable next-line ConditionalExpression: a description member that is undefined reads the same as none (evaluatePolicy tests its truthiness)
-  return { id: rule.id, effect: rule.effect, conditions, limits, ...(rule.description !== undefined && { description: rule.description }) };
+  return { id: rule.id, effect: rule.effect, conditions, limits, unlimitedApprovalsTo, ...(rule.description !== undefined && { description: rule.description }) };
 }
 
 function appliesCondition(name: string, applies: Exclude<Applies, true>, test: (tx: TransactionView) => boolean, [is, isNot]: readonly [string, string]): Condition {
