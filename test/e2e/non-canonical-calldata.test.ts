@@ -1,20 +1,44 @@
 // Why non-canonical calldata must fail closed (issue 22, item 1): an OpenZeppelin 5 ERC-20 on anvil executes
-// an approve or transfer with trailing bytes that the ABI decoder calls non-canonical, while the signer's
-// policy refuses to sign that calldata (KMS is never asked) and still signs the canonical call, which anvil mines.
+// an approve or transfer with trailing bytes that the ABI decoder calls non-canonical, and an ABI-coder-v1
+// token executes a dirty address word, while the signer's policy refuses that calldata (KMS is never asked)
+// and still signs the canonical call, which anvil mines.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Contract, ContractFactory, getAddress, NonceManager, parseEther, Wallet } from 'ethers';
 import { createHandler, type SignerHandler } from '../../lambdas/handler';
+import { evaluatePolicy, loadPolicy } from '../../lambdas/policy';
 import type { SignResponse } from '../../lambdas/response';
 import { DEV_ACCOUNTS } from '../../scripts/local-chain';
 import { lambdaContext } from '../../scripts/local-stack/lambda-context';
 import { createSigningKey, startLocalStack, type LocalStack } from '../../scripts/local-stack/stack';
+import { eip1559Transfer } from '../helpers/policy-requests';
 import { rejectionOf } from '../helpers/rejection';
 import { compileSolidity } from '../helpers/solidity';
 import { E2E_CONTRACTS } from './contracts.sol';
 
 const ATTACKER = getAddress('0xbadbadbadbadbadbadbadbadbadbadbadbadbadb');
+// A token compiled with ABI coder v1, which does not check that an address argument's high 12 bytes are zero:
+// it masks them, so a dirty recipient word pays the address in its low 20 bytes.
+const V1_TOKEN = `
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.28;
+pragma abicoder v1;
+
+contract V1Token {
+    mapping(address => uint256) public balanceOf;
+
+    constructor(address holder, uint256 supply) {
+        balanceOf[holder] = supply;
+    }
+
+    function transfer(address to, uint256 amount) external returns (bool) {
+        balanceOf[msg.sender] -= amount;
+        balanceOf[to] += amount;
+        return true;
+    }
+}
+`;
 const UINT256_MAX = 2n ** 256n - 1n;
 
 describe('non-canonical calldata on anvil (OpenZeppelin 5 ERC-20) and through the signer', () => {
@@ -78,7 +102,27 @@ describe('non-canonical calldata on anvil (OpenZeppelin 5 ERC-20) and through th
     expect(await token.getFunction('balanceOf')(ATTACKER)).toBe(7n);
   });
 
-  it('the signer refuses the same approve, by the deny rule, without asking KMS to sign', async () => {
+  it('an ABI-coder-v1 token masks a dirty recipient word and pays the address in it, which a deny rule on that recipient refuses', async () => {
+    const { abi, bytecode } = compileSolidity(V1_TOKEN).get('V1Token')!;
+    const v1 = (await new ContractFactory(abi, bytecode, holder).deploy(DEV_ACCOUNTS[0].address, 1000n)) as Contract;
+    await v1.waitForDeployment();
+    const data = `0xa9059cbb${'ff'.repeat(12)}${ATTACKER.slice(2).toLowerCase()}${(3n).toString(16).padStart(64, '0')}`;
+    const receipt = await (await holder.sendTransaction({ to: await v1.getAddress(), data })).wait();
+    expect(receipt?.status).toBe(1);
+    expect(await v1.getFunction('balanceOf')(ATTACKER)).toBe(3n);
+
+    const policy = loadPolicy(JSON.stringify({
+      version: 1,
+      rules: [
+        { id: 'never-pay-attacker', effect: 'deny', calls: [{ function: 'transfer(address to, uint256 amount)', args: { to: { in: [ATTACKER] } } }] },
+        { id: 'token-calls', effect: 'allow', to: [await v1.getAddress()], selector: ['0xa9059cbb'] },
+      ],
+    }));
+    const request = { ...eip1559Transfer(await v1.getAddress()), chainId: stack.anvil.chainId, data, gasLimit: 100000n };
+    expect(evaluatePolicy(policy, request)).toMatchObject({ allowed: false, ruleId: 'never-pay-attacker' });
+  });
+
+  it('the signer refuses the unlimited approve with trailing bytes, by the deny rule, without asking KMS to sign, and signs the canonical one', async () => {
     const address = ((await handler({ operation: 'status' })) as { address: string }).address;
     await (await holder.sendTransaction({ to: address, value: parseEther('1') })).wait();
     const fees = await stack.anvil.provider.getFeeData();
