@@ -72,7 +72,10 @@ export function createHandler(kind: SignerKind, { client, spendingStore, policyS
       const { config, gate } = runtime;
       const signer = runtime.signer.withSignal(invocationBudget(context, config.timeoutMarginMs));
       if (isMessageEvent(event)) {
-        return await runMessageOperation(event, { signer, chainId: config.chainId, policy: gate.policy.messages, nowMs: Date.now() });
+        // A message signature counts against the key-wide limits, and a permit against its token's, like a transaction.
+        const reservation = async () => ({ keyArn: (await signer.getKey()).keyArn, reservationId: context?.awsRequestId ?? crypto.randomUUID(), deadlineMs: invocationDeadline(context) });
+        const spend = <T>(charges: PolicyAllow['charges'], sign: () => Promise<T>) => gate.withReservation({ allowed: true, ruleId: '', charges }, reservation, sign);
+        return await runMessageOperation(event, { signer, chainId: config.chainId, policy: gate.policy, nowMs: Date.now(), spend });
       }
       const request = parseSignerEvent(event, kind, config.chainId);
       if (request.operation === 'status') {
@@ -147,10 +150,11 @@ async function start(client?: KMSClient, spendingStore?: SpendingReserver, injec
   if (gate.hasLimits && !spendingStore && !policyState?.store) {
     throw new ConfigurationError([`the signing policy ${file.slice(0, 200)} declares spending limits, but this function has no spending-limit store to count them, so it would sign without counting: configure the store, or remove the limits`]);
   }
-  if (policy.allowsEverything) {
+  if (policy.unrestrictedAllowRules.length > 0) {
+    // policyRuleIds: the allow rules with no condition on recipient, value or data (any transfer or call).
     logger.warn('the signing policy allows any transaction: whoever can invoke this function can sign anything with the key', {
       policyFile: file.slice(0, 200),
-      policyRuleIds: policy.allowRules.filter((rule) => rule.conditions.length === 0).map((rule) => rule.id),
+      policyRuleIds: policy.unrestrictedAllowRules.slice(0, 20),
     });
   }
   const signer = new KmsSigner({

@@ -4,7 +4,7 @@ import { recordMessageSignature } from '../runtime/metrics';
 import { parseMessageEvent, type MessageOperation } from '../events/message-request';
 import type { MessageRequest } from '../policy/message';
 import { messageDigest, toMessageSignResponse, type MessageSignResponse } from './message-signing';
-import { evaluateMessagePolicy, type MessagePolicy } from '../policy/message-policy';
+import { evaluateMessageRequest, type CompiledPolicy, type SpendCharge } from '../policy';
 import { SignerError } from '../signer/errors';
 import type { KmsSigner } from '../signer/kms-signer';
 
@@ -12,9 +12,11 @@ import type { KmsSigner } from '../signer/kms-signer';
 export interface MessageOperationContext {
   readonly signer: KmsSigner;
   readonly chainId: bigint;
-  /** The signing policy's messages section; an operation it leaves out is denied. */
-  readonly policy: MessagePolicy | undefined;
+  /** The signing policy: its messages section decides (an operation it leaves out is denied), its limits count. */
+  readonly policy: CompiledPolicy;
   readonly nowMs: number;
+  /** Runs `sign` under a reservation of the charges (PolicyGate.withReservation); nothing is signed if it fails. */
+  readonly spend: <T>(charges: readonly SpendCharge[], sign: () => Promise<T>) => Promise<T>;
 }
 
 /**
@@ -23,16 +25,20 @@ export interface MessageOperationContext {
  */
 export async function runMessageOperation(
   event: Record<string, unknown> & { operation: MessageOperation },
-  { signer, chainId, policy, nowMs }: MessageOperationContext,
+  { signer, chainId, policy, nowMs, spend }: MessageOperationContext,
 ): Promise<MessageSignResponse> {
   const request = parseMessageEvent(event, chainId);
-  const decision = evaluateMessagePolicy(policy, request, nowMs);
+  const decision = evaluateMessageRequest(policy, request, nowMs);
   if (!decision.allowed) throw new MessagePolicyDeniedError(request.operation, decision.reason);
   const digest = messageDigest(request);
   const key = await signer.getKey();
-  const started = performance.now();
-  const signature = await signer.signDigest(digest);
-  const kmsLatencyMs = performance.now() - started; // the key is cached, so this is the Sign call
+  let kmsLatencyMs = 0;
+  const signature = await spend(decision.charges, async () => {
+    const started = performance.now();
+    const signed = await signer.signDigest(digest);
+    kmsLatencyMs = performance.now() - started; // the key is cached, so this is the Sign call
+    return signed;
+  });
   recordMessageSignature(request.operation, kmsLatencyMs);
   logger.info(`${request.operation} signed`, {
     ...describeRequest(request),

@@ -21,6 +21,8 @@ export interface CompiledRule {
   readonly description?: string;
   readonly conditions: readonly Condition[];
   readonly limits: readonly SpendingLimit[];
+  /** Lower-case spenders this rule may grant an unlimited approval (unlimitedApprovalsTo); empty: none. */
+  readonly unlimitedApprovalsTo: ReadonlySet<string>;
 }
 
 /** A policy ready to evaluate: compile once at load, evaluate per request. */
@@ -31,10 +33,20 @@ export interface CompiledPolicy {
   readonly keyLimits: readonly SpendingLimit[];
   /** True when some rule allows any transaction of any kind (such as examples/policies/allow-all.json). */
   readonly allowsEverything: boolean;
+  /**
+   * The allow rules that constrain neither recipient, value nor data (no to, maxValue, selector, calls or
+   * maxDataBytes): each allows any transfer or call, so `npm run policy check` and every cold start warn.
+   */
+  readonly unrestrictedAllowRules: readonly string[];
   /** What the message operations may sign (empty: all denied). */
   readonly messages: MessagePolicy;
+  /** Every limit of each token (lower-case address), the key's and every rule's: approvals of the token count against all of them. */
+  readonly tokenLimits: ReadonlyMap<string, readonly SpendingLimit[]>;
 }
 
+// The conditions that narrow what a transaction does (whom it pays, how much, which call); chain, type, gas
+// and fee conditions do not.
+const RESTRICTING: ReadonlySet<string> = new Set(['to', 'maxValue', 'selector', 'calls', 'maxDataBytes']);
 const MAX_WINDOW_SECONDS = 366 * 86400;
 const WINDOW_UNITS: ReadonlyMap<string, number> = new Map([['s', 1], ['m', 60], ['h', 3600], ['d', 86400]]);
 
@@ -56,13 +68,21 @@ export function compilePolicy(document: PolicyDocument): CompiledPolicy {
   const messages = compileMessagePolicy(document.messages, '$.messages', add, parseAmount);
   if (issues.length > 0) throw new PolicyValidationError(issues);
   const allowRules = rules.filter((rule) => rule.effect === 'allow');
+  const tokenLimits = new Map<string, SpendingLimit[]>();
+  for (const limit of [...keyLimits, ...allowRules.flatMap((rule) => rule.limits)]) {
+    if (limit.asset !== 'native') tokenLimits.set(limit.asset, [...(tokenLimits.get(limit.asset) ?? []), limit]);
+  }
   return {
     document,
     denyRules: rules.filter((rule) => rule.effect === 'deny'),
     allowRules,
     keyLimits,
     allowsEverything: allowRules.some((rule) => rule.conditions.length === 0),
+    unrestrictedAllowRules: rules
+      .filter((rule, index) => rule.effect === 'allow' && document.rules[index]?.contractCreation !== 'only' && !rule.conditions.some((condition) => RESTRICTING.has(condition.name)))
+      .map((rule) => rule.id),
     messages,
+    tokenLimits,
   };
 }
 
@@ -99,17 +119,9 @@ function compileRule(rule: RuleDocument, path: string, add: (path: string, probl
   }
   const maxValue = amountAt(rule.maxValue, `${path}.maxValue`, add);
   if (maxValue !== undefined) conditions.push(capCondition('maxValue', maxValue, (tx) => tx.request.value, 'value'));
-  if (rule.selector !== undefined) {
-    const selectors = new Set(rule.selector.map((selector, index) => selectorOf(selector, `${path}.selector[${index}]`, add)));
-    conditions.push({
-      name: 'selector',
-      // Stryker disable next-line ConditionalExpression: a guard for the type checker; the Set of selectors never has undefined, so has() alone gives the same answer
-      matches: (tx) => tx.selector !== undefined && selectors.has(tx.selector),
-      explain: (tx) => (tx.selector === undefined ? `data (${tx.dataBytes} bytes) has no 4-byte function selector` : `selector ${tx.selector} is not one of ${[...selectors].slice(0, 5).join(', ')}${selectors.size > 5 ? ', …' : ''}`),
-    });
-  }
+  if (rule.selector !== undefined) conditions.push(selectorCondition(rule.selector, allow, path, add));
   if (rule.calls !== undefined) {
-    const calls = rule.calls.map((call, index) => compileCall(call, `${path}.calls[${index}]`, add));
+    const calls = rule.calls.map((call, index) => compileCall(call, allow, `${path}.calls[${index}]`, add));
     conditions.push({
       name: 'calls',
       matches: (tx) => calls.some((call) => call.failure(tx) === undefined),
@@ -133,8 +145,10 @@ function compileRule(rule: RuleDocument, path: string, add: (path: string, probl
 
   if (rule.limits !== undefined && !allow) add(`${path}.limits`, 'is only accepted on allow rules (a deny rule never signs, so it has nothing to count)');
   const limits = compileLimits(rule.limits ?? [], `${path}.limits`, `rule:${rule.id}:`, add);
+  if (rule.unlimitedApprovalsTo !== undefined && !allow) add(`${path}.unlimitedApprovalsTo`, 'is only accepted on allow rules (a deny rule never signs, so it grants nothing)');
+  const unlimitedApprovalsTo = addressSet(rule.unlimitedApprovalsTo ?? [], `${path}.unlimitedApprovalsTo`, add);
   // Stryker disable next-line ConditionalExpression: a description member that is undefined reads the same as none (evaluatePolicy tests its truthiness)
-  return { id: rule.id, effect: rule.effect, conditions, limits, ...(rule.description !== undefined && { description: rule.description }) };
+  return { id: rule.id, effect: rule.effect, conditions, limits, unlimitedApprovalsTo, ...(rule.description !== undefined && { description: rule.description }) };
 }
 
 function appliesCondition(name: string, applies: Exclude<Applies, true>, test: (tx: TransactionView) => boolean, [is, isNot]: readonly [string, string]): Condition {
@@ -158,12 +172,48 @@ function capCondition(name: string, cap: bigint, read: (tx: TransactionView) => 
   };
 }
 
+/**
+ * The `selector` condition. A selector given as a signature is also a promise about the arguments, so an
+ * allow rule matches only the canonical ABI encoding of that function (a contract executes trailing bytes or
+ * dirty high bits that the policy would not have read); a deny rule matches the selector whatever follows
+ * it. A hex selector (`0xa9059cbb`) names no arguments and matches any data after it in either kind of rule.
+ */
+function selectorCondition(entries: readonly string[], allow: boolean, path: string, add: (path: string, problem: string) => void): Condition {
+  // The function to decode for each selector; null when the selector was (also) given as hex: any data.
+  const selectors = new Map<string, DecodableFunction | null>();
+  entries.forEach((entry, index) => {
+    const at = `${path}.selector[${index}]`;
+    if (/^0x/.test(entry)) return void selectors.set(hexSelector(entry, at, add), null);
+    const fragment = fragmentOf(entry, at, add);
+    if (fragment && selectors.get(fragment.selector) !== null) selectors.set(fragment.selector, allow ? fragment : null);
+  });
+  const canonical = (tx: TransactionView): boolean => {
+    const fragment = tx.selector === undefined ? undefined : selectors.get(tx.selector);
+    return !fragment || tx.decode(fragment) !== null;
+  };
+  return {
+    name: 'selector',
+    matches: (tx) => tx.selector !== undefined && selectors.has(tx.selector) && canonical(tx),
+    explain: (tx) => {
+      if (tx.selector === undefined) return `data (${tx.dataBytes} bytes) has no 4-byte function selector`;
+      const fragment = selectors.get(tx.selector);
+      if (fragment) return `data is not the canonical ABI encoding of ${fragment.signature}`;
+      return `selector ${tx.selector} is not one of ${[...selectors.keys()].slice(0, 5).join(', ')}${selectors.size > 5 ? ', …' : ''}`;
+    },
+  };
+}
+
 interface CompiledCall {
   /** Why the transaction is not a matching call to this function, or undefined if it is. */
   failure(tx: TransactionView): string | undefined;
 }
 
-function compileCall(call: CallDocument, path: string, add: (path: string, problem: string) => void): CompiledCall {
+/**
+ * One function of a `calls` condition. Calldata with the function's selector that does not decode canonically
+ * fails closed: an allow rule never matches it (the contract would read what the policy did not check), and a
+ * deny rule always does, whatever its argument conditions (they cannot be evaluated on it).
+ */
+function compileCall(call: CallDocument, allow: boolean, path: string, add: (path: string, problem: string) => void): CompiledCall {
   const fragment = fragmentOf(call.function, `${path}.function`, add);
   // Stryker disable next-line ObjectLiteral,ArrowFunction,StringLiteral: fragmentOf has reported an issue, so compilePolicy throws and this placeholder is never evaluated
   if (!fragment) return { failure: () => 'invalid call condition' };
@@ -183,8 +233,9 @@ function compileCall(call: CallDocument, path: string, add: (path: string, probl
   const { signature } = fragment;
   return {
     failure: (tx) => {
+      if (tx.selector !== fragment.selector) return `data is not a call to ${signature}`;
       const args = tx.decode(fragment);
-      if (!args) return tx.selector === fragment.selector ? `data does not decode as ${signature}` : `data is not a call to ${signature}`;
+      if (!args) return allow ? `data is not the canonical ABI encoding of ${signature}` : undefined;
       for (const check of checks) {
         const value: unknown = args[check.index];
         if (!check.test(value)) return `${signature} argument ${check.name} ${check.explain(value)}`;
@@ -314,20 +365,12 @@ function addressSet(addresses: readonly string[], path: string, add: (path: stri
   return set;
 }
 
-function selectorOf(text: string, path: string, add: (path: string, problem: string) => void): string {
-  // policy.schema.json's selector pattern has already accepted exactly 0x and 8 hex digits, or name(…): the
-  // 0x branch below is a defensive check that loadPolicy never reaches.
-  // Stryker disable next-line Regex: the schema's pattern has already anchored the text
+function hexSelector(text: string, path: string, add: (path: string, problem: string) => void): string {
+  // policy.schema.json's selector pattern has already accepted exactly 0x and 8 hex digits: the check below
+  // is for compilePolicy called on a document the schema has not seen.
   if (/^0x[0-9a-fA-F]{8}$/.test(text)) return text.toLowerCase();
-  // Stryker disable next-line Regex,ConditionalExpression,BlockStatement,StringLiteral: unreachable after the schema (see above)
-  if (/^0x/.test(text)) {
-    // Stryker disable next-line StringLiteral: unreachable after the schema (see above)
-    add(path, `must be exactly 4 bytes (0x and 8 hex digits), got ${describe(text)}`);
-    // Stryker disable next-line StringLiteral: unreachable after the schema (see above)
-    return '';
-  }
-  // Stryker disable next-line StringLiteral: an unparsable signature has reported an issue, so compilePolicy throws and the selector is never compared
-  return fragmentOf(text, path, add)?.selector ?? '';
+  add(path, `must be exactly 4 bytes (0x and 8 hex digits), got ${describe(text)}`);
+  return '';
 }
 
 function fragmentOf(signature: string, path: string, add: (path: string, problem: string) => void): DecodableFunction | undefined {

@@ -46,6 +46,8 @@ export interface RuleDocument {
   readonly maxPriorityFeePerGas?: string;
   readonly maxTotalFee?: string;
   readonly limits?: readonly LimitDocument[];
+  /** Spenders this (allow) rule may grant an unlimited approval; without it unlimited approvals are refused. */
+  readonly unlimitedApprovalsTo?: readonly string[];
 }
 
 /** A signing policy, version 1. */

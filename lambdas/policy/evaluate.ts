@@ -1,5 +1,6 @@
+import { transactionApproval, UNDECODABLE_APPROVAL, type Approval } from './approvals';
 import type { CompiledPolicy, CompiledRule } from './compile';
-import { decodableFunction, TransactionView, type PolicyRequest } from './request';
+import { decodableFunction, TransactionView, type DecodableFunction, type PolicyRequest } from './request';
 import type { SpendCharge } from './spending';
 
 /** Why an allow rule did not match: the conditions that failed, each explained. */
@@ -28,8 +29,16 @@ export type PolicyDecision =
     };
 
 const MAX_CLOSEST = 3;
-const TRANSFER = decodableFunction('transfer(address,uint256)');
-const TRANSFER_FROM = decodableFunction('transferFrom(address,address,uint256)');
+// Calls that move a token's balance, with the position of the amount: ERC-20, and ERC-677/ERC-1363 transfers
+// that also call the recipient (LINK's transferAndCall).
+const TRANSFERS: ReadonlyArray<readonly [DecodableFunction, number]> = [
+  [decodableFunction('transfer(address,uint256)'), 1],
+  [decodableFunction('transferFrom(address,address,uint256)'), 2],
+  [decodableFunction('transferAndCall(address,uint256)'), 1],
+  [decodableFunction('transferAndCall(address,uint256,bytes)'), 1],
+  [decodableFunction('transferFromAndCall(address,address,uint256)'), 2],
+  [decodableFunction('transferFromAndCall(address,address,uint256,bytes)'), 2],
+];
 
 /**
  * Decides whether the policy allows the transaction: an explicit deny wins; otherwise the first allow
@@ -42,7 +51,14 @@ export function evaluatePolicy(policy: CompiledPolicy, request: PolicyRequest): 
   }
   for (const rule of policy.allowRules) {
     if (!matches(rule, tx)) continue;
-    const counted = charges(policy, rule, tx);
+    const approval = transactionApproval(tx);
+    if (approval === UNDECODABLE_APPROVAL) {
+      return { allowed: false, reason: `rule "${rule.id}" matched, but the call is an approval (selector ${tx.selector}) that does not decode canonically, so it can be neither checked nor counted`, closest: [] };
+    }
+    if (approval?.amount === 'unlimited' && !rule.unlimitedApprovalsTo.has(approval.spender)) {
+      return { allowed: false, reason: `rule "${rule.id}" matched, but the transaction grants ${approval.spender} an unlimited approval (${approval.via}) of ${approval.token}, which is refused unless the rule lists the spender in unlimitedApprovalsTo`, closest: [] };
+    }
+    const counted = charges(policy, rule, tx, approval);
     if (typeof counted === 'string') return { allowed: false, reason: counted, closest: [] };
     return { allowed: true, ruleId: rule.id, charges: counted };
   }
@@ -65,10 +81,11 @@ function implicitDeny(policy: CompiledPolicy, tx: TransactionView): PolicyDecisi
   return { allowed: false, reason: `no rule allowed the transaction${detail ? `; closest: ${detail}` : ''}`, closest: misses };
 }
 
-/** The charges for the allowing rule, or why they cannot be counted (which denies: never sign without counting). */
-function charges(policy: CompiledPolicy, rule: CompiledRule, tx: TransactionView): SpendCharge[] | string {
-  // Stryker disable next-line ConditionalExpression: a shortcut; without it the loop over no limits returns the same empty list
-  if (policy.keyLimits.length === 0 && rule.limits.length === 0) return [];
+/**
+ * The charges for the allowing rule, or why they cannot be counted (which denies: never sign without counting).
+ * An approval counts against every limit of its token (an unlimited one, allowed by unlimitedApprovalsTo, as 0).
+ */
+function charges(policy: CompiledPolicy, rule: CompiledRule, tx: TransactionView, approval: Approval | undefined): SpendCharge[] | string {
   const result: SpendCharge[] = [];
   for (const limit of [...policy.keyLimits, ...rule.limits]) {
     if (limit.asset === 'native') result.push({ limit, amount: tx.request.value });
@@ -80,17 +97,29 @@ function charges(policy: CompiledPolicy, rule: CompiledRule, tx: TransactionView
       if (amount !== undefined) result.push({ limit, amount });
     }
   }
-  return result;
+  return approval ? [...result, ...approvalCharges(policy, [approval])] : result;
+}
+
+/** What approvals add to the limits of their tokens, summed per limit; unlimited ones (allowed by name) add 0. */
+export function approvalCharges(policy: CompiledPolicy, approvals: readonly Approval[]): SpendCharge[] {
+  const totals = new Map<string, SpendCharge>();
+  for (const approval of approvals) {
+    for (const limit of policy.tokenLimits.get(approval.token) ?? []) {
+      const amount = approval.amount === 'unlimited' ? 0n : approval.amount;
+      totals.set(limit.id, { limit, amount: (totals.get(limit.id)?.amount ?? 0n) + amount });
+    }
+  }
+  return [...totals.values()];
 }
 
 const UNDECODABLE = Symbol('undecodable');
 
 /**
- * The token amount an ERC-20 transfer or transferFrom moves; undefined for any other call; UNDECODABLE for
+ * The token amount a transfer (TRANSFERS) moves; undefined for any other call; UNDECODABLE for
  * a transfer whose calldata is not canonical (a contract would still execute it, e.g. with trailing bytes).
  */
 function tokenAmount(tx: TransactionView): bigint | undefined | typeof UNDECODABLE {
-  for (const [fragment, index] of [[TRANSFER, 1], [TRANSFER_FROM, 2]] as const) {
+  for (const [fragment, index] of TRANSFERS) {
     if (tx.selector !== fragment.selector) continue;
     const args = tx.decode(fragment);
     return args ? (args[index] as bigint) : UNDECODABLE;

@@ -4,6 +4,7 @@ export { compilePolicy, type CompiledPolicy, type CompiledRule, type Condition }
 export type { Applies, ArgumentDocument, CallDocument, LimitDocument, PolicyDocument, RuleDocument } from './document';
 export { PolicyDeniedError, PolicyValidationError, type PolicyIssue } from './errors';
 export { evaluatePolicy, type PolicyDecision, type RuleMiss } from './evaluate';
+export { evaluateMessageRequest, type MessageSpendDecision } from './evaluate-message';
 export { loadPolicy } from './load';
 export type { PolicyRequest } from './request';
 export { validatePolicyDocument } from './schema';

@@ -38,6 +38,8 @@ export interface TypedDataRule {
   };
   readonly permit?: PermitConditions;
   readonly permit2?: Permit2Conditions;
+  /** Spenders this rule may sign an unlimited permit for (EIP-55 addresses); without it unlimited permits are refused. */
+  readonly unlimitedApprovalsTo?: readonly string[];
 }
 
 /** What the policy allows for the message operations. Anything left out is denied. */
@@ -192,6 +194,7 @@ export interface TypedDataRuleDocument {
   readonly domain?: { readonly name?: string; readonly version?: string; readonly chainId?: number; readonly verifyingContract?: readonly string[] };
   readonly permit?: { readonly maxValue?: string; readonly spenders?: readonly string[]; readonly maxDeadlineSeconds?: number };
   readonly permit2?: { readonly maxAmount?: string; readonly spenders?: readonly string[]; readonly tokens?: readonly string[]; readonly maxDeadlineSeconds?: number };
+  readonly unlimitedApprovalsTo?: readonly string[];
 }
 
 /**
@@ -252,7 +255,8 @@ export function compileMessagePolicy(
       tokens: addresses(rule.permit2.tokens, `${at}.permit2.tokens`),
       maxDeadlineSeconds: rule.permit2.maxDeadlineSeconds,
     };
-    return { id: rule.id, primaryType: rule.primaryType, ...(domain && { domain }), ...(permit && { permit }), ...(permit2 && { permit2 }) };
+    const unlimitedApprovalsTo = addresses(rule.unlimitedApprovalsTo, `${at}.unlimitedApprovalsTo`);
+    return { id: rule.id, primaryType: rule.primaryType, ...(domain && { domain }), ...(permit && { permit }), ...(permit2 && { permit2 }), ...(unlimitedApprovalsTo && { unlimitedApprovalsTo }) };
   });
   const authorization = document.signAuthorization;
   return {

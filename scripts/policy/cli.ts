@@ -51,7 +51,10 @@ export function main(argv: readonly string[], io: PolicyCliIo = processIo): numb
     if (command === 'check' && policyFile && !txFile) {
       const policy = readPolicy(policyFile);
       io.out(`${policyFile}: valid signing policy (${policy.allowRules.length} allow rule${policy.allowRules.length === 1 ? '' : 's'}, ${policy.denyRules.length} deny rule${policy.denyRules.length === 1 ? '' : 's'})`);
-      if (policy.allowsEverything) io.out('warning: it allows ANY transaction (an allow rule without conditions); the signer logs a WARN on every cold start');
+      if (policy.unrestrictedAllowRules.length > 0) {
+        const ids = policy.unrestrictedAllowRules.slice(0, 5).map((id) => `"${id}"`).join(', ');
+        io.out(`warning: it allows ANY ${policy.allowsEverything ? 'transaction' : 'transfer or call'} (allow rule ${ids} has no condition on recipient, value or data: to, maxValue, selector, calls or maxDataBytes); the signer logs a WARN on every cold start`);
+      }
       return POLICY_EXIT.ok;
     }
     if (command === 'explain' && policyFile && txFile && extra.length === 0) {

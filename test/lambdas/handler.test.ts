@@ -484,6 +484,14 @@ describe('signer handler', () => {
         expect(warning).toMatchObject({ policyRuleIds: ['anything'], policyFile: file.slice(0, 200) });
       });
 
+      it('warns at cold start about an allow rule without conditions, which allows any transfer or call (issue 22, item 6)', async () => {
+        mockKms(KEY.privateKey);
+        const file = policyFile('bare-allow.json', { version: 1, rules: [{ id: 'bare', effect: 'allow' }, { id: 'fees-only', effect: 'allow', chainId: 1, maxGasPrice: '1 gwei' }] });
+        await withEnv({ ...env(file), LOG_LEVEL: 'INFO' }, () => newHandler()({ operation: 'status' }, context));
+        const warning = entries().find((entry) => /allows any transaction/.test(String(entry.message)));
+        expect(warning).toMatchObject({ level: 'WARN', policyRuleIds: ['bare', 'fees-only'] });
+      });
+
       it('does not warn with a restrictive policy', async () => {
         mockKms(KEY.privateKey);
         await withEnv({ ...env(onlyTo), LOG_LEVEL: 'INFO' }, () => newHandler()({ operation: 'status' }, context));

@@ -79,7 +79,7 @@ describe('compilePolicy', () => {
         { condition: 'calls', reason: 'data is not a call to approve(address,uint256); or transfer(address,uint256) argument 1 101 is more than max 100' },
       ]);
       expect(failures({ calls }, tx({ data: `${transfer(B, 1n)}00` }))).toEqual([
-        { condition: 'calls', reason: 'data is not a call to approve(address,uint256); or data does not decode as transfer(address,uint256)' },
+        { condition: 'calls', reason: 'data is not a call to approve(address,uint256); or data is not the canonical ABI encoding of transfer(address,uint256)' },
       ]);
     });
 
@@ -232,6 +232,22 @@ describe('compilePolicy', () => {
       expect(load({ rules: [{ id: 'to-a', effect: 'allow', to: [A] }, { id: 'anything', effect: 'allow', contractCreation: true, preEip155: true }] }).allowsEverything).toBe(true);
       expect(load({ rules: [{ id: 'to-a', effect: 'allow', to: [A] }, { id: 'nothing', effect: 'deny' }] }).allowsEverything).toBe(false);
       expect(load({ rules: [{ id: 'no-deployments', effect: 'allow', preEip155: true }] }).allowsEverything).toBe(false);
+    });
+
+    it('lists the allow rules with no condition on recipient, value or data: they allow any transfer or call', () => {
+      const policy = load({
+        rules: [
+          { id: 'bare', effect: 'allow' },
+          { id: 'fees-only', effect: 'allow', chainId: 1, type: 2, maxGasPrice: '1 gwei', maxGasLimit: 100000 },
+          { id: 'deployments-only', effect: 'allow', contractCreation: 'only' },
+          { id: 'to-a', effect: 'allow', to: [A] },
+          { id: 'no-value', effect: 'allow', maxValue: '0' },
+          { id: 'no-data', effect: 'allow', maxDataBytes: 0 },
+          { id: 'one-call', effect: 'allow', selector: ['0xa9059cbb'] },
+          { id: 'deny-all', effect: 'deny' },
+        ],
+      });
+      expect(policy.unrestrictedAllowRules).toEqual(['bare', 'fees-only']);
     });
   });
 });

@@ -195,8 +195,14 @@ describe('evaluatePolicy', () => {
       }
     });
 
-    it('does not charge a token limit for other calls to the token (approve), but still counts the key-wide limit', () => {
-      const decision = evaluatePolicy(limited, tx({ to: TOKEN, data: approve(B, 1n) }));
+    it('charges an approve of the token against its token limits with its amount, and counts the key-wide limit (issue 22, item 3)', () => {
+      const decision = evaluatePolicy(limited, tx({ to: TOKEN, data: approve(B, 300n) }));
+      if (!decision.allowed) throw new Error(decision.reason);
+      expect(decision.charges.map((charge) => [charge.limit.id, charge.amount])).toEqual([['key:all', 0n], ['rule:usdc:daily-usdc', 300n]]);
+    });
+
+    it('does not charge a token limit for other calls to the token', () => {
+      const decision = evaluatePolicy(limited, tx({ to: TOKEN, data: new Interface(['function name()']).encodeFunctionData('name', []) }));
       if (!decision.allowed) throw new Error(decision.reason);
       expect(decision.charges.map((charge) => charge.limit.id)).toEqual(['key:all']);
     });

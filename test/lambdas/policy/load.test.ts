@@ -37,6 +37,8 @@ describe('loadPolicy', () => {
     ['an amount above 2^256-1', withRule({ maxValue: (2n ** 256n).toString() }), '$.rules[0].maxValue', /larger than 2\^256-1/],
     ['an address with a bad checksum', withRule({ to: [A, '0x70997970c51812dc3a010c7d01b50e0d17dc79C8'] }), '$.rules[0].to[1]', /invalid EIP-55 checksum/],
     ['a short address', withRule({ to: ['0x1234'] }), '$.rules[0].to[0]', /must be an address: 0x and 40 hex digits; got "0x1234"/],
+    ['unlimitedApprovalsTo on a deny rule', withRule({ effect: 'deny', unlimitedApprovalsTo: [A] }), '$.rules[0].unlimitedApprovalsTo', /only accepted on allow rules/],
+    ['unlimitedApprovalsTo with a bad checksum', withRule({ unlimitedApprovalsTo: ['0x70997970c51812dc3a010c7d01b50e0d17dc79C8'] }), '$.rules[0].unlimitedApprovalsTo[0]', /invalid EIP-55 checksum/],
     ['a selector of the wrong length', withRule({ selector: ['0xa9059c'] }), '$.rules[0].selector[0]', /exactly 8 hex digits, 4 bytes/],
     ['an unparsable signature', withRule({ selector: ['transfer(adress,uint256)'] }), '$.rules[0].selector[0]', /not a function signature/],
     ['an unknown argument name', withRule({ calls: [{ function: 'transfer(address to, uint256 amount)', args: { value: { max: '1' } } }] }), '$.rules[0].calls[0].args["value"]', /names no parameter of transfer\(address,uint256\).*to, amount/],

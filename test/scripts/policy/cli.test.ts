@@ -29,6 +29,12 @@ describe('npm run policy', () => {
     expect(run('check', 'examples/policies/allow-all.json').out).toMatch(/allows ANY transaction/);
   });
 
+  it('check: warns about an allow rule without conditions, which allows any transfer or call (issue 22, item 6)', () => {
+    const bare = file('bare.json', { version: 1, rules: [{ id: 'bare', effect: 'allow' }] });
+    expect(run('check', bare)).toEqual({ code: POLICY_EXIT.ok, err: '', out: expect.stringMatching(/warning: it allows ANY transfer or call \(allow rule "bare" has no condition on recipient, value or data/) });
+    expect(run('check', TREASURY).out).not.toMatch(/warning/);
+  });
+
   it('check: lists every problem with its JSON path and exits 1', () => {
     const bad = file('bad.json', { version: 1, rules: [{ id: 'x', effect: 'allow', maxValue: '-1', selector: ['0x1234'] }] });
     const result = run('check', bad);

@@ -1,0 +1,36 @@
+// The policy's answer for a message operation, with what it counts: evaluateMessagePolicy decides what may be
+// signed; this adds the refusal of unlimited permits and the charges (key-wide counts, permits' token amounts).
+import type { MessageRequest } from './message';
+import { spenderSet, typedDataApprovals } from './approvals';
+import type { CompiledPolicy } from './compile';
+import { approvalCharges } from './evaluate';
+import { evaluateMessagePolicy } from './message-policy';
+import type { SpendCharge } from './spending';
+
+/** The policy's answer for a message request, with the spending it counts when allowed. */
+export type MessageSpendDecision =
+  | { readonly allowed: true; readonly ruleId: string; readonly charges: readonly SpendCharge[] }
+  | { readonly allowed: false; readonly reason: string };
+
+/**
+ * Decides a message request: the `messages` section must allow it; a permit of an unlimited amount is refused
+ * unless the typed-data rule lists the spender in unlimitedApprovalsTo. Charges: every signature counts one
+ * against each key-wide limit without a token (amount 0), and a permit counts its amount against every limit
+ * of its token (the key's and every rule's), as an approval transaction would.
+ */
+export function evaluateMessageRequest(policy: CompiledPolicy, request: MessageRequest, nowMs: number): MessageSpendDecision {
+  const decision = evaluateMessagePolicy(policy.messages, request, nowMs);
+  if (!decision.allowed) return decision;
+  const approvals = request.operation === 'signTypedData' ? typedDataApprovals(request.typedData) : [];
+  const rule = policy.messages.signTypedData?.find((candidate) => candidate.id === decision.ruleId);
+  const named = spenderSet(rule?.unlimitedApprovalsTo);
+  const unlimited = approvals.find((approval) => approval.amount === 'unlimited' && !named.has(approval.spender));
+  if (unlimited) {
+    return {
+      allowed: false,
+      reason: `signTypedData rule "${decision.ruleId}" matched, but the ${unlimited.via} grants ${unlimited.spender} an unlimited approval of ${unlimited.token}, which is refused unless the rule lists the spender in unlimitedApprovalsTo`,
+    };
+  }
+  const counts = policy.keyLimits.filter((limit) => limit.asset === 'native').map((limit) => ({ limit, amount: 0n }));
+  return { allowed: true, ruleId: decision.ruleId, charges: [...counts, ...approvalCharges(policy, approvals)] };
+}

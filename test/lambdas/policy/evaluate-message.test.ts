@@ -1,0 +1,26 @@
+import { parseMessageEvent } from '../../../lambdas/events/message-request';
+import { evaluateMessageRequest, loadPolicy } from '../../../lambdas/policy';
+
+const TOKEN = '0xA0b86991c6218b36c1d19D4a2e9Eb0cE3606eB48';
+const DELEGATE = '0x63c0c19a282a1B52b07dD5a65b58948A07DAE32B';
+const MESSAGES = { signMessage: { allow: true }, signAuthorization: { delegates: [DELEGATE] } };
+const decide = (policy: object, event: Record<string, unknown>) =>
+  evaluateMessageRequest(loadPolicy(JSON.stringify({ version: 1, rules: [{ id: 'none', effect: 'deny' }], messages: MESSAGES, ...policy })), parseMessageEvent(event as Parameters<typeof parseMessageEvent>[0], 1n), 0);
+
+describe('evaluateMessageRequest', () => {
+  it('counts every message signature against the key-wide limits without a token, with amount 0', () => {
+    const limits = [{ name: 'count', window: '24h', maxCount: 1 }, { name: 'eth', window: '24h', maxValue: '1 ether' }, { name: 'usdc', window: '24h', token: TOKEN, maxCount: 5 }];
+    for (const event of [{ operation: 'signMessage', message: 'hi' }, { operation: 'signAuthorization', address: DELEGATE, nonce: 0, chainId: 1 }]) {
+      const decision = decide({ limits }, event);
+      expect(decision.allowed && decision.charges.map((charge) => [charge.limit.id, charge.amount])).toEqual([['key:count', 0n], ['key:eth', 0n]]);
+    }
+  });
+
+  it('carries no charges when the policy has no limits', () => {
+    expect(decide({}, { operation: 'signMessage', message: 'hi' })).toEqual({ allowed: true, ruleId: 'signMessage', charges: [] });
+  });
+
+  it('passes a denial of the messages section through unchanged', () => {
+    expect(decide({}, { operation: 'signAuthorization', address: TOKEN, nonce: 0, chainId: 1 })).toMatchObject({ allowed: false, reason: expect.stringMatching(/not in signAuthorization.delegates/) });
+  });
+});
