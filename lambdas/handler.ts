@@ -16,7 +16,8 @@ import { requireReplayProtectionUnlessAllowed } from './replay-protection';
 import { parseSignerEvent, InvalidRequestError, type SignerKind } from './request';
 import { toSignResponse, type SignResponse } from './response';
 import { SignerError } from './signer/errors';
-import { KmsSigner } from './signer/kms-signer';
+import { ChainIdMismatchError, FromMismatchError, KmsSigner, MissingChainIdError } from './signer/kms-signer';
+import { SigningInProgressError, SpendingLimitExceededError } from './policy-state/errors';
 import { sharedKmsClient } from './signer/kms-client';
 import { invocationBudget, signalAt } from './invocation-budget';
 
@@ -180,13 +181,29 @@ async function loadPolicyState(): Promise<PolicyState | undefined> {
 function toCallerError(error: unknown): SignerError {
   const known = error instanceof SignerError ? error : new InternalSignerError(error);
   recordError(known);
+  // An expected refusal (policy, spending limit, bad input) is a WARN line without a stack: nothing failed.
   if (known instanceof InvalidRequestError) logger.warn('invalid request', { errorType: known.name, issueCount: known.issueCount, issues: known.issues });
   else if (known instanceof MessagePolicyDeniedError) logger.warn('signing policy denied the request', { errorType: known.name, operation: known.operation, reason: known.reason.slice(0, 1000) });
   else if (known instanceof PolicyDeniedError) logger.warn('signing policy denied the transaction', { errorType: known.name, policyRuleId: known.ruleId, reason: known.message.slice(0, 1000) });
+  else if (known instanceof SpendingLimitExceededError) {
+    const { limitId, windowSeconds, asset, remainingAmount, remainingCount } = known.limit;
+    logger.warn('spending limit refused the transaction', {
+      errorType: known.name,
+      limitId: limitId.slice(0, 200),
+      windowSeconds,
+      asset: asset.slice(0, 200),
+      requestedAmount: known.requestedAmount.toString(),
+      ...(remainingAmount !== undefined && { remainingAmount: remainingAmount.toString() }),
+      ...(remainingCount !== undefined && { remainingCount }),
+    });
+  } else if (REFUSED_INPUT.some((type) => known instanceof type)) logger.warn('invalid request', { errorType: known.name, reason: known.message.slice(0, 1000) });
   else logger.error('request failed', known);
   known.stack = `${known.name}: ${known.message}`;
   return known;
 }
+
+// Refusals of what the caller sent (its chain, its from, a retry racing itself), not failures of the signer.
+const REFUSED_INPUT: (abstract new (...args: never[]) => SignerError)[] = [ChainIdMismatchError, FromMismatchError, MissingChainIdError, SigningInProgressError];
 
 /** An unexpected failure; details are in the function's logs, never in the response. */
 export class InternalSignerError extends SignerError {

@@ -13,6 +13,7 @@ import * as policyStateRuntime from '../../lambdas/policy-state/runtime';
 import type { PolicyState } from '../../lambdas/policy-state/runtime';
 import { rejectionOf } from '../helpers/rejection';
 import { captureOutputPerTest } from '../helpers/captured-output';
+import { SpendingLimitExceededError } from '../../lambdas/policy-state/errors';
 
 const KEY = KNOWN_KEYS[0];
 const TO = KNOWN_KEYS[1].address;
@@ -340,6 +341,24 @@ describe('signer handler', () => {
         const failure = withEnv(env(limited), () => createHandler('eip1559', { client: new KMSClient({ region: 'us-east-1' }), spendingStore: spending })({ operation: 'sign', transaction }, context));
         await expect(failure).rejects.toMatchObject({ name: 'InternalSignerError' });
         expect(kms.commandCalls(SignCommand)).toHaveLength(0);
+      });
+
+      describe('logs', () => {
+        const output = captureOutputPerTest([process.stdout, process.stderr]);
+        const entries = () => output.lines.map((line) => JSON.parse(line) as Record<string, unknown>);
+
+        it('logs a spending-limit refusal as a WARN with the limit and what remains, without a stack and without an ERROR line', async () => {
+          mockKms(KEY.privateKey);
+          const spending = store();
+          const limit = { limitId: 'rule:r:daily', windowSeconds: 86400, asset: 'native', remainingAmount: 400000000000000000n };
+          spending.reserve.mockRejectedValueOnce(new SpendingLimitExceededError(limit, 600000000000000000n));
+          const error = await rejectionOf(withEnv({ ...env(limited), LOG_LEVEL: 'INFO' }, () => createHandler('eip1559', { client: new KMSClient({ region: 'us-east-1' }), spendingStore: spending })({ operation: 'sign', transaction }, context)));
+          expect(error).toMatchObject({ name: 'SpendingLimitExceededError' });
+          const refusal = entries().find((entry) => entry.message === 'spending limit refused the transaction');
+          expect(refusal).toMatchObject({ level: 'WARN', errorType: 'SpendingLimitExceededError', limitId: 'rule:r:daily', windowSeconds: 86400, requestedAmount: '600000000000000000', remainingAmount: '400000000000000000' });
+          expect(JSON.stringify(refusal)).not.toMatch(/stack|\bat /);
+          expect(entries().filter((entry) => entry.level === 'ERROR')).toEqual([]);
+        });
       });
 
       it('releases the reservation when signing fails after it', async () => {
