@@ -20,6 +20,7 @@ import { ChainIdMismatchError, FromMismatchError, KmsSigner, MissingChainIdError
 import { SigningInProgressError, SpendingLimitExceededError } from './policy-state/errors';
 import { sharedKmsClient } from './signer/kms-client';
 import { invocationBudget, signalAt } from './invocation-budget';
+import { withRemainingTime } from './local-context';
 
 /** What the status operation returns. */
 export interface StatusResponse {
@@ -98,7 +99,7 @@ export function createHandler(kind: SignerKind, { client, spendingStore, policyS
           reservationId: context?.awsRequestId ?? crypto.randomUUID(),
           deadlineMs: invocationDeadline(context),
         },
-        context,
+        withRemainingTime(context),
       );
       return response;
     } catch (error) {

@@ -58,15 +58,15 @@ export class SecretArgumentError extends SignerError {
   }
 }
 
-function npmWarning({ logsDir, logs }: NpmExposure): string {
-  const where =
+function npmWarning({ logsDir, logs, banner }: NpmExposure): string {
+  const logged =
     logs.length > 0
-      ? `wrote it to its debug log${logs.length > 1 ? 's' : ''} ${logs.join(', ')} (mode 644: readable by other users)`
-      : `records its command line in debug logs in ${logsDir} (none there holds it now: check logs-dir in your npm config)`;
-  return (
-    'You ran it through npm, which had already shown it before this command started: npm printed it in its "> tsx scripts/…" ' +
-    `banner (in your terminal's scrollback unless you used npm run --silent) and ${where}. `
-  );
+      ? `it is in npm's debug log${logs.length > 1 ? 's' : ''} ${logs.join(', ')} (mode 644: readable by other users)`
+      : `npm records its command line in debug logs in ${logsDir} (none there holds it now: check logs-dir in your npm config)`;
+  return banner
+    ? 'You ran it through npm, which had already shown it before this command started: npm printed it in its "> tsx scripts/…" ' +
+        `banner (in your terminal's scrollback unless you used npm run --silent), and ${logged}. `
+    : `You ran it through npx (npm exec), which had already logged it before this command started: ${logged}. `;
 }
 
 // Shell-quoted, so that a copied command removes exactly those files.
