@@ -6,18 +6,18 @@ import { isMessageEvent } from './message-request';
 import { MessagePolicyDeniedError, runMessageOperation } from './message-operation';
 import type { MessageSignResponse } from './message-signing';
 import { loadSigningPolicy } from './policy-file';
-import { PolicyGate, toCheckResponse, toPolicyRequest, type CheckResponse, type PolicyAllow, type SpendingReserver } from './policy-gate';
+import { PolicyGate, toCheckResponse, toPolicyRequest, withLimitStandings, type CheckResponse, type PolicyAllow, type SpendingReserver } from './policy-gate';
 import { invocationDeadline } from './policy-state/deadline';
 import type { IdempotentSign, IdempotentSignRequest } from './policy-state/idempotency';
 import type { PolicyState } from './policy-state/runtime';
-import { PolicyDeniedError } from './policy';
+import { PolicyDeniedError, type PolicyDecision } from './policy';
 import { publishMetrics, recordError, recordSignature } from './metrics';
 import { requireReplayProtectionUnlessAllowed } from './replay-protection';
 import { parseSignerEvent, InvalidRequestError, type SignerKind } from './request';
 import { toSignResponse, type SignResponse } from './response';
 import { SignerError } from './signer/errors';
 import { ChainIdMismatchError, FromMismatchError, KmsSigner, MissingChainIdError } from './signer/kms-signer';
-import { SigningInProgressError, SpendingLimitExceededError } from './policy-state/errors';
+import { PolicyStateUnavailableError, SigningInProgressError, SpendingLimitExceededError } from './policy-state/errors';
 import { sharedKmsClient } from './signer/kms-client';
 import { invocationBudget, signalAt } from './invocation-budget';
 import { withRemainingTime } from './local-context';
@@ -84,7 +84,7 @@ export function createHandler(kind: SignerKind, { client, spendingStore, policyS
       requireReplayProtectionUnlessAllowed(request.replayProtection, config.allowPreEip155);
       // The policy decides before KMS is called: a denial signs nothing and costs no KMS call.
       const policyRequest = toPolicyRequest(request.transaction, config.chainId, request.replayProtection);
-      if (request.operation === 'check') return toCheckResponse(gate.decide(policyRequest));
+      if (request.operation === 'check') return await checkResponse(runtime, gate.decide(policyRequest), () => signer.getKey().then((key) => key.keyArn), invocationDeadline(context));
       const decision = gate.authorize(policyRequest);
       // Idempotency wraps reserve -> KMS Sign -> release: a retry gets the first response and is counted once.
       const current = runtime;
@@ -108,6 +108,26 @@ export function createHandler(kind: SignerKind, { client, spendingStore, policyS
       publishMetrics();
     }
   };
+}
+
+/**
+ * The check operation's answer: the policy's decision and, when it charges spending limits, what remains of
+ * each (one read of the spending item, nothing counted), or why that could not be read.
+ */
+async function checkResponse({ policyState }: Runtime, decision: PolicyDecision, keyArn: () => Promise<string>, deadlineMs: number): Promise<CheckResponse> {
+  const response = toCheckResponse(decision);
+  if (!decision.allowed || decision.charges.length === 0) return response;
+  const { tableName, callTimeoutMs } = policyState?.config ?? {};
+  if (tableName === undefined || callTimeoutMs === undefined) return { ...response, limitsUnknown: 'this function has no spending store (POLICY_TABLE_NAME) to read the limits from' };
+  const [{ readLimitStandings }, { sharedPolicyStateClient }] = await Promise.all([import('./policy-state/spending-remaining'), import('./policy-state/config')]);
+  try {
+    const standings = await readLimitStandings(decision.charges, { client: sharedPolicyStateClient({ callTimeoutMs }), tableName, keyArn: await keyArn(), callTimeoutMs, deadlineMs });
+    return withLimitStandings(response, standings);
+  } catch (error) {
+    if (!(error instanceof PolicyStateUnavailableError)) throw error;
+    logger.warn('check could not read the spending limits', { errorType: error.name, reason: error.message.slice(0, 300) });
+    return { ...response, limitsUnknown: `${error.message.slice(0, 300)} Sign counts the limits and may refuse.` };
+  }
 }
 
 /** Reserves the decision's charges, signs in KMS, releases if signing fails, and logs the signature. */

@@ -421,10 +421,12 @@ describe('signer handler', () => {
 
       it('counts spending limits in the table that POLICY_TABLE_NAME names, so a policy with limits starts', async () => {
         const kms = mockKms(KEY.privateKey);
-        // check decides without reserving, so no DynamoDB call is made: the handler only has to start with a store.
-        const decision = await withEnv({ ...env(limited), POLICY_TABLE_NAME: 'eth-signer-policy' }, () => newHandler()({ operation: 'check', transaction }, context));
-        expect(decision).toMatchObject({ allowed: true, ruleId: 'r', charges: [{ limitId: 'rule:r:daily', amount: '1000' }] });
-        expect(kms.calls()).toHaveLength(0);
+        // check counts nothing; it reads what remains (the item is keyed by the key ARN: one GetPublicKey). Here
+        // DynamoDB does not answer (a closed port), so check says the limits are unknown instead of guessing.
+        const unreachable = { AWS_ENDPOINT_URL_DYNAMODB: 'http://127.0.0.1:9', AWS_ACCESS_KEY_ID: 'x', AWS_SECRET_ACCESS_KEY: 'x', AWS_REGION: 'us-east-1' };
+        const decision = await withEnv({ ...env(limited), ...unreachable, POLICY_TABLE_NAME: 'eth-signer-policy' }, () => newHandler()({ operation: 'check', transaction }, context));
+        expect(decision).toMatchObject({ allowed: true, ruleId: 'r', charges: [{ limitId: 'rule:r:daily', amount: '1000' }], limitsUnknown: expect.stringMatching(/DynamoDB.*Sign counts the limits and may refuse/) });
+        expect(kms.commandCalls(SignCommand)).toHaveLength(0);
       });
     });
 
