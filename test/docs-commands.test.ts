@@ -19,8 +19,8 @@ const CDK_CONTEXT = (JSON.parse(read('cdk.json')) as { context: Record<string, u
 
 // Placeholders a reader replaces, with values of the right shape.
 const PLACEHOLDERS: [RegExp, string][] = [
-  [/^policy\.json$|^.*YOUR-POLICY\.json$/, 'examples/policies/allow-all.json'],
-  [/^0x…$|^<the address import-key printed>$/, '0x70997970C51812dc3A010C7d01b50e0d17dc79C8'],
+  [/^policy\.json$|^.*YOUR-POLICY\.json$|^policies\/prod\.json$/, 'examples/policies/allow-all.json'],
+  [/^0x…$|^<the address import-key printed>$|^"\$ADDRESS"$/, '0x70997970C51812dc3A010C7d01b50e0d17dc79C8'],
 ];
 const fill = (value: string) =>
   PLACEHOLDERS.reduce((text, [pattern, replacement]) => (pattern.test(text) ? text.replace(pattern, replacement) : text), value)
@@ -127,6 +127,36 @@ describe('docs/local-kms.md: the AWS CLI reads AWS_ENDPOINT_URL_KMS', () => {
     const result = await runProcess('bash', ['-c', 'aws kms create-key --key-spec ECC_SECG_P256K1 --key-usage SIGN_VERIFY --query KeyMetadata.KeySpec --output text'], REPO_ROOT, { env });
     expect(result.stderr).toBe('');
     expect(result.stdout.trim()).toBe('ECC_SECG_P256K1');
+  });
+});
+
+describe('docs/operations.md: commands run against the local KMS as written', () => {
+  let kms: LocalKms;
+  beforeAll(async () => {
+    kms = await startLocalKms();
+  });
+  afterAll(() => kms?.close());
+  const env = () => ({ AWS_ENDPOINT_URL_KMS: kms.url, AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local', AWS_PAGER: '', npm_config_update_notifier: 'false' });
+  const operations = () => read('docs/operations.md');
+
+  it('the Region check creates an EXTERNAL secp256k1 key, gets import parameters for it and schedules its deletion', async () => {
+    const block = /```sh\n(KEY=\$\(aws kms create-key --region REGION[\s\S]*?)```/.exec(operations())?.[1];
+    expect(block).toBeDefined();
+    const result = await runProcess('bash', ['-e', '-o', 'pipefail', '-c', (block as string).replace(/REGION/g, 'us-east-1')], REPO_ROOT, { env: env() });
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/PendingDeletion/);
+  });
+
+  it('pinning: the address command of the second deploy prints exactly the KMS key\'s address', async () => {
+    const line = /^ADDRESS=\$\((.*)\)$/m.exec(operations())?.[1];
+    expect(line).toBe('npm run --silent address -- --kms-key-id "$KEY_ARN" | awk \'{print $NF}\'');
+    const keyArn = (await runProcess('bash', ['-c', 'aws kms create-key --region us-east-1 --key-spec ECC_SECG_P256K1 --key-usage SIGN_VERIFY --query KeyMetadata.Arn --output text'], REPO_ROOT, { env: env() })).stdout.trim();
+    const address = await runProcess('bash', ['-o', 'pipefail', '-c', line as string], REPO_ROOT, { env: { ...env(), AWS_REGION: 'us-east-1', KEY_ARN: keyArn } });
+    expect(address.stderr).toBe('');
+    expect(address.stdout.trim()).toMatch(/^0x[0-9a-fA-F]{40}$/);
+    const checked = await runProcess('bash', ['-c', `npm run --silent address -- --kms-key-id "$KEY_ARN"`], REPO_ROOT, { env: { ...env(), AWS_REGION: 'us-east-1', KEY_ARN: keyArn } });
+    expect(checked.stdout.trim()).toBe(`KMS key ${keyArn}: ${address.stdout.trim()}`);
   });
 });
 
