@@ -6,19 +6,21 @@ import { isMessageEvent } from './events/message-request';
 import { MessagePolicyDeniedError, runMessageOperation } from './operations/message-operation';
 import type { MessageSignResponse } from './operations/message-signing';
 import { loadSigningPolicy } from './runtime/policy-file';
-import { PolicyGate, toCheckResponse, toPolicyRequest, type CheckResponse, type PolicyAllow, type SpendingReserver } from './operations/policy-gate';
+import { PolicyGate, toCheckResponse, toPolicyRequest, withLimitStandings, type CheckResponse, type PolicyAllow, type SpendingReserver } from './operations/policy-gate';
 import { invocationDeadline } from './policy-state/deadline';
 import type { IdempotentSign, IdempotentSignRequest } from './policy-state/idempotency';
 import type { PolicyState } from './policy-state/runtime';
-import { PolicyDeniedError } from './policy';
+import { PolicyDeniedError, type PolicyDecision } from './policy';
 import { publishMetrics, recordError, recordSignature } from './runtime/metrics';
 import { requireReplayProtectionUnlessAllowed } from './operations/replay-protection';
 import { parseSignerEvent, InvalidRequestError, type SignerKind } from './events/request';
 import { toSignResponse, type SignResponse } from './operations/response';
 import { ConfigurationError, SignerError } from './signer/errors';
-import { KmsSigner } from './signer/kms-signer';
+import { ChainIdMismatchError, FromMismatchError, KmsSigner, MissingChainIdError } from './signer/kms-signer';
+import { PolicyStateUnavailableError, SigningInProgressError, SpendingLimitExceededError } from './policy-state/errors';
 import { sharedKmsClient } from './signer/kms-client';
 import { invocationBudget, signalAt } from './runtime/invocation-budget';
+import { withRemainingTime } from './runtime/local-context';
 
 /** What the status operation returns. */
 export interface StatusResponse {
@@ -85,7 +87,7 @@ export function createHandler(kind: SignerKind, { client, spendingStore, policyS
       requireReplayProtectionUnlessAllowed(request.replayProtection, config.allowPreEip155);
       // The policy decides before KMS is called: a denial signs nothing and costs no KMS call.
       const policyRequest = toPolicyRequest(request.transaction, config.chainId, request.replayProtection);
-      if (request.operation === 'check') return toCheckResponse(gate.decide(policyRequest));
+      if (request.operation === 'check') return await checkResponse(runtime, gate.decide(policyRequest), () => signer.getKey().then((key) => key.keyArn), invocationDeadline(context));
       const decision = gate.authorize(policyRequest);
       // Idempotency wraps reserve -> KMS Sign -> release: a retry gets the first response and is counted once.
       const current = runtime;
@@ -100,7 +102,7 @@ export function createHandler(kind: SignerKind, { client, spendingStore, policyS
           reservationId: context?.awsRequestId ?? crypto.randomUUID(),
           deadlineMs: invocationDeadline(context),
         },
-        context,
+        withRemainingTime(context),
       );
       return response;
     } catch (error) {
@@ -109,6 +111,26 @@ export function createHandler(kind: SignerKind, { client, spendingStore, policyS
       publishMetrics();
     }
   };
+}
+
+/**
+ * The check operation's answer: the policy's decision and, when it charges spending limits, what remains of
+ * each (one read of the spending item, nothing counted), or why that could not be read.
+ */
+async function checkResponse({ policyState }: Runtime, decision: PolicyDecision, keyArn: () => Promise<string>, deadlineMs: number): Promise<CheckResponse> {
+  const response = toCheckResponse(decision);
+  if (!decision.allowed || decision.charges.length === 0) return response;
+  const { tableName, callTimeoutMs } = policyState?.config ?? {};
+  if (tableName === undefined || callTimeoutMs === undefined) return { ...response, limitsUnknown: 'this function has no spending store (POLICY_TABLE_NAME) to read the limits from' };
+  const [{ readLimitStandings }, { sharedPolicyStateClient }] = await Promise.all([import('./policy-state/spending-remaining'), import('./policy-state/config')]);
+  try {
+    const standings = await readLimitStandings(decision.charges, { client: sharedPolicyStateClient({ callTimeoutMs }), tableName, keyArn: await keyArn(), callTimeoutMs, deadlineMs });
+    return withLimitStandings(response, standings);
+  } catch (error) {
+    if (!(error instanceof PolicyStateUnavailableError)) throw error;
+    logger.warn('check could not read the spending limits', { errorType: error.name, reason: error.message.slice(0, 300) });
+    return { ...response, limitsUnknown: `${error.message.slice(0, 300)} Sign counts the limits and may refuse.` };
+  }
 }
 
 /** Reserves the decision's charges, signs in KMS, releases if signing fails, and logs the signature. */
@@ -184,13 +206,29 @@ async function loadPolicyState(): Promise<PolicyState | undefined> {
 function toCallerError(error: unknown): SignerError {
   const known = error instanceof SignerError ? error : new InternalSignerError(error);
   recordError(known);
+  // An expected refusal (policy, spending limit, bad input) is a WARN line without a stack: nothing failed.
   if (known instanceof InvalidRequestError) logger.warn('invalid request', { errorType: known.name, issueCount: known.issueCount, issues: known.issues });
   else if (known instanceof MessagePolicyDeniedError) logger.warn('signing policy denied the request', { errorType: known.name, operation: known.operation, reason: known.reason.slice(0, 1000) });
   else if (known instanceof PolicyDeniedError) logger.warn('signing policy denied the transaction', { errorType: known.name, policyRuleId: known.ruleId, reason: known.message.slice(0, 1000) });
+  else if (known instanceof SpendingLimitExceededError) {
+    const { limitId, windowSeconds, asset, remainingAmount, remainingCount } = known.limit;
+    logger.warn('spending limit refused the transaction', {
+      errorType: known.name,
+      limitId: limitId.slice(0, 200),
+      windowSeconds,
+      asset: asset.slice(0, 200),
+      requestedAmount: known.requestedAmount.toString(),
+      ...(remainingAmount !== undefined && { remainingAmount: remainingAmount.toString() }),
+      ...(remainingCount !== undefined && { remainingCount }),
+    });
+  } else if (REFUSED_INPUT.some((type) => known instanceof type)) logger.warn('invalid request', { errorType: known.name, reason: known.message.slice(0, 1000) });
   else logger.error('request failed', known);
   known.stack = `${known.name}: ${known.message}`;
   return known;
 }
+
+// Refusals of what the caller sent (its chain, its from, a retry racing itself), not failures of the signer.
+const REFUSED_INPUT: (abstract new (...args: never[]) => SignerError)[] = [ChainIdMismatchError, FromMismatchError, MissingChainIdError, SigningInProgressError];
 
 /** An unexpected failure; details are in the function's logs, never in the response. */
 export class InternalSignerError extends SignerError {

@@ -22,6 +22,37 @@ export interface CheckResponse {
   readonly reason?: string;
   readonly closest?: readonly RuleMiss[];
   readonly charges?: readonly { readonly limitId: string; readonly amount: string; readonly asset: string }[];
+  /** What remains of each limit the transaction would be charged to, read (not counted) from the spending store. */
+  readonly limits?: readonly LimitStandingResponse[];
+  /** Why `limits` is missing although the transaction would be charged to limits: sign may still refuse it. */
+  readonly limitsUnknown?: string;
+}
+
+/** One limit in a check response: JSON-safe (amounts as decimal strings, time as ISO 8601). */
+export interface LimitStandingResponse {
+  readonly limitId: string;
+  readonly asset: string;
+  readonly windowSeconds: number;
+  /** What this transaction would add. */
+  readonly amount: string;
+  readonly remainingAmount?: string;
+  readonly remainingCount?: number;
+  /** When the oldest counted spending leaves the window. */
+  readonly nextReleaseAt?: string;
+  /** False: signing now would exceed this limit, and sign would refuse. */
+  readonly fits: boolean;
+}
+
+/** The part of a limit's standing that a check response carries (lambdas/policy-state/spending-remaining.ts). */
+export interface LimitStanding {
+  readonly limitId: string;
+  readonly asset: string;
+  readonly windowSeconds: number;
+  readonly amount: bigint;
+  readonly remainingAmount?: bigint;
+  readonly remainingCount?: number;
+  readonly nextReleaseMs?: number;
+  readonly fits: boolean;
 }
 
 /** What the policy sees of a validated transaction request (see lambdas/events/request.ts). */
@@ -98,5 +129,31 @@ export function toCheckResponse(decision: PolicyDecision): CheckResponse {
     allowed: true,
     ruleId: decision.ruleId,
     charges: decision.charges.map((charge) => ({ limitId: charge.limit.id, amount: charge.amount.toString(), asset: charge.limit.asset })),
+  };
+}
+
+/**
+ * An allowed check response with what remains of its limits; when a limit would be exceeded, the answer is
+ * allowed: false with that limit named, which is what sign would answer now.
+ */
+export function withLimitStandings(response: CheckResponse, standings: readonly LimitStanding[]): CheckResponse {
+  const limits = standings.map((standing): LimitStandingResponse => ({
+    limitId: standing.limitId,
+    asset: standing.asset,
+    windowSeconds: standing.windowSeconds,
+    amount: standing.amount.toString(),
+    ...(standing.remainingAmount !== undefined && { remainingAmount: standing.remainingAmount.toString() }),
+    ...(standing.remainingCount !== undefined && { remainingCount: standing.remainingCount }),
+    ...(standing.nextReleaseMs !== undefined && { nextReleaseAt: new Date(standing.nextReleaseMs).toISOString() }),
+    fits: standing.fits,
+  }));
+  const over = limits.find((limit) => !limit.fits);
+  if (!over) return { ...response, limits };
+  const left = [over.remainingAmount !== undefined && `${over.remainingAmount} remain`, over.remainingCount !== undefined && `${over.remainingCount} signature(s) remain`].filter(Boolean).join(', ');
+  return {
+    ...response,
+    allowed: false,
+    reason: `The policy allows it (rule "${response.ruleId ?? ''}"), but spending limit "${over.limitId.slice(0, 120)}" would be exceeded now: this transaction adds ${over.amount} and 1 signature; ${left || 'nothing remains'} in the ${over.windowSeconds} s window. sign would refuse it.`,
+    limits,
   };
 }

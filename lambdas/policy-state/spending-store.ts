@@ -313,12 +313,12 @@ export class SpendingStore {
 }
 
 /** The item key of a key's spending limits. */
-function itemKey(keyArn: string): Record<string, AttributeValue> {
+export function itemKey(keyArn: string): Record<string, AttributeValue> {
   return { [POLICY_TABLE_KEYS.partitionKey]: { S: keyArn }, [POLICY_TABLE_KEYS.sortKey]: { S: SPENDING_SORT_KEY } };
 }
 
 /** One charge per limit (amounts of the same limit added up: one transaction is one signature). */
-function mergeCharges(charges: readonly SpendCharge[], nowMs: number): ReservedCharge[] {
+export function mergeCharges(charges: readonly SpendCharge[], nowMs: number): ReservedCharge[] {
   if (!Number.isSafeInteger(nowMs) || nowMs < 0) throw new InvalidSpendingLimitError('nowMs must be a non-negative integer of milliseconds.');
   const byEntry = new Map<string, { limit: SpendingLimit; amount: bigint }>();
   for (const { limit, amount } of charges) {
@@ -439,7 +439,7 @@ function encodeState(state: WindowState): AttributeValue {
 }
 
 /** Reads every limit of an item; a malformed item fails closed (it is never guessed at). */
-function decodeLimits(item: Record<string, AttributeValue> | undefined): Map<string, WindowState> {
+export function decodeLimits(item: Record<string, AttributeValue> | undefined): Map<string, WindowState> {
   const states = new Map<string, WindowState>();
   const limits = item?.limits?.M;
   if (!limits) return states;

@@ -137,6 +137,10 @@ if [[ $TEXT == *-----BEGIN* ]]; then
     bad_key "it is a PUBLIC key; the private key is needed"
   fi
   [[ $TEXT == *PRIVATEKEY-----* ]] || bad_key "the PEM holds no private key block (EC PRIVATE KEY, PRIVATE KEY or ENCRYPTED PRIVATE KEY)"
+  # openssl asks for a passphrase on /dev/tty; without a terminal it fails with messages that vary by version.
+  if [[ $TEXT == *ENCRYPTEDPRIVATEKEY-----* || $TEXT == *Proc-Type:4,ENCRYPTED* ]] && ! { : </dev/tty; } 2>/dev/null; then
+    die 3 "$SHOWN_KEY is encrypted with a passphrase, and there is no terminal to ask for it. Run this script in a terminal (the CloudShell tab), where openssl asks for the passphrase; or decrypt the key into its stdin, giving openssl the passphrase from a file only you can read: openssl ec -in KEY.pem -passin file:PASSPHRASE_FILE | bash import-key.sh --key-file - …"
+  fi
   # -param_enc named_curve also turns explicit secp256k1 parameters into the named curve.
   DER_HEX=$(input_bytes | openssl ec -param_enc named_curve -outform DER 2>"$TMP/openssl.err" | hex_of) || true
   if [[ -z $DER_HEX ]]; then

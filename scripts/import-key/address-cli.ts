@@ -72,6 +72,6 @@ async function printAddress(argv: string[], io: CliIo): Promise<void> {
   const kms = await kmsKeyAddress(client, keyId, '--kms-key-id');
   io.stdout.write(`KMS key ${kms.keyArn}: ${kms.address}\n`);
   if (fileAddress === undefined) return;
-  if (fileAddress !== kms.address) throw new KeyAddressMismatchError(kms.keyArn, fileAddress, kms.address);
+  if (fileAddress !== kms.address) throw new KeyAddressMismatchError(kms.keyArn, fileAddress, kms.address, '--kms-key-id');
   io.stdout.write(`addresses match: key file ${fileAddress} = KMS key ${kms.address} (${kms.keyArn})\n`);
 }

@@ -30,6 +30,7 @@ import { destroyPrivateKey, type PrivateKey } from './private-key';
 import { hasKeySource, readKeySource } from './key-source';
 import { parseCommandLine, UsageError } from './usage';
 import { WRAPPING_ALGORITHMS, WRAPPING_KEY_SPECS, wrapKeyMaterial } from './wrap';
+import { refuseUnignoredKeyFile } from './working-tree';
 
 /** The --help text of npm run import-key. */
 export const IMPORT_KEY_USAGE = `Usage: npm run import-key -- KEY TARGET [options]
@@ -45,7 +46,8 @@ KEY (exactly one):
   --mnemonic-file FILE      BIP-39 mnemonic in a file
   --mnemonic -              BIP-39 mnemonic from stdin
   --path PATH               derivation path for a mnemonic (default ${METAMASK_FIRST_ACCOUNT_PATH}, MetaMask's first account)
-  --generate NEW_FILE       generate a fresh key and write it to NEW_FILE (mode 0600, never overwritten)
+  --generate NEW_FILE       generate a fresh key and write it to NEW_FILE (mode 0600, never overwritten; inside
+                            a git working tree only where git ignores it)
 
 TARGET (exactly one):
   --key-id ID               key id, key ARN, alias/NAME or alias ARN of a key with origin EXTERNAL,
@@ -160,6 +162,7 @@ async function importKey(argv: string[], io: CliIo): Promise<void> {
     throw new UsageError('Give exactly one key: --key-file FILE, --key-file - (stdin), --mnemonic-file FILE, --mnemonic -, or --generate NEW_FILE');
   }
   const expectAddress = options['expect-address'] === undefined ? undefined : parseAddress(options['expect-address']);
+  if (options.generate !== undefined) refuseUnignoredKeyFile(userPath(options.generate), '--generate');
   const backup = await planBackup(options);
   for (const { key: { format, key: recoveryKey }, file } of backup?.recoveryKeys ?? []) {
     const read = format === 'der' ? 'DER' : `${format === 'pem' ? 'PEM' : 'hex text'}, converted to DER`;

@@ -18,6 +18,7 @@ import {
 import { ScalarOutOfRangeError } from './private-key';
 import { SecretArgumentError } from './secret-arguments';
 import { UsageError } from './usage';
+import { KeyFileInWorkingTreeError } from './working-tree';
 
 /** The exit codes of npm run import-key and npm run address (documented in docs/import-key.md). */
 export const EXIT = {
@@ -40,6 +41,7 @@ const BY_CLASS: [abstract new (...args: never[]) => Error, number][] = [
   [UsageError, EXIT.usage],
   [AwsSetupError, EXIT.awsSetup],
   [SecretArgumentError, EXIT.usage],
+  [KeyFileInWorkingTreeError, EXIT.usage],
   [InvalidAliasError, EXIT.usage],
   [KeyInputError, EXIT.badKeyInput],
   [ScalarOutOfRangeError, EXIT.badKeyInput],

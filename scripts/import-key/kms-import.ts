@@ -337,10 +337,10 @@ export class InvalidAliasError extends SignerError {
 /** The key in KMS is not the key from the file: the loudest failure, since funds sent to it could be lost. */
 export class KeyAddressMismatchError extends SignerError {
   override readonly name = 'KeyAddressMismatchError';
-  constructor(keyId: string, readonly expected: string, readonly actual: string, what = 'the KMS public key gives') {
+  constructor(keyId: string, readonly expected: string, readonly actual: string, flag = '--key-id') {
     super(
-      `ADDRESS MISMATCH: the key file gives ${expected}, but ${what} ${actual} (KMS key ${keyId}). ` +
-        `Do not send funds to ${actual} or use this KMS key until you know why; check that --key-id names the key you imported into.`,
+      `ADDRESS MISMATCH: the key file gives ${expected}, but the KMS public key gives ${actual} (KMS key ${keyId}). ` +
+        `Do not send funds to ${actual} or use this KMS key until you know why; check that ${flag} names the key you imported into.`,
     );
   }
 }

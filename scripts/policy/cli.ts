@@ -5,12 +5,14 @@ import { chainIdFromNetwork } from '../../lambdas/runtime/chains';
 import { toCheckResponse, toPolicyRequest } from '../../lambdas/operations/policy-gate';
 import { evaluatePolicy, loadPolicy, PolicyValidationError, type CompiledPolicy, type PolicyDecision } from '../../lambdas/policy';
 import { InvalidRequestError, parseSignerEvent } from '../../lambdas/events/request';
+import { chainCoverage } from './chain-coverage';
 
 /** The exit codes of npm run policy (also in its --help and the README). */
 export const POLICY_EXIT = { ok: 0, invalidPolicy: 1, usage: 2, denied: 3 } as const;
 
 export const POLICY_USAGE = `Usage:
-  npm run policy -- check POLICY.json             validate a signing policy (schema and meaning)
+  npm run policy -- check POLICY.json             validate a signing policy (schema and meaning); with
+                                                  --network, also that some allow rule can match that chain
   npm run policy -- explain POLICY.json TX.json   the policy's decision for a transaction, and why
 
 TX.json is a signer event ({"operation":"sign","transaction":{...}}) or just its transaction object, as
@@ -22,7 +24,8 @@ Options:
   --help              this text
 
 Exit codes: 0 valid policy / transaction allowed; 1 invalid policy (each problem with its JSON path);
-2 usage, unreadable file or invalid transaction; 3 transaction denied.
+2 usage, unreadable file or invalid transaction; 3 transaction denied, or (check --network) no allow rule
+can match that chain, so the signer would deny every transaction there.
 `;
 
 /** Where the CLI writes; tests capture it. */
@@ -55,7 +58,19 @@ export function main(argv: readonly string[], io: PolicyCliIo = processIo): numb
         const ids = policy.unrestrictedAllowRules.slice(0, 5).map((id) => `"${id}"`).join(', ');
         io.out(`warning: it allows ANY ${policy.allowsEverything ? 'transaction' : 'transfer or call'} (allow rule ${ids} has no condition on recipient, value or data: to, maxValue, selector, calls or maxDataBytes); the signer logs a WARN on every cold start`);
       }
-      return POLICY_EXIT.ok;
+      if (values.network === undefined) return POLICY_EXIT.ok;
+      const chainId = networkChainId(values.network);
+      const { matching, otherChains } = chainCoverage(policy.document, chainId);
+      if (matching.length > 0) {
+        io.out(`on chain ${chainId} (--network ${values.network}): ${matching.length} allow rule${matching.length === 1 ? '' : 's'} can match (${matching.join(', ')})`);
+        return POLICY_EXIT.ok;
+      }
+      io.err(
+        `warning: no allow rule can match chain ${chainId} (--network ${values.network}): a signer with ETH_NETWORK=${values.network} ` +
+          `would deny every transaction. The allow rules name ${otherChains.length > 0 ? `chain${otherChains.length === 1 ? '' : 's'} ${otherChains.join(', ')}` : 'no chain'}; ` +
+          'add this chain id to a rule\'s chainId, or deploy with the network the policy was written for.',
+      );
+      return POLICY_EXIT.denied;
     }
     if (command === 'explain' && policyFile && txFile && extra.length === 0) {
       const policy = readPolicy(policyFile);
@@ -111,11 +126,17 @@ function explain(policy: CompiledPolicy, content: unknown, network: string | und
   const kind = Object.hasOwn(tx, 'gasPrice') ? 'legacy' : 'eip1559';
   const chainText = network ?? (Object.hasOwn(tx, 'chainId') ? String(tx.chainId) : undefined);
   if (chainText === undefined) throw new UsageError('the transaction has no chainId: give the signer\'s chain with --network NAME|ID');
-  const chainId = /^0x[0-9a-fA-F]+$/.test(chainText) ? BigInt(chainText) : chainIdFromNetwork(chainText);
-  if (chainId === undefined) throw new UsageError(`--network "${chainText.slice(0, 80)}" is neither a known chain name nor a decimal chain id`);
+  const chainId = networkChainId(chainText);
   const request = parseSignerEvent(event, kind, chainId);
   if (request.operation === 'status') throw new UsageError('the event is a status request, not a transaction');
   return evaluatePolicy(policy, toPolicyRequest(request.transaction, chainId, request.replayProtection));
+}
+
+// --network NAME|ID (or a transaction's chainId, which may be hex) as a chain id.
+function networkChainId(chainText: string): bigint {
+  const chainId = /^0x[0-9a-fA-F]+$/.test(chainText) ? BigInt(chainText) : chainIdFromNetwork(chainText);
+  if (chainId === undefined) throw new UsageError(`--network "${chainText.slice(0, 80)}" is neither a known chain name nor a decimal chain id`);
+  return chainId;
 }
 
 /** The decision in a few readable lines. */

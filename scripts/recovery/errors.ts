@@ -16,6 +16,11 @@ export class InvalidBackupError extends SignerError {
   }
 }
 
+/** The same backup error (same class, cause kept), its message naming the file or object it is about. */
+export function atLocation(error: InvalidBackupError, location: string): InvalidBackupError {
+  return new (error.constructor as typeof InvalidBackupError)(`${location}: ${error.message.replace(/^The backup cannot be used: /, '')}`, error);
+}
+
 /** A backup or share file fails authentication: its ciphertext or its header was changed. */
 export class TamperedBackupError extends InvalidBackupError {
   override readonly name: string = 'TamperedBackupError';

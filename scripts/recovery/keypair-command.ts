@@ -5,6 +5,7 @@ import { generateRecoveryKeyPair } from './recovery-key';
 import { fingerprint } from './envelope';
 import { userPath } from '../import-key/cli-io';
 import { refuseSecretArguments, SecretArgumentError } from '../import-key/secret-arguments';
+import { KeyFileInWorkingTreeError, refuseUnignoredKeyFile } from '../import-key/working-tree';
 
 /** Where a command writes its output; injected so tests can read it. */
 export interface CommandIo {
@@ -49,8 +50,15 @@ export async function recoveryKeypairCommand(argv: string[], io: CommandIo): Pro
     return 2;
   }
 
-  const { publicKey, privateKey } = await generateRecoveryKeyPair();
   const base = join(dir, name);
+  try {
+    refuseUnignoredKeyFile(`${base}-private.pem`, '--out-dir', 'a recovery private key');
+  } catch (error) {
+    if (!(error instanceof KeyFileInWorkingTreeError)) throw error;
+    io.stderr(`error: ${error.name}: ${error.message}\n`);
+    return 2;
+  }
+  const { publicKey, privateKey } = await generateRecoveryKeyPair();
   const files: Array<[string, string | Buffer, number]> = [
     [`${base}-private.pem`, privateKey.export({ type: 'pkcs8', format: 'pem' }), 0o600],
     ...(values.der ? [[`${base}-private.der`, privateKey.export({ type: 'pkcs8', format: 'der' }), 0o600] as [string, Buffer, number]] : []),

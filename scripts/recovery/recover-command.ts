@@ -1,5 +1,5 @@
 import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
-import { readFile, writeFile } from 'node:fs/promises';
+import { lstat, readFile, writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import type { KMSClient } from '@aws-sdk/client-kms';
 import type { S3Client } from '@aws-sdk/client-s3';
@@ -11,9 +11,10 @@ import { createS3Client } from '../import-key/backup';
 import { capped, createKmsClient, userPath } from '../import-key/cli-io';
 import { toImportError } from '../import-key/kms-import';
 import { refuseSecretArguments, SecretArgumentError } from '../import-key/secret-arguments';
+import { KeyFileInWorkingTreeError, refuseUnignoredKeyFile } from '../import-key/working-tree';
 import { loadBackup, readSmallFile } from './backup-store';
 import { parseShareFile, sealShareForOperator } from './ceremony';
-import { InvalidBackupError, InvalidRecoveryKeyError } from './errors';
+import { atLocation, InvalidBackupError, InvalidRecoveryKeyError } from './errors';
 import { recoverFromBackups, recoverFromShareFiles } from './recover-key';
 import { parseRecoveryPublicKey } from './recovery-key';
 import { openShard, SHARD_VERSION, type Backup } from './shards';
@@ -29,7 +30,8 @@ Recovers a key backed up by npm run import-key --backup-public-key: from its sin
 (recovery_shard-0.txt), or from any M of the N shards of an M-of-N backup, each with its holder's recovery
 private key (matched to its shard by fingerprint, in any order). Prints the address, checks the recovered key
 against the backup's address (and against the KMS key's with --kms-key-id), and writes the key to a NEW file
-(mode 0600): hex (as MetaMask's "Import account" takes it, the default) or PEM (PKCS#8).
+(mode 0600): hex (as MetaMask's "Import account" takes it, the default) or PEM (PKCS#8). Inside a git working
+tree, --out must be a path git ignores.
 Recovery ceremony (docs/backup.md): each holder runs --decrypt-share on their own machine, giving a share file
 encrypted to the operator's one-time key (npm run recovery-keypair -- --ephemeral); the operator runs --combine.
 
@@ -108,12 +110,24 @@ export async function recoverCommand(argv: string[], io: CommandIo, deps: Recove
   } else if (backups.length === 0 || recoveryKeyFiles.length === 0 || !out) {
     return usage('--backup, --recovery-private-key and --out are required; --format is hex or pem.');
   }
+  // Before anything is decrypted or printed: a run that cannot write its result reveals nothing.
+  const unwritable = await outProblem(out as string);
+  if (unwritable) {
+    io.stderr(`${unwritable.message} Nothing was written.\n`);
+    return unwritable.exitCode;
+  }
 
   let secret: Buffer | undefined;
   try {
+    const locations = new Map<object, string>();
+    const located = <T extends object>(items: T[], names: readonly string[]): T[] => {
+      items.forEach((item, i) => locations.set(item, names[i]!));
+      return items;
+    };
+    const shareFiles = (values.share ?? []).map(userPath);
     const recovered = values.combine
-      ? await recoverFromShareFiles(await Promise.all((values.share ?? []).map(userPath).map(async (file) => named(file, async () => parseShareFile(await readSmallFile(file))))), await readPrivateKey(userPath(values['operator-private-key'] as string)))
-      : await recoverFromBackups(await loadBackups(backups, deps), await Promise.all(recoveryKeyFiles.map(readPrivateKey)));
+      ? await recoverFromShareFiles(located(await Promise.all(shareFiles.map(async (file) => named(file, async () => parseShareFile(await readSmallFile(file))))), shareFiles), await readPrivateKey(userPath(values['operator-private-key'] as string)), locations)
+      : await recoverFromBackups(located(await loadBackups(backups, deps), backups), await Promise.all(recoveryKeyFiles.map(readPrivateKey)), locations);
     secret = recovered.secret;
     const quorum = recovered.shares > 1 ? ` from shards ${recovered.used.join(', ')} (${recovered.threshold} of ${recovered.shares} needed)` : '';
     io.stdout(`Backup of KMS key ${recovered.keyId}, created ${recovered.createdAt}${quorum}\nAddress: ${recovered.address} (the recovered key has this address)\n`);
@@ -156,7 +170,12 @@ async function decryptShare(backup: string, recoveryKeyFile: string, operatorKey
     const operatorKey = parseRecoveryPublicKey(await readFile(operatorKeyFile), operatorKeyFile);
     const [shard] = await loadBackups([backup], deps);
     if (shard?.version !== SHARD_VERSION) throw new InvalidBackupError('--decrypt-share takes one shard of an M-of-N backup; a single-key backup (version 1) is recovered directly, without a ceremony');
-    share = openShard(shard, await readRecoveryPrivateKey(recoveryKeyFile, deps.stdin));
+    const recoveryKey = await readRecoveryPrivateKey(recoveryKeyFile, deps.stdin);
+    try {
+      share = openShard(shard, recoveryKey);
+    } catch (error) {
+      throw error instanceof InvalidBackupError ? atLocation(error, backup) : error;
+    }
     const file = sealShareForOperator(shard, share, operatorKey.key);
     await writeFile(out, `${JSON.stringify(file, null, 2)}\n`, { mode: 0o600, flag: 'wx' });
     io.stdout(
@@ -172,6 +191,27 @@ async function decryptShare(backup: string, recoveryKeyFile: string, operatorKey
   }
 }
 
+// Why the recovered key could not be written to --out, found before recovery starts: the file exists (it is
+// never overwritten) or it lies unignored in a git working tree.
+async function outProblem(out: string): Promise<{ message: string; exitCode: number } | undefined> {
+  try {
+    refuseUnignoredKeyFile(out, '--out');
+  } catch (error) {
+    if (error instanceof KeyFileInWorkingTreeError) return { message: `error: ${error.name}: ${error.message}`, exitCode: 2 };
+    throw error;
+  }
+  return (await pathExists(out)) ? { message: `${out} already exists; choose a new --out file (it is never overwritten).`, exitCode: 1 } : undefined;
+}
+
+async function pathExists(path: string): Promise<boolean> {
+  try {
+    await lstat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 async function loadBackups(locations: readonly string[], deps: RecoverDeps): Promise<Backup[]> {
   const s3 = locations.some((l) => l.startsWith('s3://')) ? (deps.s3 ?? createS3Client()) : undefined;
   return Promise.all(locations.map((location) => named(location, () => loadBackup(location, s3))));
@@ -182,7 +222,7 @@ async function named<T>(location: string, read: () => Promise<T>): Promise<T> {
   try {
     return await read();
   } catch (error) {
-    if (error instanceof InvalidBackupError) throw new (error.constructor as typeof InvalidBackupError)(`${location}: ${error.message.replace(/^The backup cannot be used: /, '')}`, error);
+    if (error instanceof InvalidBackupError) throw atLocation(error, location);
     throw error;
   }
 }

@@ -1,6 +1,6 @@
 import type { KeyObject } from 'node:crypto';
 import { fingerprint, openEnvelope } from './envelope';
-import { MixedSharesError, NotEnoughSharesError, WrongRecoveryKeyError } from './errors';
+import { atLocation, InvalidBackupError, MixedSharesError, NotEnoughSharesError, WrongRecoveryKeyError } from './errors';
 import { openShareFile, type ShareFile } from './ceremony';
 import { checkShareSet, combineShares, openShard, type Backup, type ShardEnvelope, type ShareHeader } from './shards';
 
@@ -17,12 +17,16 @@ export interface RecoveredKey {
   readonly used: readonly number[];
 }
 
+/** Where each backup or share file was read from, for errors that concern one of them. */
+export type Locations = ReadonlyMap<object, string>;
+
 /**
  * Recovers a private key from stored backups and recovery private keys: one single-key backup (version 1),
  * or at least M shards of one M-of-N backup. Each private key is matched to its shard by fingerprint, never
- * by order; a private key that opens none of the shards is refused.
+ * by order; a private key that opens none of the shards is refused. A shard that fails to open is named by
+ * its entry in `locations`.
  */
-export async function recoverFromBackups(backups: readonly Backup[], privateKeys: readonly KeyObject[]): Promise<RecoveredKey> {
+export async function recoverFromBackups(backups: readonly Backup[], privateKeys: readonly KeyObject[], locations: Locations = new Map()): Promise<RecoveredKey> {
   const keys = new Map(privateKeys.map((key) => [fingerprint(key), key] as const));
   const single = backups.filter((b) => b.version === 1);
   if (single.length > 0) {
@@ -32,7 +36,7 @@ export async function recoverFromBackups(backups: readonly Backup[], privateKeys
     if (!key) {
       throw new WrongRecoveryKeyError(`it is encrypted to recovery key sha256:${envelope.recoveryKeySha256.slice(0, 16)}…, and the private key given is another one (wrong recovery key)`);
     }
-    const secret = openEnvelope(envelope, key);
+    const secret = openAll([envelope], (e) => openEnvelope(e, key), locations)[0]!;
     return { secret, keyId: envelope.keyId, address: envelope.address, createdAt: envelope.createdAt, threshold: 1, shares: 1, used: [] };
   }
   const shards = backups as readonly ShardEnvelope[];
@@ -42,25 +46,28 @@ export async function recoverFromBackups(backups: readonly Backup[], privateKeys
     if (!byKey.has(print)) throw new WrongRecoveryKeyError(`the recovery private key sha256:${print.slice(0, 16)}… opens none of the shards given (wrong recovery key, or its shard was not given)`);
   }
   const usable = shards.filter((s) => keys.has(s.recoveryKeySha256));
-  return finish(usable, openAll(usable, (s) => openShard(s, keys.get(s.recoveryKeySha256)!)));
+  return finish(usable, openAll(usable, (s) => openShard(s, keys.get(s.recoveryKeySha256)!), locations));
 }
 
 /** Recovers a private key from M share files (recover --decrypt-share) with the operator's one-time private key. */
-export async function recoverFromShareFiles(files: readonly ShareFile[], operatorPrivateKey: KeyObject): Promise<RecoveredKey> {
+export async function recoverFromShareFiles(files: readonly ShareFile[], operatorPrivateKey: KeyObject, locations: Locations = new Map()): Promise<RecoveredKey> {
   checkShareSetShape(files);
-  return finish(files, openAll(files, (file) => openShareFile(file, operatorPrivateKey)));
+  return finish(files, openAll(files, (file) => openShareFile(file, operatorPrivateKey), locations));
 }
 
-// Decrypts every share, zeroing those already decrypted if one fails.
-function openAll<T>(items: readonly T[], open: (item: T) => Buffer): Buffer[] {
+// Decrypts every share, zeroing those already decrypted if one fails, whose error names its file.
+function openAll<T extends object>(items: readonly T[], open: (item: T) => Buffer, locations: Locations): Buffer[] {
   const shares: Buffer[] = [];
-  try {
-    for (const item of items) shares.push(open(item));
-    return shares;
-  } catch (error) {
-    for (const share of shares) share.fill(0);
-    throw error;
+  for (const item of items) {
+    try {
+      shares.push(open(item));
+    } catch (error) {
+      for (const share of shares) share.fill(0);
+      const location = locations.get(item);
+      throw error instanceof InvalidBackupError && location !== undefined ? atLocation(error, location) : error;
+    }
   }
+  return shares;
 }
 
 // Mixed backups and duplicates are reported before counting: they explain a shortfall better than the count.

@@ -176,7 +176,7 @@ export function checkShareSet(headers: readonly ShareHeader[]): Omit<ShareHeader
   }
   if (headers.length < first.threshold) {
     throw new NotEnoughSharesError(
-      `this backup needs ${first.threshold} of its ${first.shares} shards, and only ${headers.length} (${[...seen].sort((a, b) => a - b).join(', ')}) can be opened with the keys given`,
+      `this backup needs ${first.threshold} of its ${first.shares} shards, and only ${seen.size === 1 ? `shard ${[...seen][0]}` : `${seen.size} shards (${[...seen].sort((a, b) => a - b).join(', ')})`} can be opened with the keys given`,
     );
   }
   const { index: _index, ...common } = first;

@@ -13,6 +13,7 @@ import * as policyStateRuntime from '../../lambdas/policy-state/runtime';
 import type { PolicyState } from '../../lambdas/policy-state/runtime';
 import { rejectionOf } from '../helpers/rejection';
 import { captureOutputPerTest } from '../helpers/captured-output';
+import { SpendingLimitExceededError } from '../../lambdas/policy-state/errors';
 
 const KEY = KNOWN_KEYS[0];
 const TO = KNOWN_KEYS[1].address;
@@ -342,6 +343,24 @@ describe('signer handler', () => {
         expect(kms.commandCalls(SignCommand)).toHaveLength(0);
       });
 
+      describe('logs', () => {
+        const output = captureOutputPerTest([process.stdout, process.stderr]);
+        const entries = () => output.lines.map((line) => JSON.parse(line) as Record<string, unknown>);
+
+        it('logs a spending-limit refusal as a WARN with the limit and what remains, without a stack and without an ERROR line', async () => {
+          mockKms(KEY.privateKey);
+          const spending = store();
+          const limit = { limitId: 'rule:r:daily', windowSeconds: 86400, asset: 'native', remainingAmount: 400000000000000000n };
+          spending.reserve.mockRejectedValueOnce(new SpendingLimitExceededError(limit, 600000000000000000n));
+          const error = await rejectionOf(withEnv({ ...env(limited), LOG_LEVEL: 'INFO' }, () => createHandler('eip1559', { client: new KMSClient({ region: 'us-east-1' }), spendingStore: spending })({ operation: 'sign', transaction }, context)));
+          expect(error).toMatchObject({ name: 'SpendingLimitExceededError' });
+          const refusal = entries().find((entry) => entry.message === 'spending limit refused the transaction');
+          expect(refusal).toMatchObject({ level: 'WARN', errorType: 'SpendingLimitExceededError', limitId: 'rule:r:daily', windowSeconds: 86400, requestedAmount: '600000000000000000', remainingAmount: '400000000000000000' });
+          expect(JSON.stringify(refusal)).not.toMatch(/stack|\bat /);
+          expect(entries().filter((entry) => entry.level === 'ERROR')).toEqual([]);
+        });
+      });
+
       it('releases the reservation when signing fails after it', async () => {
         const kms = mockKms(KEY.privateKey);
         kms.on(SignCommand).rejects(new NotFoundException({ message: 'gone', $metadata: {} }));
@@ -402,10 +421,12 @@ describe('signer handler', () => {
 
       it('counts spending limits in the table that POLICY_TABLE_NAME names, so a policy with limits starts', async () => {
         const kms = mockKms(KEY.privateKey);
-        // check decides without reserving, so no DynamoDB call is made: the handler only has to start with a store.
-        const decision = await withEnv({ ...env(limited), POLICY_TABLE_NAME: 'eth-signer-policy' }, () => newHandler()({ operation: 'check', transaction }, context));
-        expect(decision).toMatchObject({ allowed: true, ruleId: 'r', charges: [{ limitId: 'rule:r:daily', amount: '1000' }] });
-        expect(kms.calls()).toHaveLength(0);
+        // check counts nothing; it reads what remains (the item is keyed by the key ARN: one GetPublicKey). Here
+        // DynamoDB does not answer (a closed port), so check says the limits are unknown instead of guessing.
+        const unreachable = { AWS_ENDPOINT_URL_DYNAMODB: 'http://127.0.0.1:9', AWS_ACCESS_KEY_ID: 'x', AWS_SECRET_ACCESS_KEY: 'x', AWS_REGION: 'us-east-1' };
+        const decision = await withEnv({ ...env(limited), ...unreachable, POLICY_TABLE_NAME: 'eth-signer-policy' }, () => newHandler()({ operation: 'check', transaction }, context));
+        expect(decision).toMatchObject({ allowed: true, ruleId: 'r', charges: [{ limitId: 'rule:r:daily', amount: '1000' }], limitsUnknown: expect.stringMatching(/DynamoDB.*Sign counts the limits and may refuse/) });
+        expect(kms.commandCalls(SignCommand)).toHaveLength(0);
       });
     });
 

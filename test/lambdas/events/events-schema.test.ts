@@ -103,7 +103,7 @@ const TYPES: Array<[string, TypeCheck<unknown>]> = [
   })],
   ['statusResponse', typeCheck<StatusResponse>({ complete: { address: TO, keyId: 'arn:aws:kms:eu-west-1:111122223333:key/k', chainId: 1 }, required: { address: true, keyId: true, chainId: true } })],
   ['signResponse', typeCheck<SignResponse>({ complete: signed({ type: 2, maxFeePerGas: 2, maxPriorityFeePerGas: 1 }), required: { signedTransaction: true, transactionHash: true, from: true, signature: true } })],
-  ['checkResponse', typeCheck<CheckResponse>({ complete: { allowed: false, ruleId: 'payouts', reason: 'no rule allowed', closest: [], charges: [] }, required: { allowed: true } })],
+  ['checkResponse', typeCheck<CheckResponse>({ complete: { allowed: false, ruleId: 'payouts', reason: 'no rule allowed', closest: [], charges: [], limits: [], limitsUnknown: 'no store' }, required: { allowed: true } })],
   ['messageSignResponse', typeCheck<MessageSignResponse>({
     complete: authorizationResponse as Required<MessageSignResponse>,
     required: { signature: true, r: true, s: true, v: true, yParity: true, digest: true, address: true },

@@ -178,7 +178,7 @@ describe('compilePolicy', () => {
       ['a negative value for an unsigned argument', transferCall({ amount: { in: ['1', '-1'] } }), `${ARG}["amount"].in[1]`, 'must not be negative; got "-1"'],
       ['a negative value with a unit for a signed argument', withRule({ calls: [{ function: 'f(int256 x)', args: { x: { in: ['-1 ether'] } } }] }), `${ARG}["x"].in[0]`, 'must not be negative; got "-1 ether"'],
       ['a difference for a signed argument', withRule({ calls: [{ function: 'f(int256 x)', args: { x: { in: ['5-1'] } } }] }), `${ARG}["x"].in[0]`,
-        'must be a decimal number of wei (or token base units) such as "1000", or a number with a unit: "1.5 ether", "30 gwei" (units: wei, kwei, mwei, gwei, szabo, finney, ether); got "5-1"'],
+        'must be a decimal number of wei (or token base units) such as "1000", a number with a unit: "1.5 ether", "30 gwei" (units: wei, kwei, mwei, gwei, szabo, finney, ether), or a token amount with the token\'s decimals: "10000 * 10^6" (10,000 USDC, which has 6 decimals); got "5-1"'],
       ['a bool that is not "true" or "false"', withRule({ calls: [{ function: 'f(bool ok)', args: { ok: { in: ['yes'] } } }] }), `${ARG}["ok"].in[0]`,
         'must be "true" or "false" for a bool argument; got "yes"'],
       ['bytes with an odd number of hex digits', withRule({ calls: [{ function: 'f(bytes32 tag)', args: { tag: { in: ['0xabc'] } } }] }), `${ARG}["tag"].in[0]`,

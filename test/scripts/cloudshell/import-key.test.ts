@@ -182,6 +182,18 @@ describe('scripts/cloudshell/import-key.sh (AWS CLI + openssl, local KMS)', () =
     expect(await new KmsSigner({ keyId: arn, client }).getAddress()).toBe(DEV.address);
   });
 
+  it.each([
+    ['traditional encrypted EC PEM', ['ec', '-aes256', '-passout', 'pass:open sesame']],
+    ['PKCS#8 ENCRYPTED PRIVATE KEY', ['pkcs8', '-topk8', '-v2', 'aes-256-cbc', '-passout', 'pass:open sesame']],
+  ])('without a terminal, a passphrase-protected %s: says a passphrase is needed and there is no terminal to ask for it (3)', async (_name, encrypt) => {
+    const encrypted = keyFile(`no-tty-${encrypt[0]}.pem`, openssl(encrypt, openssl(['ec'], opensslSecp256k1Pem())));
+    // setsid: a new session with no controlling terminal, as in a CI job or a pipeline run by cron.
+    const result = await runScript(['--key-file', encrypted, '--key-id', 'alias/never-called'], '', `setsid ${shellQuote(SCRIPT)}`);
+    expect(result.code).toBe(3);
+    expect(result.stderr).toMatch(/is encrypted with a passphrase, and there is no terminal to ask for it/);
+    expect(result.stderr).not.toMatch(/not an EC key/);
+  });
+
   it('asks for the passphrase of an encrypted PEM once, and says to delete the key file afterwards', async () => {
     const arn = await createKey();
     const encrypted = keyFile('encrypted.pem', openssl(['pkcs8', '-topk8', '-v2', 'aes-256-cbc', '-passout', 'pass:open sesame'], opensslSecp256k1Pem()));

@@ -1,6 +1,8 @@
 // A key or mnemonic pasted where a file name goes is never echoed back, by any command.
 import { KNOWN_KEYS } from '../../fixtures/known-keys';
-import { runScript } from '../../helpers/cli-process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { CLI_HOME, REPO_ROOT, runProcess, runScript } from '../../helpers/cli-process';
 import { secretKind } from '../../../scripts/import-key/secret-arguments';
 
 jest.setTimeout(60_000);
@@ -56,8 +58,38 @@ describe('a secret given as an argument (child processes, as npm runs them)', ()
     expect(output).toMatch(/NOT used/);
     expect(output).toMatch(/EXPOSED/);
     expect(output).toMatch(/shell history/);
-    expect(output).toContain('~/.npm/_logs');
     expect(output).toMatch(/chmod 600/);
     expect(output).toMatch(/--key-file - /);
+  });
+
+  it('does not blame npm when npm did not start the command', async () => {
+    const result = await runScript('import-key.ts', ['--key-file', HEX, '--key-id', 'alias/x']);
+    expect(result.stderr).not.toMatch(/npm/);
+  });
+});
+
+describe('a secret given as an argument through npm run (npm echoes and logs it before the command starts)', () => {
+  // npm writes its debug log under HOME/.npm/_logs: the test's HOME is a fresh directory.
+  const npmRun = (args: string[]) => runProcess(args[0] === 'tsx' ? 'npx' : 'npm', args[0] === 'tsx' ? args : ['run', ...args], REPO_ROOT, { env: { npm_config_update_notifier: 'false', npm_config_fund: 'false' }, timeoutMs: 60_000 });
+  const logsDir = join(CLI_HOME, '.npm', '_logs');
+
+  it.each([
+    ['npm run import-key', ['import-key', '--', '--key-file', HEX, '--key-id', 'alias/x']],
+    ['npm run --silent address', ['--silent', 'address', '--', `--key-file=${HEX.slice(2)}`]],
+    ['npx tsx scripts/address.ts', ['tsx', 'scripts/address.ts', `--key-file=${HEX.slice(2)}`]],
+  ])('%s: names the npm debug log that holds the key, and how to remove it, without printing the key', async (_name, args) => {
+    const { stdout, stderr, code } = await npmRun(args);
+    const holding = readdirSync(logsDir)
+      .map((name) => join(logsDir, name))
+      .filter((file) => readFileSync(file, 'utf8').includes(HEX.slice(2)));
+    expect(code).not.toBe(0);
+    expect(holding.length).toBeGreaterThan(0); // npm did log it: the warning is the truth
+    for (const file of holding) expect(stderr).toContain(`'${file}'`);
+    expect(stderr).toMatch(args[0] === 'tsx' ? /You ran it through npx \(npm exec\), which had already logged it/ : /You ran it through npm, which had already shown it/);
+    expect(stderr).toMatch(/rm -- '/);
+    expect(stderr).toMatch(/EXPOSED/);
+    // npm's own banner (without --silent) repeats the command on stdout; the command itself never prints the key.
+    expect(stderr).not.toContain(HEX.slice(2, 30));
+    if (args[0] !== 'import-key') expect(stdout).not.toContain(HEX.slice(2, 30));
   });
 });

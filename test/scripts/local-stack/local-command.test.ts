@@ -2,7 +2,7 @@
 // every printed command runs as printed in a fresh shell, backups go to the local S3 as docs/backup.md says,
 // ports can be chosen, and mistakes give one line, not a stack trace.
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -62,6 +62,11 @@ describe('npm run local', () => {
   it('exports only service-specific endpoints (KMS, S3) and credentials the local S3 accepts (items 13, 15)', () => {
     expect(Object.keys(exports)).toEqual(expect.arrayContaining(['AWS_ENDPOINT_URL_KMS', 'AWS_ENDPOINT_URL_S3', 'AWS_REGION', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'KMS_KEY_ID']));
     expect(exports).not.toHaveProperty('AWS_ENDPOINT_URL');
+  });
+
+  it('docs/local-kms.md names every variable it exports (issue 28 item 5)', () => {
+    const section = readFileSync(join(REPO_ROOT, 'docs', 'local-kms.md'), 'utf8').split('### `npm run local`')[1]?.split('| option |')[0] ?? '';
+    for (const name of Object.keys(exports)) expect({ name, documented: section.includes(`\`${name}`) }).toEqual({ name, documented: true });
   });
 
   it('every example command runs as printed, in a fresh shell with those exports (item 14)', async () => {

@@ -25,6 +25,21 @@ describe('npm run policy', () => {
     expect(run('check', TREASURY)).toMatchObject({ code: POLICY_EXIT.ok, out: expect.stringMatching(/valid signing policy \(2 allow rules, 0 deny rules\)/) });
   });
 
+  it('check --network: says which allow rules can match that chain, exits 0', () => {
+    expect(run('check', TREASURY, '--network', 'mainnet')).toMatchObject({ code: POLICY_EXIT.ok, out: expect.stringMatching(/on chain 1 \(--network mainnet\): 2 allow rules can match \(eth-payouts, usdc-payouts\)/) });
+  });
+
+  it('check --network: warns and exits 3 when no allow rule can match that chain (a mainnet policy on sepolia)', () => {
+    const result = run('check', TREASURY, '--network', 'sepolia');
+    expect(result.code).toBe(POLICY_EXIT.denied);
+    expect(result.err).toMatch(/^warning: no allow rule can match chain 11155111 \(--network sepolia\): a signer with ETH_NETWORK=sepolia would deny every transaction\. The allow rules name chain 1;/);
+  });
+
+  it('check --network: a rule without chainId matches every chain; an unknown network is a usage error', () => {
+    expect(run('check', 'examples/policies/allow-all.json', '--network', 'sepolia').code).toBe(POLICY_EXIT.ok);
+    expect(run('check', TREASURY, '--network', 'nowhere')).toMatchObject({ code: POLICY_EXIT.usage, err: expect.stringMatching(/--network "nowhere" is neither/) });
+  });
+
   it('check: warns about a policy that allows anything', () => {
     expect(run('check', 'examples/policies/allow-all.json').out).toMatch(/allows ANY transaction/);
   });
