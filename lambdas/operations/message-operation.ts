@@ -1,7 +1,7 @@
 // The message operations end to end inside the Lambda: validate, ask the policy, sign the digest in KMS, respond.
 import { logger } from '../runtime/logger';
 import { recordMessageSignature } from '../runtime/metrics';
-import { parseMessageEvent, type MessageOperation } from '../events/message-request';
+import { parseMessageEvent, printableAscii, type MessageOperation } from '../events/message-request';
 import type { MessageRequest } from '../policy/message';
 import { messageDigest, toMessageSignResponse, type MessageSignResponse } from './message-signing';
 import { evaluateMessagePolicy, type MessagePolicy } from '../policy/message-policy';
@@ -65,6 +65,6 @@ function describeRequest(request: MessageRequest): Record<string, unknown> {
 export class MessagePolicyDeniedError extends SignerError {
   override readonly name = 'PolicyDeniedError';
   constructor(readonly operation: MessageOperation, readonly reason: string) {
-    super(`The signing policy refused this ${operation} and nothing was signed: ${reason.slice(0, 2000)}. To allow it, change the messages section of the signing policy (SIGNING_POLICY_FILE) and deploy.`);
+    super(`The signing policy refused this ${operation} and nothing was signed: ${printableAscii(reason.slice(0, 2000))}. To allow it, change the messages section of the signing policy (SIGNING_POLICY_FILE) and deploy.`);
   }
 }

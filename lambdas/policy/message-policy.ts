@@ -89,7 +89,7 @@ function decideTypedData(rules: readonly TypedDataRule[], data: TypedDataPayload
     if (reason === undefined) return { allowed: true, ruleId: rule.id };
     reasons.push(`${rule.id}: ${reason}`);
   }
-  return deny(`no signTypedData rule matches (${reasons.slice(0, 5).join('; ')}${reasons.length > 5 ? '; …' : ''})`);
+  return deny(`no signTypedData rule matches (${reasons.slice(0, 5).join('; ')}${reasons.length > 5 ? '; ...' : ''})`);
 }
 
 /** Why the rule does not allow this typed data, or undefined when it does. */
