@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { hexlify, toUtf8Bytes } from 'ethers';
 import { isMessageEvent, parseMessageEvent, type MessageOperation } from '../../../lambdas/events/message-request';
 import { InvalidRequestError } from '../../../lambdas/events/request';
@@ -204,5 +205,54 @@ describe('parseMessageEvent: signAuthorization', () => {
     })();
     expect(error).toMatchObject({ name: 'InvalidRequestError', issueCount: 20, message: expect.stringMatching(/^Invalid request \(20 problems\)/) });
     expect((error as InvalidRequestError).issues).toHaveLength(20);
+  });
+});
+
+describe('error messages of the message operations', () => {
+  const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
+  const messageOf = (event: Event) => thrownBy(InvalidRequestError, () => parseMessageEvent(event, CHAIN)).message;
+  const { EIP712Domain, ...MAIL_STRUCTS } = MAIL.types;
+
+  // One event per error path that echoes input or names a path built from it, each with non-ASCII in it.
+  it.each<[string, Event]>([
+    ['a non-string message', { operation: 'signMessage', message: { 'é': '→' } }],
+    ['an unknown encoding', { operation: 'signMessage', message: 'hi', encoding: 'ütf8' }],
+    ['hex with a non-hex digit', { operation: 'signMessage', message: '0x0é', encoding: 'hex' }],
+    ['a lone surrogate', { operation: 'signMessage', message: 'a\uD800' }],
+    ['an unknown field name', { operation: 'signMessage', message: 'hi', 'naïve\u202e': 1 }],
+    ['a non-identifier struct name', { operation: 'signTypedData', ...MAIL, types: { ...MAIL.types, 'Mäil': MAIL.types.Mail } }],
+    ['a struct name with $', { operation: 'signTypedData', ...MAIL, types: { ...MAIL.types, 'Mail$': MAIL.types.Mail } }],
+    ['a bad field type', { operation: 'signTypedData', ...MAIL, types: { ...MAIL.types, Person: [{ name: 'name', type: 'strïng' }] } }],
+    ['a bad field name', { operation: 'signTypedData', ...MAIL, types: { ...MAIL.types, Person: [{ name: 'nåme', type: 'string' }] } }],
+    ['an extra key in a field', { operation: 'signTypedData', ...MAIL, types: { ...MAIL.types, Person: [{ name: 'name', type: 'string', 'ñ': 1 }] } }],
+    ['recursive types (the cycle is drawn)', { operation: 'signTypedData', ...MAIL, types: { ...MAIL.types, Person: [{ name: 'mail', type: 'Mail' }] } }],
+    ['a missing EIP712Domain', { operation: 'signTypedData', ...MAIL, types: MAIL_STRUCTS }],
+    ['an unknown domain field', { operation: 'signTypedData', ...MAIL, types: { EIP712Domain, ...MAIL_STRUCTS }, domain: { ...MAIL.domain, 'ünknown': 1 } }],
+    ['a bad domain value', { operation: 'signTypedData', ...MAIL, domain: { ...MAIL.domain, chainId: '１' } }],
+    ['a message field the type lacks', { operation: 'signTypedData', ...MAIL, message: { ...MAIL.message, 'zusätzlich': 1 } }],
+    ['a bad string value', { operation: 'signTypedData', ...MAIL, message: { ...MAIL.message, contents: 'Bob \uDC00' } }],
+    ['a bad address value', { operation: 'signTypedData', ...MAIL, message: { ...MAIL.message, to: { name: 'Bob', wallet: '0xäbc' } } }],
+    ['an object with many non-ASCII keys', { operation: 'signTypedData', ...MAIL, message: { ...MAIL.message, to: Object.fromEntries(Array.from({ length: 8 }, (_, i) => [`κ${i}`, i])) } }],
+    ['a primaryType not declared', { operation: 'signTypedData', ...MAIL, primaryType: 'Lëtter' }],
+    ['a bad nonce', { operation: 'signAuthorization', address: DELEGATE, nonce: '७' }],
+    ['a bad address', { operation: 'signAuthorization', address: '0x→', nonce: 0 }],
+    ['a bad chain id', { operation: 'signAuthorization', address: DELEGATE, nonce: 0, chainId: '一' }],
+  ])('are printable ASCII for %s', (_label, event) => {
+    expect(messageOf(event)).toMatch(PRINTABLE_ASCII);
+  });
+
+  it('are printable ASCII for any event (property)', () => {
+    const anyValue = fc.oneof(fc.string({ unit: 'binary' }), fc.jsonValue(), fc.dictionary(fc.string({ unit: 'binary' }), fc.string({ unit: 'binary' })));
+    fc.assert(
+      fc.property(fc.constantFrom<MessageOperation>('signMessage', 'signTypedData', 'signAuthorization'), fc.dictionary(fc.string({ unit: 'binary' }), anyValue), (operation, fields) => {
+        const event = { ...fields, operation } as Event;
+        try {
+          parseMessageEvent(event, CHAIN);
+        } catch (error) {
+          expect((error as Error).message).toMatch(PRINTABLE_ASCII);
+        }
+      }),
+      { numRuns: 300 },
+    );
   });
 });

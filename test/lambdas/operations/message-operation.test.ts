@@ -5,7 +5,9 @@ import { join } from 'node:path';
 import { KMSClient, SignCommand } from '@aws-sdk/client-kms';
 import type { Context } from 'aws-lambda';
 import fc from 'fast-check';
-import { hashMessage, hexlify, Signature, verifyAuthorization, verifyMessage, verifyTypedData } from 'ethers';
+import { getAddress, getBytes, hashMessage, hexlify, Signature, verifyAuthorization, verifyMessage, verifyTypedData } from 'ethers';
+import { verifyMessage as viemVerifyMessage } from 'viem';
+import { recoverPersonalSignature } from '@metamask/eth-sig-util';
 import { createHandler } from '../../../lambdas/handler';
 import { MessagePolicyDeniedError } from '../../../lambdas/operations/message-operation';
 import type { MessageSignResponse } from '../../../lambdas/operations/message-signing';
@@ -213,7 +215,45 @@ describe('message operation logging', () => {
   });
 });
 
+describe('signMessage: one meaning per message, as viem, eth-sig-util and ethers read it', () => {
+  it('signs "0xdeadbeef" with encoding "hex" as its 4 bytes: eth-sig-util (personal_sign), viem ({ raw }) and ethers recover the key', async () => {
+    mockKms(KNOWN_KEYS[0].privateKey);
+    const { signature } = await invoke({ operation: 'signMessage', message: '0xdeadbeef', encoding: 'hex' });
+    expect(getAddress(recoverPersonalSignature({ data: '0xdeadbeef', signature }))).toBe(KNOWN_KEYS[0].address);
+    await expect(viemVerifyMessage({ address: KNOWN_KEYS[0].address as `0x${string}`, message: { raw: '0xdeadbeef' }, signature: signature as `0x${string}` })).resolves.toBe(true);
+    expect(verifyMessage(getBytes('0xdeadbeef'), signature)).toBe(KNOWN_KEYS[0].address);
+  });
+
+  it('signs "0xdeadbeef" with encoding "utf8" as its 10 characters: viem and ethers (a string is text to both) recover the key', async () => {
+    mockKms(KNOWN_KEYS[0].privateKey);
+    const { signature } = await invoke({ operation: 'signMessage', message: '0xdeadbeef', encoding: 'utf8' });
+    await expect(viemVerifyMessage({ address: KNOWN_KEYS[0].address as `0x${string}`, message: '0xdeadbeef', signature: signature as `0x${string}` })).resolves.toBe(true);
+    expect(verifyMessage('0xdeadbeef', signature)).toBe(KNOWN_KEYS[0].address);
+  });
+
+  it('signs "0x" with encoding "hex" as the empty message, as personal_sign does', async () => {
+    mockKms(KNOWN_KEYS[0].privateKey);
+    const { signature, digest } = await invoke({ operation: 'signMessage', message: '0x', encoding: 'hex' });
+    expect(digest).toBe(hashMessage(new Uint8Array()));
+    expect(getAddress(recoverPersonalSignature({ data: '0x', signature }))).toBe(KNOWN_KEYS[0].address);
+    await expect(viemVerifyMessage({ address: KNOWN_KEYS[0].address as `0x${string}`, message: { raw: '0x' }, signature: signature as `0x${string}` })).resolves.toBe(true);
+  });
+
+  it.each(['0xdeadbeef', '0x', '0xabc'])('refuses %s without an encoding and calls no KMS Sign', async (message) => {
+    const kms = mockKms(KNOWN_KEYS[0].privateKey);
+    await expect(invoke({ operation: 'signMessage', message })).rejects.toMatchObject({ name: 'InvalidRequestError', message: expect.stringMatching(/looks like 0x-hex/) });
+    expect(kms.commandCalls(SignCommand)).toHaveLength(0);
+  });
+});
+
 describe('MessagePolicyDeniedError', () => {
+  it('is printable ASCII whatever the reason quotes from the request', () => {
+    const error = new MessagePolicyDeniedError('signTypedData', 'mail: domain.name is "\u00c9ther \u2192 Mail", not "Ether Mail"; \u2026'.replace(/\\u([0-9a-f]{4})/g, (_, hex: string) => String.fromCharCode(parseInt(hex, 16))));
+    expect(error.message).toMatch(/^[\x20-\x7e]*$/);
+    expect(error.message).toContain('domain.name is "\\u00c9ther \\u2192 Mail"');
+  });
+
+
   it('names the operation and the reason, and keeps a long reason to its first 2,000 characters', () => {
     const error = new MessagePolicyDeniedError('signTypedData', 'r'.repeat(5000));
     expect(error).toMatchObject({ name: 'PolicyDeniedError', operation: 'signTypedData', reason: 'r'.repeat(5000) });
