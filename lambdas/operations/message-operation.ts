@@ -7,6 +7,7 @@ import { messageDigest, toMessageSignResponse, type MessageSignResponse } from '
 import { evaluateMessagePolicy, type MessagePolicy } from '../policy/message-policy';
 import { SignerError } from '../signer/errors';
 import type { KmsSigner } from '../signer/kms-signer';
+import type { PolicyGate } from './policy-gate';
 
 /** What a message operation needs from the handler. */
 export interface MessageOperationContext {
@@ -15,6 +16,13 @@ export interface MessageOperationContext {
   /** The signing policy's messages section; an operation it leaves out is denied. */
   readonly policy: MessagePolicy | undefined;
   readonly nowMs: number;
+  /**
+   * The transaction rules and spending store: a SafeTx is decided as the transaction it authorizes, and its
+   * charges are reserved before KMS signs (released if signing fails). Without it, SafeTx rules deny.
+   */
+  readonly gate?: Pick<PolicyGate, 'decide' | 'withReservation'>;
+  /** Identifies the spending reservation of this invocation (the Lambda request id). */
+  readonly reservationId?: string;
 }
 
 /**
@@ -23,15 +31,19 @@ export interface MessageOperationContext {
  */
 export async function runMessageOperation(
   event: Record<string, unknown> & { operation: MessageOperation },
-  { signer, chainId, policy, nowMs }: MessageOperationContext,
+  { signer, chainId, policy, nowMs, gate, reservationId }: MessageOperationContext,
 ): Promise<MessageSignResponse> {
   const request = parseMessageEvent(event, chainId);
-  const decision = evaluateMessagePolicy(policy, request, nowMs);
+  const decision = evaluateMessagePolicy(policy, request, nowMs, gate && ((transaction) => gate.decide(transaction)));
   if (!decision.allowed) throw new MessagePolicyDeniedError(request.operation, decision.reason);
   const digest = messageDigest(request);
   const key = await signer.getKey();
   const started = performance.now();
-  const signature = await signer.signDigest(digest);
+  const charges = decision.charges ?? [];
+  // A SafeTx counts against the spending limits as the transaction it authorizes: reserved first, as a transaction is.
+  const signature = charges.length > 0 && gate
+    ? await gate.withReservation({ allowed: true, ruleId: decision.ruleId, charges }, async () => ({ keyArn: key.keyArn, reservationId: reservationId ?? crypto.randomUUID() }), () => signer.signDigest(digest))
+    : await signer.signDigest(digest);
   const kmsLatencyMs = performance.now() - started; // the key is cached, so this is the Sign call
   recordMessageSignature(request.operation, kmsLatencyMs);
   logger.info(`${request.operation} signed`, {
