@@ -5,9 +5,12 @@ import { join } from 'node:path';
 import { KMSClient, SignCommand } from '@aws-sdk/client-kms';
 import type { Context } from 'aws-lambda';
 import fc from 'fast-check';
-import { getAddress, getBytes, hashMessage, hexlify, Signature, verifyAuthorization, verifyMessage, verifyTypedData } from 'ethers';
+import { getAddress, getBytes, hashMessage, hexlify, parseEther, Signature, verifyAuthorization, verifyMessage, verifyTypedData } from 'ethers';
 import { verifyMessage as viemVerifyMessage } from 'viem';
 import { recoverPersonalSignature } from '@metamask/eth-sig-util';
+import { safeTx, safeTxHash, safeTxSignRequest } from '../../../safe/safe-tx';
+import type { SpendingReserver } from '../../../lambdas/operations/policy-gate';
+import type { SpendCharge } from '../../../lambdas/policy';
 import { createHandler } from '../../../lambdas/handler';
 import { MessagePolicyDeniedError } from '../../../lambdas/operations/message-operation';
 import type { MessageSignResponse } from '../../../lambdas/operations/message-signing';
@@ -260,5 +263,72 @@ describe('MessagePolicyDeniedError', () => {
     expect(error.message).toBe(
       `The signing policy refused this signTypedData and nothing was signed: ${'r'.repeat(2000)}. To allow it, change the messages section of the signing policy (SIGNING_POLICY_FILE) and deploy.`,
     );
+  });
+});
+
+describe('signTypedData of a Safe SafeTx: counted against the spending limits as the transaction it authorizes', () => {
+  const SAFE = '0x5FbDB2315678afecb367f032d93F642f64180aa3';
+  const RECIPIENT = '0x70997970C51812dc3A010C7d01b50e0d17dc79C8';
+  let safeDirectory: string;
+  let safePolicyFile: string;
+  beforeAll(() => {
+    safeDirectory = mkdtempSync(join(tmpdir(), 'safe-policy-'));
+    safePolicyFile = join(safeDirectory, 'policy.json');
+    writeFileSync(safePolicyFile, JSON.stringify({
+      version: 1,
+      limits: [{ name: 'daily', window: '1d', maxValue: '1 ether' }],
+      rules: [{ id: 'payments', effect: 'allow', maxValue: '1 ether' }],
+      messages: { signTypedData: [{ id: 'treasury', primaryType: 'SafeTx', domain: { verifyingContract: [SAFE] }, safeTransaction: true }] },
+    }));
+  });
+  afterAll(() => rmSync(safeDirectory, { recursive: true, force: true }));
+
+  const safeTxEvent = (value: bigint) => safeTxSignRequest(SAFE, 1n, safeTx({ to: RECIPIENT, value, nonce: 0n }));
+  async function invokeWithStore(event: unknown, store: SpendingReserver): Promise<MessageSignResponse> {
+    const saved = { ...process.env };
+    Object.assign(process.env, ENV, { SIGNING_POLICY_FILE: safePolicyFile });
+    try {
+      return (await createHandler('eip1559', { client: new KMSClient({ region: 'us-east-1' }), spendingStore: store })(event, context)) as MessageSignResponse;
+    } finally {
+      process.env = saved;
+    }
+  }
+
+  it('reserves the inner value against the key limit before KMS signs, and returns the SafeTx hash signed', async () => {
+    const kms = mockKms(KNOWN_KEYS[0].privateKey);
+    const order: string[] = [];
+    kms.on(SignCommand).callsFake((input: { Message: Uint8Array }) => {
+      order.push('sign');
+      return { KeyId: KEY_ARN, Signature: derSign(input.Message, KNOWN_KEYS[0].privateKey), SigningAlgorithm: 'ECDSA_SHA_256' };
+    });
+    const reserved: Array<{ charges: readonly SpendCharge[]; reservationId: string }> = [];
+    const store: SpendingReserver = {
+      reserve: async (charges, options) => void (order.push('reserve'), reserved.push({ charges, reservationId: options.reservationId })),
+      release: async () => void order.push('release'),
+    };
+    const response = await invokeWithStore(safeTxEvent(parseEther('0.4')), store);
+    expect(response.digest).toBe(safeTxHash(SAFE, 1n, safeTx({ to: RECIPIENT, value: parseEther('0.4'), nonce: 0n })));
+    expect(order).toEqual(['reserve', 'sign']);
+    expect(reserved).toEqual([{ charges: [{ limit: expect.objectContaining({ id: 'key:daily', asset: 'native' }), amount: parseEther('0.4') }], reservationId: 'req-1' }]);
+  });
+
+  it('signs nothing when the limit would be exceeded', async () => {
+    const kms = mockKms(KNOWN_KEYS[0].privateKey);
+    const store: SpendingReserver = {
+      reserve: async () => {
+        throw Object.assign(new Error('the daily limit would be exceeded'), { name: 'SpendingLimitExceededError' });
+      },
+      release: async () => undefined,
+    };
+    await expect(invokeWithStore(safeTxEvent(parseEther('0.9')), store)).rejects.toThrow();
+    expect(kms.commandCalls(SignCommand)).toHaveLength(0);
+  });
+
+  it('refuses a SafeTx above the rule\'s maxValue before the store or KMS is asked', async () => {
+    const kms = mockKms(KNOWN_KEYS[0].privateKey);
+    const store: SpendingReserver = { reserve: jest.fn(), release: jest.fn() };
+    await expect(invokeWithStore(safeTxEvent(parseEther('2')), store)).rejects.toMatchObject({ name: 'PolicyDeniedError', message: expect.stringMatching(/treasury: the SafeTx's transaction .* is not allowed by the transaction rules/) });
+    expect(store.reserve).not.toHaveBeenCalled();
+    expect(kms.commandCalls(SignCommand)).toHaveLength(0);
   });
 });
