@@ -1,7 +1,7 @@
 // Safe (1.3.0 / 1.4.1) multisig transactions for callers of the signer Lambdas: the SafeTx typed data each owner
 // signs (through signTypedData), its hash (identical to Safe.getTransactionHash), and the signatures collected,
 // sorted by owner and packed as execTransaction takes them.
-import { AbiCoder, getAddress, getBytes, hexlify, Interface, Signature, TypedDataEncoder, type TypedDataField } from 'ethers';
+import { AbiCoder, getAddress, getBytes, hashMessage, hexlify, Interface, recoverAddress, Signature, TypedDataEncoder, type TypedDataField } from 'ethers';
 
 /** A Safe transaction: what execTransaction runs (operation 0 = CALL, 1 = DELEGATECALL) and the Safe's nonce. */
 export interface SafeTx {
@@ -112,6 +112,51 @@ export function decodeWord(result: string): bigint {
 
 /** The calldata of Safe.nonce(). */
 export const NONCE_DATA = SAFE.encodeFunctionData('nonce', []);
+
+/** A SafeTx for one Safe on one chain, as a signTypedData request carries it. */
+export interface SafeTxRequest {
+  readonly safe: string;
+  readonly chainId: bigint;
+  readonly tx: SafeTx;
+}
+
+/** Reads back the Safe, chain and SafeTx of a request made by safeTxSignRequest (or written by hand the same way). */
+export function safeTxFromRequest(request: unknown): SafeTxRequest {
+  const event = request as { primaryType?: unknown; domain?: Record<string, unknown>; message?: Record<string, unknown> };
+  if (event?.primaryType !== 'SafeTx' || typeof event.domain !== 'object' || typeof event.message !== 'object' || event.domain === null || event.message === null) {
+    throw new SafeSignatureError('the request is not a SafeTx signTypedData request: it needs primaryType "SafeTx", domain and message');
+  }
+  const { domain, message } = event;
+  const big = (value: unknown, field: string): bigint => {
+    if (typeof value !== 'string' && typeof value !== 'number') throw new SafeSignatureError(`the request's ${field} is not an integer`);
+    return BigInt(value);
+  };
+  const operation = Number(big(message.operation, 'message.operation'));
+  if (operation !== 0 && operation !== 1) throw new SafeSignatureError('the request\'s message.operation must be 0 (CALL) or 1 (DELEGATECALL)');
+  return {
+    safe: getAddress(String(domain.verifyingContract)),
+    chainId: big(domain.chainId, 'domain.chainId'),
+    tx: {
+      to: getAddress(String(message.to)), value: big(message.value, 'message.value'), data: hexlify(String(message.data)), operation,
+      safeTxGas: big(message.safeTxGas, 'message.safeTxGas'), baseGas: big(message.baseGas, 'message.baseGas'), gasPrice: big(message.gasPrice, 'message.gasPrice'),
+      gasToken: getAddress(String(message.gasToken)), refundReceiver: getAddress(String(message.refundReceiver)), nonce: big(message.nonce, 'message.nonce'),
+    },
+  };
+}
+
+/**
+ * One owner's signature from a signer Lambda's response ({ signature, address, digest }): an EIP-712 signature of
+ * the SafeTx (signTypedData), or an eth_sign one of its hash (signMessage with encoding "hex"). Checked to
+ * recover to the response's address over this SafeTx; anything else is refused, never passed on to the Safe.
+ */
+export function ownerSignatureFromResponse(hash: string, response: unknown): OwnerSignature {
+  const { signature, address } = (response ?? {}) as { signature?: unknown; address?: unknown };
+  if (typeof signature !== 'string' || typeof address !== 'string') throw new SafeSignatureError('a response needs signature and address, as the signer Lambda returns them');
+  const owner = getAddress(address);
+  if (recoverAddress(hash, signature) === owner) return { owner, signature, kind: 'typedData' };
+  if (recoverAddress(hashMessage(getBytes(hash)), signature) === owner) return { owner, signature, kind: 'ethSign' };
+  throw new SafeSignatureError(`the signature from ${owner} does not sign SafeTx ${hash} (neither EIP-712 nor eth_sign of it): it was made for another transaction, Safe, nonce or chain`);
+}
 
 /** Signatures that Safe would refuse: a repeated owner, or not 65 bytes. */
 export class SafeSignatureError extends Error {
