@@ -17,6 +17,7 @@ import { DEV_ACCOUNTS, runCast } from '../../scripts/local-chain';
 import { lambdaContext } from '../../scripts/local-stack/lambda-context';
 import { createSigningKey, startLocalStack, type LocalStack } from '../../scripts/local-stack/stack';
 import { compileSolidity, type CompiledContract } from '../helpers/solidity';
+import { runScript } from '../helpers/cli-process';
 import { E2E_CONTRACTS } from './contracts.sol';
 
 const artifact = (path: string) => createRequire(__filename)(`@safe-global/safe-contracts/build/artifacts/contracts/${path}`) as { abi: InterfaceAbi; bytecode: string };
@@ -250,6 +251,20 @@ describe('message operations on the local stack (local KMS, anvil prague, ethers
       const typed = await signBy(tx, [0]);
       const receipt = await execute(tx, packSignatures([...typed, { owner: owners[1]!.address, signature: ethSign, kind: 'ethSign' }]));
       expect(await stack.anvil.provider.getBalance(recipient, receipt!.blockNumber)).toBe(parseEther('0.25'));
+    });
+
+    it('executes what npm run safe prints: request -> each owner\'s Lambda -> exec -> sent by a relayer', async () => {
+      const recipient = Wallet.createRandom().address;
+      const request = await runScript('safe.ts', ['request', '--safe', await safeAddress(), '--chain-id', chainId.toString(), '--to', recipient, '--value', parseEther('0.1').toString(), '--rpc-url', stack.anvil.rpcUrl], { userDir: directory });
+      expect(request).toMatchObject({ code: 0, stderr: '' });
+      writeFileSync(join(directory, 'safe-request.json'), request.stdout);
+      for (const i of [0, 1]) writeFileSync(join(directory, `safe-response-${i}.json`), JSON.stringify(await sign(i, JSON.parse(request.stdout) as Record<string, unknown>)));
+      const exec = await runScript('safe.ts', ['exec', 'safe-request.json', 'safe-response-1.json', 'safe-response-0.json'], { userDir: directory });
+      expect(exec.code).toBe(0);
+      const call = JSON.parse(exec.stdout) as { to: string; data: string };
+      const relayer = new Wallet(DEV_ACCOUNTS[2].privateKey, stack.anvil.provider);
+      const receipt = await (await relayer.sendTransaction(call)).wait();
+      expect(await stack.anvil.provider.getBalance(recipient, receipt!.blockNumber)).toBe(parseEther('0.1'));
     });
 
     it('is refused by Safe with one signature (GS020), a non-owner (GS026) and a repeated owner (GS026)', async () => {

@@ -45,6 +45,17 @@ describe('parseTypedData and typedDataDigest', () => {
     }]);
   });
 
+  it('refuses struct names with $, on which viem and ethers disagree with eth-sig-util (which encodes only /^\\w*/ of a type name)', () => {
+    const input = { ...MAIL, types: { EIP712Domain: MAIL.types.EIP712Domain, Person$: MAIL.types.Person, Mail: [{ name: 'from', type: 'Person$' }, { name: 'to', type: 'Person$' }, { name: 'contents', type: 'string' }] } };
+    const viemDigest = hashTypedData(input as Parameters<typeof hashTypedData>[0]);
+    const { EIP712Domain: _omitted, ...types } = input.types;
+    expect(TypedDataEncoder.hash(MAIL.domain, types, MAIL.message)).toBe(viemDigest);
+    expect(`0x${Buffer.from(TypedDataUtils.eip712Hash(input as never, SignTypedDataVersion.V4)).toString('hex')}`).not.toBe(viemDigest);
+    const { payload, issues } = parse(input);
+    expect(payload).toBeUndefined();
+    expect(issues).toContainEqual({ field: 'types.Person$', problem: expect.stringMatching(/^contains \$, which MetaMask \(eth-sig-util\) drops/) });
+  });
+
   it('agrees with viem, eth-sig-util (V4) and ethers on the digest when types.EIP712Domain is declared', () => {
     const payload = accepted(MAIL);
     const metamaskDigest = `0x${Buffer.from(TypedDataUtils.eip712Hash(MAIL as never, SignTypedDataVersion.V4)).toString('hex')}`;

@@ -1,3 +1,5 @@
+import { hashAuthorization as viemHashAuthorization } from 'viem/utils';
+import { hashEIP7702Authorization } from '@metamask/eth-sig-util';
 import { concat, encodeRlp, keccak256, Signature, toBeArray } from 'ethers';
 import { parseMessageEvent } from '../../../lambdas/events/message-request';
 import { messageDigest, toMessageSignResponse } from '../../../lambdas/operations/message-signing';
@@ -25,6 +27,12 @@ describe('messageDigest', () => {
     ['nonce 2^64-2', '18446744073709551614', 1, 1n, 2n ** 64n - 2n],
   ])('hashes an EIP-7702 authorization: %s', (_label, nonce, chainId, expectedChain, expectedNonce) => {
     expect(messageDigest(authorization(nonce, chainId))).toBe(eip7702Hash(expectedChain, expectedNonce));
+  });
+
+  it('agrees with viem and eth-sig-util on an authorization hash (their nonces are JS numbers: 2^53-1 here)', () => {
+    const digest = messageDigest(authorization(String(2 ** 53 - 1), 1));
+    expect(viemHashAuthorization({ chainId: 1, address: DELEGATE, nonce: 2 ** 53 - 1 })).toBe(digest);
+    expect(`0x${hashEIP7702Authorization([1, DELEGATE, 2 ** 53 - 1]).toString('hex')}`).toBe(digest);
   });
 });
 
