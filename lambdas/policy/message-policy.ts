@@ -2,7 +2,6 @@
 // Each operation is a signing power of its own, so nothing is allowed unless the policy says so.
 import { getAddress, toUtf8Bytes } from 'ethers';
 import type { MessageRequest, TypedDataPayload } from './message';
-import type { PolicyDecision } from './evaluate';
 import type { PolicyRequest } from './request';
 import { safeTransactionRequest } from './safe-transaction';
 import type { SpendCharge } from './spending';
@@ -50,7 +49,11 @@ export interface TypedDataRule {
 }
 
 /** The transaction rules, for the typed data that authorizes a transaction (a SafeTx). */
-export type TransactionRules = (request: PolicyRequest) => PolicyDecision;
+export type TransactionRules = (request: PolicyRequest) => TransactionVerdict;
+/** What the transaction rules answer (evaluatePolicy's PolicyDecision has this shape; not imported, which would make a cycle). */
+export type TransactionVerdict =
+  | { readonly allowed: true; readonly ruleId: string; readonly charges: readonly SpendCharge[] }
+  | { readonly allowed: false; readonly reason: string };
 
 /** What the policy allows for the message operations. Anything left out is denied. */
 export interface MessagePolicy {
