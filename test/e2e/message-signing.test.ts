@@ -17,6 +17,9 @@ import { DEV_ACCOUNTS, runCast } from '../../scripts/local-chain';
 import { lambdaContext } from '../../scripts/local-stack/lambda-context';
 import { createSigningKey, startLocalStack, type LocalStack } from '../../scripts/local-stack/stack';
 import { compileSolidity, type CompiledContract } from '../helpers/solidity';
+import { startLocalDynamoDb, type LocalDynamoDb } from '../helpers/dynalite';
+import { createPolicyState } from '../../lambdas/policy-state/runtime';
+import type { PolicyState } from '../../lambdas/policy-state/runtime';
 import { runScript } from '../helpers/cli-process';
 import { E2E_CONTRACTS } from './contracts.sol';
 
@@ -46,10 +49,14 @@ describe('message operations on the local stack (local KMS, anvil prague, ethers
   let safe: Contract;
   let directory: string;
   let policyFile: string;
+  let dynamo: LocalDynamoDb;
+  let policyState: PolicyState;
+  const kmsSignCalls: string[] = [];
 
   /** A handler for one KMS key, configured from the environment on its first invocation, as on Lambda. */
   function handlerFor(alias: string): SignerHandler {
-    const handler = createHandler('eip1559', { client: stack.kmsClient });
+    // The spending store over the real SDK to dynalite: a SafeTx counts against the key's limits.
+    const handler = createHandler('eip1559', { client: stack.kmsClient, policyState });
     return async (event) => {
       Object.assign(process.env, { KMS_KEY_ID: alias, ETH_NETWORK: String(chainId), LOG_LEVEL: 'SILENT', SIGNING_POLICY_FILE: policyFile });
       return handler(event, lambdaContext('eth-signer-eip1559'));
@@ -80,7 +87,12 @@ describe('message operations on the local stack (local KMS, anvil prague, ethers
   }
 
   beforeAll(async () => {
-    [stack, contracts] = await Promise.all([startLocalStack({ anvilArgs: ['--hardfork', 'prague'] }), Promise.resolve().then(() => compileSolidity(E2E_CONTRACTS))]);
+    [stack, contracts, dynamo] = await Promise.all([startLocalStack({ anvilArgs: ['--hardfork', 'prague'] }), Promise.resolve().then(() => compileSolidity(E2E_CONTRACTS)), startLocalDynamoDb()]);
+    policyState = createPolicyState({ tableName: dynamo.tableName, idempotency: false, idempotencyWindowSeconds: 3600, callTimeoutMs: 3000 }, dynamo.client);
+    stack.kmsClient.middlewareStack.add((next, context) => async (args) => {
+      if (context.commandName === 'SignCommand') kmsSignCalls.push(String((args.input as { KeyId?: string }).KeyId));
+      return next(args);
+    }, { step: 'finalizeRequest', name: 'countKmsSignCalls' });
     chainId = stack.anvil.chainId;
     // One nonce counter for the deployments that follow each other quickly.
     deployer = new NonceManager(new Wallet(DEV_ACCOUNTS[0].privateKey, stack.anvil.provider));
@@ -106,13 +118,14 @@ describe('message operations on the local stack (local KMS, anvil prague, ethers
     directory = mkdtempSync(join(tmpdir(), 'e2e-messages-'));
     policyFile = join(directory, 'policy.json');
     // The transaction rules govern what a SafeTx makes the Safe send: payments of at most 1 ether.
-    writeFileSync(policyFile, JSON.stringify({ version: 1, rules: [{ id: 'payments-up-to-1-ether', effect: 'allow', maxValue: '1 ether', maxDataBytes: 0 }], messages }));
+    // and every key may authorize at most 2.5 ether a day, counted in dynalite.
+    writeFileSync(policyFile, JSON.stringify({ version: 1, limits: [{ name: 'daily-value', window: '24h', maxValue: '2.5 ether' }], rules: [{ id: 'payments-up-to-1-ether', effect: 'allow', maxValue: '1 ether', maxDataBytes: 0 }], messages }));
     keys.forEach(({ keyId }, i) => owners.push({ alias: `alias/e2e-messages-${i}`, keyId, address: addresses[i]!, handler: handlerFor(`alias/e2e-messages-${i}`) }));
   }, 60_000);
   afterAll(async () => {
     process.env.SIGNING_POLICY_FILE = 'examples/policies/allow-all.json';
     if (directory) rmSync(directory, { recursive: true, force: true });
-    await stack?.close();
+    await Promise.all([stack?.close(), dynamo?.close()]);
   });
 
   describe('signMessage', () => {
@@ -278,6 +291,19 @@ describe('message operations on the local stack (local KMS, anvil prague, ethers
       expect(() => packSignatures([first!, first!])).toThrow(/signed twice/);
       expect(await revertOf(tx, `${first!.signature}${first!.signature.slice(2)}`)).toMatch(/GS026/);
       expect(await revertOf(tx, packSignatures([first!, second!]))).toBe('no revert');
+    });
+
+    it("counts each SafeTx against the signing key's spending limit (dynalite) and refuses, before KMS, the one that would exceed it", async () => {
+      // A fourth KMS key: the limit is the key's whoever owns the Safe, and this key has signed nothing yet.
+      await createSigningKey(stack.kmsClient, 'alias/e2e-messages-limit');
+      const limited = handlerFor('alias/e2e-messages-limit');
+      const nonce = await safeNonce();
+      const request = (n: bigint) => safeTxSignRequest(safe.target as string, chainId, safeTx({ to: Wallet.createRandom().address, value: parseEther('1'), nonce: nonce + n }));
+      await expect(limited(request(0n))).resolves.toMatchObject({ digest: expect.stringMatching(/^0x[0-9a-f]{64}$/) });
+      await expect(limited(request(1n))).resolves.toMatchObject({ digest: expect.stringMatching(/^0x[0-9a-f]{64}$/) });
+      const signsBefore = kmsSignCalls.length;
+      await expect(limited(request(2n))).rejects.toMatchObject({ name: 'SpendingLimitExceededError', message: expect.stringMatching(/daily-value/) });
+      expect(kmsSignCalls.length).toBe(signsBefore);
     });
 
     it('refuses, before KMS, a SafeTx whose transaction the transaction rules do not allow (over 1 ether, DELEGATECALL, a gas refund)', async () => {
