@@ -72,7 +72,7 @@ export function createHandler(kind: SignerKind, { client, spendingStore, policyS
       const { config, gate } = runtime;
       const signer = runtime.signer.withSignal(invocationBudget(context, config.timeoutMarginMs));
       if (isMessageEvent(event)) {
-        return await runMessageOperation(event, { signer, chainId: config.chainId, policy: gate.policy.messages, nowMs: Date.now(), gate, reservationId: context?.awsRequestId });
+        return await runMessageOperation(event, { signer, chainId: config.chainId, policy: gate.policy.messages, nowMs: Date.now(), gate, reservationId: context?.awsRequestId, deadlineMs: invocationDeadline(context) });
       }
       const request = parseSignerEvent(event, kind, config.chainId);
       if (request.operation === 'status') {

@@ -23,6 +23,8 @@ export interface MessageOperationContext {
   readonly gate?: Pick<PolicyGate, 'decide' | 'withReservation'>;
   /** Identifies the spending reservation of this invocation (the Lambda request id). */
   readonly reservationId?: string;
+  /** When the spending store must have answered (the invocation's deadline less its margin). */
+  readonly deadlineMs?: number;
 }
 
 /**
@@ -31,7 +33,7 @@ export interface MessageOperationContext {
  */
 export async function runMessageOperation(
   event: Record<string, unknown> & { operation: MessageOperation },
-  { signer, chainId, policy, nowMs, gate, reservationId }: MessageOperationContext,
+  { signer, chainId, policy, nowMs, gate, reservationId, deadlineMs }: MessageOperationContext,
 ): Promise<MessageSignResponse> {
   const request = parseMessageEvent(event, chainId);
   const decision = evaluateMessagePolicy(policy, request, nowMs, gate && ((transaction) => gate.decide(transaction)));
@@ -42,7 +44,7 @@ export async function runMessageOperation(
   const charges = decision.charges ?? [];
   // A SafeTx counts against the spending limits as the transaction it authorizes: reserved first, as a transaction is.
   const signature = charges.length > 0 && gate
-    ? await gate.withReservation({ allowed: true, ruleId: decision.ruleId, charges }, async () => ({ keyArn: key.keyArn, reservationId: reservationId ?? crypto.randomUUID() }), () => signer.signDigest(digest))
+    ? await gate.withReservation({ allowed: true, ruleId: decision.ruleId, charges }, async () => ({ keyArn: key.keyArn, reservationId: reservationId ?? crypto.randomUUID(), ...(deadlineMs !== undefined && { deadlineMs }) }), () => signer.signDigest(digest))
     : await signer.signDigest(digest);
   const kmsLatencyMs = performance.now() - started; // the key is cached, so this is the Sign call
   recordMessageSignature(request.operation, kmsLatencyMs);

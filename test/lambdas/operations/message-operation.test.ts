@@ -294,22 +294,22 @@ describe('signTypedData of a Safe SafeTx: counted against the spending limits as
     }
   }
 
-  it('reserves the inner value against the key limit before KMS signs, and returns the SafeTx hash signed', async () => {
+  it('reserves the inner value against the key limit before KMS signs (under the invocation deadline), and returns the SafeTx hash signed', async () => {
     const kms = mockKms(KNOWN_KEYS[0].privateKey);
     const order: string[] = [];
     kms.on(SignCommand).callsFake((input: { Message: Uint8Array }) => {
       order.push('sign');
       return { KeyId: KEY_ARN, Signature: derSign(input.Message, KNOWN_KEYS[0].privateKey), SigningAlgorithm: 'ECDSA_SHA_256' };
     });
-    const reserved: Array<{ charges: readonly SpendCharge[]; reservationId: string }> = [];
+    const reserved: Array<{ charges: readonly SpendCharge[]; reservationId: string; deadlineMs?: number }> = [];
     const store: SpendingReserver = {
-      reserve: async (charges, options) => void (order.push('reserve'), reserved.push({ charges, reservationId: options.reservationId })),
+      reserve: async (charges, options) => void (order.push('reserve'), reserved.push({ charges, reservationId: options.reservationId, deadlineMs: options.deadlineMs })),
       release: async () => void order.push('release'),
     };
     const response = await invokeWithStore(safeTxEvent(parseEther('0.4')), store);
     expect(response.digest).toBe(safeTxHash(SAFE, 1n, safeTx({ to: RECIPIENT, value: parseEther('0.4'), nonce: 0n })));
     expect(order).toEqual(['reserve', 'sign']);
-    expect(reserved).toEqual([{ charges: [{ limit: expect.objectContaining({ id: 'key:daily', asset: 'native' }), amount: parseEther('0.4') }], reservationId: 'req-1' }]);
+    expect(reserved).toEqual([{ charges: [{ limit: expect.objectContaining({ id: 'key:daily', asset: 'native' }), amount: parseEther('0.4') }], reservationId: 'req-1', deadlineMs: expect.any(Number) }]);
   });
 
   it('signs nothing when the limit would be exceeded', async () => {
