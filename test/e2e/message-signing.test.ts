@@ -167,10 +167,14 @@ describe('message operations on the local stack (local KMS, anvil prague, ethers
       ...types,
     });
 
-    it('returns a signature that ethers verifyTypedData and cast wallet verify --data accept', async () => {
+    it('returns a signature that ethers verifyTypedData, eth-sig-util (V4), viem and cast wallet verify --data accept', async () => {
       const { domain, primaryType, message } = mail();
       const response = await sign(0, { operation: 'signTypedData', domain, types: withDomainType(MAIL_TYPES), primaryType, message });
       expect(verifyTypedData(domain, MAIL_TYPES, message, response.signature)).toBe(kms().address);
+      // MetaMask's library (eth_signTypedData_v4) and viem recover the same address from the same JSON.
+      const typedData = { domain, types: withDomainType(MAIL_TYPES), primaryType, message } as never;
+      expect(getAddress(recoverTypedSignature({ data: typedData, signature: response.signature, version: SignTypedDataVersion.V4 }))).toBe(kms().address);
+      await expect(viemVerifyTypedData({ ...(typedData as object), address: kms().address, signature: response.signature } as never)).resolves.toBe(true);
       const json = JSON.stringify({ domain, types: withDomainType(MAIL_TYPES), primaryType, message });
       await expect(runCast(['wallet', 'verify', '--data', '--address', kms().address, json, response.signature])).resolves.toMatch(/Validation succeeded/);
     });
