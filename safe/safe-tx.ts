@@ -91,18 +91,12 @@ export function packSignatures(signatures: readonly OwnerSignature[]): string {
 
 const SAFE = new Interface([
   'function execTransaction(address to, uint256 value, bytes data, uint8 operation, uint256 safeTxGas, uint256 baseGas, uint256 gasPrice, address gasToken, address refundReceiver, bytes signatures) payable returns (bool success)',
-  'function getTransactionHash(address to, uint256 value, bytes data, uint8 operation, uint256 safeTxGas, uint256 baseGas, uint256 gasPrice, address gasToken, address refundReceiver, uint256 _nonce) view returns (bytes32)',
   'function nonce() view returns (uint256)',
 ]);
 
 /** The calldata of Safe.execTransaction(tx, signatures): any account may send it to the Safe. */
 export function execTransactionData(tx: SafeTx, signatures: string): string {
   return SAFE.encodeFunctionData('execTransaction', [tx.to, tx.value, tx.data, tx.operation, tx.safeTxGas, tx.baseGas, tx.gasPrice, tx.gasToken, tx.refundReceiver, signatures]);
-}
-
-/** The calldata of Safe.getTransactionHash(tx), to compare with safeTxHash on chain. */
-export function getTransactionHashData(tx: SafeTx): string {
-  return SAFE.encodeFunctionData('getTransactionHash', [tx.to, tx.value, tx.data, tx.operation, tx.safeTxGas, tx.baseGas, tx.gasPrice, tx.gasToken, tx.refundReceiver, tx.nonce]);
 }
 
 /** Decodes the 32-byte word a Safe view returns (nonce, getTransactionHash). */
