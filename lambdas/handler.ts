@@ -77,7 +77,7 @@ export function createHandler(kind: SignerKind, { client, spendingStore, policyS
         // A message signature counts against the key-wide limits, and a permit against its token's, like a transaction.
         const reservation = async () => ({ keyArn: (await signer.getKey()).keyArn, reservationId: context?.awsRequestId ?? crypto.randomUUID(), deadlineMs: invocationDeadline(context) });
         const spend = <T>(charges: PolicyAllow['charges'], sign: () => Promise<T>) => gate.withReservation({ allowed: true, ruleId: '', charges }, reservation, sign);
-        return await runMessageOperation(event, { signer, chainId: config.chainId, policy: gate.policy, nowMs: Date.now(), spend });
+        return await runMessageOperation(event, { signer, chainId: config.chainId, policy: gate.policy, nowMs: Date.now(), spend, transactions: (transaction) => gate.decide(transaction) });
       }
       const request = parseSignerEvent(event, kind, config.chainId);
       if (request.operation === 'status') {

@@ -2,7 +2,9 @@
 // and signAuthorization (EIP-7702). Validated completely before anything is hashed or sent to KMS.
 import { getAddress, getBytes, toUtf8Bytes } from 'ethers';
 import { InvalidRequestError, type RequestIssue } from './request';
-import { describe, hasLoneSurrogate, parseTypedData, type AddIssue } from './typed-data';
+import { describeName, describeValue as describe } from './describe';
+import { hasLoneSurrogate, parseTypedData, type AddIssue } from './typed-data';
+import { isAmbiguousMessage } from '../signer/personal-message';
 import type { AuthorizationTuple, MessageRequest, PersonalMessage } from '../policy/message';
 
 /** The operations this module reads. */
@@ -10,7 +12,8 @@ export const MESSAGE_OPERATIONS = ['signMessage', 'signTypedData', 'signAuthoriz
 export type MessageOperation = (typeof MESSAGE_OPERATIONS)[number];
 
 const MAX_MESSAGE_BYTES = 64 * 1024;
-const UINT64_MAX = 2n ** 64n - 1n;
+// EIP-7702: an authorization's nonce must be below 2^64-1 (clients skip one that is not).
+const MAX_AUTHORIZATION_NONCE = 2n ** 64n - 2n;
 const HEX_BYTES = /^0x(?:[0-9a-fA-F]{2})*$/;
 
 /** Whether the event asks for one of the message operations (so parseMessageEvent, not parseSignerEvent, reads it). */
@@ -21,7 +24,8 @@ export function isMessageEvent(event: unknown): event is Record<string, unknown>
 /** Validates a message-operation event, or throws InvalidRequestError listing every problem. `chainId` is the signer's chain. */
 export function parseMessageEvent(event: Record<string, unknown> & { operation: MessageOperation }, chainId: bigint): MessageRequest {
   const issues: RequestIssue[] = [];
-  const add: AddIssue = (field, problem) => void issues.push({ field, problem });
+  // Every message is printable ASCII whatever the event holds: one place, so that no error path can miss it.
+  const add: AddIssue = (field, problem) => void issues.push({ field: printableAscii(field), problem: printableAscii(problem) });
   const request = parseOperation(event, chainId, add);
   if (issues.length > 0 || !request) throw new InvalidRequestError(issues);
   return request;
@@ -53,12 +57,16 @@ function parsePersonalMessage(value: unknown, encoding: unknown, add: AddIssue):
     return undefined;
   }
   if (typeof value !== 'string') {
-    return void add('message', `must be a string: UTF-8 text, or 0x-prefixed hex for raw bytes; got ${describe(value)}`);
+    return void add('message', `must be a string: UTF-8 text, or 0x-prefixed hex with "encoding": "hex" for raw bytes; got ${describe(value)}`);
   }
-  // Without an explicit encoding, 0x-hex is bytes (as personal_sign and ethers' signMessage treat it).
-  const isHex = encoding === 'hex' || (encoding === undefined && value.length > 2 && HEX_BYTES.test(value));
-  if (isHex) {
-    if (!HEX_BYTES.test(value)) return void add('message', `must be 0x-prefixed hex with an even number of digits when encoding is "hex"; got ${describe(value)}`);
+  // One meaning per message: wallets and libraries disagree on a string that looks like hex (ethers and viem
+  // sign its text, personal_sign and cast its bytes, "0x" and odd digits differ again), so the caller says which.
+  if (encoding === undefined && isAmbiguousMessage(value)) {
+    return void add('message', `looks like 0x-hex, which tools read either as text or as bytes; add "encoding": "hex" to sign the bytes it spells, or "encoding": "utf8" to sign the text (${value.length} characters, not echoed)`);
+  }
+  if (encoding === 'hex') {
+    if (!/^0x[0-9a-fA-F]*$/.test(value)) return void add('message', `must be 0x-prefixed hex when encoding is "hex" ("0x" is the empty message); got ${describe(value)}`);
+    if (!HEX_BYTES.test(value)) return void add('message', `has an odd number of hex digits (${value.length - 2}), so it spells no whole bytes (eth-sig-util would sign a leading 0, cast refuses it); write every byte as two digits`);
     if ((value.length - 2) / 2 > MAX_MESSAGE_BYTES) return void add('message', `is ${(value.length - 2) / 2} bytes; at most ${MAX_MESSAGE_BYTES} are accepted`);
     return { bytes: getBytes(value) };
   }
@@ -80,8 +88,8 @@ function parseAuthorization(event: Record<string, unknown>, chainId: bigint, add
     }
   }
   const nonce = event.nonce === undefined
-    ? void add('nonce', "is required: the account's nonce when the authorization is processed (if the account itself sends the type 4 transaction, its nonce + 1), up to 2^64-1")
-    : parseUint(event.nonce, 'nonce', UINT64_MAX, '2^64-1 (EIP-7702)', add);
+    ? void add('nonce', "is required: the account's nonce when the authorization is processed (if the account itself sends the type 4 transaction, its nonce + 1), below 2^64-1")
+    : parseUint(event.nonce, 'nonce', MAX_AUTHORIZATION_NONCE, '2^64-2 (EIP-7702 requires nonce < 2^64-1; clients skip an authorization with a larger one)', add);
   let authChainId: bigint | undefined = chainId;
   if (event.chainId !== undefined) {
     authChainId = parseUint(event.chainId, 'chainId', 2n ** 256n - 1n, '2^256-1', add);
@@ -116,11 +124,16 @@ function parseUint(value: unknown, field: string, max: bigint, maxLabel: string,
 function rejectUnknown(object: Record<string, unknown>, known: string[], add: AddIssue): void {
   // At most 20 reported: an event with 100,000 unknown fields must not make a 100,000-line error.
   for (const name of Object.keys(object).filter((key) => !known.includes(key)).slice(0, 20)) {
-    add(name.slice(0, 64), `is not accepted by ${String(object.operation)}; accepted: ${known.join(', ')}`);
+    add(describeName(name), `is not accepted by ${String(object.operation)}; accepted: ${known.join(', ')}`);
   }
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   // Stryker disable next-line ConditionalExpression: a Lambda event is JSON; its non-objects (strings, numbers, booleans) have no operation property either
   return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** Escapes every character outside printable ASCII as \uXXXX: error messages reach terminals, logs and JSON consumers. */
+export function printableAscii(text: string): string {
+  return text.replace(/[^\x20-\x7e]/g, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }

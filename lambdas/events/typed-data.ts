@@ -2,6 +2,7 @@
 // completely before anything is hashed: every bad type or value is reported by its path.
 import { concat, getAddress, keccak256, TypedDataEncoder, type TypedDataDomain, type TypedDataField } from 'ethers';
 import type { TypedDataPayload } from '../policy/message';
+import { describeName } from './describe';
 
 /** Reports one problem with a field, named by its path. */
 export type AddIssue = (field: string, problem: string) => void;
@@ -14,6 +15,8 @@ const MAX_VALUES = 10_000;
 const MAX_DEPTH = 16;
 const MAX_STRING_BYTES = 64 * 1024;
 const IDENTIFIER = /^[A-Za-z_$][A-Za-z0-9_$]{0,63}$/;
+// Struct names without $: eth-sig-util (MetaMask) reads a type name as /^\w*/ and would drop the rest from encodeType.
+const STRUCT_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
 const INTEGER_TYPE = /^(u?)int([1-9][0-9]{0,2})$/;
 const FIXED_BYTES_TYPE = /^bytes([1-9][0-9]?)$/;
 const FIELD_TYPE = /^([A-Za-z_$][A-Za-z0-9_$]{0,63})((?:\[[0-9]*\]){0,4})$/;
@@ -108,9 +111,14 @@ function parseTypes(value: unknown, field: string, add: AddIssue): Map<string, T
   const types = new Map<string, TypedDataField[]>();
   let ok = true;
   for (const name of names) {
-    const at = `${field}.${name}`;
-    if (!IDENTIFIER.test(name)) {
-      add(at, 'is not a valid type name: letters, digits, _ and $, not starting with a digit, at most 64 characters');
+    const at = `${field}.${describeName(name)}`;
+    if (IDENTIFIER.test(name) && name.includes('$')) {
+      add(at, 'contains $, which MetaMask (eth-sig-util) drops from the type encoding, so its signature would not verify there; rename the type with letters, digits and _ only');
+      ok = false;
+      continue;
+    }
+    if (!STRUCT_NAME.test(name)) {
+      add(at, 'is not a valid type name: letters, digits and _, not starting with a digit, at most 64 characters');
       ok = false;
       continue;
     }
@@ -142,7 +150,7 @@ function parseFields(value: unknown, at: string, structKind: (type: string) => '
       if (key !== 'name' && key !== 'type') {
         // Stryker disable next-line BooleanLiteral: the field's name and type are still read, so ok only shapes the return value; the extra key was reported, and parseTypedData refuses any payload with a problem
         ok = false;
-        add(`${fieldAt}.${key}`, 'is not accepted; a field has only name and type');
+        add(`${fieldAt}.${describeName(key)}`, 'is not accepted; a field has only name and type');
       }
     }
     const { name, type } = entry;
@@ -169,7 +177,7 @@ function fieldTypeProblem(type: unknown, structKind: (type: string) => 'struct' 
   const match = typeof type === 'string' ? FIELD_TYPE.exec(type) : null;
   // Stryker disable next-line ConditionalExpression: typeof is tested twice (for exec and for narrowing); either test alone refuses a type that is not a string
   if (typeof type !== 'string' || !match) {
-    return `must be an EIP-712 type: an elementary type (uint8…uint256, int8…int256, bytes1…bytes32, bytes, string, bool, address), a declared struct type, or either followed by [] or [N]; got ${describe(type)}`;
+    return `must be an EIP-712 type: an elementary type (uint8 to uint256, int8 to int256, bytes1 to bytes32, bytes, string, bool, address), a declared struct type, or either followed by [] or [N]; got ${describe(type)}`;
   }
   // Stryker disable next-line StringLiteral: both groups always take part in a match; the defaults only satisfy noUncheckedIndexedAccess
   const base = match[1] ?? '';
@@ -199,7 +207,7 @@ function reachableTypes(primaryType: string, types: Map<string, TypedDataField[]
   const visit = (name: string): boolean => {
     const cycleAt = path.indexOf(name);
     if (cycleAt >= 0) {
-      add(`${field}.${name}`, `is recursive (${[...path.slice(cycleAt), name].join(' → ')}): recursive types are not supported`);
+      add(`${field}.${name}`, `is recursive (${[...path.slice(cycleAt), name].join(' -> ')}): recursive types are not supported`);
       return false;
     }
     // Stryker disable next-line ConditionalExpression: a shortcut; visiting a type again (a diamond of types) finds the same fields
@@ -220,10 +228,11 @@ function reachableTypes(primaryType: string, types: Map<string, TypedDataField[]
 
 function parseDomainFields(types: Record<string, unknown>, domain: unknown, field: string, add: AddIssue): TypedDataField[] | undefined {
   if (!Object.hasOwn(types, 'EIP712Domain')) {
-    // Derived from the domain's keys in EIP-712's order, as ethers and viem do.
-    // Stryker disable next-line ArrayDeclaration: parseDomain refuses a domain that is not an object before it reads the fields
-    if (!isRecord(domain)) return [];
-    return [...DOMAIN_FIELDS].filter(([name]) => Object.hasOwn(domain, name)).map(([name, type]) => ({ name, type }));
+    // Verifiers disagree on the domain type when it is left out: ethers and viem derive it from the domain's fields,
+    // MetaMask's eth-sig-util (V4) hashes an empty EIP712Domain(). One meaning per payload: the caller declares it.
+    const present = isRecord(domain) ? [...DOMAIN_FIELDS].filter(([name]) => Object.hasOwn(domain, name)) : [];
+    const suggestion = present.map(([name, type]) => `{"name": "${name}", "type": "${type}"}`).join(', ');
+    return void add(field, `is required: without it ethers and viem derive the domain type from the domain's fields but MetaMask (eth-sig-util V4) hashes an empty EIP712Domain(), so the signature would verify in some tools and not others; declare it${present.length > 0 ? `, here [${suggestion}]` : ''}`);
   }
   const fields = parseFields(types.EIP712Domain, field, () => undefined, add);
   if (!fields) return undefined;
@@ -249,7 +258,7 @@ function parseDomain(value: unknown, fields: readonly TypedDataField[], chainId:
     if (!declared.has(key)) {
       // Stryker disable next-line BooleanLiteral: ok only shapes the return value; the problem was reported, and parseTypedData refuses any payload with a problem
       ok = false;
-      add(`${field}.${key}`, DOMAIN_FIELDS.has(key)
+      add(`${field}.${describeName(key)}`, DOMAIN_FIELDS.has(key)
         ? 'is not declared in types.EIP712Domain, so it would not be signed; declare it or leave it out'
         : `is not an EIP-712 domain field; accepted: ${[...DOMAIN_FIELDS.keys()].join(', ')}`);
     }
@@ -311,7 +320,7 @@ function checkValue(
       if (!known.has(key)) {
         // Stryker disable next-line BooleanLiteral: ok only shapes the return value; the problem was reported, and parseTypedData refuses any payload with a problem
         ok = false;
-        add(`${path}.${key}`, `is not a field of ${type}, so it would not be signed; ${type} has ${[...known].join(', ') || 'no fields'}`);
+        add(`${path}.${describeName(key)}`, `is not a field of ${type}, so it would not be signed; ${type} has ${[...known].join(', ') || 'no fields'}`);
       }
     }
     const entries: Array<[string, unknown]> = [];
@@ -411,13 +420,18 @@ export function hasLoneSurrogate(text: string): boolean {
 export function describe(value: unknown): string {
   if (value === undefined) return 'nothing';
   if (typeof value === 'string') {
-    const shown = JSON.stringify(value.slice(0, 80));
+    const shown = asciiJson(value.slice(0, 80));
     return value.length > 80 ? `${shown.slice(0, -1)}..." (${value.length} characters)` : shown;
   }
   if (Array.isArray(value)) return `an array of ${value.length} element${value.length === 1 ? '' : 's'}`;
   if (typeof value === 'object' && value !== null) {
     const keys = Object.keys(value);
-    return `an object with ${keys.length === 0 ? 'no fields' : `fields ${keys.slice(0, 5).map((k) => JSON.stringify(k.slice(0, 40))).join(', ')}${keys.length > 5 ? ', …' : ''}`}`;
+    return `an object with ${keys.length === 0 ? 'no fields' : `fields ${keys.slice(0, 5).map((k) => asciiJson(k.slice(0, 40))).join(', ')}${keys.length > 5 ? ', ...' : ''}`}`;
   }
-  return String(value).slice(0, 80);
+  return asciiJson(String(value).slice(0, 80)).slice(1, -1);
+}
+
+// JSON text with every character outside printable ASCII escaped: error messages are printable ASCII.
+function asciiJson(text: string): string {
+  return JSON.stringify(text).replace(/[^\x20-\x7e]/g, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }

@@ -1,10 +1,11 @@
 // The message operations end to end inside the Lambda: validate, ask the policy, sign the digest in KMS, respond.
 import { logger } from '../runtime/logger';
 import { recordMessageSignature } from '../runtime/metrics';
-import { parseMessageEvent, type MessageOperation } from '../events/message-request';
+import { parseMessageEvent, printableAscii, type MessageOperation } from '../events/message-request';
 import type { MessageRequest } from '../policy/message';
 import { messageDigest, toMessageSignResponse, type MessageSignResponse } from './message-signing';
 import { evaluateMessageRequest, type CompiledPolicy, type SpendCharge } from '../policy';
+import type { TransactionRules } from '../policy/message-policy';
 import { SignerError } from '../signer/errors';
 import type { KmsSigner } from '../signer/kms-signer';
 
@@ -17,6 +18,8 @@ export interface MessageOperationContext {
   readonly nowMs: number;
   /** Runs `sign` under a reservation of the charges (PolicyGate.withReservation); nothing is signed if it fails. */
   readonly spend: <T>(charges: readonly SpendCharge[], sign: () => Promise<T>) => Promise<T>;
+  /** The transaction rules, for a SafeTx: it is decided as the transaction it authorizes. Without them, SafeTx rules deny. */
+  readonly transactions?: TransactionRules;
 }
 
 /**
@@ -25,10 +28,10 @@ export interface MessageOperationContext {
  */
 export async function runMessageOperation(
   event: Record<string, unknown> & { operation: MessageOperation },
-  { signer, chainId, policy, nowMs, spend }: MessageOperationContext,
+  { signer, chainId, policy, nowMs, spend, transactions }: MessageOperationContext,
 ): Promise<MessageSignResponse> {
   const request = parseMessageEvent(event, chainId);
-  const decision = evaluateMessageRequest(policy, request, nowMs);
+  const decision = evaluateMessageRequest(policy, request, nowMs, transactions);
   if (!decision.allowed) throw new MessagePolicyDeniedError(request.operation, decision.reason);
   const digest = messageDigest(request);
   const key = await signer.getKey();
@@ -71,6 +74,6 @@ function describeRequest(request: MessageRequest): Record<string, unknown> {
 export class MessagePolicyDeniedError extends SignerError {
   override readonly name = 'PolicyDeniedError';
   constructor(readonly operation: MessageOperation, readonly reason: string) {
-    super(`The signing policy refused this ${operation} and nothing was signed: ${reason.slice(0, 2000)}. To allow it, change the messages section of the signing policy (SIGNING_POLICY_FILE) and deploy.`);
+    super(`The signing policy refused this ${operation} and nothing was signed: ${printableAscii(reason.slice(0, 2000))}. To allow it, change the messages section of the signing policy (SIGNING_POLICY_FILE) and deploy.`);
   }
 }

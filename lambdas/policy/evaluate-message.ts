@@ -4,7 +4,7 @@ import type { MessageRequest } from './message';
 import { spenderSet, typedDataApprovals } from './approvals';
 import type { CompiledPolicy } from './compile';
 import { approvalCharges } from './evaluate';
-import { evaluateMessagePolicy } from './message-policy';
+import { evaluateMessagePolicy, type TransactionRules } from './message-policy';
 import type { SpendCharge } from './spending';
 
 /** The policy's answer for a message request, with the spending it counts when allowed. */
@@ -16,10 +16,11 @@ export type MessageSpendDecision =
  * Decides a message request: the `messages` section must allow it; a permit of an unlimited amount is refused
  * unless the typed-data rule lists the spender in unlimitedApprovalsTo. Charges: every signature counts one
  * against each key-wide limit without a token (amount 0), and a permit counts its amount against every limit
- * of its token (the key's and every rule's), as an approval transaction would.
+ * of its token (the key's and every rule's), as an approval transaction would. A SafeTx is decided by
+ * `transactions` (the transaction rules) as the call it makes the Safe send, and counts that call's charges.
  */
-export function evaluateMessageRequest(policy: CompiledPolicy, request: MessageRequest, nowMs: number): MessageSpendDecision {
-  const decision = evaluateMessagePolicy(policy.messages, request, nowMs);
+export function evaluateMessageRequest(policy: CompiledPolicy, request: MessageRequest, nowMs: number, transactions?: TransactionRules): MessageSpendDecision {
+  const decision = evaluateMessagePolicy(policy.messages, request, nowMs, transactions);
   if (!decision.allowed) return decision;
   const approvals = request.operation === 'signTypedData' ? typedDataApprovals(request.typedData) : [];
   const rule = policy.messages.signTypedData?.find((candidate) => candidate.id === decision.ruleId);
@@ -31,6 +32,8 @@ export function evaluateMessageRequest(policy: CompiledPolicy, request: MessageR
       reason: `signTypedData rule "${decision.ruleId}" matched, but the ${unlimited.via} grants ${unlimited.spender} an unlimited approval of ${unlimited.token}, which is refused unless the rule lists the spender in unlimitedApprovalsTo`,
     };
   }
-  const counts = policy.keyLimits.filter((limit) => limit.asset === 'native').map((limit) => ({ limit, amount: 0n }));
-  return { allowed: true, ruleId: decision.ruleId, charges: [...counts, ...approvalCharges(policy, approvals)] };
+  // A SafeTx's charges are its inner transaction's, which already count this signature against the key's limits.
+  const inner = decision.charges ?? [];
+  const counts = policy.keyLimits.filter((limit) => limit.asset === 'native' && !inner.some((charge) => charge.limit === limit)).map((limit) => ({ limit, amount: 0n }));
+  return { allowed: true, ruleId: decision.ruleId, charges: [...counts, ...inner, ...approvalCharges(policy, approvals)] };
 }

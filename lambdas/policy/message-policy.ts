@@ -2,6 +2,9 @@
 // Each operation is a signing power of its own, so nothing is allowed unless the policy says so.
 import { getAddress, toUtf8Bytes } from 'ethers';
 import type { MessageRequest, TypedDataPayload } from './message';
+import type { PolicyRequest } from './request';
+import { safeTransactionRequest } from './safe-transaction';
+import type { SpendCharge } from './spending';
 
 /** EIP-2612 `Permit` caps. */
 export interface PermitConditions {
@@ -40,7 +43,19 @@ export interface TypedDataRule {
   readonly permit2?: Permit2Conditions;
   /** Spenders this rule may sign an unlimited permit for (EIP-55 addresses); without it unlimited permits are refused. */
   readonly unlimitedApprovalsTo?: readonly string[];
+  /**
+   * A Safe SafeTx: allowed only when the transaction rules allow the transaction it makes the Safe send (to, value,
+   * calldata), whose charges count against the spending limits. Operation DELEGATECALL and gas refunds are denied.
+   */
+  readonly safeTransaction?: boolean;
 }
+
+/** The transaction rules, for the typed data that authorizes a transaction (a SafeTx). */
+export type TransactionRules = (request: PolicyRequest) => TransactionVerdict;
+/** What the transaction rules answer (evaluatePolicy's PolicyDecision has this shape; not imported, which would make a cycle). */
+export type TransactionVerdict =
+  | { readonly allowed: true; readonly ruleId: string; readonly charges: readonly SpendCharge[] }
+  | { readonly allowed: false; readonly reason: string };
 
 /** What the policy allows for the message operations. Anything left out is denied. */
 export interface MessagePolicy {
@@ -54,7 +69,12 @@ export interface MessagePolicy {
 
 /** The policy's answer for one request. */
 export type MessageDecision =
-  | { readonly allowed: true; readonly ruleId: string }
+  | {
+      readonly allowed: true;
+      readonly ruleId: string;
+      /** A SafeTx: what its transaction adds to the spending limits (reserved before KMS signs). */
+      readonly charges?: readonly SpendCharge[];
+    }
   | { readonly allowed: false; readonly reason: string };
 
 // The standard structs the decoded-field caps read; a look-alike with other fields is not decoded.
@@ -62,13 +82,16 @@ const PERMIT_FIELDS = 'owner:address,spender:address,value:uint256,nonce:uint256
 const PERMIT_SINGLE_FIELDS = 'details:PermitDetails,spender:address,sigDeadline:uint256';
 const PERMIT_DETAILS_FIELDS = 'token:address,amount:uint160,expiration:uint48,nonce:uint48';
 
-/** Decides whether the policy allows a message request; `nowMs` is the time deadlines are measured from. */
-export function evaluateMessagePolicy(policy: MessagePolicy | undefined, request: MessageRequest, nowMs: number): MessageDecision {
+/**
+ * Decides whether the policy allows a message request; `nowMs` is the time deadlines are measured from, and
+ * `transactions` decides on the transaction a SafeTx authorizes (without it, such a rule denies).
+ */
+export function evaluateMessagePolicy(policy: MessagePolicy | undefined, request: MessageRequest, nowMs: number, transactions?: TransactionRules): MessageDecision {
   switch (request.operation) {
     case 'signMessage':
       return decideMessage(policy?.signMessage, request.message.bytes);
     case 'signTypedData':
-      return decideTypedData(policy?.signTypedData ?? [], request.typedData, nowMs);
+      return decideTypedData(policy?.signTypedData ?? [], request.typedData, nowMs, transactions);
     case 'signAuthorization':
       return decideAuthorization(policy?.signAuthorization, request.authorization);
   }
@@ -83,15 +106,16 @@ function decideMessage(rule: MessagePolicy['signMessage'], bytes: Uint8Array): M
   return deny('the message is neither one of signMessage.exact nor starts with one of signMessage.prefixes');
 }
 
-function decideTypedData(rules: readonly TypedDataRule[], data: TypedDataPayload, nowMs: number): MessageDecision {
+function decideTypedData(rules: readonly TypedDataRule[], data: TypedDataPayload, nowMs: number, transactions: TransactionRules | undefined): MessageDecision {
   if (rules.length === 0) return deny('the policy has no signTypedData rules');
   const reasons: string[] = [];
   for (const rule of rules) {
     const reason = typedDataMismatch(rule, data, nowMs);
+    if (reason === undefined && rule.safeTransaction) return decideSafeTransaction(rule, data, transactions);
     if (reason === undefined) return { allowed: true, ruleId: rule.id };
     reasons.push(`${rule.id}: ${reason}`);
   }
-  return deny(`no signTypedData rule matches (${reasons.slice(0, 5).join('; ')}${reasons.length > 5 ? '; …' : ''})`);
+  return deny(`no signTypedData rule matches (${reasons.slice(0, 5).join('; ')}${reasons.length > 5 ? '; ...' : ''})`);
 }
 
 /** Why the rule does not allow this typed data, or undefined when it does. */
@@ -108,6 +132,16 @@ function typedDataMismatch(rule: TypedDataRule, data: TypedDataPayload, nowMs: n
   if (rule.permit) return permitMismatch(rule.permit, data, nowMs);
   if (rule.permit2) return permit2Mismatch(rule.permit2, data, nowMs);
   return undefined;
+}
+
+/** A SafeTx that matched its rule's domain: decided as the transaction it makes the Safe send, never as a mere message. */
+function decideSafeTransaction(rule: TypedDataRule, data: TypedDataPayload, transactions: TransactionRules | undefined): MessageDecision {
+  const request = safeTransactionRequest(data);
+  if (typeof request === 'string') return deny(`${rule.id}: ${request}`);
+  if (!transactions) return deny(`${rule.id}: the SafeTx's transaction cannot be checked against the transaction rules here`);
+  const decision = transactions(request);
+  if (!decision.allowed) return deny(`${rule.id}: the SafeTx's transaction (to ${request.to}, value ${request.value}) is not allowed by the transaction rules: ${decision.reason}`);
+  return { allowed: true, ruleId: `${rule.id}/${decision.ruleId}`, charges: decision.charges };
 }
 
 function permitMismatch(caps: PermitConditions, data: TypedDataPayload, nowMs: number): string | undefined {
@@ -195,6 +229,7 @@ export interface TypedDataRuleDocument {
   readonly permit?: { readonly maxValue?: string; readonly spenders?: readonly string[]; readonly maxDeadlineSeconds?: number };
   readonly permit2?: { readonly maxAmount?: string; readonly spenders?: readonly string[]; readonly tokens?: readonly string[]; readonly maxDeadlineSeconds?: number };
   readonly unlimitedApprovalsTo?: readonly string[];
+  readonly safeTransaction?: boolean;
 }
 
 /**
@@ -235,6 +270,9 @@ export function compileMessagePolicy(
     if (rule.permit && rule.permit2) add(at, 'has both permit and permit2; a rule decodes one kind of permit');
     if (rule.permit && rule.primaryType !== 'Permit') add(`${at}.primaryType`, `must be "Permit" for a rule with permit caps (EIP-2612); got "${rule.primaryType}"`);
     if (rule.permit2 && rule.primaryType !== 'PermitSingle') add(`${at}.primaryType`, `must be "PermitSingle" for a rule with permit2 caps; got "${rule.primaryType}"`);
+    if (rule.safeTransaction && rule.primaryType !== 'SafeTx') add(`${at}.primaryType`, `must be "SafeTx" for a rule with safeTransaction; got "${rule.primaryType}"`);
+    if (rule.safeTransaction && (rule.permit || rule.permit2)) add(at, 'has safeTransaction and permit caps; a rule decodes one kind of typed data');
+    if (rule.primaryType === 'SafeTx' && !rule.safeTransaction) add(`${at}.safeTransaction`, 'must be true for a SafeTx rule: a SafeTx authorizes a transaction, which the transaction rules and spending limits must decide on');
     const domain = rule.domain && {
       // Stryker disable next-line ConditionalExpression: a name member that is undefined reads the same as none (typedDataMismatch compares only a name !== undefined)
       ...(rule.domain.name !== undefined && { name: rule.domain.name }),
@@ -256,7 +294,15 @@ export function compileMessagePolicy(
       maxDeadlineSeconds: rule.permit2.maxDeadlineSeconds,
     };
     const unlimitedApprovalsTo = addresses(rule.unlimitedApprovalsTo, `${at}.unlimitedApprovalsTo`);
-    return { id: rule.id, primaryType: rule.primaryType, ...(domain && { domain }), ...(permit && { permit }), ...(permit2 && { permit2 }), ...(unlimitedApprovalsTo && { unlimitedApprovalsTo }) };
+    return {
+      id: rule.id,
+      primaryType: rule.primaryType,
+      ...(domain && { domain }),
+      ...(permit && { permit }),
+      ...(permit2 && { permit2 }),
+      ...(unlimitedApprovalsTo && { unlimitedApprovalsTo }),
+      ...(rule.safeTransaction && { safeTransaction: true }),
+    };
   });
   const authorization = document.signAuthorization;
   return {

@@ -26,6 +26,7 @@ import { sharedKmsClient } from './kms-client';
 import { fetchKmsKey, type KmsKey } from './kms-key';
 import { toKmsError } from './kms-errors';
 import { toEthereumSignature } from './signature';
+import { AmbiguousMessageError, isAmbiguousMessage } from './personal-message';
 
 /** How to reach the key, and what the signer must refuse. */
 export interface KmsSignerOptions {
@@ -128,7 +129,12 @@ export class KmsSigner extends AbstractSigner {
     return { transaction, from: key.address, keyArn: key.keyArn, kmsLatencyMs };
   }
 
+  /**
+   * Signs an EIP-191 personal message: bytes as given, a string as its UTF-8 text. A string that looks like 0x-hex
+   * is refused (AmbiguousMessageError) as the Lambdas refuse it: pass getBytes() or toUtf8Bytes() of it instead.
+   */
   override async signMessage(message: string | Uint8Array): Promise<string> {
+    if (typeof message === 'string' && isAmbiguousMessage(message)) throw new AmbiguousMessageError(message.length);
     return (await this.signDigest(hashMessage(message))).serialized;
   }
 

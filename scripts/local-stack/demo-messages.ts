@@ -28,7 +28,9 @@ export async function signDemoMessages(handler: SignerHandler, address: string, 
   const message = (await handler({ operation: 'signMessage', message: DEMO_MESSAGE }, context)) as MessageSignResponse;
   const domain = { name: 'Ether Mail', version: '1', chainId: chainId.toString(), verifyingContract: '0xCcCCccccCCCCcCCCCCCcCcCccCcCCCcCcccccccC' };
   const mail = { from: { name: 'KMS', wallet: address }, to: { name: 'Bob', wallet: recipient }, contents: 'Hello, Bob!' };
-  const typed = (await handler({ operation: 'signTypedData', domain, types: MAIL_TYPES, primaryType: 'Mail', message: mail }, context)) as MessageSignResponse;
+  // types.EIP712Domain is required (without it MetaMask and ethers/viem would hash different domains).
+  const types = { EIP712Domain: [{ name: 'name', type: 'string' }, { name: 'version', type: 'string' }, { name: 'chainId', type: 'uint256' }, { name: 'verifyingContract', type: 'address' }], ...MAIL_TYPES };
+  const typed = (await handler({ operation: 'signTypedData', domain, types, primaryType: 'Mail', message: mail }, context)) as MessageSignResponse;
   const signed: SignedMessage[] = [
     { operation: 'signMessage', what: JSON.stringify(DEMO_MESSAGE), signature: message.signature, recovered: verifyMessage(DEMO_MESSAGE, message.signature) },
     { operation: 'signTypedData', what: 'EIP-712 Mail', signature: typed.signature, recovered: verifyTypedData(domain, MAIL_TYPES, mail, typed.signature) },

@@ -467,7 +467,7 @@ describe('signer handler', () => {
         const wordy = policyFile('wordy-messages.json', { version: 1, rules: [{ id: 'none', effect: 'allow', to: [TO] }], messages: { signTypedData } });
         const typedData = {
           domain: { name: 'Ether Mail', version: '1', chainId: 11155111 },
-          types: { Mail: [{ name: 'contents', type: 'string' }] },
+          types: { EIP712Domain: [{ name: 'name', type: 'string' }, { name: 'version', type: 'string' }, { name: 'chainId', type: 'uint256' }], Mail: [{ name: 'contents', type: 'string' }] },
           primaryType: 'Mail',
           message: { contents: 'hello' },
         };

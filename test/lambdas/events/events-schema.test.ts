@@ -156,7 +156,7 @@ describe('events the parsers accept', () => {
     ['a text message', 'eip1559', { operation: 'signMessage', message: 'héllo' }],
     ['hex-looking text, as text', 'eip1559', { operation: 'signMessage', message: '0xdeadbeef', encoding: 'utf8' }],
     ['hex bytes', 'eip1559', { operation: 'signMessage', message: '0xDEADbeef', encoding: 'hex' }],
-    ['the empty message and "0x"', 'eip1559', { operation: 'signMessage', message: '0x' }],
+    ['the empty message, as "0x" with encoding hex', 'eip1559', { operation: 'signMessage', message: '0x', encoding: 'hex' }],
     ['64 KiB of UTF-8', 'eip1559', { operation: 'signMessage', message: 'é'.repeat(32768) }],
     ['64 KiB of hex', 'eip1559', { operation: 'signMessage', message: hexlify(new Uint8Array(65536)), encoding: 'hex' }],
     ['EIP-712 Mail', 'legacy', { operation: 'signTypedData', ...MAIL }],
@@ -168,13 +168,16 @@ describe('events the parsers accept', () => {
     expect(acceptsEvent(event)).toBe(true);
   });
 
-  // Rules of issue 26, which the schema states and the parsers (lambdas/events/message-request.ts and
-  // typed-data.ts) are being changed to enforce; until then the parsers still accept these.
+  // Rules of issue 26 (one meaning per message, MetaMask-verifiable typed data): the schema and the parsers agree.
   it.each<[string, object]>([
     ['0x-hex without an encoding (ambiguous: text or bytes?)', { operation: 'signMessage', message: '0xDEADbeef' }],
+    ['"0x" without an encoding', { operation: 'signMessage', message: '0x' }],
+    ['odd hex digits without an encoding', { operation: 'signMessage', message: '0xabc' }],
+    ['upper-case 0X hex without an encoding', { operation: 'signMessage', message: '0XAB' }],
     ['a struct type name with $', { operation: 'signTypedData', ...MAIL, types: { ...MAIL.types, $Mail: MAIL.types.Mail } }],
-  ])('refused by the schema only: %s', (_label, event) => {
+  ])('refused by the schema and by the parsers: %s', (_label, event) => {
     expect(acceptsEvent(event)).toBe(false);
+    expect(parses(event, 'eip1559')).toBe(false);
   });
 });
 

@@ -1,3 +1,5 @@
+import { hashAuthorization as viemHashAuthorization } from 'viem/utils';
+import { hashEIP7702Authorization } from '@metamask/eth-sig-util';
 import { concat, encodeRlp, keccak256, Signature, toBeArray } from 'ethers';
 import { parseMessageEvent } from '../../../lambdas/events/message-request';
 import { messageDigest, toMessageSignResponse } from '../../../lambdas/operations/message-signing';
@@ -11,8 +13,8 @@ const authorization = (nonce: unknown, chainId?: unknown) =>
 const eip7702Hash = (chainId: bigint, nonce: bigint) => keccak256(concat(['0x05', encodeRlp([toBeArray(chainId), DELEGATE, toBeArray(nonce)])]));
 
 describe('messageDigest', () => {
-  it.each(EIP191_HASHES)('hashes $message as an EIP-191 personal message', ({ message, hash }) => {
-    expect(messageDigest(parseMessageEvent({ operation: 'signMessage', message }, 1n))).toBe(hash);
+  it.each(EIP191_HASHES)('hashes $message ($encoding) as an EIP-191 personal message', ({ message, encoding, hash }) => {
+    expect(messageDigest(parseMessageEvent({ operation: 'signMessage', message, encoding }, 1n))).toBe(hash);
   });
 
   it("hashes typed data as EIP-712 does (the EIP's Mail example)", () => {
@@ -22,9 +24,15 @@ describe('messageDigest', () => {
   it.each<[string, unknown, unknown, bigint, bigint]>([
     ['nonce 7 on the signer chain', 7, undefined, 1n, 7n],
     ['nonce 0 and chain id 0 (empty byte strings in canonical RLP)', 0, 0, 0n, 0n],
-    ['nonce 2^64-1', '18446744073709551615', 1, 1n, 2n ** 64n - 1n],
+    ['nonce 2^64-2', '18446744073709551614', 1, 1n, 2n ** 64n - 2n],
   ])('hashes an EIP-7702 authorization: %s', (_label, nonce, chainId, expectedChain, expectedNonce) => {
     expect(messageDigest(authorization(nonce, chainId))).toBe(eip7702Hash(expectedChain, expectedNonce));
+  });
+
+  it('agrees with viem and eth-sig-util on an authorization hash (their nonces are JS numbers: 2^53-1 here)', () => {
+    const digest = messageDigest(authorization(String(2 ** 53 - 1), 1));
+    expect(viemHashAuthorization({ chainId: 1, address: DELEGATE, nonce: 2 ** 53 - 1 })).toBe(digest);
+    expect(`0x${hashEIP7702Authorization([1, DELEGATE, 2 ** 53 - 1]).toString('hex')}`).toBe(digest);
   });
 });
 
@@ -51,12 +59,12 @@ describe('toMessageSignResponse', () => {
   });
 
   it("adds the signed EIP-7702 tuple for a type 4 transaction's authorizationList, with nonce and chain id as decimal strings", () => {
-    const request = authorization('18446744073709551615', 0);
-    const response = toMessageSignResponse(request, eip7702Hash(0n, 2n ** 64n - 1n), signature, WEB3_SIGN_VECTOR.address);
+    const request = authorization('18446744073709551614', 0);
+    const response = toMessageSignResponse(request, eip7702Hash(0n, 2n ** 64n - 2n), signature, WEB3_SIGN_VECTOR.address);
     expect(response.authorization).toStrictEqual({
       chainId: '0',
       address: DELEGATE,
-      nonce: '18446744073709551615',
+      nonce: '18446744073709551614',
       yParity: 1,
       r: WEB3_SIGN_VECTOR.r,
       s: WEB3_SIGN_VECTOR.s,

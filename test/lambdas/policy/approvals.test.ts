@@ -33,7 +33,8 @@ describe('transactionApproval', () => {
 describe('typedDataApprovals', () => {
   const PERMIT = [{ name: 'owner', type: 'address' }, { name: 'spender', type: 'address' }, { name: 'value', type: 'uint256' }, { name: 'nonce', type: 'uint256' }, { name: 'deadline', type: 'uint256' }];
   const decode = (primaryType: string, types: Record<string, Array<{ name: string; type: string }>>, message: Record<string, unknown>) => {
-    const request = parseMessageEvent({ operation: 'signTypedData', domain: { chainId: 1, verifyingContract: TOKEN }, types, primaryType, message }, 1n);
+    const domainType = [{ name: 'chainId', type: 'uint256' }, { name: 'verifyingContract', type: 'address' }];
+    const request = parseMessageEvent({ operation: 'signTypedData', domain: { chainId: 1, verifyingContract: TOKEN }, types: { EIP712Domain: domainType, ...types }, primaryType, message }, 1n);
     if (request.operation !== 'signTypedData') throw new Error('not typed data');
     return typedDataApprovals(request.typedData);
   };

@@ -17,8 +17,13 @@ const OWNER = '0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266';
 const BAD = '0x70997970c51812dc3A010C7d01b50e0d17dc79C8';
 
 const message = (text: string): MessageRequest => ({ operation: 'signMessage', message: { bytes: toUtf8Bytes(text), text } });
+const DOMAIN_FIELD_TYPES: Record<string, string> = { name: 'string', version: 'string', chainId: 'uint256', verifyingContract: 'address', salt: 'bytes32' };
+/** Validated typed data; types.EIP712Domain (required) is declared from the domain's fields when the case leaves it out. */
 function typed(input: Record<string, unknown>, chainId = CHAIN): MessageRequest {
-  const typedData = parseTypedData(input, chainId, (field, problem) => {
+  const types = input.types as Record<string, unknown>;
+  const domain = input.domain as Record<string, unknown>;
+  const EIP712Domain = Object.keys(DOMAIN_FIELD_TYPES).filter((name) => Object.hasOwn(domain, name)).map((name) => ({ name, type: DOMAIN_FIELD_TYPES[name] }));
+  const typedData = parseTypedData({ ...input, types: { EIP712Domain, ...types } }, chainId, (field, problem) => {
     throw new Error(`${field} ${problem}`);
   });
   if (!typedData) throw new Error('invalid typed data');
@@ -156,17 +161,74 @@ describe('evaluateMessagePolicy', () => {
     expect(evaluateMessagePolicy(policy, request, NOW_MS)).toEqual({ allowed: false, reason });
   });
 
-  it('names the first five signTypedData rules that do not match, and marks more with …', () => {
+  it('names the first five signTypedData rules that do not match, and marks more with ... (printable ASCII)', () => {
     const rules = (count: number) => Array.from({ length: count }, (_, index) => ({ id: `r${index + 1}`, primaryType: `Order${index + 1}` }));
     const reasons = (count: number) => Array.from({ length: count }, (_, index) => `r${index + 1}: primaryType is Mail, not Order${index + 1}`).join('; ');
     expect(evaluateMessagePolicy({ signTypedData: rules(5) }, typed(MAIL), NOW_MS)).toEqual({ allowed: false, reason: `no signTypedData rule matches (${reasons(5)})` });
-    expect(evaluateMessagePolicy({ signTypedData: rules(6) }, typed(MAIL), NOW_MS)).toEqual({ allowed: false, reason: `no signTypedData rule matches (${reasons(5)}; …)` });
+    expect(evaluateMessagePolicy({ signTypedData: rules(6) }, typed(MAIL), NOW_MS)).toEqual({ allowed: false, reason: `no signTypedData rule matches (${reasons(5)}; ...)` });
   });
 
   it('measures deadlines from the current whole second', () => {
     const policy = { signTypedData: [PERMIT_RULE] };
     expect(evaluateMessagePolicy(policy, permit({ deadline: (NOW + 3600n).toString() }), NOW_MS + 999).allowed).toBe(true);
     expect(evaluateMessagePolicy(policy, permit({ deadline: (NOW + 3601n).toString() }), NOW_MS + 999).allowed).toBe(false);
+  });
+});
+
+describe('evaluateMessagePolicy: a SafeTx is decided as the transaction it makes the Safe send', () => {
+  const SAFE = '0x5FbDB2315678afecb367f032d93F642f64180aa3';
+  const SAFE_TX = [
+    { name: 'to', type: 'address' }, { name: 'value', type: 'uint256' }, { name: 'data', type: 'bytes' }, { name: 'operation', type: 'uint8' },
+    { name: 'safeTxGas', type: 'uint256' }, { name: 'baseGas', type: 'uint256' }, { name: 'gasPrice', type: 'uint256' },
+    { name: 'gasToken', type: 'address' }, { name: 'refundReceiver', type: 'address' }, { name: 'nonce', type: 'uint256' },
+  ];
+  const ZERO = '0x0000000000000000000000000000000000000000';
+  const safeTx = (fields: Record<string, unknown> = {}, types: Record<string, unknown> = { SafeTx: SAFE_TX }) => typed({
+    domain: { chainId: 1, verifyingContract: SAFE },
+    types,
+    primaryType: 'SafeTx',
+    message: { to: OTHER, value: '1000', data: '0x', operation: 0, safeTxGas: 0, baseGas: 0, gasPrice: 0, gasToken: ZERO, refundReceiver: ZERO, nonce: 7, ...fields },
+  });
+  const SAFE_RULE: TypedDataRule = { id: 'treasury', primaryType: 'SafeTx', domain: { verifyingContract: [SAFE] }, safeTransaction: true };
+  const limit = { id: 'key:daily', windowSeconds: 86400, maxAmount: 5000n, asset: 'native' as const };
+
+  it('allows it when the transaction rules allow the inner call, with the inner charges, and passes them the inner transaction', () => {
+    const seen: unknown[] = [];
+    const decision = evaluateMessagePolicy({ signTypedData: [SAFE_RULE] }, safeTx({ data: '0xdeadbeef' }), NOW_MS, (request) => {
+      seen.push(request);
+      return { allowed: true, ruleId: 'payments', charges: [{ limit, amount: request.value }] };
+    });
+    expect(decision).toEqual({ allowed: true, ruleId: 'treasury/payments', charges: [{ limit, amount: 1000n }] });
+    expect(seen).toEqual([{ chainId: 1n, type: 2, to: OTHER, value: 1000n, data: '0xdeadbeef', preEip155: false }]);
+  });
+
+  it("denies it with the transaction rules' reason when they deny the inner call", () => {
+    const decision = evaluateMessagePolicy({ signTypedData: [SAFE_RULE] }, safeTx({ value: '2000000000000000000' }), NOW_MS, () => ({ allowed: false, reason: 'no rule allowed the transaction', closest: [] }));
+    expect(decision).toEqual({ allowed: false, reason: `treasury: the SafeTx's transaction (to ${OTHER}, value 2000000000000000000) is not allowed by the transaction rules: no rule allowed the transaction` });
+  });
+
+  it.each<[string, MessageRequest, RegExp]>([
+    ['a DELEGATECALL (operation 1)', safeTx({ operation: 1 }), /SafeTx.operation is 1: a DELEGATECALL runs other code as the Safe itself/],
+    ['a gas refund (gasPrice above 0)', safeTx({ gasPrice: 1 }), /SafeTx.gasPrice is 1: a gas refund pays the Safe's funds to refundReceiver/],
+    ['a look-alike SafeTx without the gas fields (a Safe would hash another struct)', typed({
+      domain: { chainId: 1, verifyingContract: SAFE }, types: { SafeTx: SAFE_TX.slice(0, 3).concat(SAFE_TX.slice(9)) }, primaryType: 'SafeTx', message: { to: OTHER, value: 1, data: '0x', nonce: 0 },
+    }), /not a Safe 1.3.0\/1.4.1 SafeTx/],
+    ['a SafeTx under a domain with a name (not a Safe 1.3.0/1.4.1 domain)', typed({
+      domain: { name: 'Safe', chainId: 1, verifyingContract: SAFE }, types: { SafeTx: SAFE_TX }, primaryType: 'SafeTx',
+      message: { to: OTHER, value: 1, data: '0x', operation: 0, safeTxGas: 0, baseGas: 0, gasPrice: 0, gasToken: ZERO, refundReceiver: ZERO, nonce: 0 },
+    }), /the domain is not a Safe 1.3.0\/1.4.1 domain/],
+  ])('denies %s, whatever the transaction rules say', (_label, request, reason) => {
+    const decision = evaluateMessagePolicy({ signTypedData: [SAFE_RULE] }, request, NOW_MS, () => ({ allowed: true, ruleId: 'everything', charges: [] }));
+    expect(decision).toMatchObject({ allowed: false, reason: expect.stringMatching(reason) });
+  });
+
+  it('denies it without transaction rules to consult', () => {
+    expect(evaluateMessagePolicy({ signTypedData: [SAFE_RULE] }, safeTx(), NOW_MS)).toMatchObject({ allowed: false, reason: expect.stringMatching(/cannot be checked against the transaction rules/) });
+  });
+
+  it('denies a SafeTx for a Safe the rule does not list before consulting the transaction rules', () => {
+    const decision = evaluateMessagePolicy({ signTypedData: [{ ...SAFE_RULE, domain: { verifyingContract: [OTHER] } }] }, safeTx(), NOW_MS, () => { throw new Error('not consulted'); });
+    expect(decision).toMatchObject({ allowed: false, reason: expect.stringMatching(/verifyingContract .* is not in the rule's list/) });
   });
 });
 
@@ -233,8 +295,21 @@ describe('compileMessagePolicy', () => {
     ['permit caps on another primaryType', { signTypedData: [{ id: 'p', primaryType: 'Order', permit: {} }] }, '$.messages.signTypedData[0].primaryType', /must be "Permit"/],
     ['permit2 caps on another primaryType', { signTypedData: [{ id: 'p', primaryType: 'Permit', permit2: {} }] }, '$.messages.signTypedData[0].primaryType', /must be "PermitSingle"/],
     ['both permit and permit2', { signTypedData: [{ id: 'p', primaryType: 'Permit', permit: {}, permit2: {} }] }, '$.messages.signTypedData[0]', /both permit and permit2/],
+    ['safeTransaction on another primaryType', { signTypedData: [{ id: 'p', primaryType: 'Permit', safeTransaction: true }] }, '$.messages.signTypedData[0].primaryType', /^must be "SafeTx" for a rule with safeTransaction; got "Permit"$/],
+    ['safeTransaction with permit caps', { signTypedData: [{ id: 'p', primaryType: 'SafeTx', safeTransaction: true, permit: {} }] }, '$.messages.signTypedData[0]', /^has safeTransaction and permit caps/],
+    ['a SafeTx rule without safeTransaction (it would be a way around the transaction rules)', { signTypedData: [{ id: 'p', primaryType: 'SafeTx' }] }, '$.messages.signTypedData[0].safeTransaction', /^must be true for a SafeTx rule: a SafeTx authorizes a transaction/],
+    ['a SafeTx rule with safeTransaction false', { signTypedData: [{ id: 'p', primaryType: 'SafeTx', safeTransaction: false }] }, '$.messages.signTypedData[0].safeTransaction', /^must be true for a SafeTx rule/],
   ])('reports %s by its JSON path', (_label, document, path, problem) => {
     expect(compile(document).issues).toContainEqual({ path, problem: expect.stringMatching(problem) });
+  });
+});
+
+describe('compileMessagePolicy: safeTransaction', () => {
+  it('compiles a SafeTx rule with safeTransaction', () => {
+    const issues: unknown[] = [];
+    const policy = compileMessagePolicy({ signTypedData: [{ id: 's', primaryType: 'SafeTx', domain: { verifyingContract: [OTHER.toLowerCase()] }, safeTransaction: true }] }, '$.messages', (path, problem) => void issues.push({ path, problem }), parseAmount);
+    expect(issues).toEqual([]);
+    expect(policy.signTypedData).toEqual([{ id: 's', primaryType: 'SafeTx', domain: { verifyingContract: [OTHER] }, safeTransaction: true }]);
   });
 });
 

@@ -1,3 +1,5 @@
+import { verifyMessage as viemVerifyMessage } from 'viem';
+import { recoverPersonalSignature } from '@metamask/eth-sig-util';
 import fc from 'fast-check';
 import {
   DisabledException,
@@ -14,6 +16,9 @@ import {
   verifyAuthorization,
   verifyMessage,
   verifyTypedData,
+  getAddress,
+  getBytes,
+  toUtf8Bytes,
   hexlify,
   randomBytes,
   toBeHex,
@@ -237,6 +242,32 @@ describe('KmsSigner', () => {
       mockKms(KEY.privateKey, 'high-s');
       const signature = await newSigner().signMessage('hello from KMS');
       expect(verifyMessage('hello from KMS', signature)).toBe(KEY.address);
+    });
+
+    // One rule with the Lambdas: a string that looks like 0x-hex means text to ethers and viem but bytes to
+    // personal_sign, eth-sig-util and cast, so it is refused; Uint8Array is bytes, as in ethers.
+    it.each(['0x', '0xdeadbeef', '0xabc', '0XAB'])('refuses the hex-looking string %s and calls no KMS Sign', async (message) => {
+      const kms = mockKms(KEY.privateKey);
+      await expect(newSigner().signMessage(message)).rejects.toMatchObject({
+        name: 'AmbiguousMessageError',
+        message: expect.stringMatching(/looks like 0x-hex.*Pass getBytes\(message\) to sign the bytes it spells, or toUtf8Bytes\(message\) to sign the text\.$/),
+      });
+      expect(kms.commandCalls(SignCommand)).toHaveLength(0);
+    });
+
+    it('signs the bytes of getBytes(hex) as personal_sign does: viem, eth-sig-util and ethers recover the key', async () => {
+      mockKms(KEY.privateKey, 'high-s');
+      const signature = await newSigner().signMessage(getBytes('0xdeadbeef'));
+      await expect(viemVerifyMessage({ address: KEY.address as `0x${string}`, message: { raw: '0xdeadbeef' }, signature: signature as `0x${string}` })).resolves.toBe(true);
+      expect(getAddress(recoverPersonalSignature({ data: '0xdeadbeef', signature }))).toBe(KEY.address);
+      expect(verifyMessage(getBytes('0xdeadbeef'), signature)).toBe(KEY.address);
+    });
+
+    it('signs the text of toUtf8Bytes(hex-looking text) as viem and ethers sign a string', async () => {
+      mockKms(KEY.privateKey);
+      const signature = await newSigner().signMessage(toUtf8Bytes('0xdeadbeef'));
+      await expect(viemVerifyMessage({ address: KEY.address as `0x${string}`, message: '0xdeadbeef', signature: signature as `0x${string}` })).resolves.toBe(true);
+      expect(verifyMessage('0xdeadbeef', signature)).toBe(KEY.address);
     });
 
     it('signs EIP-712 typed data exactly as a local wallet does', async () => {
