@@ -32,14 +32,6 @@ export function guardInputs(settings: SignerSettings, place: GuardPlace): { sign
       invokerPrincipalArns: settings.invokerPrincipalArns,
       changerPrincipalArns,
       policyTableArn: place.policyTableArn,
-      ...(qualifier && {
-        bootstrap: {
-          rolesPattern: arn('iam', `role/cdk-${qualifier}-*`, ''),
-          execRoleArn: place.deployRoleArn,
-          deployRoleArn: arn('iam', `role/cdk-${qualifier}-deploy-role-${place.account}-${place.region}`, ''),
-          changerPrincipalArns: settings.breakGlassPrincipalArns.length > 0 ? settings.breakGlassPrincipalArns : [GUARD_NOBODY],
-        },
-      }),
     },
     records: {
       trailArns: [arn('cloudtrail', `trail/${prefix}-audit`)],
@@ -48,6 +40,14 @@ export function guardInputs(settings: SignerSettings, place: GuardPlace): { sign
       logGroupArns: [arn('logs', `log-group:${signerLogGroupName(prefix)}-*`), arn('logs', `log-group:/kms-eth-signer/${prefix}-audit`)],
       ruleArns: [arn('events', `rule/${prefix}-*`)],
       changerPrincipalArns,
+      ...(qualifier && {
+        bootstrap: {
+          rolesPattern: arn('iam', `role/cdk-${qualifier}-*`, ''),
+          execRoleArn: place.deployRoleArn,
+          deployRoleArn: arn('iam', `role/cdk-${qualifier}-deploy-role-${place.account}-${place.region}`, ''),
+          changerPrincipalArns: settings.breakGlassPrincipalArns.length > 0 ? settings.breakGlassPrincipalArns : [GUARD_NOBODY],
+        },
+      }),
     },
   };
 }

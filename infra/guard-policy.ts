@@ -10,11 +10,6 @@ export interface GuardPolicyInput {
   readonly changerPrincipalArns: string[];
   /** The policy-state table (spending limits, idempotency records). */
   readonly policyTableArn: string;
-  /**
-   * The dedicated bootstrap qualifier's roles: their pattern (arn:…:role/cdk-QUALIFIER-*), changed only by
-   * `bootstrapChangerArns`, and its cfn-exec role, passed to CloudFormation only by its deploy role.
-   */
-  readonly bootstrap?: { readonly rolesPattern: string; readonly execRoleArn: string; readonly deployRoleArn: string; readonly changerPrincipalArns: string[] };
 }
 
 /** The records that say what happened and raise the alarms: each one, if changed, silences the rest. */
@@ -31,6 +26,11 @@ export interface RecordsGuardInput {
   readonly ruleArns: string[];
   /** The only principals that may change them: the deploy role and break-glass. */
   readonly changerPrincipalArns: string[];
+  /**
+   * The dedicated bootstrap qualifier's roles: their pattern (arn:…:role/cdk-QUALIFIER-*), changed only by
+   * `bootstrapChangerArns`, and its cfn-exec role, passed to CloudFormation only by its deploy role.
+   */
+  readonly bootstrap?: { readonly rolesPattern: string; readonly execRoleArn: string; readonly deployRoleArn: string; readonly changerPrincipalArns: string[] };
 }
 
 /** Changes to the signers' functions: code, configuration (environment, layers, NODE_OPTIONS), permissions, code signing, aliases, versions. */
@@ -145,22 +145,15 @@ export function guardPolicy(input: GuardPolicyInput): Record<string, unknown> {
         Resource: input.policyTableArn,
         Condition: except([...input.roleArns, ...input.changerPrincipalArns]),
       },
-      ...(input.bootstrap
-        ? [
-            // The deploy identity: whoever changes the qualifier's roles (or passes its cfn-exec role to CloudFormation
-            // from anything but its deploy role) deploys what they like with the rights the key policy gives it.
-            { Sid: 'OnlyBreakGlassChangesTheDeployRoles', Effect: 'Deny', Action: ROLE_CHANGES.filter((a) => a !== 'iam:PassRole'), Resource: input.bootstrap.rolesPattern, Condition: except(input.bootstrap.changerPrincipalArns) },
-            { Sid: 'OnlyTheDeployRolePassesTheExecutionRole', Effect: 'Deny', Action: 'iam:PassRole', Resource: input.bootstrap.execRoleArn, Condition: except([input.bootstrap.deployRoleArn]) },
-          ]
-        : []),
     ],
   };
 }
 
 /**
- * The second SCP: the records and alarms. Only the deploy role and break-glass may stop or change the trail,
- * delete or disable the alarms, change or unsubscribe from the alarm topic, delete or shorten the log groups (and
- * their metric filters), or change the alert rules.
+ * The second SCP: the records, the alarms and the deploy identity. Only the deploy role and break-glass may stop
+ * or change the trail, delete or disable the alarms, change or unsubscribe from the alarm topic, delete or shorten
+ * the log groups (and their metric filters), or change the alert rules; only break-glass changes the bootstrap
+ * qualifier's roles, and only its deploy role passes its cfn-exec role to CloudFormation.
  */
 export function recordsGuardPolicy(input: RecordsGuardInput): Record<string, unknown> {
   return {
@@ -204,6 +197,14 @@ export function recordsGuardPolicy(input: RecordsGuardInput): Record<string, unk
         ],
         Condition: { ArnNotLike: { 'aws:PrincipalArn': input.changerPrincipalArns } },
       },
+      ...(input.bootstrap
+        ? [
+            // The deploy identity: whoever changes the qualifier's roles (or passes its cfn-exec role to CloudFormation
+            // from anything but its deploy role) deploys what they like with the rights the key policy gives it.
+            { Sid: 'OnlyBreakGlassChangesTheDeployRoles', Effect: 'Deny', Action: ROLE_CHANGES.filter((a) => a !== 'iam:PassRole'), Resource: input.bootstrap.rolesPattern, Condition: { ArnNotLike: { 'aws:PrincipalArn': input.bootstrap.changerPrincipalArns } } },
+            { Sid: 'OnlyTheDeployRolePassesTheExecutionRole', Effect: 'Deny', Action: 'iam:PassRole', Resource: input.bootstrap.execRoleArn, Condition: { ArnNotLike: { 'aws:PrincipalArn': [input.bootstrap.deployRoleArn] } } },
+          ]
+        : []),
     ],
   };
 }

@@ -119,10 +119,10 @@ describe('PolicyTable', () => {
       });
     });
 
-    it('exempts the CDK bootstrap deploy role when no deployRoleArn is given, and has no Allow (access still comes from IAM)', () => {
+    it('exempts the dedicated bootstrap qualifier\'s deploy role when no deployRoleArn is given, and has no Allow (access still comes from IAM)', () => {
       const statements = statementsOf(template);
       expect(statements.map((s) => s.Effect)).toEqual(['Deny', 'Deny']);
-      expect(JSON.stringify(statements[1]!.Condition)).toContain('cdk-hnb659fds-cfn-exec-role-111122223333-eu-west-1');
+      expect(JSON.stringify(statements[1]!.Condition)).toContain('cdk-ethsigner-cfn-exec-role-111122223333-eu-west-1');
     });
 
   });
