@@ -62,7 +62,8 @@ export function loadSigningPolicy(env: NodeJS.ProcessEnv = process.env, expected
   }
 }
 
+/** Whether `file` is `root` or below it (the root itself is a directory: reading it fails with EISDIR). */
 function isInside(root: string, file: string): boolean {
   const path = relative(root, file);
-  return path !== '' && !path.startsWith('..') && !isAbsolute(path);
+  return !path.startsWith('..') && !isAbsolute(path);
 }
