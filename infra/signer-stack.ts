@@ -31,6 +31,7 @@ export class SignerStack extends Stack {
   readonly monitoring: Monitoring;
   readonly trail?: AuditTrail;
   readonly policyTable: PolicyTable;
+  readonly settings: SignerSettings;
   /** The guard's inputs (the deploy role, break-glass, every ARN it protects): the guard stack builds its SCPs from them. */
   readonly guard: { readonly signers: GuardPolicyInput; readonly records: RecordsGuardInput; readonly signerRoleArns: string[]; readonly changerPrincipalArns: string[] };
   /** The permissions-boundary equivalent of the guard, for an account without AWS Organizations. */
@@ -43,6 +44,7 @@ export class SignerStack extends Stack {
     super(scope, id, { terminationProtection: true, ...props, ...(synthesizer && { synthesizer }) });
     // S3 server access logs are delivered under a bucket policy, never ACLs (must be set before any bucket exists).
     this.node.setContext('@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy', true);
+    this.settings = settings;
     // readSettings requires one of the two.
     const deployRoleArn = settings.deployRoleArn ?? bootstrapDeployRoleArn(this, settings.bootstrapQualifier!);
     this.key = new SigningKey(this, 'SigningKey', {
@@ -89,7 +91,7 @@ export class SignerStack extends Stack {
       settings.invokerPrincipalArns.forEach((arn, index) => {
         signer.function.addPermission(`Invoker${index}`, { principal: new iam.ArnPrincipal(arn), action: 'lambda:InvokeFunction' });
       });
-      this.policyTable.grantKeyItems(signer.role, this.key.keyArn);
+      this.policyTable.grantKeyItems(signer.role, this.key.keyArn, functionArnOf(this, functionName));
       signer.function.addEnvironment('POLICY_TABLE_NAME', this.policyTable.table.tableName);
       return signer;
     };

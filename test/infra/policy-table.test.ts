@@ -58,11 +58,18 @@ describe('PolicyTable', () => {
           Null: { 'dynamodb:LeadingKeys': 'false' },
         },
       },
+      {
+        Sid: 'WriteThePolicyStateOnlyFromItsOwnFunction',
+        Effect: 'Deny',
+        Action: ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem', 'dynamodb:PartiQLInsert', 'dynamodb:PartiQLUpdate', 'dynamodb:PartiQLDelete'],
+        Resource: '*',
+        Condition: { ArnNotEquals: { 'lambda:SourceFunctionArn': { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, `:lambda:eu-west-1:111122223333:function:eth-signer-${prefix === 'Eip1559Signer' ? 'eip1559' : 'legacy'}`]] } } },
+      },
     ]);
   });
 
   it('grants no Scan, Query, batch, wildcard or table-management action on the table', () => {
-    const actions = [...statementsOf('Eip1559Signer'), ...statementsOf('LegacySigner')].flatMap((s) => asArray(s.Action) as string[]);
+    const actions = [...statementsOf('Eip1559Signer'), ...statementsOf('LegacySigner')].filter((s) => s.Effect === 'Allow').flatMap((s) => asArray(s.Action) as string[]);
     for (const action of actions) expect(action).toMatch(/^dynamodb:(GetItem|PutItem|UpdateItem|DeleteItem)$/);
   });
 

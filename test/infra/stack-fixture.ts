@@ -17,13 +17,13 @@ export const TEST_QUALIFIER = 'ethsigner';
  * A synthesised stack, its template and its cdk-nag AwsSolutions report. The stand-in bundle is built for the
  * policy (policy.sha256, as scripts/build.ts writes it) unless `builtForPolicy` is false.
  */
-export function synthesize(context: Record<string, unknown> = {}, { builtForPolicy = true } = {}) {
+export function synthesize(context: Record<string, unknown> = {}, { builtForPolicy = true, stackName = 'Signer' } = {}) {
   const code = mkdtempSync(join(tmpdir(), 'signer-bundle-'));
   writeFileSync(join(code, 'index.mjs'), 'export const handler = async () => ({});\n');
   const merged: Record<string, unknown> = { policyFile: 'examples/policies/allow-all.json', bootstrapQualifier: TEST_QUALIFIER, ...context };
   if (builtForPolicy) writeFileSync(join(code, POLICY_SHA256_FILE), createHash('sha256').update(readFileSync(String(merged.policyFile))).digest('hex'));
   const app = new App();
-  const stack = new SignerStack(app, 'Signer', {
+  const stack = new SignerStack(app, stackName, {
     settings: readSettings((key) => merged[key]),
     codeDirectories: { eip1559: code, legacy: code },
     env: { account: '111122223333', region: 'eu-west-1' },
