@@ -49,6 +49,13 @@ describe('PolicyTable', () => {
     const statements = statementsOf(prefix);
     expect(statements).toEqual([
       {
+        Sid: 'WriteThePolicyStateOnlyFromItsOwnFunction',
+        Effect: 'Deny',
+        Action: ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem', 'dynamodb:PartiQLInsert', 'dynamodb:PartiQLUpdate', 'dynamodb:PartiQLDelete'],
+        Resource: '*',
+        Condition: { ArnNotEquals: { 'lambda:SourceFunctionArn': { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, `:lambda:eu-west-1:111122223333:function:eth-signer-${prefix === 'Eip1559Signer' ? 'eip1559' : 'legacy'}`]] } } },
+      },
+      {
         Sid: 'PolicyStateOfItsOwnKeyOnly',
         Effect: 'Allow',
         Action: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
@@ -57,13 +64,6 @@ describe('PolicyTable', () => {
           'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': [{ 'Fn::GetAtt': [expect.stringMatching(/^SigningKey/), 'Arn'] }] },
           Null: { 'dynamodb:LeadingKeys': 'false' },
         },
-      },
-      {
-        Sid: 'WriteThePolicyStateOnlyFromItsOwnFunction',
-        Effect: 'Deny',
-        Action: ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem', 'dynamodb:PartiQLInsert', 'dynamodb:PartiQLUpdate', 'dynamodb:PartiQLDelete'],
-        Resource: '*',
-        Condition: { ArnNotEquals: { 'lambda:SourceFunctionArn': { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, `:lambda:eu-west-1:111122223333:function:eth-signer-${prefix === 'Eip1559Signer' ? 'eip1559' : 'legacy'}`]] } } },
       },
     ]);
   });
