@@ -284,3 +284,53 @@ if (process.env.MATRIX === 'print') {
     console.log(lines.join('\n'));
   });
 }
+
+describe('without AWS Organizations: the guard as a permissions boundary (GuardBoundary), computed by @cloud-copilot/iam-simulate', () => {
+  const boundaryId = idOf('AWS::IAM::ManagedPolicy', (p) => p.ManagedPolicyName === 'eth-signer-guard-boundary');
+  const boundary = resolve(resources[boundaryId]!.Properties!.PolicyDocument) as Policy;
+  const BOUNDARY_ARN = `arn:aws:iam::${ACCOUNT}:policy/eth-signer-guard-boundary`;
+
+  /** An account administrator (AdministratorAccess) in an account without SCPs, with or without the boundary. */
+  async function administrator(column: ActionColumn, { bounded = true, context = {} as Record<string, string> } = {}): Promise<Answer> {
+    const result = await runSimulation(
+      {
+        identityPolicies: [{ name: 'AdministratorAccess', policy: ADMINISTRATOR_ACCESS }],
+        ...(bounded && { permissionBoundaryPolicies: [{ name: 'eth-signer-guard-boundary', policy: boundary }] }),
+        serviceControlPolicies: [],
+        resourceControlPolicies: [],
+        ...(column.resourcePolicy && { resourcePolicy: column.resourcePolicy }),
+        request: {
+          action: column.action,
+          principal: ADMIN,
+          resource: { accountId: ACCOUNT, resource: column.resource },
+          contextVariables: { 'aws:PrincipalArn': ADMIN, 'aws:PrincipalAccount': ACCOUNT, ...column.context, ...context },
+        },
+      } as Simulation,
+      {},
+    );
+    if (result.resultType === 'error') throw new Error(JSON.stringify(result.errors));
+    return result.overallResult === 'Allowed' ? 'yes' : 'no';
+  }
+
+  it.each(['change code', 'change configuration', 'iam:PassRole a signer role', 'write the policy table', 'stop the trail', 'delete an alarm'])('stops a bounded administrator: %s', async (column) => {
+    expect(await administrator(ACTIONS[column]!)).toBe('no');
+  });
+
+  it('leaves the administrator everything else (a boundary only limits)', async () => {
+    expect(await administrator({ action: 's3:CreateBucket', resource: 'arn:aws:s3:::some-other-bucket' })).toBe('yes');
+    expect(await administrator({ action: 'lambda:UpdateFunctionCode', resource: OTHER_FUNCTION })).toBe('yes');
+  });
+
+  it('lets a bounded administrator create roles only with the boundary, and never remove it', async () => {
+    const createRole = { action: 'iam:CreateRole', resource: role('NewRole') };
+    expect(await administrator(createRole)).toBe('no');
+    expect(await administrator(createRole, { context: { 'iam:PermissionsBoundary': BOUNDARY_ARN } })).toBe('yes');
+    expect(await administrator({ action: 'iam:DeleteRolePermissionsBoundary', resource: role('SomeRole') })).toBe('no');
+    expect(await administrator({ action: 'iam:CreatePolicyVersion', resource: BOUNDARY_ARN })).toBe('no');
+  });
+
+  it('cannot stop a principal that does not carry it (the root user, a role created before it): what docs/deploy.md says it cannot prevent', async () => {
+    expect(await administrator(ACTIONS['iam:PassRole a signer role']!, { bounded: false })).toBe('yes');
+    expect(await administrator(ACTIONS['change configuration']!, { bounded: false })).toBe('yes');
+  });
+});
