@@ -1,8 +1,11 @@
 // The security review of the signer stack, as tests.
 import { App } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { readSettings } from '../../infra/context';
+import { SignerStack } from '../../infra/signer-stack';
 import { allStatements, signingKeyPolicy, signingKeys, synthesize } from './stack-fixture';
 
 const asArray = (value: unknown) => (Array.isArray(value) ? value : [value]);
@@ -150,6 +153,24 @@ describe('signer stack, key generated in KMS (keyMode new, the default)', () => 
   it('passes cdk-nag AwsSolutions with no unacknowledged finding', () => {
     expect(nag.violations).toEqual([]);
     expect(nag.success).toBe(true);
+  });
+});
+
+describe('the bundle and the policy it was built for (dist/<kind>/policy.sha256, written by SIGNING_POLICY_FILE=… npm run build)', () => {
+  const MAINNET = { ethNetwork: 'mainnet', policyFile: 'examples/policies/treasury-payouts.json', expectedAddress: '0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266', alarmEmail: 'security@example.com', managementTrailLogGroup: 'org-trail' };
+
+  it('refuses, before mainnet, a bundle built without a policy (it would accept any policy file)', () => {
+    expect(() => synthesize(MAINNET, { builtForPolicy: false })).toThrow(/was built without a signing policy; a bundle for real funds must refuse any policy but its own: run SIGNING_POLICY_FILE=.*treasury-payouts.json npm run build/);
+  });
+
+  it('refuses a bundle built for another policy, on any network', () => {
+    const code = mkdtempSync(join(tmpdir(), 'signer-bundle-'));
+    writeFileSync(join(code, 'index.mjs'), 'export const handler = async () => ({});\n');
+    writeFileSync(join(code, 'policy.sha256'), `${'ab'.repeat(32)}\n`);
+    const settings = readSettings((key) => ({ policyFile: 'examples/policies/relayer.json', bootstrapQualifier: 'ethsigner' } as Record<string, unknown>)[key]);
+    expect(() => new SignerStack(new App(), 'Signer', { settings, codeDirectories: { eip1559: code, legacy: code }, env: { account: '111122223333', region: 'eu-west-1' } })).toThrow(
+      /was built for another signing policy \(SHA-256 abab.*\), not .*relayer.json \([0-9a-f]{64}\): run SIGNING_POLICY_FILE=/,
+    );
   });
 });
 
