@@ -19,7 +19,7 @@ const full = synthesize({
   invokerPrincipalArns: INVOKERS.join(','),
   breakGlassPrincipalArns: BREAK_GLASS,
   codeSigningProfileArn: PROFILE_VERSION,
-  signedCodeEip1559: 's3://signed-bundles-111122223333/signed/eip1559-0a1b2c.zip',
+  signedCodeEip1559: 's3://signed-bundles-111122223333/signed/eip1559-0a1b2c.zip?versionId=3HL4kqtJlcpXroDTDmJ.rmSpXd3dIbrHY',
   signedCodeLegacy: 's3://signed-bundles-111122223333/signed/legacy-3d4e5f.zip',
   allowPreEip155: 'true',
   alarmEmail: 'security@example.com',
@@ -160,10 +160,10 @@ describe('1. who may invoke the signers', () => {
     for (const [, fn] of functions(full.template)) expect(fn.Properties.CodeSigningConfigArn).toEqual({ 'Fn::GetAtt': [configId, 'CodeSigningConfigArn'] });
   });
 
-  it('deploys the bundles AWS Signer signed (CDK cannot sign the assets it uploads)', () => {
+  it('deploys the bundles AWS Signer signed (CDK cannot sign the assets it uploads), at the version given', () => {
     const code = Object.fromEntries(functions(full.template).map(([, fn]) => [fn.Properties.FunctionName, fn.Properties.Code]));
     expect(code).toEqual({
-      'team-signer-eip1559': { S3Bucket: 'signed-bundles-111122223333', S3Key: 'signed/eip1559-0a1b2c.zip' },
+      'team-signer-eip1559': { S3Bucket: 'signed-bundles-111122223333', S3Key: 'signed/eip1559-0a1b2c.zip', S3ObjectVersion: '3HL4kqtJlcpXroDTDmJ.rmSpXd3dIbrHY' },
       'team-signer-legacy': { S3Bucket: 'signed-bundles-111122223333', S3Key: 'signed/legacy-3d4e5f.zip' },
     });
   });
