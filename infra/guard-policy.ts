@@ -125,9 +125,8 @@ export function guardPolicy(input: GuardPolicyInput): Record<string, unknown> {
         Sid: 'OnlyDeployersChangeTheSignersTheirRolesAndTheirTable',
         Effect: 'Deny',
         Action: [
-          // Lambda's IAM action for PutFunctionCodeSigningConfig is UpdateFunctionCodeSigningConfig.
-          ...SIGNER_FUNCTION_CHANGES.filter((action) => action !== 'lambda:PutFunctionCodeSigningConfig'),
-          'lambda:UpdateFunctionCodeSigningConfig',
+          ...SIGNER_FUNCTION_CHANGES,
+          'lambda:UpdateFunctionCodeSigningConfig', // an older name of the same permission, still in IAM
           ...ROLE_CHANGES,
           ...POLICY_TABLE_CHANGES,
           // Restores and imports make a new table, but only deployers need them; backups are <table ARN>/backup/….
