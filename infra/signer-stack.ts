@@ -40,8 +40,14 @@ export class SignerStack extends Stack {
   constructor(scope: Construct, id: string, props: SignerStackProps) {
     const { settings } = props;
     // The dedicated bootstrap's roles, never the default bootstrap's (shared by every CDK app in the account).
-    const synthesizer = props.synthesizer ?? (settings.bootstrapQualifier ? new DefaultStackSynthesizer({ qualifier: settings.bootstrapQualifier }) : undefined);
-    super(scope, id, { terminationProtection: true, ...props, ...(synthesizer && { synthesizer }) });
+    // An explicit deployRoleArn is also the role CloudFormation is given, so that the key policy trusts the role that deploys.
+    const synthesizer =
+      props.synthesizer ??
+      new DefaultStackSynthesizer({
+        ...(settings.bootstrapQualifier && { qualifier: settings.bootstrapQualifier }),
+        ...(settings.deployRoleArn && { cloudFormationExecutionRole: settings.deployRoleArn }),
+      });
+    super(scope, id, { terminationProtection: true, ...props, synthesizer });
     // S3 server access logs are delivered under a bucket policy, never ACLs (must be set before any bucket exists).
     this.node.setContext('@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy', true);
     this.settings = settings;

@@ -1,6 +1,6 @@
 // The security review of the signer stack, as tests.
-import { App } from 'aws-cdk-lib';
-import { Match } from 'aws-cdk-lib/assertions';
+import { App, DefaultStackSynthesizer } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -153,6 +153,14 @@ describe('signer stack, key generated in KMS (keyMode new, the default)', () => 
   it('passes cdk-nag AwsSolutions with no unacknowledged finding', () => {
     expect(nag.violations).toEqual([]);
     expect(nag.success).toBe(true);
+  });
+});
+
+describe('the deployment identity', () => {
+  it('hands CloudFormation the explicit deployRoleArn, the role the key policy trusts', () => {
+    const { stack } = synthesize({ bootstrapQualifier: undefined, deployRoleArn: 'arn:aws:iam::111122223333:role/SignerDeployer' });
+    expect((stack.synthesizer as DefaultStackSynthesizer).cloudFormationExecutionRoleArn).toBe('arn:aws:iam::111122223333:role/SignerDeployer');
+    expect(JSON.stringify(signingKeyPolicy(Template.fromStack(stack)))).toContain('role/SignerDeployer');
   });
 });
 
