@@ -88,6 +88,23 @@ export const KEY_EVENTS = [
   'DeleteAlias',
 ];
 
+/**
+ * Each alert rule's name is `<prefix>-<suffix>`: suffixes of at most 6 characters keep the longest prefix (56)
+ * within EventBridge's 64-character rule names, and the guard protects `rule/<prefix>-*`.
+ */
+export const RULE_NAME_SUFFIXES: Readonly<Record<string, string>> = {
+  KeyEvents: 'key',
+  SignerFunctionChanges: 'fn',
+  SignerRolePassed: 'passed',
+  RoleChanges: 'roles',
+  PolicyTableChanges: 'table',
+  SilencingTrail: 'trail',
+  SilencingAlarms: 'alarms',
+  SilencingTopic: 'topic',
+  SilencingLogs: 'logs',
+  SilencingRules: 'rules',
+};
+
 /** The log group's metric namespace for kms:Sign calls made by anyone but the signer roles. */
 export const FOREIGN_SIGN_METRIC = { namespace: 'KmsEthSigner/Trail', name: 'SignByOthers' } as const;
 
@@ -186,7 +203,7 @@ export class Monitoring extends Construct {
     this.deadLetterQueue = new sqs.Queue(this, 'AlertDeadLetters', { encryption: sqs.QueueEncryption.SQS_MANAGED, enforceSSL: true, retentionPeriod: Duration.days(14) });
     const ruleArns: string[] = [];
     const rule = (ruleId: string, description: string, eventPattern: events.EventPattern) => {
-      const created = new events.Rule(this, ruleId, { ruleName: `${service}-${ruleId}`, description, eventPattern });
+      const created = new events.Rule(this, ruleId, { ruleName: `${service}-${RULE_NAME_SUFFIXES[ruleId]}`, description, eventPattern });
       ruleArns.push(created.ruleArn);
       for (const topic of [this.topic, ...(extraTopic ? [extraTopic] : [])]) {
         created.addTarget({ bind: () => ({ arn: topic.topicArn, deadLetterConfig: { arn: this.deadLetterQueue.queueArn }, retryPolicy: { maximumRetryAttempts: 185 } }) });

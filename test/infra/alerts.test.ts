@@ -1,7 +1,7 @@
 // Issue 23, "alerts that fire, and fire when silenced": the alert rules, their dead-letter queue, the topic's key
 // and policy, the kms:Sign-by-others metric filter and the alarms that treat silence as tampering.
 import { Match, type Template } from 'aws-cdk-lib/assertions';
-import { FUNCTION_EVENTS, KEY_EVENTS, ROLE_EVENTS, SILENCING_EVENTS } from '../../infra/monitoring';
+import { FUNCTION_EVENTS, KEY_EVENTS, ROLE_EVENTS, RULE_NAME_SUFFIXES, SILENCING_EVENTS } from '../../infra/monitoring';
 import { synthesize } from './stack-fixture';
 
 const asArray = (value: unknown): unknown[] => (Array.isArray(value) ? value : [value]);
@@ -9,7 +9,7 @@ const SECURITY_TOPIC = 'arn:aws:sns:eu-west-1:111122223333:security-team';
 const withTrail = synthesize({ trail: 'true', alarmTopicArn: SECURITY_TOPIC });
 const existingTrail = synthesize({ managementTrailLogGroup: 'aws-controltower/CloudTrailLogs' });
 const rules = (template: Template) => Object.values(template.findResources('AWS::Events::Rule')).map((r) => r.Properties);
-const ruleNamed = (template: Template, name: string) => rules(template).find((r) => r.Name === name)!;
+const ruleNamed = (template: Template, name: string) => rules(template).find((r) => r.Name === `eth-signer-${RULE_NAME_SUFFIXES[name.replace('eth-signer-', '')]}`)!;
 const alarmNamed = (template: Template, name: string) => Object.values(template.findResources('AWS::CloudWatch::Alarm')).map((a) => a.Properties).find((a) => a.AlarmName === name)!;
 
 describe('alert rules (EventBridge, from the trail of management events)', () => {
@@ -17,8 +17,12 @@ describe('alert rules (EventBridge, from the trail of management events)', () =>
 
   it('watches every path of the review: key, signer functions, a signer role passed, role changes, the policy table, and every way to silence the records', () => {
     expect(rules(template).map((r) => r.Name).sort()).toEqual(
-      ['KeyEvents', 'SignerFunctionChanges', 'SignerRolePassed', 'RoleChanges', 'PolicyTableChanges', ...Object.keys(SILENCING_EVENTS).map((id) => `Silencing${id}`)].map((id) => `eth-signer-${id}`).sort(),
+      ['KeyEvents', 'SignerFunctionChanges', 'SignerRolePassed', 'RoleChanges', 'PolicyTableChanges', ...Object.keys(SILENCING_EVENTS).map((id) => `Silencing${id}`)].map((id) => `eth-signer-${RULE_NAME_SUFFIXES[id]}`).sort(),
     );
+  });
+
+  it('names every rule within EventBridge\'s 64 characters with the longest function name prefix (56)', () => {
+    for (const suffix of Object.values(RULE_NAME_SUFFIXES)) expect(`${'p'.repeat(56)}-${suffix}`.length).toBeLessThanOrEqual(64);
   });
 
   it('alerts on every change to the signers (Lambda appends an API version to event names: matched by prefix), by name or ARN', () => {
