@@ -21,8 +21,10 @@ export interface SignerStackProps extends StackProps {
 }
 
 /**
- * The signing key and the two signer Lambdas, with least-privilege access between them; who may invoke them;
- * alarms, key-event alerts, a dashboard and an optional audit trail. Termination protection is on by default.
+ * The signing key and the two signer Lambdas, with least-privilege access between them (each role signs only
+ * from its own function); who may invoke them; alarms, alerts on every way around the policy, a dashboard, an
+ * optional trail of management events; the guard's inputs (for infra/guard-stack.ts) and its permissions-boundary
+ * form. Deployed only through a dedicated bootstrap qualifier's roles. Termination protection is on by default.
  */
 export class SignerStack extends Stack {
   readonly key: SigningKey;
