@@ -272,6 +272,52 @@ describe('the backup bucket policy, computed by @cloud-copilot/iam-simulate', ()
   });
 });
 
+describe('the execution policy of the dedicated qualifier (infra/bootstrap/execution-policy.json), computed by @cloud-copilot/iam-simulate', () => {
+  // What CloudFormation calls first to create each kind of resource, with the resource's ARN in this template.
+  const CREATE: Record<string, string> = {
+    'AWS::IAM::Role': 'iam:CreateRole',
+    'AWS::IAM::ManagedPolicy': 'iam:CreatePolicy',
+    'AWS::Lambda::Function': 'lambda:CreateFunction',
+    'AWS::DynamoDB::Table': 'dynamodb:CreateTable',
+    'AWS::S3::Bucket': 's3:CreateBucket',
+    'AWS::Logs::LogGroup': 'logs:CreateLogGroup',
+    'AWS::SQS::Queue': 'sqs:CreateQueue',
+    'AWS::SNS::Topic': 'sns:CreateTopic',
+    'AWS::Events::Rule': 'events:PutRule',
+    'AWS::CloudTrail::Trail': 'cloudtrail:CreateTrail',
+    'AWS::CloudWatch::Alarm': 'cloudwatch:PutMetricAlarm',
+  };
+  const deployer = (action: string, resource: string, context: Record<string, string> = {}) =>
+    decide({ arn: DEPLOYER, identity: [executionPolicy] }, { action, resource, context });
+  const created = Object.keys(resources).filter((id) => CREATE[resources[id]!.Type]);
+
+  it('covers every resource kind of the stack that it creates by name', () => {
+    expect(new Set(created.map((id) => resources[id]!.Type))).toEqual(new Set(Object.keys(CREATE)));
+  });
+
+  it.each(created)('lets CloudFormation create %s', async (id) => {
+    expect(await deployer(CREATE[resources[id]!.Type]!, arnOf(id).replace(/:\*$/, ''))).toBe('yes');
+  });
+
+  it.each([
+    ['create a role outside the stack\'s names', 'iam:CreateRole', role('Administrator')],
+    ['change the bootstrap\'s own roles', 'iam:PutRolePolicy', role(`cdk-ethsigner-deploy-role-${ACCOUNT}-${REGION}`)],
+    ['create a function outside the stack\'s names', 'lambda:CreateFunction', `arn:aws:lambda:${REGION}:${ACCOUNT}:function:anything`],
+    ['delete a log group', 'logs:DeleteLogGroup', `arn:aws:logs:${REGION}:${ACCOUNT}:log-group:/aws/lambda/eth-signer-eip1559`],
+    ['delete the policy table', 'dynamodb:DeleteTable', TABLE],
+    ['read the spending limits', 'dynamodb:GetItem', TABLE],
+    ['sign', 'kms:Sign', KEY],
+  ])('refuses to %s', async (_label, action, resource) => {
+    expect(await deployer(action, resource)).toBe('no');
+  });
+
+  it('passes the stack\'s roles to Lambda and CloudTrail only', async () => {
+    expect(await deployer('iam:PassRole', SIGNER_ROLE, { 'iam:PassedToService': 'lambda.amazonaws.com' })).toBe('yes');
+    expect(await deployer('iam:PassRole', SIGNER_ROLE, { 'iam:PassedToService': 'ec2.amazonaws.com' })).toBe('no');
+    expect(await deployer('iam:PassRole', role(`cdk-ethsigner-cfn-exec-role-${ACCOUNT}-${REGION}`), { 'iam:PassedToService': 'lambda.amazonaws.com' })).toBe('no');
+  });
+});
+
 // Printed to fill docs/deploy.md when the stack changes: MATRIX=print npx jest test/infra/authority-matrix.test.ts
 if (process.env.MATRIX === 'print') {
   it('prints the computed matrix', async () => {
