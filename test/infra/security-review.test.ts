@@ -4,7 +4,9 @@ import { join } from 'node:path';
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { guardPolicy, INVOKER_PLACEHOLDER, SCP_MAX_CHARACTERS } from '../../infra/guard-policy';
 import { KEY_EVENTS } from '../../infra/monitoring';
-import { signingKeyPolicy, synthesize } from './stack-fixture';
+import { runSimulation, type Simulation } from '@cloud-copilot/iam-simulate';
+import { templateResolver } from './resolve-template';
+import { signingKeyPolicy, signingKeys, synthesize } from './stack-fixture';
 
 const asArray = (value: unknown): unknown[] => (Array.isArray(value) ? value : [value]);
 const INVOKERS = ['arn:aws:iam::111122223333:role/PaymentsApp', 'arn:aws:iam::111122223333:role/Treasury'];
@@ -222,6 +224,32 @@ describe('2. the path to Sign through the key policy', () => {
 });
 
 describe('3. importers', () => {
+  it('may import only key material that does not expire (evaluated by @cloud-copilot/iam-simulate)', async () => {
+    const { resolve, resources } = templateResolver(full.template, { account: '111122223333', region: 'eu-west-1', stackName: 'Signer' });
+    const [keyId] = Object.keys(signingKeys(full.template));
+    const importer = 'arn:aws:iam::111122223333:role/KeyImporter';
+    const importWith = async (expirationModel: string) => {
+      const result = await runSimulation(
+        {
+          identityPolicies: [{ name: 'kms', policy: { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'kms:*', Resource: '*' }] } }],
+          serviceControlPolicies: [],
+          resourceControlPolicies: [],
+          resourcePolicy: resolve(resources[keyId!]!.Properties!.KeyPolicy),
+          request: {
+            action: 'kms:ImportKeyMaterial',
+            principal: importer,
+            resource: { accountId: '111122223333', resource: `arn:aws:kms:eu-west-1:111122223333:key/${keyId!.toLowerCase()}` },
+            contextVariables: { 'aws:PrincipalArn': importer, 'kms:ExpirationModel': expirationModel },
+          },
+        } as Simulation,
+        {},
+      );
+      return result.resultType === 'error' ? JSON.stringify(result.errors) : result.overallResult;
+    };
+    expect(await importWith('KEY_MATERIAL_DOES_NOT_EXPIRE')).toBe('Allowed'); // what scripts/import-key/kms-import.ts sends
+    expect(await importWith('KEY_MATERIAL_EXPIRES')).not.toBe('Allowed');
+  });
+
   it('never get kms:Sign: the import is proven by comparing the GetPublicKey address', () => {
     const importer = signingKeyPolicy(full.template).filter((s) => JSON.stringify(s.Principal).includes('KeyImporter'));
     expect(importer.flatMap((s) => asArray(s.Action))).not.toContain('kms:Sign');
