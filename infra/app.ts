@@ -2,21 +2,44 @@
 import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { ContextError, readSettings } from './context';
+import { readGuardSettings } from './guard-context';
+import { guardInputs } from './guard-inputs';
+import { GuardStack } from './guard-stack';
 import { SignerStack } from './signer-stack';
+import { bootstrapExecRoleName } from './signing-key';
 
 const app = new App();
+const context = (key: string) => app.node.tryGetContext(key);
 let settings;
+let guard;
 try {
-  settings = readSettings((key) => app.node.tryGetContext(key));
+  settings = readSettings(context);
+  guard = readGuardSettings(context);
 } catch (error) {
   // A bad context value is the user's to fix: say which, without a stack trace.
   console.error(error instanceof ContextError ? error.message : error);
   process.exit(1);
 }
-new SignerStack(app, (app.node.tryGetContext('stackName') as string | undefined) ?? 'KmsEthSigner', {
+const stackName = (context('stackName') as string | undefined) ?? 'KmsEthSigner';
+new SignerStack(app, stackName, {
   settings,
   description: 'kms-eth-signer: Ethereum transaction signing Lambdas with a secp256k1 key in AWS KMS',
   env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },
 });
+if (guard) {
+  // The guard goes to the organization's management account: cdk deploy KmsEthSignerGuard -c guardTargetIds=… (docs/deploy.md).
+  const { account, region } = guard.signer;
+  const deployRoleArn = settings.deployRoleArn ?? `arn:${guard.partition}:iam::${account}:role/${bootstrapExecRoleName(settings.bootstrapQualifier!, account, region)}`;
+  const inputs = guardInputs(settings, { partition: guard.partition, account, region, policyTableArn: guard.policyTableArn, deployRoleArn });
+  new GuardStack(app, `${stackName}Guard`, {
+    signers: inputs.signers,
+    records: inputs.records,
+    ...(guard.keyArn && { key: { keyArn: guard.keyArn, signerRoleArns: inputs.signerRoleArns, changerPrincipalArns: inputs.changerPrincipalArns } }),
+    targetIds: guard.targetIds,
+    namePrefix: settings.functionNamePrefix,
+    description: 'kms-eth-signer guard: SCPs and an RCP for the signer account, from the organization management account',
+    env: { region: 'us-east-1' }, // Organizations is global; its CloudFormation resources are in us-east-1
+  });
+}
 Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));
 app.synth();

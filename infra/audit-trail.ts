@@ -1,6 +1,8 @@
 import { Duration } from 'aws-cdk-lib';
+import { RemovalPolicy } from 'aws-cdk-lib';
 import * as cloudtrail from 'aws-cdk-lib/aws-cloudtrail';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { accessLogBucket, SECURE_BUCKET_DEFAULTS } from './buckets';
@@ -11,33 +13,47 @@ export interface AuditTrailProps {
   readonly functions: lambda.IFunction[];
   /** The backup bucket, if deployed: every read and write of a backup is recorded. */
   readonly backupBucket?: s3.IBucket;
-  /** How long the trail's log files are kept. */
+  /** How long the trail's log files (and its CloudWatch Logs copy) are kept. */
   readonly retentionDays: number;
+  /** The trail's name (stable, so the guard SCP and the alerts can name it). */
+  readonly trailName: string;
 }
 
 /**
- * A CloudTrail trail of data events only: Lambda Invoke on the signers and S3 object events on the backup
- * bucket. Management events (KMS Sign, key changes) are the account trail's job: a second copy of them is
- * billed. Log files are validated (digest files), kept in a versioned, TLS-only bucket.
+ * A CloudTrail trail of this Region's management events (KMS Sign and key changes, Lambda, IAM, DynamoDB,
+ * CloudTrail, CloudWatch, SNS calls: what the alert rules and the kms:Sign metric filter read), delivered to
+ * CloudWatch Logs, plus data events: Lambda Invoke on the signers and S3 object events on the backup bucket.
+ * Log files are validated (digest files), kept in a versioned, TLS-only bucket. An organization trail already
+ * logging management events here costs a second copy; use managementTrailLogGroup instead (docs/deploy.md).
  */
 export class AuditTrail extends Construct {
   readonly trail: cloudtrail.Trail;
   readonly bucket: s3.Bucket;
+  readonly logGroup: logs.LogGroup;
+  readonly accessLogBucket: s3.Bucket;
 
   constructor(scope: Construct, id: string, props: AuditTrailProps) {
     super(scope, id);
     this.bucket = new s3.Bucket(this, 'Bucket', {
       ...SECURE_BUCKET_DEFAULTS, // retained: the record of who signed outlives the stack
-      serverAccessLogsBucket: accessLogBucket(this, 'AccessLogs', props.retentionDays),
+      serverAccessLogsBucket: (this.accessLogBucket = accessLogBucket(this, 'AccessLogs', props.retentionDays)),
       serverAccessLogsPrefix: 'audit-trail/',
       lifecycleRules: [{ expiration: Duration.days(props.retentionDays), noncurrentVersionExpiration: Duration.days(props.retentionDays) }],
     });
+    this.logGroup = new logs.LogGroup(this, 'Logs', {
+      logGroupName: `/kms-eth-signer/${props.trailName}`,
+      retention: props.retentionDays as logs.RetentionDays,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
     this.trail = new cloudtrail.Trail(this, 'Trail', {
+      trailName: props.trailName,
       bucket: this.bucket,
       enableFileValidation: true,
-      includeGlobalServiceEvents: false,
+      includeGlobalServiceEvents: true, // IAM's events (in us-east-1)
       isMultiRegionTrail: false,
-      managementEvents: cloudtrail.ReadWriteType.NONE,
+      managementEvents: cloudtrail.ReadWriteType.ALL, // Sign is a read event
+      sendToCloudWatchLogs: true,
+      cloudWatchLogGroup: this.logGroup,
     });
     this.trail.addLambdaEventSelector(props.functions, { includeManagementEvents: false, readWriteType: cloudtrail.ReadWriteType.ALL });
     if (props.backupBucket) this.trail.addS3EventSelector([{ bucket: props.backupBucket }], { includeManagementEvents: false, readWriteType: cloudtrail.ReadWriteType.ALL });

@@ -1,10 +1,11 @@
-import { CfnOutput, Duration, Stack, Validations, type CfnElement } from 'aws-cdk-lib';
+import { Duration, Stack, Validations, type CfnElement } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as s3n from 'aws-cdk-lib/aws-s3-notifications';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { accessLogBucket, SECURE_BUCKET_DEFAULTS } from './buckets';
+import { stableOutput } from './outputs';
 
 /** Object Lock retention of a new backup bucket unless the context says otherwise: ten years. */
 export const DEFAULT_OBJECT_LOCK_DAYS = 3650;
@@ -52,6 +53,8 @@ export class BackupBucket extends Construct {
       ...(objectLockDays > 0 && { objectLockDefaultRetention: s3.ObjectLockRetention.compliance(Duration.days(objectLockDays)) }),
     });
     const objects = this.bucket.arnForObjects('*');
+    // Deny what is asked for (SSE-KMS, DSSE-KMS), not "anything but AES256": a negated operator is true when the
+    // header is absent, and an upload without it gets the bucket's default SSE-S3 anyway.
     this.bucket.addToResourcePolicy(
       new iam.PolicyStatement({
         sid: 'DenyUploadsWithSseKms',
@@ -59,7 +62,7 @@ export class BackupBucket extends Construct {
         principals: [new iam.AnyPrincipal()],
         actions: ['s3:PutObject'],
         resources: [objects],
-        conditions: { StringNotEqualsIfExists: { 's3:x-amz-server-side-encryption': 'AES256' } },
+        conditions: { StringEquals: { 's3:x-amz-server-side-encryption': ['aws:kms', 'aws:kms:dsse'] } },
       }),
     );
 
@@ -107,12 +110,13 @@ export class BackupBucket extends Construct {
         maxSessionDuration: Duration.hours(1),
         managedPolicies: [this.writerPolicy],
       });
-      new CfnOutput(this, 'BackupWriterRoleArn', { value: this.writerRole.roleArn, description: 'role_arn of the AWS profile given to import-key --backup-profile (with external_id)' });
+      stableOutput(this, 'BackupWriterRoleArn', this.writerRole.roleArn, 'role_arn of the AWS profile given to import-key --backup-profile (with external_id)');
     }
 
-    new CfnOutput(this, 'BackupBucketName', { value: this.bucket.bucketName, description: 'npm run import-key -- … --backup-bucket <this>' });
-    new CfnOutput(this, 'BackupWriterPolicyArn', { value: this.writerPolicy.managedPolicyArn, description: 'Attach to the role or user that runs import-key' });
-    new CfnOutput(this, 'BackupRemovalTopicArn', { value: this.removalTopic.topicArn, description: 'Every removal of a backup object is published here: subscribe the operators' });
+    stableOutput(this, 'BackupBucketName', this.bucket.bucketName, 'npm run import-key -- … --backup-bucket <this>');
+    stableOutput(this, 'BackupAccessLogBucketName', accessLogs.bucketName, "The backup bucket's S3 server access logs");
+    stableOutput(this, 'BackupWriterPolicyArn', this.writerPolicy.managedPolicyArn, 'Attach to the role or user that runs import-key');
+    stableOutput(this, 'BackupRemovalTopicArn', this.removalTopic.topicArn, 'Every removal of a backup object is published here: subscribe the operators');
   }
 }
 

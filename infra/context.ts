@@ -4,11 +4,18 @@ import { resolve } from 'node:path';
 import { chainIdFromNetwork } from '../lambdas/runtime/chains';
 import { loadPolicy, PolicyValidationError } from '../lambdas/policy';
 
-/** An object in S3. */
+/** An object in S3 (with the version to deploy, so a rewritten object is never picked up unreviewed). */
 export interface S3Location {
   readonly bucket: string;
   readonly key: string;
+  readonly version?: string;
 }
+
+/** The default CDK bootstrap qualifier: its roles are shared by every CDK app in the account and Region. */
+export const DEFAULT_BOOTSTRAP_QUALIFIER = 'hnb659fds';
+
+/** Chains whose coins are worth nothing: everything else is held to the before-mainnet checklist (docs/deploy.md). */
+export const TEST_CHAIN_IDS: ReadonlySet<bigint> = new Set([11155111n, 17000n, 560048n, 31337n]);
 
 /** How the stack gets its signing key. */
 export type KeyMode = 'new' | 'external' | 'existing';
@@ -48,6 +55,14 @@ export interface SignerSettings {
   readonly breakGlassPrincipalArns: string[];
   /** The role CloudFormation deploys with; keeps kms:PutKeyPolicy so the stack can update the key policy. */
   readonly deployRoleArn?: string;
+  /** The dedicated CDK bootstrap qualifier (cdk bootstrap --qualifier): the stack deploys with its roles only. */
+  readonly bootstrapQualifier?: string;
+  /** An existing SNS topic that also receives every alarm and alert (e.g. the security team's). */
+  readonly alarmTopicArn?: string;
+  /** An existing log group into which a trail of management events in this Region is delivered (instead of trail=true). */
+  readonly managementTrailLogGroup?: string;
+  /** Whether the network's coins are real (not a test chain): the before-mainnet checklist applies. */
+  readonly production: boolean;
   /** Signs pre-EIP-155 (chain-less, replayable) legacy transactions only when true. */
   readonly allowPreEip155: boolean;
   /** Email subscribed to the alarm topic. */
@@ -56,7 +71,7 @@ export interface SignerSettings {
   readonly denialAlarmThreshold: number;
   /** Alarm when more signatures than this happen in an hour. */
   readonly signaturesPerHourAlarmThreshold: number;
-  /** Also deploy a CloudTrail trail with Lambda Invoke data events (and S3 data events for the backup bucket). */
+  /** Also deploy a CloudTrail trail of management events (delivered to CloudWatch Logs) and Lambda Invoke data events (and S3 data events for the backup bucket). */
   readonly trail: boolean;
 }
 
@@ -67,6 +82,10 @@ const ROLE_ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/;
 const SIGNING_PROFILE_VERSION_ARN = /^arn:aws[a-z-]*:signer:[a-z0-9-]+:\d{12}:\/signing-profiles\/[a-zA-Z0-9_]{2,64}\/[a-zA-Z0-9]{10}$/;
 // Lambda function names are up to 64 letters, digits, - and _; the longest suffix is "-eip1559" (8).
 const FUNCTION_NAME_PREFIX = /^[a-zA-Z0-9_-]{1,56}$/;
+// A qualifier as cdk bootstrap accepts it (letters and digits, at most 10 characters).
+const QUALIFIER = /^[a-z0-9]{1,10}$/;
+const TOPIC_ARN = /^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[\w-]{1,256}$/;
+const LOG_GROUP_NAME = /^[\w/.#-]{1,512}$/;
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 const LOG_LEVELS = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR', 'CRITICAL', 'SILENT'];
 // CloudWatch Logs accepts only these retention periods.
@@ -138,6 +157,9 @@ export function readSettings(context: (key: string) => unknown): SignerSettings 
   const adminPrincipalArns = list('adminPrincipalArns') ?? [];
   const importerPrincipalArns = list('importerPrincipalArns') ?? [];
   const invokerPrincipalArns = list('invokerPrincipalArns') ?? [];
+  if (invokerPrincipalArns.some((arn) => arn.endsWith(':root'))) {
+    problems.push('invokerPrincipalArns must name roles or users, not an account root (a root ARN lets every principal that account allows invoke the signers)');
+  }
   const breakGlassPrincipalArns = list('breakGlassPrincipalArns') ?? [];
   if (breakGlassPrincipalArns.some((arn) => arn.endsWith(':root'))) {
     problems.push('breakGlassPrincipalArns must name roles or users, not an account root (the root would let any IAM policy in the account rewrite the key policy)');
@@ -145,6 +167,11 @@ export function readSettings(context: (key: string) => unknown): SignerSettings 
   if (breakGlassPrincipalArns.length > 0 && keyMode === 'existing') problems.push('breakGlassPrincipalArns is only used for a key this stack creates (keyMode new or external)');
   const deployRoleArn = text('deployRoleArn');
   if (deployRoleArn && !ROLE_ARN.test(deployRoleArn)) problems.push(`deployRoleArn "${deployRoleArn}" is not an IAM role ARN (arn:aws:iam::ACCOUNT:role/NAME)`);
+  if (deployRoleArn && /role\/cdk-hnb659fds-/.test(deployRoleArn)) problems.push(`deployRoleArn "${deployRoleArn}" is a role of the default CDK bootstrap, which every CDK app in the account uses: ${BOOTSTRAP_HOW_TO}`);
+  const bootstrapQualifier = text('bootstrapQualifier');
+  if (bootstrapQualifier !== undefined && !QUALIFIER.test(bootstrapQualifier)) problems.push(`bootstrapQualifier "${bootstrapQualifier.slice(0, 40)}" must be 1 to 10 lower-case letters or digits`);
+  if (bootstrapQualifier === DEFAULT_BOOTSTRAP_QUALIFIER) problems.push(`bootstrapQualifier ${DEFAULT_BOOTSTRAP_QUALIFIER} is the default CDK bootstrap, whose roles every CDK app in the account uses: ${BOOTSTRAP_HOW_TO}`);
+  if (bootstrapQualifier === undefined && deployRoleArn === undefined) problems.push(`bootstrapQualifier is required (or deployRoleArn): ${BOOTSTRAP_HOW_TO}`);
 
   const functionNamePrefix = text('functionNamePrefix') ?? 'eth-signer';
   if (!FUNCTION_NAME_PREFIX.test(functionNamePrefix)) problems.push(`functionNamePrefix "${functionNamePrefix}" must be 1 to 56 letters, digits, - or _`);
@@ -158,9 +185,9 @@ export function readSettings(context: (key: string) => unknown): SignerSettings 
   const s3Location = (key: string): S3Location | undefined => {
     const value = text(key);
     if (value === undefined) return undefined;
-    const match = /^s3:\/\/([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])\/(.+\.zip)$/.exec(value);
-    if (!match) problems.push(`${key} "${value}" must be s3://BUCKET/KEY.zip (the signed object AWS Signer wrote)`);
-    return match ? { bucket: match[1]!, key: match[2]! } : undefined;
+    const match = /^s3:\/\/([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])\/(.+\.zip)(?:\?versionId=([\w.-]{1,1024}))?$/.exec(value);
+    if (!match) problems.push(`${key} "${value.slice(0, 200)}" must be s3://BUCKET/KEY.zip?versionId=VERSION (the signed object AWS Signer wrote, and its version)`);
+    return match ? { bucket: match[1]!, key: match[2]!, ...(match[3] !== undefined && { version: match[3] }) } : undefined;
   };
   const signedEip1559 = s3Location('signedCodeEip1559');
   const signedLegacy = s3Location('signedCodeLegacy');
@@ -180,6 +207,11 @@ export function readSettings(context: (key: string) => unknown): SignerSettings 
   const trail = flag('trail');
   const alarmEmail = text('alarmEmail');
   if (alarmEmail && !EMAIL.test(alarmEmail)) problems.push(`alarmEmail "${alarmEmail}" is not an email address`);
+  const alarmTopicArn = text('alarmTopicArn');
+  if (alarmTopicArn && !TOPIC_ARN.test(alarmTopicArn)) problems.push(`alarmTopicArn "${alarmTopicArn.slice(0, 200)}" is not an SNS topic ARN (arn:aws:sns:REGION:ACCOUNT:NAME)`);
+  const managementTrailLogGroup = text('managementTrailLogGroup');
+  if (managementTrailLogGroup && !LOG_GROUP_NAME.test(managementTrailLogGroup)) problems.push(`managementTrailLogGroup "${managementTrailLogGroup.slice(0, 200)}" is not a log group name`);
+  if (managementTrailLogGroup && trail) problems.push('managementTrailLogGroup and trail=true exclude each other: trail=true delivers its own management events to a log group of this stack');
   const denialAlarmThreshold = integer('denialAlarmThreshold') ?? 10;
   const signaturesPerHourAlarmThreshold = integer('signaturesPerHourAlarmThreshold') ?? 100;
   if (signaturesPerHourAlarmThreshold === 0) problems.push('signaturesPerHourAlarmThreshold must be at least 1');
@@ -200,6 +232,22 @@ export function readSettings(context: (key: string) => unknown): SignerSettings 
   const backupWriter = backupWriterAccount !== undefined && backupWriterExternalId !== undefined ? { accountId: backupWriterAccount, externalId: backupWriterExternalId } : undefined;
 
   const policyFile = readPolicyFile(text('policyFile'), problems);
+  const chainId = chainIdFromNetwork(ethNetwork);
+  if (policyFile && chainId !== undefined) {
+    const chains = policyChainIds(policyFile);
+    if (chains.length > 0 && !chains.includes(chainId)) {
+      problems.push(`ethNetwork ${ethNetwork} is chain ${chainId}, but every allow rule of policyFile that names a chain names ${chains.join(', ')}: set -c ethNetwork to the policy's chain, or fix the policy`);
+    }
+  }
+  // The before-mainnet checklist (docs/deploy.md): what a synth can check, it checks.
+  const production = chainId !== undefined && !TEST_CHAIN_IDS.has(chainId);
+  if (production) {
+    const before = `ethNetwork ${ethNetwork} holds real funds, so (docs/deploy.md, Before mainnet)`;
+    if (!alarmEmail && !alarmTopicArn) problems.push(`${before} alarmEmail or alarmTopicArn is required: alarms nobody receives protect nothing`);
+    if (!expectedAddress) problems.push(`${before} expectedAddress is required: pin the key's address so a retargeted key or alias signs nothing`);
+    if (!trail && !managementTrailLogGroup) problems.push(`${before} trail=true or managementTrailLogGroup=NAME is required: the key-event and function-change alerts need a trail of management events in this Region`);
+    if ((signedEip1559 && !signedEip1559.version) || (signedLegacy && !signedLegacy.version)) problems.push(`${before} signedCodeEip1559 and signedCodeLegacy need ?versionId=VERSION: a rewritten object must not be deployed unreviewed`);
+  }
 
   if (problems.length > 0 || !policyFile) throw new ContextError(problems);
   return {
@@ -219,6 +267,10 @@ export function readSettings(context: (key: string) => unknown): SignerSettings 
     denialAlarmThreshold,
     signaturesPerHourAlarmThreshold,
     trail,
+    production,
+    ...(bootstrapQualifier && { bootstrapQualifier }),
+    ...(alarmTopicArn && { alarmTopicArn }),
+    ...(managementTrailLogGroup && { managementTrailLogGroup }),
     ...(codeSigningProfileArn && { codeSigningProfileArn }),
     ...(codeSigningProfileArn && signedEip1559 && signedLegacy && { signedCode: { eip1559: signedEip1559, legacy: signedLegacy } }),
     ...(deployRoleArn && { deployRoleArn }),
@@ -229,6 +281,17 @@ export function readSettings(context: (key: string) => unknown): SignerSettings 
     ...(expectedAddress && { expectedAddress }),
     ...(reservedConcurrency !== undefined && { reservedConcurrency }),
   };
+}
+
+const BOOTSTRAP_HOW_TO =
+  'bootstrap a qualifier for this stack alone (cdk bootstrap --qualifier ethsigner --cloudformation-execution-policies <the policy from infra/bootstrap/execution-policy.json> --trust <release pipeline account>) and deploy with -c bootstrapQualifier=ethsigner (docs/deploy.md, Deployment identity)';
+
+/** The chain ids the policy's allow rules name (empty: no allow rule names one). */
+function policyChainIds(file: string): bigint[] {
+  const document = JSON.parse(readFileSync(file, 'utf8')) as { rules?: Array<{ effect?: string; chainId?: number | number[] }> };
+  const allows = (document.rules ?? []).filter((rule) => rule.effect === 'allow');
+  const ids = allows.flatMap((rule) => (rule.chainId === undefined ? [] : Array.isArray(rule.chainId) ? rule.chainId : [rule.chainId]));
+  return [...new Set(ids.map((id) => BigInt(id)))];
 }
 
 /** The policy file's absolute path if it holds a valid signing policy; otherwise adds the problems (with their JSON paths). */

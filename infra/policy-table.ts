@@ -67,9 +67,21 @@ export class PolicyTable extends Construct {
   /**
    * Lets a signer role read and write only the items of its own key: every item action it may take is
    * conditioned on the partition key being exactly `keyArn` (dynamodb:LeadingKeys). No Scan, Query or batch
-   * action: the signer reads and writes single items by key.
+   * action: the signer reads and writes single items by key. With `functionArn`, the role may write them only
+   * from that function (lambda:SourceFunctionArn): its credentials taken out cannot reset the limits.
    */
-  grantKeyItems(role: iam.IRole, keyArn: string): void {
+  grantKeyItems(role: iam.IRole, keyArn: string, functionArn?: string): void {
+    if (functionArn !== undefined) {
+      role.addToPrincipalPolicy(
+        new iam.PolicyStatement({
+          sid: 'WriteThePolicyStateOnlyFromItsOwnFunction',
+          effect: iam.Effect.DENY,
+          actions: [...POLICY_TABLE_ITEM_WRITES],
+          resources: ['*'],
+          conditions: { ArnNotEquals: { 'lambda:SourceFunctionArn': functionArn } },
+        }),
+      );
+    }
     role.addToPrincipalPolicy(
       new iam.PolicyStatement({
         sid: 'PolicyStateOfItsOwnKeyOnly',

@@ -1,10 +1,12 @@
-import { AssetHashType, DockerImage, Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { AssetHashType, DockerImage, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { copyFileSync, cpSync, existsSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { copyFileSync, cpSync, existsSync, readFileSync } from 'node:fs';
+import { SIGNER_NODE_OPTIONS } from '../lambdas/runtime/config';
 import type { S3Location } from './context';
 import { join, resolve } from 'node:path';
 
@@ -32,7 +34,12 @@ export interface SignerFunctionProps {
   readonly codeDirectory?: string;
   /** The signing policy (already validated), shipped in the package as policy.json. */
   readonly policyFile: string;
+  /** Refuse a bundle that was not built for policyFile (dist/<kind>/policy.sha256 missing): the before-mainnet checklist. */
+  readonly requireBuiltPolicy?: boolean;
 }
+
+/** Beside a bundle built with SIGNING_POLICY_FILE (scripts/build.ts): the SHA-256 of the policy it will accept. */
+export const POLICY_SHA256_FILE = 'policy.sha256';
 
 /** Where the policy sits in the deployment package (SIGNING_POLICY_FILE, relative to LAMBDA_TASK_ROOT). */
 export const POLICY_IN_PACKAGE = 'policy.json';
@@ -53,12 +60,18 @@ export class SignerFunction extends Construct {
   constructor(scope: Construct, id: string, props: SignerFunctionProps) {
     super(scope, id);
     // A signed zip must already hold policy.json: AWS Signer signed the package as a whole.
-    const code = props.signedCode ? signedCode(this, props.signedCode) : bundle(props.codeDirectory ?? resolve(process.cwd(), 'dist', props.kind), props.policyFile);
+    const code = props.signedCode
+      ? signedCode(this, props.signedCode)
+      : bundle(props.codeDirectory ?? resolve(process.cwd(), 'dist', props.kind), props.policyFile, props.requireBuiltPolicy ?? false);
     this.logGroup = new logs.LogGroup(this, 'Logs', {
+      // Named, so that the guard SCP (another account, another stack) can name it.
+      logGroupName: signerLogGroupName(props.functionName),
       retention: props.logRetentionDays as logs.RetentionDays,
       removalPolicy: RemovalPolicy.RETAIN, // the signing record outlives the stack
     });
     this.role = new iam.Role(this, 'Role', {
+      // Named like the function, so that the guard SCP can name it; its policy signs only from this function.
+      roleName: props.functionName,
       assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
       description: `kms-eth-signer ${props.kind} signer: may sign with one KMS key and write its own logs`,
     });
@@ -87,15 +100,36 @@ export class SignerFunction extends Construct {
         ...(props.expectedAddress && { EXPECTED_ADDRESS: props.expectedAddress }),
         ...(props.kind === 'legacy' && props.allowPreEip155 && { ALLOW_PRE_EIP155: 'true' }),
         POWERTOOLS_SERVICE_NAME: props.metricsService,
-        NODE_OPTIONS: '--enable-source-maps',
+        NODE_OPTIONS: SIGNER_NODE_OPTIONS, // the function refuses to start with any other (lambdas/config.ts)
       },
     });
   }
 }
 
-function bundle(codeDirectory: string, policyFile: string): lambda.Code {
+/** The log group of a signer function. */
+export function signerLogGroupName(functionName: string): string {
+  return `/aws/lambda/${functionName}`;
+}
+
+/** The ARN of a function in the stack's account and Region, built from its name (no token: role policies can name it). */
+export function functionArnOf(scope: Construct, functionName: string): string {
+  const stack = Stack.of(scope);
+  return `arn:${stack.partition}:lambda:${stack.region}:${stack.account}:function:${functionName}`;
+}
+
+function bundle(codeDirectory: string, policyFile: string, requireBuiltPolicy: boolean): lambda.Code {
   if (!existsSync(join(codeDirectory, 'index.mjs'))) {
     throw new Error(`${join(codeDirectory, 'index.mjs')} is missing: run npm run build before cdk synth or deploy (npm run deploy does).`);
+  }
+  // The bundle refuses at start a policy other than the one it was built for: catch the mismatch here, at synth.
+  const sidecar = join(codeDirectory, POLICY_SHA256_FILE);
+  const rebuild = `SIGNING_POLICY_FILE=${policyFile} npm run build`;
+  if (existsSync(sidecar)) {
+    const built = readFileSync(sidecar, 'utf8').trim();
+    const wanted = createHash('sha256').update(readFileSync(policyFile)).digest('hex');
+    if (built !== wanted) throw new Error(`${codeDirectory} was built for another signing policy (SHA-256 ${built}), not ${policyFile} (${wanted}): run ${rebuild}, then synth again.`);
+  } else if (requireBuiltPolicy) {
+    throw new Error(`${codeDirectory} was built without a signing policy; a bundle for real funds must refuse any policy but its own: run ${rebuild}, then synth again.`);
   }
   // The policy travels in the package, so changing what the key may sign takes a review and a deploy.
   return lambda.Code.fromAsset(codeDirectory, {
@@ -114,5 +148,5 @@ function bundle(codeDirectory: string, policyFile: string): lambda.Code {
 }
 
 function signedCode(scope: Construct, location: S3Location): lambda.Code {
-  return lambda.Code.fromBucket(s3.Bucket.fromBucketName(scope, 'SignedCodeBucket', location.bucket), location.key);
+  return lambda.Code.fromBucket(s3.Bucket.fromBucketName(scope, 'SignedCodeBucket', location.bucket), location.key, location.version);
 }

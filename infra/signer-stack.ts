@@ -1,14 +1,17 @@
-import { CfnOutput, Stack, Validations, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, DefaultStackSynthesizer, Stack, Validations, type StackProps } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import type { SignerSettings } from './context';
 import { AuditTrail } from './audit-trail';
 import { BackupBucket } from './backup-bucket';
-import { guardPolicy } from './guard-policy';
+import { guardBoundary, guardPolicy, recordsGuardPolicy, type GuardPolicyInput, type RecordsGuardInput } from './guard-policy';
 import { Monitoring } from './monitoring';
+import { stableOutput } from './outputs';
 import { PolicyTable } from './policy-table';
-import { SignerFunction } from './signer-function';
+import { functionArnOf, SignerFunction } from './signer-function';
+import { guardInputs } from './guard-inputs';
 import { SigningKey, bootstrapDeployRoleArn } from './signing-key';
 
 /** The stack's settings, plus where the Lambda bundles are (tests point at a stand-in bundle). */
@@ -18,8 +21,10 @@ export interface SignerStackProps extends StackProps {
 }
 
 /**
- * The signing key and the two signer Lambdas, with least-privilege access between them; who may invoke them;
- * alarms, key-event alerts, a dashboard and an optional audit trail. Termination protection is on by default.
+ * The signing key and the two signer Lambdas, with least-privilege access between them (each role signs only
+ * from its own function); who may invoke them; alarms, alerts on every way around the policy, a dashboard, an
+ * optional trail of management events; the guard's inputs (for infra/guard-stack.ts) and its permissions-boundary
+ * form. Deployed only through a dedicated bootstrap qualifier's roles. Termination protection is on by default.
  */
 export class SignerStack extends Stack {
   readonly key: SigningKey;
@@ -28,13 +33,28 @@ export class SignerStack extends Stack {
   readonly monitoring: Monitoring;
   readonly trail?: AuditTrail;
   readonly policyTable: PolicyTable;
+  readonly settings: SignerSettings;
+  /** The guard's inputs (the deploy role, break-glass, every ARN it protects): the guard stack builds its SCPs from them. */
+  readonly guard: { readonly signers: GuardPolicyInput; readonly records: RecordsGuardInput; readonly signerRoleArns: string[]; readonly changerPrincipalArns: string[] };
+  /** The permissions-boundary equivalent of the guard, for an account without AWS Organizations. */
+  readonly guardBoundary: iam.ManagedPolicy;
 
   constructor(scope: Construct, id: string, props: SignerStackProps) {
-    super(scope, id, { terminationProtection: true, ...props });
+    const { settings } = props;
+    // The dedicated bootstrap's roles, never the default bootstrap's (shared by every CDK app in the account).
+    // An explicit deployRoleArn is also the role CloudFormation is given, so that the key policy trusts the role that deploys.
+    const synthesizer =
+      props.synthesizer ??
+      new DefaultStackSynthesizer({
+        ...(settings.bootstrapQualifier && { qualifier: settings.bootstrapQualifier }),
+        ...(settings.deployRoleArn && { cloudFormationExecutionRole: settings.deployRoleArn }),
+      });
+    super(scope, id, { terminationProtection: true, ...props, synthesizer });
     // S3 server access logs are delivered under a bucket policy, never ACLs (must be set before any bucket exists).
     this.node.setContext('@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy', true);
-    const { settings } = props;
-    const deployRoleArn = settings.deployRoleArn ?? bootstrapDeployRoleArn(this);
+    this.settings = settings;
+    // readSettings requires one of the two.
+    const deployRoleArn = settings.deployRoleArn ?? bootstrapDeployRoleArn(this, settings.bootstrapQualifier!);
     this.key = new SigningKey(this, 'SigningKey', {
       mode: settings.keyMode,
       keyArn: settings.keyArn,
@@ -57,9 +77,11 @@ export class SignerStack extends Stack {
       : undefined;
     this.policyTable = new PolicyTable(this, 'PolicyState');
     const make = (kind: 'eip1559' | 'legacy', id: string) => {
+      const functionName = `${settings.functionNamePrefix}-${kind}`;
       const signer = new SignerFunction(this, id, {
         kind,
-        functionName: `${settings.functionNamePrefix}-${kind}`,
+        functionName,
+        requireBuiltPolicy: settings.production,
         keyArn: this.key.keyArn,
         ethNetwork: settings.ethNetwork,
         logLevel: settings.logLevel,
@@ -73,23 +95,27 @@ export class SignerStack extends Stack {
         policyFile: settings.policyFile,
         signedCode: settings.signedCode?.[kind],
       });
-      this.key.grantSign(signer.role, id);
+      this.key.grantSign(signer.role, id, functionArnOf(this, functionName));
       settings.invokerPrincipalArns.forEach((arn, index) => {
         signer.function.addPermission(`Invoker${index}`, { principal: new iam.ArnPrincipal(arn), action: 'lambda:InvokeFunction' });
       });
-      this.policyTable.grantKeyItems(signer.role, this.key.keyArn);
+      this.policyTable.grantKeyItems(signer.role, this.key.keyArn, functionArnOf(this, functionName));
       signer.function.addEnvironment('POLICY_TABLE_NAME', this.policyTable.table.tableName);
       return signer;
     };
     this.functions = { eip1559: make('eip1559', 'Eip1559Signer'), legacy: make('legacy', 'LegacySigner') };
 
-    new CfnOutput(this, 'KeyArn', { value: this.key.keyArn, description: 'The signing key (KMS_KEY_ID of both functions)' });
-    if (this.key.aliasName) new CfnOutput(this, 'KeyAlias', { value: this.key.aliasName });
+    stableOutput(this, 'KeyArn', this.key.keyArn, 'The signing key (KMS_KEY_ID of both functions)');
+    if (this.key.aliasName) stableOutput(this, 'KeyAlias', this.key.aliasName);
     for (const [kind, signer] of Object.entries(this.functions)) {
       const name = kind === 'eip1559' ? 'Eip1559' : 'Legacy';
-      new CfnOutput(this, `${name}FunctionName`, { value: signer.function.functionName });
-      new CfnOutput(this, `${name}FunctionArn`, { value: signer.function.functionArn });
+      stableOutput(this, `${name}FunctionName`, signer.function.functionName);
+      stableOutput(this, `${name}FunctionArn`, signer.function.functionArn);
+      stableOutput(this, `${name}RoleArn`, signer.role.roleArn);
     }
+    stableOutput(this, 'PolicyTableArn', this.policyTable.table.tableArn, 'The spending limits and idempotency records');
+    stableOutput(this, 'PolicyTableName', this.policyTable.table.tableName);
+    stableOutput(this, 'DeployRoleArn', deployRoleArn, 'The only role CloudFormation deploys this stack with (the dedicated bootstrap qualifier)');
     new CfnOutput(this, 'InvokeExample', {
       value: `aws lambda invoke --function-name ${this.functions.eip1559.function.functionName} --cli-binary-format raw-in-base64-out --payload '{"operation":"status"}' /dev/stdout`,
       description: 'Asks the EIP-1559 signer for its address',
@@ -100,18 +126,6 @@ export class SignerStack extends Stack {
       signers.map((s) => s.role.roleArn),
       changerPrincipalArns,
     );
-    new CfnOutput(this, 'GuardPolicyExample', {
-      value: Stack.of(this).toJsonString(
-        guardPolicy({
-          functionArns: signers.map((s) => s.function.functionArn),
-          roleArns: signers.map((s) => s.role.roleArn),
-          invokerPrincipalArns: settings.invokerPrincipalArns,
-          changerPrincipalArns,
-          policyTableArn: this.policyTable.table.tableArn,
-        }),
-      ),
-      description: 'An SCP (or permissions boundary) for the account: only the invokers invoke the signers; only the deploy role and break-glass principals change them; only the signers write the spending limits (docs/deploy.md)',
-    });
     if (settings.backupBucket) {
       this.backup = new BackupBucket(this, 'Backup', {
         ...(settings.backupObjectLockDays !== undefined && { objectLockDays: settings.backupObjectLockDays }),
@@ -132,6 +146,17 @@ export class SignerStack extends Stack {
         description: 'What the key policy of the existing key must allow (see docs/deploy.md)',
       });
     }
+    if (settings.trail) {
+      this.trail = new AuditTrail(this, 'AuditTrail', {
+        functions: signers.map((s) => s.function),
+        backupBucket: this.backup?.bucket,
+        retentionDays: settings.logRetentionDays,
+        trailName: `${settings.functionNamePrefix}-audit`,
+      });
+      stableOutput(this, 'AuditTrailName', `${settings.functionNamePrefix}-audit`, 'aws cloudtrail get-event-selectors --trail-name <this>');
+      stableOutput(this, 'AuditTrailAccessLogBucketName', this.trail.accessLogBucket.bucketName, "The trail bucket's S3 server access logs");
+    }
+    const managementTrailLogGroup = this.trail?.logGroup ?? (settings.managementTrailLogGroup ? logs.LogGroup.fromLogGroupName(this, 'ManagementTrailLogs', settings.managementTrailLogGroup) : undefined);
     this.monitoring = new Monitoring(this, 'Monitoring', {
       functions: { eip1559: this.functions.eip1559.function, legacy: this.functions.legacy.function },
       keyArn: this.key.keyArn,
@@ -139,21 +164,42 @@ export class SignerStack extends Stack {
       alarmEmail: settings.alarmEmail,
       denialThreshold: settings.denialAlarmThreshold,
       signaturesPerHourThreshold: settings.signaturesPerHourAlarmThreshold,
+      functionNames: [`${settings.functionNamePrefix}-eip1559`, `${settings.functionNamePrefix}-legacy`],
+      signerRoleArns: signers.map((s) => s.role.roleArn),
+      deployRoleArn,
+      policyTableName: this.policyTable.table.tableName,
+      signerLogGroups: { eip1559: this.functions.eip1559.logGroup, legacy: this.functions.legacy.logGroup },
+      ...(settings.alarmTopicArn && { alarmTopicArn: settings.alarmTopicArn }),
+      ...(managementTrailLogGroup && { managementTrailLogGroup }),
     });
-    new CfnOutput(this, 'AlarmTopicArn', { value: this.monitoring.topic.topicArn, description: 'Alarms and key-event alerts; subscribe with -c alarmEmail=… or aws sns subscribe' });
-    if (settings.trail) {
-      this.trail = new AuditTrail(this, 'AuditTrail', {
-        functions: signers.map((s) => s.function),
-        backupBucket: this.backup?.bucket,
-        retentionDays: settings.logRetentionDays,
-      });
-      new CfnOutput(this, 'AuditTrailName', { value: this.trail.trail.trailArn, description: 'aws cloudtrail get-event-selectors --trail-name <this>' });
-    }
+    stableOutput(this, 'AlarmTopicArn', this.monitoring.topic.topicArn, 'Alarms and key-event alerts; subscribe with -c alarmEmail=… or aws sns subscribe');
+
+    // The guard, as inputs for the organization's management account (infra/guard-stack.ts) and as a boundary.
+    const prefix = settings.functionNamePrefix;
+    this.guard = guardInputs(settings, { partition: this.partition, account: this.account, region: this.region, policyTableArn: this.policyTable.table.tableArn, deployRoleArn });
+    const boundaryName = `${prefix}-guard-boundary`;
+    const boundaryArn = `arn:${this.partition}:iam::${this.account}:policy/${boundaryName}`;
+    const denials = [guardPolicy(this.guard.signers), recordsGuardPolicy(this.guard.records)].flatMap((document) => (document as { Statement: Array<Record<string, unknown>> }).Statement);
+    this.guardBoundary = new iam.ManagedPolicy(this, 'GuardBoundary', {
+      managedPolicyName: boundaryName,
+      description: 'The guard as a permissions boundary, for an account without AWS Organizations: attach to every role and user but break-glass (docs/deploy.md)',
+      document: iam.PolicyDocument.fromJson(guardBoundary(denials, boundaryArn, changerPrincipalArns)),
+    });
+    stableOutput(this, 'GuardBoundaryArn', boundaryArn, 'aws iam put-role-permissions-boundary --permissions-boundary <this> --role-name …, for every role but break-glass (docs/deploy.md)');
     this.suppressNagFindings();
   }
 
   /** cdk-nag AwsSolutions findings we accept on purpose, each with its reason. */
   private suppressNagFindings(): void {
+    Validations.of(this.guardBoundary).acknowledge({
+      id: 'AwsSolutions-IAM5[Action::*]',
+      reason: 'A permissions boundary only limits: its Allow of everything is what lets the identity policies keep their grants, and its Deny statements are the guard.',
+    });
+    Validations.of(this.guardBoundary).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason: 'A permissions boundary only limits: its Allow of everything is what lets the identity policies keep their grants, and its Deny statements are the guard.',
+    });
+    Validations.of(this.monitoring.deadLetterQueue).acknowledge({ id: 'AwsSolutions-SQS3', reason: 'This queue is the dead-letter queue of the alert rules; its depth raises the AlertsUndelivered alarm.' });
     for (const signer of Object.values(this.functions)) {
       Validations.of(signer.function).acknowledge({
         id: 'AwsSolutions-L1',

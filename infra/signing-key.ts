@@ -1,4 +1,4 @@
-import { DefaultStackSynthesizer, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
@@ -17,12 +17,13 @@ export interface SigningKeyProps {
   readonly importerPrincipalArns: string[];
   /** The only principals that may rewrite the policy, schedule deletion or delete imported material. */
   readonly breakGlassPrincipalArns: string[];
-  /** The role CloudFormation deploys with; default: the CDK bootstrap's cfn-exec role. */
-  readonly deployRoleArn?: string;
+  /** The role CloudFormation deploys with (the dedicated bootstrap qualifier's cfn-exec role, or deployRoleArn). */
+  readonly deployRoleArn: string;
 }
 
 // What CloudFormation needs to keep managing the key. PutKeyPolicy is also what KMS's policy lockout check
 // requires of the principal that creates or updates the policy: without it the deploy itself would fail.
+// No EnableKey: the stack never disables its key, so a key disabled in an incident stays disabled until break-glass acts.
 const DEPLOY_ACTIONS = [
   'kms:DescribeKey',
   'kms:GetKeyPolicy',
@@ -31,7 +32,6 @@ const DEPLOY_ACTIONS = [
   'kms:TagResource',
   'kms:UntagResource',
   'kms:UpdateKeyDescription',
-  'kms:EnableKey',
   'kms:DisableKey',
   'kms:CreateAlias',
   'kms:UpdateAlias',
@@ -64,7 +64,8 @@ export class SigningKey extends Construct {
     const account = stack.account;
     const arns = (list: string[]) => list.map((arn) => new iam.ArnPrincipal(arn));
     const admins = props.adminPrincipalArns.length > 0 ? arns(props.adminPrincipalArns) : [new iam.AccountRootPrincipal()];
-    const deployRole = new iam.ArnPrincipal(props.deployRoleArn ?? bootstrapDeployRoleArn(this));
+    const deployRole = new iam.ArnPrincipal(props.deployRoleArn);
+    const withMfa = { Bool: { 'aws:MultiFactorAuthPresent': 'true' } };
     const external = props.mode === 'external';
     const statements = [
       new iam.PolicyStatement({
@@ -96,21 +97,32 @@ export class SigningKey extends Construct {
         new iam.PolicyStatement({
           sid: 'BreakGlassRewritesThePolicy',
           principals: arns(props.breakGlassPrincipalArns),
-          actions: ['kms:PutKeyPolicy', ...(external ? ['kms:DeleteImportedKeyMaterial'] : [])],
+          actions: ['kms:PutKeyPolicy', 'kms:EnableKey', ...(external ? ['kms:DeleteImportedKeyMaterial'] : [])],
           resources: ['*'],
+          conditions: withMfa,
         }),
         new iam.PolicyStatement({
           sid: 'BreakGlassSchedulesDeletionWith30DaysToCancel',
           principals: arns(props.breakGlassPrincipalArns),
           actions: ['kms:ScheduleKeyDeletion'],
           resources: ['*'],
-          conditions: { NumericGreaterThanEquals: { 'kms:ScheduleKeyDeletionPendingWindowInDays': String(MIN_DELETION_WINDOW_DAYS) } },
+          conditions: { NumericGreaterThanEquals: { 'kms:ScheduleKeyDeletionPendingWindowInDays': String(MIN_DELETION_WINDOW_DAYS) }, ...withMfa },
         }),
       );
     }
     if (props.importerPrincipalArns.length > 0) {
       // No kms:Sign: import-key proves the import by comparing the address of KMS's public key with the key file's.
-      statements.push(new iam.PolicyStatement({ sid: 'ImportersImportAndProve', principals: arns(props.importerPrincipalArns), actions: IMPORT_ACTIONS, resources: ['*'] }));
+      statements.push(
+        new iam.PolicyStatement({ sid: 'ImportersProve', principals: arns(props.importerPrincipalArns), actions: IMPORT_ACTIONS.filter((a) => a !== 'kms:ImportKeyMaterial'), resources: ['*'] }),
+        // Key material that expires would stop the signer on a date nobody chose (and an importer could choose it).
+        new iam.PolicyStatement({
+          sid: 'ImportersImportNonExpiringMaterial',
+          principals: arns(props.importerPrincipalArns),
+          actions: ['kms:ImportKeyMaterial'],
+          resources: ['*'],
+          conditions: { StringEquals: { 'kms:ExpirationModel': 'KEY_MATERIAL_DOES_NOT_EXPIRE' } },
+        }),
+      );
     }
     const policy = new iam.PolicyDocument({ statements });
     this.key = new kms.Key(this, 'Key', {
@@ -127,11 +139,20 @@ export class SigningKey extends Construct {
 
   /**
    * Lets a role sign with this key and read its public key: kms:Sign only with ECDSA_SHA_256 over a digest, on this key
-   * only, in the role's IAM policy and (for keys this stack owns) in the key policy.
+   * only, in the role's IAM policy and (for keys this stack owns) in the key policy; and denies kms:Sign to the role
+   * unless the call comes from `functionArn` (lambda:SourceFunctionArn), so the role's credentials taken out of the
+   * function, or the role passed to another function, cannot sign.
    */
-  grantSign(role: iam.IRole, label: string): void {
+  grantSign(role: iam.IRole, label: string, functionArn: string): void {
     const statements = [
       new iam.PolicyStatement({ sid: 'SignWithTheEthereumKeyOnly', actions: ['kms:Sign'], resources: [this.keyArn], conditions: SIGN_CONDITIONS }),
+      new iam.PolicyStatement({
+        sid: 'SignOnlyFromItsOwnFunction',
+        effect: iam.Effect.DENY,
+        actions: ['kms:Sign'],
+        resources: ['*'],
+        conditions: { ArnNotEquals: { 'lambda:SourceFunctionArn': functionArn } },
+      }),
       new iam.PolicyStatement({ sid: 'ReadItsPublicKey', actions: ['kms:GetPublicKey'], resources: [this.keyArn] }),
     ];
     statements.forEach((statement) => role.addToPrincipalPolicy(statement));
@@ -143,12 +164,13 @@ export class SigningKey extends Construct {
   }
 }
 
-/**
- * The role CloudFormation deploys with under the default CDK bootstrap (honouring a custom qualifier):
- * cdk-QUALIFIER-cfn-exec-role-ACCOUNT-REGION.
- */
-export function bootstrapDeployRoleArn(scope: Construct): string {
+/** The role CloudFormation deploys with under a CDK bootstrap qualifier: cdk-QUALIFIER-cfn-exec-role-ACCOUNT-REGION. */
+export function bootstrapDeployRoleArn(scope: Construct, qualifier: string): string {
   const stack = Stack.of(scope);
-  const qualifier = (scope.node.tryGetContext('@aws-cdk/core:bootstrapQualifier') as string | undefined) ?? DefaultStackSynthesizer.DEFAULT_QUALIFIER;
-  return `arn:${stack.partition}:iam::${stack.account}:role/cdk-${qualifier}-cfn-exec-role-${stack.account}-${stack.region}`;
+  return `arn:${stack.partition}:iam::${stack.account}:role/${bootstrapExecRoleName(qualifier, stack.account, stack.region)}`;
+}
+
+/** The name of a bootstrap qualifier's CloudFormation execution role. */
+export function bootstrapExecRoleName(qualifier: string, account: string, region: string): string {
+  return `cdk-${qualifier}-cfn-exec-role-${account}-${region}`;
 }

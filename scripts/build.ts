@@ -1,6 +1,7 @@
 // Bundles each signer Lambda into dist/<name>/index.mjs: the artifacts the CDK stack deploys.
 import { build } from 'esbuild';
-import { rmSync, statSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { bundleBytes } from './bundle-size';
 import { lambdaOnlyImports } from './lambda-only-imports';
@@ -9,6 +10,8 @@ import { writeValidator, VALIDATOR_FILE } from './policy-validator';
 import { EVENTS_SCHEMA_FILE, EVENTS_VALIDATOR_FILE, writeEventsValidator } from './events-validator';
 
 const LAMBDAS = ['eip1559', 'legacy'] as const;
+/** Beside each bundle when it was built for a policy: the policy's SHA-256, for the synth to compare. */
+const POLICY_SHA256_FILE = 'policy.sha256';
 
 // The AWS SDK still calls require() for Node built-ins; an ESM bundle has no require unless we make one.
 const banner = "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);";
@@ -19,6 +22,9 @@ if (writeValidator()) console.log(`${VALIDATOR_FILE}: regenerated from policy.sc
 if (writeEventsValidator()) console.log(`${EVENTS_VALIDATOR_FILE}: regenerated from ${EVENTS_SCHEMA_FILE}`);
 // An invalid policy must never reach a function: the example policies, and the one named by SIGNING_POLICY_FILE.
 if (!checkPolicies(process.env.SIGNING_POLICY_FILE)) process.exit(1);
+// Built for a policy, the bundle refuses any other policy file at start (lambdas/policy-file.ts); the synth compares
+// dist/<name>/policy.sha256 with -c policyFile (infra/signer-function.ts).
+const policySha256 = process.env.SIGNING_POLICY_FILE ? createHash('sha256').update(readFileSync(process.env.SIGNING_POLICY_FILE)).digest('hex') : undefined;
 
 for (const name of LAMBDAS) {
   const outdir = `dist/${name}`;
@@ -40,11 +46,13 @@ for (const name of LAMBDAS) {
     sourcemap: true,
     legalComments: 'none',
     banner: { js: banner },
+    define: { __SIGNING_POLICY_SHA256__: policySha256 === undefined ? 'undefined' : JSON.stringify(policySha256) },
     // SDK code loaded with import() only off Lambda (profile/SSO credential sources, browser and event-stream
     // support) is replaced by stand-ins: see scripts/lambda-only-imports.ts.
     plugins: [lambdaOnlyImports()],
     logLevel: 'warning',
   });
+  if (policySha256 !== undefined) writeFileSync(join(outdir, POLICY_SHA256_FILE), `${policySha256}\n`);
   const entry = statSync(join(outdir, 'index.mjs')).size;
   console.log(`${outdir}/index.mjs: ${(entry / 1024).toFixed(1)} KiB (with its chunks: ${(bundleBytes(outdir) / 1024).toFixed(1)} KiB)`);
 }

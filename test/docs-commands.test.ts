@@ -34,7 +34,9 @@ const fill = (value: string) =>
 function documentedCdkCommands(): [string, string, Record<string, string>][] {
   return DOCS.flatMap((doc) =>
     [...read(doc).replace(/\\\n\s*/g, ' ').matchAll(/npm run (?:deploy|synth) --(?:\s+-c [A-Za-z0-9]+=(?:<[^>\n]*>|[^\s`]+))+/g)].map((match) => {
-      const context = Object.fromEntries([...match[0].matchAll(/-c ([A-Za-z0-9]+)=(<[^>\n]*>|\S+)/g)].map((c) => [c[1] as string, fill(c[2] as string)]));
+      // A shell-quoted value ('s3://…?versionId=…') reaches cdk without its quotes.
+      const unquote = (value: string) => value.replace(/^'(.*)'$/, '$1');
+      const context = Object.fromEntries([...match[0].matchAll(/-c ([A-Za-z0-9]+)=(<[^>\n]*>|\S+)/g)].map((c) => [c[1] as string, fill(unquote(c[2] as string))]));
       return [doc, match[0], context] as [string, string, Record<string, string>];
     }),
   );
@@ -90,27 +92,15 @@ describe('stack outputs the docs name', () => {
     expect(named.size).toBeGreaterThanOrEqual(6);
   });
 
-  // Stable output ids come with the infra change of issue 28 item 4 (another branch). Until it is merged these
-  // are synthesized under construct-path ids (BackupBackupWriterRoleArnAD0924DC) or not at all: the test is
-  // expected to fail for them. After the merge it passes, and `it.failing` then fails: delete this set.
-  const AWAITING_STABLE_IDS = new Set(['BackupWriterRoleArn', 'BackupWriterPolicyArn', 'BackupRemovalTopicArn', 'PolicyTableArn']);
-
-  it.each([...named].filter(([id]) => !AWAITING_STABLE_IDS.has(id)))('%s (named in %s) is an output of the synthesized stack, by that id', (id) => {
+  it.each([...named])('%s (named in %s) is an output of the synthesized stack, by that id', (id) => {
     expect([...outputIds]).toContain(id);
   });
 
-  // AuditTrailName held the trail's ARN (its GetAtt Arn); the infra branch makes it the name. Same rule as above.
-  const AWAITING_NAMES = new Set(['AuditTrailName']);
   const names = [...named].filter(([id]) => id.endsWith('Name'));
-  const holdsName = (id: string) => expect(outputValues.get(id) ?? '').not.toMatch(/"Arn"|arn:aws/);
-  if (names.some(([id]) => !AWAITING_NAMES.has(id))) it.each(names.filter(([id]) => !AWAITING_NAMES.has(id)))('%s (named in %s) holds a name, not an ARN', holdsName);
-  if (names.some(([id]) => AWAITING_NAMES.has(id))) it.failing.each(names.filter(([id]) => AWAITING_NAMES.has(id)))('%s (named in %s) holds a name, not an ARN [awaits the infra branch]', holdsName);
-
-  const awaiting = [...named].filter(([id]) => AWAITING_STABLE_IDS.has(id));
-  if (awaiting.length > 0) {
-    it.failing.each(awaiting)('%s (named in %s) is an output of the synthesized stack, by that id [awaits the infra branch]', (id) => {
-      expect([...outputIds]).toContain(id);
-    });
+  it.each(names)('%s (named in %s) holds a name, not an ARN', (id) => {
+    expect(outputValues.get(id) ?? '').not.toMatch(/"Arn"|arn:aws/);
+  });
+});
   }
 });
 

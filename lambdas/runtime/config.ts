@@ -26,6 +26,9 @@ export interface SignerConfig {
   readonly timeoutMarginMs: number;
 }
 
+/** The NODE_OPTIONS the stack sets (infra/signer-function.ts); in Lambda, any other value is refused. */
+export const SIGNER_NODE_OPTIONS = '--enable-source-maps';
+
 // Lambda's longest timeout: no wait of one invocation can usefully be longer.
 const MAX_TIMEOUT_MS = 900_000;
 
@@ -57,6 +60,8 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): SignerConfig {
     }
   }
 
+  problems.push(...runtimeTampering(env));
+
   const allowPre = env.ALLOW_PRE_EIP155?.trim().toLowerCase() || 'false';
   if (allowPre !== 'true' && allowPre !== 'false') problems.push(`ALLOW_PRE_EIP155 "${env.ALLOW_PRE_EIP155}" must be true or false`);
   const allowPreEip155 = allowPre === 'true';
@@ -87,6 +92,24 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): SignerConfig {
     kmsTimeouts: { ...kmsTimeouts, ...(maxAttempts !== undefined && { maxAttempts }) },
     timeoutMarginMs,
   };
+}
+
+/**
+ * In Lambda (AWS_LAMBDA_FUNCTION_NAME set), settings that change what runs or silence the alarms without changing
+ * the signed code: a NODE_OPTIONS other than the stack's (--import or --require run code before the handler) and
+ * Powertools' switches that turn the custom metrics off. Defense in depth only: code that NODE_OPTIONS loads runs
+ * before this check and can hide from it; the guard SCP, which denies UpdateFunctionConfiguration, is the control.
+ */
+function runtimeTampering(env: NodeJS.ProcessEnv): string[] {
+  if (!env.AWS_LAMBDA_FUNCTION_NAME) return [];
+  const problems: string[] = [];
+  if ((env.NODE_OPTIONS ?? '') !== SIGNER_NODE_OPTIONS) {
+    problems.push(`NODE_OPTIONS "${(env.NODE_OPTIONS ?? '').slice(0, 100)}" is not the deployment's (${SIGNER_NODE_OPTIONS}): someone changed the function's configuration outside the stack`);
+  }
+  for (const name of ['POWERTOOLS_METRICS_DISABLED', 'POWERTOOLS_DEV']) {
+    if (env[name] !== undefined) problems.push(`${name} is set: the stack never sets it, and it would silence the signing metrics the alarms watch`);
+  }
+  return problems;
 }
 
 function isLogLevel(value: string): value is LogLevel {

@@ -1,5 +1,6 @@
-import { readFileSync } from 'node:fs';
-import { isAbsolute, resolve } from 'node:path';
+import { createHash } from 'node:crypto';
+import { readFileSync, realpathSync } from 'node:fs';
+import { isAbsolute, relative, resolve } from 'node:path';
 import { ConfigurationError } from '../signer/errors';
 import { loadPolicy, PolicyValidationError, type CompiledPolicy } from '../policy';
 
@@ -9,6 +10,12 @@ export interface LoadedPolicy {
   readonly file: string;
 }
 
+// Replaced by the build (scripts/build.ts, esbuild define) with the SHA-256 of the policy it was built for.
+declare const __SIGNING_POLICY_SHA256__: string | undefined;
+
+/** The SHA-256 (hex) of the policy this bundle was built for; undefined in a build without SIGNING_POLICY_FILE (and in tests). */
+export const BUILT_POLICY_SHA256: string | undefined = typeof __SIGNING_POLICY_SHA256__ === 'string' ? __SIGNING_POLICY_SHA256__ : undefined;
+
 const MAX_POLICY_BYTES = 4 * 1024 * 1024;
 const HOW_TO_ADD =
   'every signer needs a signing policy shipped in its deployment package: deploy with cdk deploy -c policyFile=path/to/policy.json ' +
@@ -17,16 +24,29 @@ const HOW_TO_ADD =
 /**
  * Reads the policy named by SIGNING_POLICY_FILE (a path relative to the deployment package, LAMBDA_TASK_ROOT,
  * or to the working directory outside Lambda) and compiles it. Any problem is a ConfigurationError: a
- * function without a valid policy signs nothing (fail closed).
+ * function without a valid policy signs nothing (fail closed). In Lambda the file must be inside the
+ * deployment package (not a layer's /opt, not /tmp), and when the bundle was built for a policy
+ * (`expectedSha256`), the file must be that policy, byte for byte.
  */
-export function loadSigningPolicy(env: NodeJS.ProcessEnv = process.env): LoadedPolicy {
+export function loadSigningPolicy(env: NodeJS.ProcessEnv = process.env, expectedSha256: string | undefined = BUILT_POLICY_SHA256): LoadedPolicy {
   const name = env.SIGNING_POLICY_FILE?.trim();
   if (!name) throw new ConfigurationError([`SIGNING_POLICY_FILE is not set: ${HOW_TO_ADD}`]);
-  const file = isAbsolute(name) ? name : resolve(env.LAMBDA_TASK_ROOT ?? process.cwd(), name);
+  const root = env.LAMBDA_TASK_ROOT;
+  const file = isAbsolute(name) ? name : resolve(root ?? process.cwd(), name);
   let text: string;
   try {
+    if (root !== undefined && !isInside(realpathSync(root), realpathSync(file))) {
+      throw new ConfigurationError([`SIGNING_POLICY_FILE ${name.slice(0, 200)} is outside the deployment package (${root}): only the policy shipped with the code is accepted`]);
+    }
     const bytes = readFileSync(file);
     if (bytes.length > MAX_POLICY_BYTES) throw new ConfigurationError([`SIGNING_POLICY_FILE ${name.slice(0, 200)} is ${bytes.length} bytes; at most ${MAX_POLICY_BYTES} are accepted`]);
+    const sha256 = createHash('sha256').update(bytes).digest('hex');
+    if (expectedSha256 !== undefined && sha256 !== expectedSha256) {
+      throw new ConfigurationError([
+        `SIGNING_POLICY_FILE ${name.slice(0, 200)} has SHA-256 ${sha256}, but this bundle was built for the policy with SHA-256 ${expectedSha256}: ` +
+          'rebuild with SIGNING_POLICY_FILE=<the policy> npm run build and deploy the same policy (-c policyFile)',
+      ]);
+    }
     text = bytes.toString('utf8');
   } catch (error) {
     if (error instanceof ConfigurationError) throw error;
@@ -39,4 +59,10 @@ export function loadSigningPolicy(env: NodeJS.ProcessEnv = process.env): LoadedP
     if (!(error instanceof PolicyValidationError)) throw error;
     throw new ConfigurationError([`SIGNING_POLICY_FILE ${name.slice(0, 200)} is not a valid signing policy, so nothing will be signed: ${error.message}`]);
   }
+}
+
+/** Whether `file` is `root` or below it (the root itself is a directory: reading it fails with EISDIR). */
+function isInside(root: string, file: string): boolean {
+  const path = relative(root, file);
+  return !path.startsWith('..') && !isAbsolute(path);
 }

@@ -45,7 +45,8 @@ describe('backup bucket (off by default)', () => {
       const denies = policyStatements().filter((s) => s.Effect === 'Deny');
       expect(denies).toContainEqual(expect.objectContaining({ Action: 's3:*', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }));
       expect(denies).toContainEqual(
-        expect.objectContaining({ Sid: 'DenyUploadsWithSseKms', Action: 's3:PutObject', Condition: { StringNotEqualsIfExists: { 's3:x-amz-server-side-encryption': 'AES256' } } }),
+        // StringEquals on the KMS values: a negated operator would also deny uploads that send no header (issue 23).
+        expect.objectContaining({ Sid: 'DenyUploadsWithSseKms', Action: 's3:PutObject', Condition: { StringEquals: { 's3:x-amz-server-side-encryption': ['aws:kms', 'aws:kms:dsse'] } } }),
       );
     });
 
@@ -77,9 +78,9 @@ describe('backup bucket (off by default)', () => {
       expect(Object.keys(template.findOutputs('*')).some((name) => name.includes('BackupWriterRoleArn'))).toBe(false);
     });
 
-    it('outputs the bucket name, the writer policy ARN and the removal topic ARN', () => {
-      for (const output of ['BackupBucketName', 'BackupWriterPolicyArn', 'BackupRemovalTopicArn']) {
-        expect(Object.keys(template.findOutputs('*')).some((name) => name.includes(output))).toBe(true);
+    it('outputs the bucket name, its access-log bucket, the writer policy ARN and the removal topic ARN, under stable names', () => {
+      for (const output of ['BackupBucketName', 'BackupAccessLogBucketName', 'BackupWriterPolicyArn', 'BackupRemovalTopicArn']) {
+        template.hasOutput(output, { Export: { Name: `Signer-${output}` } });
       }
     });
 
@@ -113,7 +114,7 @@ describe('backup bucket (off by default)', () => {
     expect(role.Properties.ManagedPolicyArns).toEqual([{ Ref: expect.stringMatching(/^BackupWriterPolicy/) }]);
     expect(role.Properties).not.toHaveProperty('Policies');
     expect(role.Properties.MaxSessionDuration).toBe(3600);
-    expect(Object.keys(template.findOutputs('*')).some((name) => name.includes('BackupWriterRoleArn'))).toBe(true);
+    template.hasOutput('BackupWriterRoleArn', { Export: { Name: 'Signer-BackupWriterRoleArn' } });
     expect(nag.violations).toEqual([]);
   });
 });

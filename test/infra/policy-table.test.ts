@@ -49,6 +49,13 @@ describe('PolicyTable', () => {
     const statements = statementsOf(prefix);
     expect(statements).toEqual([
       {
+        Sid: 'WriteThePolicyStateOnlyFromItsOwnFunction',
+        Effect: 'Deny',
+        Action: ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem', 'dynamodb:PartiQLInsert', 'dynamodb:PartiQLUpdate', 'dynamodb:PartiQLDelete'],
+        Resource: '*',
+        Condition: { ArnNotEquals: { 'lambda:SourceFunctionArn': { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, `:lambda:eu-west-1:111122223333:function:eth-signer-${prefix === 'Eip1559Signer' ? 'eip1559' : 'legacy'}`]] } } },
+      },
+      {
         Sid: 'PolicyStateOfItsOwnKeyOnly',
         Effect: 'Allow',
         Action: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
@@ -62,7 +69,7 @@ describe('PolicyTable', () => {
   });
 
   it('grants no Scan, Query, batch, wildcard or table-management action on the table', () => {
-    const actions = [...statementsOf('Eip1559Signer'), ...statementsOf('LegacySigner')].flatMap((s) => asArray(s.Action) as string[]);
+    const actions = [...statementsOf('Eip1559Signer'), ...statementsOf('LegacySigner')].filter((s) => s.Effect === 'Allow').flatMap((s) => asArray(s.Action) as string[]);
     for (const action of actions) expect(action).toMatch(/^dynamodb:(GetItem|PutItem|UpdateItem|DeleteItem)$/);
   });
 
@@ -119,10 +126,10 @@ describe('PolicyTable', () => {
       });
     });
 
-    it('exempts the CDK bootstrap deploy role when no deployRoleArn is given, and has no Allow (access still comes from IAM)', () => {
+    it('exempts the dedicated bootstrap qualifier\'s deploy role when no deployRoleArn is given, and has no Allow (access still comes from IAM)', () => {
       const statements = statementsOf(template);
       expect(statements.map((s) => s.Effect)).toEqual(['Deny', 'Deny']);
-      expect(JSON.stringify(statements[1]!.Condition)).toContain('cdk-hnb659fds-cfn-exec-role-111122223333-eu-west-1');
+      expect(JSON.stringify(statements[1]!.Condition)).toContain('cdk-ethsigner-cfn-exec-role-111122223333-eu-west-1');
     });
 
   });

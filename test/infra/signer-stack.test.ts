@@ -1,8 +1,11 @@
 // The security review of the signer stack, as tests.
-import { App } from 'aws-cdk-lib';
-import { Match } from 'aws-cdk-lib/assertions';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { App, DefaultStackSynthesizer } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { readSettings } from '../../infra/context';
+import { SignerStack } from '../../infra/signer-stack';
 import { allStatements, signingKeyPolicy, signingKeys, synthesize } from './stack-fixture';
 
 const asArray = (value: unknown) => (Array.isArray(value) ? value : [value]);
@@ -51,9 +54,17 @@ describe('signer stack, key generated in KMS (keyMode new, the default)', () => 
     expect(policies).toHaveLength(2);
     for (const policy of policies) {
       // The policy-table statement is specified in policy-table.test.ts.
-      expect(policy.Properties.PolicyDocument.Statement.filter((s: { Sid?: string }) => s.Sid !== 'PolicyStateOfItsOwnKeyOnly')).toEqual([
+      const kind = JSON.stringify(policy.Properties.Roles).includes('Eip1559') ? 'eip1559' : 'legacy';
+      expect(policy.Properties.PolicyDocument.Statement.filter((s: { Sid?: string }) => !['PolicyStateOfItsOwnKeyOnly', 'WriteThePolicyStateOnlyFromItsOwnFunction'].includes(s.Sid ?? ''))).toEqual([
         { Sid: 'WriteOwnLogs', Effect: 'Allow', Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Resource: { 'Fn::GetAtt': [expect.stringMatching(/Logs/), 'Arn'] } },
         { Sid: 'SignWithTheEthereumKeyOnly', Effect: 'Allow', Action: 'kms:Sign', Resource: { 'Fn::GetAtt': [expect.stringMatching(/^SigningKey/), 'Arn'] }, Condition: { StringEquals: { 'kms:SigningAlgorithm': 'ECDSA_SHA_256', 'kms:MessageType': 'DIGEST' } } },
+        {
+          Sid: 'SignOnlyFromItsOwnFunction',
+          Effect: 'Deny',
+          Action: 'kms:Sign',
+          Resource: '*',
+          Condition: { ArnNotEquals: { 'lambda:SourceFunctionArn': { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, `:lambda:eu-west-1:111122223333:function:eth-signer-${kind}`]] } } },
+        },
         { Sid: 'ReadItsPublicKey', Effect: 'Allow', Action: 'kms:GetPublicKey', Resource: { 'Fn::GetAtt': [expect.stringMatching(/^SigningKey/), 'Arn'] } },
       ]);
     }
@@ -64,7 +75,8 @@ describe('signer stack, key generated in KMS (keyMode new, the default)', () => 
       expect(asArray(statement.Action).filter((action: string) => action.startsWith('kms:') && action.includes('*'))).toEqual([]);
     }
     for (const policy of Object.values(template.findResources('AWS::IAM::Policy'))) {
-      for (const statement of policy.Properties.PolicyDocument.Statement) expect(asArray(statement.Resource)).not.toContain('*');
+      // The one exception is a Deny: kms:Sign from anywhere but the role's own function.
+      for (const statement of policy.Properties.PolicyDocument.Statement.filter((s: { Effect: string }) => s.Effect === 'Allow')) expect(asArray(statement.Resource)).not.toContain('*');
     }
   });
 
@@ -88,6 +100,8 @@ describe('signer stack, key generated in KMS (keyMode new, the default)', () => 
   it('configures both functions with the key ARN, the network, the log level, the metrics service and source maps, and a reserved concurrency of 5', () => {
     const functions = Object.values(template.findResources('AWS::Lambda::Function'));
     expect(functions).toHaveLength(2);
+    template.hasResourceProperties('AWS::IAM::Role', { RoleName: 'eth-signer-eip1559' });
+    template.hasResourceProperties('AWS::IAM::Role', { RoleName: 'eth-signer-legacy' });
     for (const fn of functions) {
       expect(fn.Properties.Environment.Variables).toEqual({
         KMS_KEY_ID: { 'Fn::GetAtt': [expect.stringMatching(/^SigningKey/), 'Arn'] },
@@ -114,23 +128,57 @@ describe('signer stack, key generated in KMS (keyMode new, the default)', () => 
 
   it('gives the package a new hash when only the policy changes', () => {
     const codeOf = (policyFile: string) => Object.values(synthesize({ policyFile }).template.findResources('AWS::Lambda::Function')).map((fn) => JSON.stringify(fn.Properties.Code));
-    expect(codeOf('examples/policies/relayer.json')).not.toEqual(codeOf('examples/policies/hot-wallet.json'));
+    expect(codeOf('examples/policies/relayer.json')).not.toEqual(codeOf('examples/policies/permits-and-sign-in.json'));
   });
 
   it('keeps each function\'s logs 90 days in its own log group, retained with the signing record', () => {
     template.resourceCountIs('AWS::Logs::LogGroup', 2);
-    template.allResources('AWS::Logs::LogGroup', { Properties: { RetentionInDays: 365 }, DeletionPolicy: 'Retain' });
+    template.allResources('AWS::Logs::LogGroup', { Properties: { LogGroupName: Match.stringLikeRegexp('^/aws/lambda/eth-signer-(eip1559|legacy)$'), RetentionInDays: 365 }, DeletionPolicy: 'Retain' });
   });
 
   it('outputs the function names and ARNs, the key ARN and alias, and an aws lambda invoke example', () => {
-    for (const output of ['Eip1559FunctionName', 'Eip1559FunctionArn', 'LegacyFunctionName', 'LegacyFunctionArn', 'KeyArn', 'KeyAlias']) template.hasOutput(output, {});
+    for (const output of ['Eip1559FunctionName', 'Eip1559FunctionArn', 'LegacyFunctionName', 'LegacyFunctionArn', 'KeyArn', 'KeyAlias', 'PolicyTableArn', 'PolicyTableName', 'DeployRoleArn', 'AlarmTopicArn', 'GuardBoundaryArn']) {
+      template.hasOutput(output, { Export: { Name: `Signer-${output}` } });
+    }
     template.hasOutput('InvokeExample', { Value: { 'Fn::Join': ['', Match.arrayWith([Match.stringLikeRegexp('^aws lambda invoke --function-name ')])] } });
     expect(template.findOutputs('NextStep')).toEqual({});
+  });
+
+  it('deploys with the dedicated bootstrap qualifier\'s roles and file assets, never the default bootstrap\'s', () => {
+    const json = JSON.stringify(template.toJSON());
+    expect(json).not.toContain('hnb659fds');
+    expect(json).toContain('/cdk-bootstrap/ethsigner/version');
   });
 
   it('passes cdk-nag AwsSolutions with no unacknowledged finding', () => {
     expect(nag.violations).toEqual([]);
     expect(nag.success).toBe(true);
+  });
+});
+
+describe('the deployment identity', () => {
+  it('hands CloudFormation the explicit deployRoleArn, the role the key policy trusts', () => {
+    const { stack } = synthesize({ bootstrapQualifier: undefined, deployRoleArn: 'arn:aws:iam::111122223333:role/SignerDeployer' });
+    expect((stack.synthesizer as DefaultStackSynthesizer).cloudFormationExecutionRoleArn).toBe('arn:aws:iam::111122223333:role/SignerDeployer');
+    expect(JSON.stringify(signingKeyPolicy(Template.fromStack(stack)))).toContain('role/SignerDeployer');
+  });
+});
+
+describe('the bundle and the policy it was built for (dist/<kind>/policy.sha256, written by SIGNING_POLICY_FILE=… npm run build)', () => {
+  const MAINNET = { ethNetwork: 'mainnet', policyFile: 'examples/policies/treasury-payouts.json', expectedAddress: '0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266', alarmEmail: 'security@example.com', managementTrailLogGroup: 'org-trail' };
+
+  it('refuses, before mainnet, a bundle built without a policy (it would accept any policy file)', () => {
+    expect(() => synthesize(MAINNET, { builtForPolicy: false })).toThrow(/was built without a signing policy; a bundle for real funds must refuse any policy but its own: run SIGNING_POLICY_FILE=.*treasury-payouts.json npm run build/);
+  });
+
+  it('refuses a bundle built for another policy, on any network', () => {
+    const code = mkdtempSync(join(tmpdir(), 'signer-bundle-'));
+    writeFileSync(join(code, 'index.mjs'), 'export const handler = async () => ({});\n');
+    writeFileSync(join(code, 'policy.sha256'), `${'ab'.repeat(32)}\n`);
+    const settings = readSettings((key) => ({ policyFile: 'examples/policies/relayer.json', bootstrapQualifier: 'ethsigner' } as Record<string, unknown>)[key]);
+    expect(() => new SignerStack(new App(), 'Signer', { settings, codeDirectories: { eip1559: code, legacy: code }, env: { account: '111122223333', region: 'eu-west-1' } })).toThrow(
+      /was built for another signing policy \(SHA-256 abab.*\), not .*relayer.json \([0-9a-f]{64}\): run SIGNING_POLICY_FILE=/,
+    );
   });
 });
 
@@ -171,7 +219,17 @@ describe('signer stack for imported key material (keyMode external)', () => {
 
 describe('signer stack with an existing key in another account (keyMode existing)', () => {
   const keyArn = 'arn:aws:kms:eu-west-1:444455556666:key/1234abcd-12ab-34cd-56ef-1234567890ab';
-  const { template, nag } = synthesize({ keyMode: 'existing', keyArn, ethNetwork: 'mainnet', expectedAddress: '0xf39fd6e51aad88f6f4ce6ab8827279cfffb92266', reservedConcurrency: '5', logLevel: 'warn', logRetentionDays: '365' });
+  const { template, nag } = synthesize({
+    keyMode: 'existing',
+    keyArn,
+    ethNetwork: 'mainnet',
+    expectedAddress: '0xf39fd6e51aad88f6f4ce6ab8827279cfffb92266',
+    reservedConcurrency: '5',
+    logLevel: 'warn',
+    logRetentionDays: '365',
+    alarmEmail: 'security@example.com',
+    managementTrailLogGroup: 'org-trail',
+  });
 
   it('creates no signing key and no alias', () => {
     expect(signingKeys(template)).toEqual({});
@@ -180,7 +238,7 @@ describe('signer stack with an existing key in another account (keyMode existing
 
   it('grants the roles kms:Sign (ECDSA_SHA_256, DIGEST) and kms:GetPublicKey on exactly that key ARN', () => {
     for (const policy of Object.values(template.findResources('AWS::IAM::Policy'))) {
-      const kmsStatements = (policy.Properties.PolicyDocument.Statement as Array<Record<string, unknown>>).filter((s) => String(s.Action).startsWith('kms:'));
+      const kmsStatements = (policy.Properties.PolicyDocument.Statement as Array<Record<string, unknown>>).filter((s) => s.Effect === 'Allow' && String(s.Action).startsWith('kms:'));
       expect(kmsStatements).toEqual([
         expect.objectContaining({ Action: 'kms:Sign', Resource: keyArn, Condition: { StringEquals: { 'kms:SigningAlgorithm': 'ECDSA_SHA_256', 'kms:MessageType': 'DIGEST' } } }),
         expect.objectContaining({ Action: 'kms:GetPublicKey', Resource: keyArn }),

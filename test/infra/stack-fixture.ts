@@ -1,20 +1,30 @@
 // Synthesises the signer stack for tests, with a stand-in bundle so that tests do not need npm run build.
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { readSettings } from '../../infra/context';
+import { POLICY_SHA256_FILE } from '../../infra/signer-function';
 import { SignerStack } from '../../infra/signer-stack';
 
-/** A synthesised stack, its template and its cdk-nag AwsSolutions report. */
-export function synthesize(context: Record<string, unknown> = {}) {
+/** The dedicated bootstrap qualifier the test stacks deploy with (docs/deploy.md, Deployment identity). */
+export const TEST_QUALIFIER = 'ethsigner';
+
+/**
+ * A synthesised stack, its template and its cdk-nag AwsSolutions report. The stand-in bundle is built for the
+ * policy (policy.sha256, as scripts/build.ts writes it) unless `builtForPolicy` is false.
+ */
+export function synthesize(context: Record<string, unknown> = {}, { builtForPolicy = true, stackName = 'Signer' } = {}) {
   const code = mkdtempSync(join(tmpdir(), 'signer-bundle-'));
   writeFileSync(join(code, 'index.mjs'), 'export const handler = async () => ({});\n');
+  const merged: Record<string, unknown> = { policyFile: 'examples/policies/allow-all.json', bootstrapQualifier: TEST_QUALIFIER, ...context };
+  if (builtForPolicy) writeFileSync(join(code, POLICY_SHA256_FILE), createHash('sha256').update(readFileSync(String(merged.policyFile))).digest('hex'));
   const app = new App();
-  const stack = new SignerStack(app, 'Signer', {
-    settings: readSettings((key) => ({ policyFile: 'examples/policies/allow-all.json', ...context })[key]),
+  const stack = new SignerStack(app, stackName, {
+    settings: readSettings((key) => merged[key]),
     codeDirectories: { eip1559: code, legacy: code },
     env: { account: '111122223333', region: 'eu-west-1' },
   });

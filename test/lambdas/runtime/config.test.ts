@@ -1,4 +1,4 @@
-import { readConfig } from '../../../lambdas/runtime/config';
+import { readConfig, SIGNER_NODE_OPTIONS } from '../../../lambdas/runtime/config';
 import { ConfigurationError } from '../../../lambdas/signer/errors';
 import { Network } from 'ethers';
 import { chainIdFromNetwork, MAX_CHAIN_ID } from '../../../lambdas/runtime/chains';
@@ -128,6 +128,50 @@ describe('readConfig', () => {
 
   it('reports every bad variable at once', () => {
     expect(() => readConfig({})).toThrow(/KMS_KEY_ID is not set.*ETH_NETWORK is not set/);
+  });
+});
+
+describe('readConfig in Lambda: the start-up self-check (defense in depth; the guard SCP is the control)', () => {
+  const inLambda = { ...valid, AWS_LAMBDA_FUNCTION_NAME: 'eth-signer-eip1559', NODE_OPTIONS: SIGNER_NODE_OPTIONS };
+
+  it('starts with the NODE_OPTIONS the stack sets', () => {
+    expect(SIGNER_NODE_OPTIONS).toBe('--enable-source-maps');
+    expect(readConfig(inLambda).keyId).toBe('alias/eth-signer');
+  });
+
+  it.each([
+    ['--import=data:text/javascript,globalThis.x=1', 'code loaded before the handler'],
+    ['--enable-source-maps --require /opt/hook.js', 'an extra --require'],
+    ['', 'none at all'],
+  ])('refuses NODE_OPTIONS %j (%s): someone changed the configuration outside the stack', (nodeOptions) => {
+    expect(() => readConfig({ ...inLambda, NODE_OPTIONS: nodeOptions })).toThrow(
+      expect.objectContaining({ name: 'ConfigurationError', message: expect.stringMatching(/NODE_OPTIONS ".*" is not the deployment's \(--enable-source-maps\): someone changed the function's configuration outside the stack/) }),
+    );
+  });
+
+  it('refuses a missing NODE_OPTIONS', () => {
+    const { NODE_OPTIONS: _omitted, ...withoutOptions } = inLambda;
+    expect(() => readConfig(withoutOptions)).toThrow(/NODE_OPTIONS "" is not the deployment's/);
+  });
+
+  it.each(['POWERTOOLS_METRICS_DISABLED', 'POWERTOOLS_DEV'])('refuses %s, which would silence the metrics the alarms watch', (name) => {
+    expect(() => readConfig({ ...inLambda, [name]: 'true' })).toThrow(new RegExp(`${name} is set: the stack never sets it, and it would silence the signing metrics the alarms watch`));
+  });
+
+  it('quotes at most 100 characters of NODE_OPTIONS', () => {
+    const error = (() => {
+      try {
+        readConfig({ ...inLambda, NODE_OPTIONS: `--import=${'x'.repeat(500)}` });
+      } catch (caught) {
+        return caught as Error;
+      }
+      throw new Error('readConfig accepted the NODE_OPTIONS');
+    })();
+    expect(error.message).toContain(`"--import=${'x'.repeat(91)}"`);
+  });
+
+  it('checks nothing of the kind outside Lambda (local stack, tests)', () => {
+    expect(readConfig({ ...valid, NODE_OPTIONS: '--import=tsx', POWERTOOLS_DEV: 'true' }).keyId).toBe('alias/eth-signer');
   });
 });
 

@@ -1,8 +1,10 @@
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as load from '../../../lambdas/policy/load';
-import { loadSigningPolicy } from '../../../lambdas/runtime/policy-file';
+import { transformSync } from 'esbuild';
+import { BUILT_POLICY_SHA256, loadSigningPolicy } from '../../../lambdas/runtime/policy-file';
 
 describe('loadSigningPolicy', () => {
   const root = mkdtempSync(join(tmpdir(), 'task-root-'));
@@ -80,5 +82,56 @@ describe('loadSigningPolicy', () => {
       name: 'ConfigurationError',
       message: 'The signer is misconfigured: SIGNING_POLICY_FILE bad.json is not a valid signing policy, so nothing will be signed: Invalid signing policy (1 problem): $.rules is required. Fix the function\'s environment variables.',
     }));
+  });
+
+  describe('in Lambda (LAMBDA_TASK_ROOT set): the start-up self-check, defense in depth (the guard SCP is the control)', () => {
+    const sha256 = (file: string) => createHash('sha256').update(readFileSync(file)).digest('hex');
+    const outside = mkdtempSync(join(tmpdir(), 'layer-'));
+    writeFileSync(join(outside, 'allow-all.json'), JSON.stringify({ version: 1, rules: [{ id: 'everything', effect: 'allow' }] }));
+
+    it('loads the policy the bundle was built for', () => {
+      expect(loadSigningPolicy({ SIGNING_POLICY_FILE: 'policy.json', LAMBDA_TASK_ROOT: root }, sha256(join(root, 'policy.json'))).policy.allowRules.map((rule) => rule.id)).toEqual(['in-package']);
+    });
+
+    it('refuses a policy file whose SHA-256 differs from the one baked into the bundle, naming both', () => {
+      const expected = 'ab'.repeat(32);
+      expect(() => loadSigningPolicy({ SIGNING_POLICY_FILE: 'policy.json', LAMBDA_TASK_ROOT: root }, expected)).toThrow(
+        expect.objectContaining({
+          name: 'ConfigurationError',
+          message: expect.stringContaining(`SIGNING_POLICY_FILE policy.json has SHA-256 ${sha256(join(root, 'policy.json'))}, but this bundle was built for the policy with SHA-256 ${expected}: rebuild with SIGNING_POLICY_FILE=`),
+        }),
+      );
+    });
+
+    it.each([
+      ['an absolute path outside the package (a layer\'s /opt)', () => join(outside, 'allow-all.json')],
+      ['a relative path that climbs out of it', () => `../${outside.split('/').pop()}/allow-all.json`],
+    ])('refuses %s', (_label, name) => {
+      const rootInTmp = mkdtempSync(join(tmpdir(), 'task-root-'));
+      expect(() => loadSigningPolicy({ SIGNING_POLICY_FILE: name(), LAMBDA_TASK_ROOT: rootInTmp }, undefined)).toThrow(
+        expect.objectContaining({ name: 'ConfigurationError', message: expect.stringMatching(/is outside the deployment package .*: only the policy shipped with the code is accepted/) }),
+      );
+    });
+
+    it('refuses a link inside the package that points out of it', () => {
+      const linked = mkdtempSync(join(tmpdir(), 'task-root-'));
+      symlinkSync(join(outside, 'allow-all.json'), join(linked, 'policy.json'));
+      expect(() => loadSigningPolicy({ SIGNING_POLICY_FILE: 'policy.json', LAMBDA_TASK_ROOT: linked }, undefined)).toThrow(/is outside the deployment package/);
+    });
+
+    it('accepts an absolute path inside the package', () => {
+      expect(loadSigningPolicy({ SIGNING_POLICY_FILE: join(root, 'policy.json'), LAMBDA_TASK_ROOT: root }, undefined).policy.allowsEverything).toBe(false);
+    });
+  });
+
+  it('has no baked policy hash outside a build for a policy (tests, and builds without SIGNING_POLICY_FILE)', () => {
+    expect(BUILT_POLICY_SHA256).toBeUndefined();
+  });
+
+  it('gets the hash from the build\'s esbuild define (scripts/build.ts), as a string constant', () => {
+    const hash = 'cd'.repeat(32);
+    const source = readFileSync(join(__dirname, '../../../lambdas/runtime/policy-file.ts'), 'utf8');
+    const built = transformSync(source, { loader: 'ts', format: 'esm', define: { __SIGNING_POLICY_SHA256__: JSON.stringify(hash) } }).code;
+    expect(built).toContain(`const BUILT_POLICY_SHA256 = true ? "${hash}" : void 0;`);
   });
 });
