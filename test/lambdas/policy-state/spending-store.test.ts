@@ -139,6 +139,73 @@ describe('SpendingStore.release', () => {
   });
 });
 
+describe('SpendingStore reservation records (what makes a reserve and a release apply exactly once)', () => {
+  const itemOf = async (keyArn: string) =>
+    (await dynamo.client.send(new GetItemCommand({ TableName: dynamo.tableName, Key: { pk: { S: keyArn }, sk: { S: 'spending' } }, ConsistentRead: true }))).Item;
+  const recordIds = (item: Record<string, AttributeValue> | undefined) => Object.values(item?.r?.M ?? {}).flatMap((slot) => Object.keys(slot.M ?? {}));
+
+  it('records each reservation by a random id in the slot of the minute its invocation\u2019s deadline (plus a margin) ends in', async () => {
+    const keyArn = `${KEY}/records-a`;
+    const deadlineMs = Date.now() + 10_000;
+    const first = await store.reserve([charge(limit({ id: 'key:records-a', maxCount: 5 }), 0n)], { ...at(T0, keyArn), deadlineMs });
+    const second = await store.reserve([charge(limit({ id: 'key:records-a', maxCount: 5 }), 0n)], { ...at(T0, keyArn), deadlineMs });
+    expect(first.record.id).not.toBe(second.record.id);
+    expect(Number(first.record.slot) * 60_000).toBeGreaterThanOrEqual(deadlineMs + 120_000);
+    expect(Number(first.record.slot) * 60_000).toBeLessThan(deadlineMs + 180_000);
+    expect(recordIds(await itemOf(keyArn)).sort()).toEqual([first.record.id, second.record.id].sort());
+  });
+
+  it('removes the record with the release that gives the reservation back', async () => {
+    const keyArn = `${KEY}/records-b`;
+    const capped = limit({ id: 'key:records-b', maxCount: 5 });
+    await store.reserve([charge(capped, 0n)], at(T0, keyArn));
+    const released = await store.reserve([charge(capped, 0n)], at(T0, keyArn));
+    await store.release(released);
+    expect(recordIds(await itemOf(keyArn))).not.toContain(released.record.id);
+    expect(recordIds(await itemOf(keyArn))).toHaveLength(1);
+  });
+
+  it('gives nothing back for a reservation whose record is gone (expired, or released by another copy)', async () => {
+    const keyArn = `${KEY}/records-c`;
+    const capped = limit({ id: 'key:records-c', maxCount: 1 });
+    const reservation = await store.reserve([charge(capped, 0n)], at(T0, keyArn));
+    await store.release({ ...reservation, record: { ...reservation.record, id: 'never-recorded' } });
+    expect(await rejectionOf(store.reserve([charge(capped, 0n)], at(T0, keyArn)))).toBeInstanceOf(SpendingLimitExceededError);
+  });
+
+  it('drops the records of invocations that have ended at the next rebuilt write, keeping the item small', async () => {
+    const keyArn = `${KEY}/records-d`;
+    const capped = limit({ id: 'key:records-d', maxCount: 100 });
+    const now = Date.now();
+    const old = await store.reserve([charge(capped, 0n)], { ...at(T0, keyArn), deadlineMs: now + 1000 });
+    const clock = jest.spyOn(Date, 'now').mockReturnValue(now + 10 * 60_000);
+    try {
+      const fresh = await store.reserve([charge(limit({ id: 'key:records-d2', maxCount: 1 }), 0n)], { ...at(T0, keyArn), deadlineMs: now + 10 * 60_000 + 1000 }); // a new limit: a rebuilt write
+      const item = await itemOf(keyArn);
+      expect(recordIds(item)).toEqual([fresh.record.id]);
+      expect(Object.keys(item?.r?.M ?? {}).every((slot) => Number(slot) * 60_000 >= now + 10 * 60_000)).toBe(true);
+      await store.release(old); // its record is gone: its charge stays counted (stricter)
+      expect((await itemOf(keyArn))?.limits?.M?.['key:records-d@native']?.M?.n?.N).toBe('1');
+    } finally {
+      clock.mockRestore();
+    }
+  });
+
+  it('takes the single update on an item written before records existed only after one rebuilt write adds them', async () => {
+    const keyArn = `${KEY}/records-e`;
+    const capped = limit({ id: 'key:records-e', maxCount: 3 });
+    await store.reserve([charge(capped, 0n)], at(T0, keyArn));
+    const key = { pk: { S: keyArn }, sk: { S: 'spending' } };
+    const item = await itemOf(keyArn);
+    const { r: _records, ...withoutRecords } = item ?? {};
+    await dynamo.client.send(new PutItemCommand({ TableName: dynamo.tableName, Item: { ...withoutRecords, ...key } }));
+    await store.reserve([charge(capped, 0n)], at(T0, keyArn));
+    await store.reserve([charge(capped, 0n)], at(T0, keyArn));
+    expect(await rejectionOf(store.reserve([charge(capped, 0n)], at(T0, keyArn)))).toBeInstanceOf(SpendingLimitExceededError);
+    expect(recordIds(await itemOf(keyArn))).toHaveLength(2);
+  });
+});
+
 describe('SpendingStore rolling window', () => {
   const spanMs = (DAY * 1000) / BUCKETS_PER_WINDOW;
 
