@@ -7,7 +7,7 @@ import { MessagePolicyDeniedError, runMessageOperation } from './message-operati
 import type { MessageSignResponse } from './message-signing';
 import { loadSigningPolicy } from './policy-file';
 import { PolicyGate, toCheckResponse, toPolicyRequest, type CheckResponse, type PolicyAllow, type SpendingReserver } from './policy-gate';
-import { invocationDeadline } from './policy-state/deadline';
+import { invocationDeadline, invocationEnd } from './policy-state/deadline';
 import type { IdempotentSign, IdempotentSignRequest } from './policy-state/idempotency';
 import type { PolicyState } from './policy-state/runtime';
 import { PolicyDeniedError } from './policy';
@@ -54,6 +54,8 @@ interface SignStep extends IdempotentSignRequest {
   readonly decision: PolicyAllow;
   readonly reservationId: string;
   readonly deadlineMs: number;
+  /** A release after a failed Sign must be over by then (the invocation's end less TIMEOUT_MARGIN_MS). */
+  readonly releaseDeadlineMs?: number;
 }
 
 /**
@@ -96,6 +98,7 @@ export function createHandler(kind: SignerKind, { client, spendingStore, policyS
           decision,
           reservationId: context?.awsRequestId ?? crypto.randomUUID(),
           deadlineMs: invocationDeadline(context),
+          releaseDeadlineMs: invocationEnd(context, config.timeoutMarginMs),
         },
         context,
       );
@@ -114,7 +117,7 @@ async function signStep({ signer: warm, gate }: Runtime, step: SignStep): Promis
   const keyArn = (await signer.getKey()).keyArn;
   const signed = await gate.withReservation(
     step.decision,
-    async () => ({ keyArn, reservationId: step.reservationId, deadlineMs: step.deadlineMs }),
+    async () => ({ keyArn, reservationId: step.reservationId, deadlineMs: step.deadlineMs, releaseDeadlineMs: step.releaseDeadlineMs }),
     () => signer.signTransactionWithDetails(step.transaction, { replayProtection: step.replayProtection }),
   );
   const response = toSignResponse(signed);

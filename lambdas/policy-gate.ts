@@ -9,7 +9,18 @@ import { logger } from './logger';
  */
 export interface SpendingReserver<R = unknown> {
   reserve(charges: readonly SpendCharge[], options: { keyArn: string; reservationId: string; nowMs?: number; deadlineMs?: number }): Promise<R>;
-  release(reservation: R): Promise<void>;
+  /** Gives a reservation back by `deadlineMs` (the invocation's, so that the caller is answered before Lambda's timeout). */
+  release(reservation: R, budget?: { deadlineMs?: number }): Promise<void>;
+}
+
+/** Whose reservation it is, and by when its reserve and (if signing fails) its release must be over. */
+export interface ReservationTarget {
+  readonly keyArn: string;
+  readonly reservationId: string;
+  /** When the reservation must be made by (it precedes KMS). */
+  readonly deadlineMs?: number;
+  /** When a release must be over by: the invocation's end less the time to answer; undefined gives the store's own call timeout. */
+  readonly releaseDeadlineMs?: number;
 }
 
 /** An allow decision. */
@@ -77,15 +88,17 @@ export class PolicyGate {
    * or an unavailable store, throws and nothing is signed), and releases if signing fails. With no charges
    * nothing but `sign` happens.
    */
-  async withReservation<T>(decision: PolicyAllow, reservation: () => Promise<{ keyArn: string; reservationId: string; deadlineMs?: number }>, sign: () => Promise<T>): Promise<T> {
+  async withReservation<T>(decision: PolicyAllow, reservation: () => Promise<ReservationTarget>, sign: () => Promise<T>): Promise<T> {
     if (decision.charges.length === 0) return sign();
     if (!this.store) throw new Error('the policy has spending limits but no spending store is configured'); // start() refuses this configuration
-    const held = await this.store.reserve(decision.charges, await reservation());
+    const { releaseDeadlineMs, ...target } = await reservation();
+    const held = await this.store.reserve(decision.charges, target);
     try {
       return await sign();
     } catch (error) {
       // The reservation only makes the limit stricter until its window passes; the signing error matters more.
-      await this.store.release(held).catch((releaseError: unknown) => logger.error('could not release a spending reservation after signing failed', releaseError as Error));
+      // The release gets what is left of the invocation, not a call timeout of its own: the caller must be answered.
+      await this.store.release(held, { ...(releaseDeadlineMs !== undefined && { deadlineMs: releaseDeadlineMs }) }).catch((releaseError: unknown) => logger.error('could not release a spending reservation after signing failed', releaseError as Error));
       throw error;
     }
   }

@@ -6,6 +6,12 @@ import { KmsSigner } from '../../lambdas/signer/kms-signer';
 import { lambdaContext } from '../../scripts/local-stack/lambda-context';
 import { localKmsClient, startLocalKms, type LocalKms } from '../../scripts/local-kms';
 import { createSigningKey } from '../../scripts/local-stack/stack';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { logger } from '../../lambdas/logger';
+import { startLocalDynamoDb } from '../helpers/dynalite';
+import { startDynamoDbFaultProxy } from '../helpers/dynamodb-fault-proxy';
 import { rejectionOf } from '../helpers/rejection';
 
 const remaining = (ms: number) => ({ getRemainingTimeInMillis: () => ms });
@@ -181,6 +187,42 @@ describe('signer handler when KMS stops answering', () => {
       Array.from({ length: 200 }, (_, nonce) => handler({ operation: 'sign', transaction: { ...transaction, nonce } }, lambdaContext('eth-signer-eip1559'))),
     );
     expect(results.filter((result) => result.status === 'rejected')).toEqual([]);
+  });
+
+  it('gives the release after a hung Sign only what is left of the invocation, not a call timeout of its own (issue 22 item 5)', async () => {
+    const dynamo = await startLocalDynamoDb();
+    const proxy = await startDynamoDbFaultProxy(dynamo.endpoint);
+    const policyFile = join(mkdtempSync(join(tmpdir(), 'policy-')), 'policy.json');
+    writeFileSync(policyFile, JSON.stringify({ version: 1, limits: [{ name: 'daily', window: '24h', maxCount: 10 }], rules: [{ id: 'any', effect: 'allow' }] }));
+    const logged = jest.spyOn(logger, 'error').mockImplementation(() => undefined);
+    try {
+      const handler = await deployedHandler({
+        SIGNING_POLICY_FILE: policyFile,
+        POLICY_TABLE_NAME: dynamo.tableName,
+        AWS_ENDPOINT_URL_DYNAMODB: proxy.endpoint,
+        IDEMPOTENCY: 'off',
+        POLICY_STATE_TIMEOUT_MS: '10000', // each DynamoDB call alone could take longer than the whole invocation
+        KMS_REQUEST_TIMEOUT_MS: '600000',
+        TIMEOUT_MARGIN_MS: '500',
+      });
+      await handler({ operation: 'status' }, lambdaContext('eth-signer-eip1559', 5000));
+      kms.faults.set({ hang: 1 });
+      proxy.inject({ fault: 'hang-before', when: (call) => call.operation === 'UpdateItem' && String(call.input.UpdateExpression).includes('- :one') });
+      const invocationMs = 4000;
+      const error = await rejectionOf(handler({ operation: 'sign', transaction }, lambdaContext('eth-signer-eip1559', invocationMs)));
+      expect(error).toMatchObject({ name: 'KmsUnavailableError' });
+      expect(proxy.pending()).toEqual([]); // the release was sent, and hung
+      const [message, releaseError] = logged.mock.calls.find(([text]) => text === 'could not release a spending reservation after signing failed') ?? [];
+      expect(message).toBeDefined();
+      const releaseMs = Number(/within (\d+) ms/.exec((releaseError as Error).message)?.[1]);
+      // Given up by the invocation's end less TIMEOUT_MARGIN_MS, never after its own 10 s.
+      expect(releaseMs).toBeGreaterThan(0);
+      expect(releaseMs).toBeLessThanOrEqual(invocationMs - 500);
+    } finally {
+      logged.mockRestore();
+      await proxy.close();
+      await dynamo.close();
+    }
   });
 
   it("lets a caller with time left look the key up again when the lookup it joined was abandoned by another caller's budget", async () => {

@@ -89,7 +89,16 @@ describe('PolicyGate', () => {
     const store = { reserve: jest.fn(async () => 'held'), release: jest.fn(async () => undefined) };
     const gate = new PolicyGate(policy, store);
     await expect(gate.withReservation(gate.authorize(request(1n)), async () => ({ keyArn: 'k', reservationId: 'r' }), async () => { throw new Error('kms failed'); })).rejects.toThrow('kms failed');
-    expect(store.release).toHaveBeenCalledWith('held');
+    expect(store.release).toHaveBeenCalledWith('held', {});
+  });
+
+  it('gives the release the deadline the caller set for it (the invocation\u2019s end), and no reserve option of its own', async () => {
+    const store = { reserve: jest.fn(async () => 'held'), release: jest.fn(async () => undefined) };
+    const gate = new PolicyGate(policy, store);
+    const target = { keyArn: 'k', reservationId: 'r', deadlineMs: 100, releaseDeadlineMs: 900 };
+    await expect(gate.withReservation(gate.authorize(request(1n)), async () => target, async () => { throw new Error('kms failed'); })).rejects.toThrow('kms failed');
+    expect(store.reserve).toHaveBeenCalledWith(expect.anything(), { keyArn: 'k', reservationId: 'r', deadlineMs: 100 });
+    expect(store.release).toHaveBeenCalledWith('held', { deadlineMs: 900 });
   });
 
   it('keeps the signing error when releasing the reservation also fails', async () => {
@@ -99,7 +108,7 @@ describe('PolicyGate', () => {
     const logged = jest.spyOn(logger, 'error').mockImplementation(() => undefined);
     try {
       await expect(failure).rejects.toThrow('kms failed');
-      expect(store.release).toHaveBeenCalledWith('held');
+      expect(store.release).toHaveBeenCalledWith('held', {});
       expect(logged).toHaveBeenCalledWith('could not release a spending reservation after signing failed', expect.objectContaining({ message: 'dynamo down' }));
     } finally {
       logged.mockRestore();
