@@ -16,7 +16,7 @@ import { requireReplayProtectionUnlessAllowed } from './replay-protection';
 import { parseSignerEvent, InvalidRequestError, type SignerKind } from './request';
 import { toSignResponse, type SignResponse } from './response';
 import { SignerError } from './signer/errors';
-import { KmsSigner } from './signer/kms-signer';
+import { KmsSigner, type SignedTransaction } from './signer/kms-signer';
 import { sharedKmsClient } from './signer/kms-client';
 import { invocationBudget, signalAt } from './invocation-budget';
 
@@ -49,13 +49,11 @@ interface Runtime {
   sign?: IdempotentSign<SignResponse, SignStep>;
 }
 
-/** What the idempotent sign step gets: the request (its identity is hashed) and the invocation's decision and budget. */
+/** What the idempotent sign step gets: the request (its identity is hashed) and the signing already under way. */
 interface SignStep extends IdempotentSignRequest {
   readonly decision: PolicyAllow;
-  readonly reservationId: string;
-  readonly deadlineMs: number;
-  /** A release after a failed Sign must be over by then (the invocation's end less TIMEOUT_MARGIN_MS). */
-  readonly releaseDeadlineMs?: number;
+  /** Takes the signature started for this invocation (its reservation committed); called only when the request is not a replay. */
+  readonly claim: () => Promise<SignedTransaction>;
 }
 
 /**
@@ -86,23 +84,38 @@ export function createHandler(kind: SignerKind, { client, spendingStore, policyS
       const policyRequest = toPolicyRequest(request.transaction, config.chainId, request.replayProtection);
       if (request.operation === 'check') return toCheckResponse(gate.decide(policyRequest));
       const decision = gate.authorize(policyRequest);
-      // Idempotency wraps reserve -> KMS Sign -> release: a retry gets the first response and is counted once.
       const current = runtime;
-      const step = (request: SignStep) => signStep(current, request);
-      current.sign ??= current.policyState ? current.policyState.idempotent(step, { keyArn: (await signer.getKey()).keyArn, scope: kind }) : step;
-      const response = await current.sign(
-        {
-          transaction: request.transaction,
-          replayProtection: request.replayProtection,
-          idempotencyKey: request.idempotencyKey, // undefined when the caller sent none: hashed as null either way
-          decision,
-          reservationId: context?.awsRequestId ?? crypto.randomUUID(),
-          deadlineMs: invocationDeadline(context),
-          releaseDeadlineMs: invocationEnd(context, config.timeoutMarginMs),
-        },
-        context,
+      const { keyArn } = await signer.getKey(); // cached: no KMS call once warm
+      current.sign ??= current.policyState ? current.policyState.idempotent(signStep, { keyArn, scope: kind }) : signStep;
+      // The reservation, KMS Sign and (inside current.sign) the idempotency record all start now, in parallel: the
+      // signature is taken only once its reservation has committed, and only if the request is not a replay.
+      const deadlineMs = invocationDeadline(context);
+      const signing = gate.start(
+        decision,
+        { keyArn, reservationId: context?.awsRequestId ?? crypto.randomUUID(), deadlineMs, releaseDeadlineMs: invocationEnd(context, config.timeoutMarginMs) },
+        // KMS gives up at the step's deadline, or when the reservation fails or the request turns out a replay.
+        (abort) => current.signer.withSignal(AbortSignal.any([abort, signalAt(deadlineMs)])).signTransactionWithDetails(request.transaction, { replayProtection: request.replayProtection }),
       );
-      return response;
+      let claimed = false;
+      try {
+        return await current.sign(
+          {
+            transaction: request.transaction,
+            replayProtection: request.replayProtection,
+            idempotencyKey: request.idempotencyKey, // undefined when the caller sent none: hashed as null either way
+            decision,
+            claim: () => {
+              claimed = true;
+              return signing.result;
+            },
+          },
+          context,
+        );
+      } finally {
+        // A replay (or a duplicate in progress, or a failed idempotency record) never takes the signature: drop it
+        // and give its reservation back, so that the request is counted once.
+        if (!claimed) await signing.abandon();
+      }
     } catch (error) {
       throw toCallerError(error);
     } finally {
@@ -111,15 +124,9 @@ export function createHandler(kind: SignerKind, { client, spendingStore, policyS
   };
 }
 
-/** Reserves the decision's charges, signs in KMS, releases if signing fails, and logs the signature. */
-async function signStep({ signer: warm, gate }: Runtime, step: SignStep): Promise<SignResponse> {
-  const signer = warm.withSignal(signalAt(step.deadlineMs)); // KMS gives up at the step's deadline
-  const keyArn = (await signer.getKey()).keyArn;
-  const signed = await gate.withReservation(
-    step.decision,
-    async () => ({ keyArn, reservationId: step.reservationId, deadlineMs: step.deadlineMs, releaseDeadlineMs: step.releaseDeadlineMs }),
-    () => signer.signTransactionWithDetails(step.transaction, { replayProtection: step.replayProtection }),
-  );
+/** Takes the signature (its reservation committed) and logs it: the only place a signed transaction leaves from. */
+async function signStep(step: SignStep): Promise<SignResponse> {
+  const signed = await step.claim();
   const response = toSignResponse(signed);
   const { transaction } = signed;
   recordSignature(transaction.type, signed.kmsLatencyMs);

@@ -12,6 +12,8 @@ import type { IdempotentSignRequest } from '../../lambdas/policy-state/idempoten
 import * as policyStateRuntime from '../../lambdas/policy-state/runtime';
 import type { PolicyState } from '../../lambdas/policy-state/runtime';
 import { rejectionOf } from '../helpers/rejection';
+import { decodeSignature } from '../../lambdas/signer/der';
+import { SECP256K1_N } from '../../lambdas/signer/curve';
 import { captureOutputPerTest } from '../helpers/captured-output';
 
 const KEY = KNOWN_KEYS[0];
@@ -333,13 +335,48 @@ describe('signer handler', () => {
         expect(kms.commandCalls(SignCommand)).toHaveLength(1);
       });
 
-      it('signs nothing when the reservation is refused', async () => {
+      it('answers a refused reservation with the refusal and no signature, whether or not Sign was sent', async () => {
         const kms = mockKms(KEY.privateKey);
         const spending = store();
         spending.reserve.mockRejectedValueOnce(Object.assign(new (class SpendingLimitExceededError extends Error {})('over'), { name: 'SpendingLimitExceededError' }));
         const failure = withEnv(env(limited), () => createHandler('eip1559', { client: new KMSClient({ region: 'us-east-1' }), spendingStore: spending })({ operation: 'sign', transaction }, context));
         await expect(failure).rejects.toMatchObject({ name: 'InternalSignerError' });
-        expect(kms.commandCalls(SignCommand)).toHaveLength(0);
+        expect(kms.commandCalls(SignCommand).length).toBeLessThanOrEqual(1); // a refused limit may cost one Sign (issue 27)
+        expect(spending.release).not.toHaveBeenCalled();
+      });
+
+      describe('when the reservation fails after Sign was sent', () => {
+        const output = captureOutputPerTest([process.stdout, process.stderr]);
+
+        it('never lets the signature leave the function: not in the answer, not in a log line', async () => {
+          const kms = mockKms(KEY.privateKey);
+          const spending = store();
+          let signed!: () => void;
+          const signAnswered = new Promise<void>((resolve) => (signed = resolve));
+          const der: Uint8Array[] = [];
+          kms.on(SignCommand).callsFake(async (input: { Message: Uint8Array }) => {
+            const signature = derSign(input.Message, KEY.privateKey);
+            der.push(signature);
+            setImmediate(signed);
+            return { KeyId: KEY_ARN, Signature: signature, SigningAlgorithm: 'ECDSA_SHA_256' };
+          });
+          spending.reserve.mockImplementationOnce(async () => {
+            await signAnswered; // KMS has signed: the signature is in the function's memory
+            throw Object.assign(new Error('DynamoDB failed: InternalServerError'), { name: 'PolicyStateUnavailableError' });
+          });
+          const error = await rejectionOf(
+            withEnv({ ...env(limited), LOG_LEVEL: 'DEBUG' }, () => createHandler('eip1559', { client: new KMSClient({ region: 'us-east-1' }), spendingStore: spending })({ operation: 'sign', transaction }, context)),
+          );
+          expect(kms.commandCalls(SignCommand)).toHaveLength(1);
+          expect(der).toHaveLength(1);
+          const { r, s } = decodeSignature(der[0] as Uint8Array);
+          const secrets = [r, s, SECP256K1_N - s].map((value) => value.toString(16).padStart(64, '0'));
+          const leaked = (text: string) => secrets.some((hex) => text.toLowerCase().includes(hex));
+          expect(JSON.stringify({ ...error, message: error.message })).not.toMatch(/signedTransaction/);
+          expect(leaked(JSON.stringify({ ...error, message: error.message }))).toBe(false);
+          expect(output.lines.join('\n')).not.toContain('transaction signed');
+          expect(output.lines.some(leaked)).toBe(false);
+        });
       });
 
       it('releases the reservation when signing fails after it', async () => {
