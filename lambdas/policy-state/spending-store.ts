@@ -152,8 +152,11 @@ export class SpendingStore {
     const fast = reserved.length <= MAX_FAST_PATH_LIMITS ? fastReserveUpdate(reserved, nowMs, record) : undefined;
     for (let attempt = 1; ; attempt++) {
       // After a lost race the winner has usually initialised or pruned the item: the fast path then serialises us.
-      if (fast && (await this.#conditionalUpdate(options.keyArn, fast, options))) return reservation;
-      const item = await this.#read(options.keyArn, options);
+      const refused = fast ? await this.#conditionalUpdate(options.keyArn, fast, options) : NOT_TRIED;
+      if (refused === APPLIED) return reservation;
+      // DynamoDB returns the item with a failed condition (ALL_OLD): no read needed to tell why. Emulators that
+      // return none (dynalite), and a key with no item yet, cost a consistent read.
+      const item = refused.item ?? (await this.#read(options.keyArn, options));
       // Our own write, applied but not acknowledged (then retried and refused): it is counted, exactly once.
       if (hasRecord(item, record)) return reservation;
       const limits = decodeLimits(item);
@@ -182,12 +185,12 @@ export class SpendingStore {
     this.#released.add(reservation);
     const { keyArn, charges, record } = reservation;
     // Stryker disable next-line EqualityOperator: at exactly 8 limits the read and rebuilt write give back the same as the single update
-    if (charges.length <= MAX_FAST_PATH_LIMITS) {
-      if (await this.#conditionalUpdate(keyArn, fastReleaseUpdate(charges, record), budget)) return;
-    }
+    let refused = charges.length <= MAX_FAST_PATH_LIMITS ? await this.#conditionalUpdate(keyArn, fastReleaseUpdate(charges, record), budget) : NOT_TRIED;
+    if (refused === APPLIED) return;
     const nowMs = Date.now();
     for (let attempt = 1; ; attempt++) {
-      const item = await this.#read(keyArn, budget);
+      const item = refused.item ?? (await this.#read(keyArn, budget));
+      refused = NOT_TRIED; // a later attempt reads afresh
       // No record: released already (a write applied, then retried), never reserved, or expired: nothing to give back.
       if (!hasRecord(item, record)) return;
       const limits = decodeLimits(item);
@@ -207,8 +210,8 @@ export class SpendingStore {
     }
   }
 
-  /** Runs an UpdateItem; false if its condition failed. */
-  async #conditionalUpdate(keyArn: string, update: UpdateParts, budget: CallBudget): Promise<boolean> {
+  /** Runs an UpdateItem: APPLIED, or refused by its condition, with the item as it was if DynamoDB returned it. */
+  async #conditionalUpdate(keyArn: string, update: UpdateParts, budget: CallBudget): Promise<typeof APPLIED | Refused> {
     try {
       await this.#send((abortSignal) =>
         this.#client.send(
@@ -219,13 +222,14 @@ export class SpendingStore {
             ConditionExpression: update.condition,
             ExpressionAttributeNames: update.names,
             ExpressionAttributeValues: update.values,
+            ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
           }),
           { abortSignal },
         ),
       budget);
-      return true;
+      return APPLIED;
     } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return false;
+      if (error instanceof ConditionalCheckFailedException) return { item: error.Item };
       throw error;
     }
   }
@@ -344,6 +348,13 @@ export class SpendingStore {
     await new Promise((resolve) => setTimeout(resolve, Math.min(delayMs, left)));
   }
 }
+
+const APPLIED = 'applied';
+/** A conditional write refused: the item as DynamoDB saw it, when it returned it. */
+interface Refused {
+  readonly item?: Record<string, AttributeValue> | undefined;
+}
+const NOT_TRIED: Refused = {};
 
 /** The item key of a key's spending limits. */
 function itemKey(keyArn: string): Record<string, AttributeValue> {

@@ -208,3 +208,35 @@ describe('reserve and release under every DynamoDB fault: exactly the cap, never
     expect((await counted(keyArn, cap)).count).toBe(fault === 'hang-after' ? 2 : 1);
   });
 });
+
+describe('the same faults when DynamoDB returns the item with a failed condition (as DynamoDB does: no read follows)', () => {
+  let asDynamoDb: DynamoDbFaultProxy;
+  let direct: SpendingStore;
+  beforeAll(async () => {
+    asDynamoDb = await startDynamoDbFaultProxy(dynamo.endpoint, { returnItemOnConditionFailure: true });
+    direct = new SpendingStore({ tableName: dynamo.tableName, client: dynamo.newClient({ endpoint: asDynamoDb.endpoint, maxAttempts: 2 }), callTimeoutMs: 3000 });
+  });
+  afterAll(async () => asDynamoDb.close());
+  afterEach(() => expect(asDynamoDb.pending()).toEqual([]));
+
+  it.each<DynamoDbFault>(['reset-after', '500-after'])('gives back one charge when the release is answered with %s and sent again', async (fault) => {
+    const keyArn = newKey();
+    const cap = daily('key:daily-eth');
+    for (let i = 0; i < 9; i++) await direct.reserve([pay(cap)], { keyArn, reservationId: `p${i}` });
+    const refused = await direct.reserve([pay(cap)], { keyArn, reservationId: 'refused' });
+    asDynamoDb.inject({ fault, when: isFastRelease });
+    const before = asDynamoDb.calls.length;
+    await direct.release(refused);
+    expect(await counted(keyArn, cap)).toEqual({ amount: 9n * ETHER, count: 9 });
+    expect(asDynamoDb.calls.slice(before).map((call) => call.operation)).toEqual(['UpdateItem', 'UpdateItem']); // sent, sent again: refused with the item
+  });
+
+  it.each<DynamoDbFault>(['reset-after', '500-after'])('counts a reservation once when its single update is answered with %s and sent again', async (fault) => {
+    const keyArn = newKey();
+    const cap = daily('key:daily-eth');
+    await direct.reserve([pay(cap)], { keyArn, reservationId: 'first' });
+    asDynamoDb.inject({ fault, when: isFastReserve });
+    await direct.reserve([pay(cap)], { keyArn, reservationId: 'second' });
+    expect(await counted(keyArn, cap)).toEqual({ amount: 2n * ETHER, count: 2 });
+  });
+});

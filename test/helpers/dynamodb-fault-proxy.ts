@@ -41,8 +41,17 @@ export interface DynamoDbFaultProxy {
   close(): Promise<void>;
 }
 
+/** How the proxy behaves besides its faults. */
+export interface FaultProxyOptions {
+  /**
+   * Answer a failed condition of a call that asked for ReturnValuesOnConditionCheckFailure=ALL_OLD with the item,
+   * as DynamoDB does and dynalite does not (read with a consistent GetItem right after the failure).
+   */
+  readonly returnItemOnConditionFailure?: boolean;
+}
+
 /** Starts a proxy on a free loopback port in front of `upstream` (e.g. a dynalite endpoint). */
-export async function startDynamoDbFaultProxy(upstream: string): Promise<DynamoDbFaultProxy> {
+export async function startDynamoDbFaultProxy(upstream: string, options: FaultProxyOptions = {}): Promise<DynamoDbFaultProxy> {
   const target = new URL(upstream);
   const calls: ProxiedCall[] = [];
   let rules: FaultRule[] = [];
@@ -76,7 +85,9 @@ export async function startDynamoDbFaultProxy(upstream: string): Promise<DynamoD
         case 'hang-before':
           return;
       }
-      forward(target, req.method ?? 'POST', req.url ?? '/', req.headers, body).then(
+      forward(target, req.method ?? 'POST', req.url ?? '/', req.headers, body)
+        .then((upstreamAnswer) => (options.returnItemOnConditionFailure ? withItemOnConditionFailure(target, req.headers, seen.input, upstreamAnswer) : upstreamAnswer))
+        .then(
         (upstreamAnswer) => {
           if (fault === 'reset-after') return req.socket.destroy();
           if (fault === '500-after') return fail500();
@@ -123,4 +134,20 @@ function forward(target: URL, method: string, path: string, headers: IncomingHtt
     upstream.on('error', reject);
     upstream.end(body);
   });
+}
+
+type Answer = Awaited<ReturnType<typeof forward>>;
+
+async function withItemOnConditionFailure(target: URL, headers: IncomingHttpHeaders, input: Record<string, unknown>, answer: Answer): Promise<Answer> {
+  if (input.ReturnValuesOnConditionCheckFailure !== 'ALL_OLD' || answer.status !== 400) return answer;
+  const error = JSON.parse(answer.body.toString()) as { __type?: string };
+  if (!String(error.__type).endsWith('#ConditionalCheckFailedException')) return answer;
+  const request = Buffer.from(JSON.stringify({ TableName: input.TableName, Key: input.Key, ConsistentRead: true }));
+  const read = await forward(target, 'POST', '/', { ...headers, 'x-amz-target': 'DynamoDB_20120810.GetItem', 'content-length': String(request.length) }, request);
+  const { Item } = JSON.parse(read.body.toString()) as { Item?: unknown };
+  if (!Item) return answer;
+  const body = Buffer.from(JSON.stringify({ ...error, Item }));
+  // The SDK checks DynamoDB's x-amz-crc32 of the body: drop it rather than recompute it.
+  const { 'x-amz-crc32': _crc, ...rest } = answer.headers;
+  return { ...answer, headers: { ...rest, 'content-length': String(body.length) }, body };
 }

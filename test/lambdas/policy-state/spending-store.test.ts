@@ -7,6 +7,7 @@ import { InvalidSpendingLimitError, PolicyStateUnavailableError, SpendingLimitEx
 import { BUCKETS_PER_WINDOW } from '../../../lambdas/policy-state/rolling-window';
 import { SpendingStore, type ReserveOptions } from '../../../lambdas/policy-state/spending-store';
 import { startLocalDynamoDb, type LocalDynamoDb } from '../../helpers/dynalite';
+import { startDynamoDbFaultProxy, type DynamoDbFaultProxy } from '../../helpers/dynamodb-fault-proxy';
 import { rejectionOf } from '../../helpers/rejection';
 import { freshModule } from '../../helpers/fresh-module';
 
@@ -788,6 +789,53 @@ describe('SpendingStore calls to DynamoDB', () => {
       random.mockRestore();
       dynamoDb.close();
     }
+  });
+});
+
+describe('SpendingStore calls per reservation when DynamoDB returns the item with a failed condition (as DynamoDB does, unlike dynalite)', () => {
+  let proxy: DynamoDbFaultProxy;
+  let counted: SpendingStore;
+  beforeAll(async () => {
+    proxy = await startDynamoDbFaultProxy(dynamo.endpoint, { returnItemOnConditionFailure: true });
+    counted = new SpendingStore({ tableName: dynamo.tableName, client: dynamo.newClient({ endpoint: proxy.endpoint }) });
+  });
+  afterAll(async () => proxy.close());
+  const callsOf = async (run: () => Promise<unknown>) => {
+    const before = proxy.calls.length;
+    await run().catch(() => undefined);
+    return proxy.calls.slice(before).map((call) => call.operation);
+  };
+
+  it('counts a charge in one UpdateItem', async () => {
+    const keyArn = `${KEY}/calls-a`;
+    const daily = limit({ id: 'key:calls-a', maxAmount: 10n });
+    await counted.reserve([charge(daily, 1n)], at(T0, keyArn));
+    expect(await callsOf(() => counted.reserve([charge(daily, 1n)], at(T0, keyArn)))).toEqual(['UpdateItem']);
+  });
+
+  it('refuses a charge over the cap in one call: the refused update returns the item that says what remains', async () => {
+    const keyArn = `${KEY}/calls-b`;
+    const daily = limit({ id: 'key:calls-b', maxAmount: 10n });
+    await counted.reserve([charge(daily, 10n)], at(T0, keyArn));
+    let error: unknown;
+    expect(await callsOf(() => counted.reserve([charge(daily, 1n)], at(T0, keyArn)).catch((e: unknown) => (error = e)))).toEqual(['UpdateItem']);
+    expect(error).toBeInstanceOf(SpendingLimitExceededError);
+    expect((error as SpendingLimitExceededError).limit.remainingAmount).toBe(0n);
+  });
+
+  it('counts a charge after a bucket has expired (sparse traffic) in two calls: the refused update and the rebuilt write', async () => {
+    const keyArn = `${KEY}/calls-c`;
+    const hourly = limit({ id: 'key:calls-c', windowSeconds: 3600, maxCount: 5 });
+    await counted.reserve([charge(hourly, 0n)], at(T0, keyArn));
+    expect(await callsOf(() => counted.reserve([charge(hourly, 0n)], at(T0 + 2 * 3_600_000, keyArn)))).toEqual(['UpdateItem', 'UpdateItem']);
+  });
+
+  it('gives a reservation back in one UpdateItem', async () => {
+    const keyArn = `${KEY}/calls-d`;
+    const daily = limit({ id: 'key:calls-d', maxAmount: 10n });
+    await counted.reserve([charge(daily, 1n)], at(T0, keyArn));
+    const reservation = await counted.reserve([charge(daily, 1n)], at(T0, keyArn));
+    expect(await callsOf(() => counted.release(reservation))).toEqual(['UpdateItem']);
   });
 });
 
