@@ -16,7 +16,8 @@ import { requireReplayProtectionUnlessAllowed } from './replay-protection';
 import { parseSignerEvent, InvalidRequestError, type SignerKind } from './request';
 import { toSignResponse, type SignResponse } from './response';
 import { SignerError } from './signer/errors';
-import { KmsSigner, type SignedTransaction } from './signer/kms-signer';
+import { KmsSigner, yieldToNetwork, type SignedTransaction } from './signer/kms-signer';
+import { prepareRecoveryTables } from './signer/signature';
 import { sharedKmsClient } from './signer/kms-client';
 import { invocationBudget, signalAt } from './invocation-budget';
 
@@ -68,7 +69,7 @@ export function createHandler(kind: SignerKind, { client, spendingStore, policyS
   return async (event, context) => {
     if (context) logger.addContext(context);
     try {
-      runtime ??= await (starting ??= start(client, spendingStore, policyState).finally(() => (starting = undefined)));
+      runtime ??= await (starting ??= start(client, spendingStore, policyState, context).finally(() => (starting = undefined)));
       const { config, gate } = runtime;
       const signer = runtime.signer.withSignal(invocationBudget(context, config.timeoutMarginMs));
       if (isMessageEvent(event)) {
@@ -147,10 +148,20 @@ async function signStep(step: SignStep): Promise<SignResponse> {
   return response;
 }
 
-async function start(client?: KMSClient, spendingStore?: SpendingReserver, injectedState?: PolicyState): Promise<Runtime> {
+async function start(client?: KMSClient, spendingStore?: SpendingReserver, injectedState?: PolicyState, context?: Context): Promise<Runtime> {
   const config = readConfig();
   logger.setLogLevel(config.logLevel);
   logger.appendKeys({ keyId: config.keyId, chainId: Number(config.chainId) });
+  const signer = new KmsSigner({
+    keyId: config.keyId,
+    client: client ?? sharedKmsClient(config.kmsTimeouts),
+    chainId: config.chainId,
+    expectedAddress: config.expectedAddress,
+  });
+  // GetPublicKey first (under the first invocation's budget), and the local start-up while it is on the wire: the
+  // policy, the DynamoDB chunk, the recovery tables. Its failure is reported by the invocation's own getKey.
+  signer.withSignal(invocationBudget(context, config.timeoutMarginMs)).getKey().catch(() => undefined);
+  await yieldToNetwork();
   const { policy, file } = loadSigningPolicy();
   const policyState = injectedState ?? (await loadPolicyState());
   const gate = new PolicyGate(policy, spendingStore ?? policyState?.store);
@@ -163,12 +174,7 @@ async function start(client?: KMSClient, spendingStore?: SpendingReserver, injec
       policyRuleIds: policy.allowRules.filter((rule) => rule.conditions.length === 0).map((rule) => rule.id),
     });
   }
-  const signer = new KmsSigner({
-    keyId: config.keyId,
-    client: client ?? sharedKmsClient(config.kmsTimeouts),
-    chainId: config.chainId,
-    expectedAddress: config.expectedAddress,
-  });
+  prepareRecoveryTables();
   return { config, signer, gate, policyState };
 }
 

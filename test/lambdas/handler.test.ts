@@ -67,11 +67,11 @@ describe('signer handler', () => {
     expect(JSON.parse(JSON.stringify(response)).signature.v).toBe(Number(signed.networkV));
   });
 
-  it.each(['constructor', '__proto__', 'toString'])('refuses ETH_NETWORK=%s with ConfigurationError naming ETH_NETWORK, and makes no KMS call', async (network) => {
+  it.each(['constructor', '__proto__', 'toString'])('refuses ETH_NETWORK=%s with ConfigurationError naming ETH_NETWORK, and signs nothing in KMS', async (network) => {
     const kms = mockKms(KEY.privateKey);
     const failure = withEnv({ ...ENV, ETH_NETWORK: network }, () => newHandler()({ operation: 'status' }, context));
     await expect(failure).rejects.toMatchObject({ name: 'ConfigurationError', message: expect.stringContaining(`ETH_NETWORK "${network}"`) });
-    expect(kms.calls()).toHaveLength(0);
+    expect(kms.commandCalls(SignCommand)).toHaveLength(0); // a cold start may have looked the key up (GetPublicKey first)
   });
 
   it('makes exactly one KMS call (Sign) per warm signature', async () => {
@@ -96,11 +96,11 @@ describe('signer handler', () => {
     ['another chain', { operation: 'sign', transaction: { ...transaction, chainId: 1 } }],
     ['an unknown field', { operation: 'sign', transaction: { ...transaction, gas: 21000 } }],
   ];
-  it.each(badEvents)('fails %s with InvalidRequestError and makes no KMS call', async (_label, event) => {
+  it.each(badEvents)('fails %s with InvalidRequestError and signs nothing in KMS', async (_label, event) => {
     const kms = mockKms(KEY.privateKey);
     const failure = withEnv(ENV, () => newHandler()(event, context));
     await expect(failure).rejects.toMatchObject({ name: 'InvalidRequestError' });
-    expect(kms.calls()).toHaveLength(0);
+    expect(kms.commandCalls(SignCommand)).toHaveLength(0); // a cold start may have looked the key up (GetPublicKey first)
   });
 
   it('answers InvalidRequestError naming transaction.to for an array nested 100,000 deep', async () => {
@@ -109,14 +109,14 @@ describe('signer handler', () => {
     for (let i = 0; i < 100_000; i++) to = [to];
     const failure = withEnv(ENV, () => newHandler()({ operation: 'sign', transaction: { ...transaction, to } }, context));
     await expect(failure).rejects.toMatchObject({ name: 'InvalidRequestError', message: expect.stringContaining('transaction.to must be an address') });
-    expect(kms.calls()).toHaveLength(0);
+    expect(kms.commandCalls(SignCommand)).toHaveLength(0); // a cold start may have looked the key up (GetPublicKey first)
   });
 
-  it('fails with ConfigurationError naming the variable when a setting is missing, and makes no KMS call', async () => {
+  it('fails with ConfigurationError naming the variable when a setting is missing, and signs nothing in KMS', async () => {
     const kms = mockKms(KEY.privateKey);
     const failure = withEnv({ ...ENV, ETH_NETWORK: '' }, () => newHandler()({ operation: 'status' }, context));
     await expect(failure).rejects.toMatchObject({ name: 'ConfigurationError', message: expect.stringContaining('ETH_NETWORK') });
-    expect(kms.calls()).toHaveLength(0);
+    expect(kms.commandCalls(SignCommand)).toHaveLength(0); // a cold start may have looked the key up (GetPublicKey first)
   });
 
   it('gives callers an error type and message but no stack frames', async () => {
@@ -182,7 +182,7 @@ describe('signer handler', () => {
       expect(invalid).toHaveLength(1);
       expect(Buffer.byteLength(invalid[0]!)).toBeLessThan(16 * 1024);
       expect(JSON.parse(invalid[0]!)).toMatchObject({ message: 'invalid request', issueCount: 10_000 });
-      expect(kms.calls()).toHaveLength(0);
+      expect(kms.commandCalls(SignCommand)).toHaveLength(0); // a cold start may have looked the key up (GetPublicKey first)
     });
 
     it("logs the KMS Sign call's latency in milliseconds to one decimal", async () => {
@@ -262,11 +262,29 @@ describe('signer handler', () => {
       ['no allow rule matches (another recipient)', { ...transaction, to: KNOWN_KEYS[3]!.address }, undefined, /no rule allowed the transaction; closest: rule "pay-recipient": to \(/],
       ['a cap is exceeded', { ...transaction, value: '1000000000000000001' }, undefined, /rule "pay-recipient": maxValue \(value 1000000000000000001 is more than maxValue 1000000000000000000\)/],
       ['an explicit deny rule matches', { ...transaction, to: KNOWN_KEYS[2]!.address }, 'no-big-fees', /denied by rule "no-big-fees"/],
-    ])('refuses with PolicyDeniedError and makes no KMS call when %s', async (_label, tx, ruleId, reason) => {
+    ])('refuses with PolicyDeniedError and signs nothing in KMS when %s', async (_label, tx, ruleId, reason) => {
       const kms = mockKms(KEY.privateKey);
       const failure = withEnv(env(onlyTo), () => newHandler()({ operation: 'sign', transaction: tx }, context));
       await expect(failure).rejects.toMatchObject({ name: 'PolicyDeniedError', ruleId, message: expect.stringMatching(reason) });
+      expect(kms.commandCalls(SignCommand)).toHaveLength(0); // a cold start may have looked the key up (GetPublicKey first)
+    });
+
+    it('makes no KMS call at all for a denial on a warm instance', async () => {
+      const kms = mockKms(KEY.privateKey);
+      const handler = newHandler();
+      await withEnv(env(onlyTo), () => handler({ operation: 'status' }, context));
+      kms.resetHistory();
+      const failure = withEnv(env(onlyTo), () => handler({ operation: 'sign', transaction: { ...transaction, to: KNOWN_KEYS[3]!.address } }, context));
+      await expect(failure).rejects.toMatchObject({ name: 'PolicyDeniedError' });
       expect(kms.calls()).toHaveLength(0);
+    });
+
+    it('starts GetPublicKey on a cold start before the signing policy is even read (the key lookup overlaps the start-up)', async () => {
+      const kms = mockKms(KEY.privateKey);
+      const failure = withEnv(env(policyFile('unreadable-start.json', '{')), () => newHandler()({ operation: 'sign', transaction }, context));
+      await expect(failure).rejects.toMatchObject({ name: 'ConfigurationError' });
+      expect(kms.commandCalls(GetPublicKeyCommand)).toHaveLength(1);
+      expect(kms.commandCalls(SignCommand)).toHaveLength(0);
     });
 
     it('refuses a pre-EIP-155 signature unless a rule allows it, even with replayProtection false and the deployment\'s opt-in', async () => {
@@ -274,7 +292,7 @@ describe('signer handler', () => {
       const legacy = { to: TO, nonce: 0, gasLimit: 21000, gasPrice: 1 };
       const failure = withEnv({ ...env(onlyTo), ALLOW_PRE_EIP155: 'true' }, () => newHandler('legacy')({ operation: 'sign', transaction: legacy, replayProtection: false }, context));
       await expect(failure).rejects.toMatchObject({ name: 'PolicyDeniedError', message: expect.stringMatching(/preEip155 \(the transaction is signed without a chain id/) });
-      expect(kms.calls()).toHaveLength(0);
+      expect(kms.commandCalls(SignCommand)).toHaveLength(0); // a cold start may have looked the key up (GetPublicKey first)
     });
 
     it('answers check with the decision, without signing or calling KMS', async () => {
@@ -284,7 +302,7 @@ describe('signer handler', () => {
       const denied = await withEnv(env(onlyTo), () => handler({ operation: 'check', transaction: { ...transaction, value: '2000000000000000000' } }, context));
       expect(allowed).toEqual({ allowed: true, ruleId: 'pay-recipient', charges: [] });
       expect(denied).toMatchObject({ allowed: false, reason: expect.stringMatching(/^no rule allowed/), closest: [{ ruleId: 'pay-recipient', failed: [{ condition: 'maxValue', reason: expect.any(String) }] }] });
-      expect(kms.calls()).toHaveLength(0);
+      expect(kms.commandCalls(SignCommand)).toHaveLength(0); // a cold start may have looked the key up (GetPublicKey first)
     });
 
     it('validates the check operation\'s transaction like sign', async () => {
@@ -297,11 +315,11 @@ describe('signer handler', () => {
       ['a missing file', join(dir, 'nope.json'), /cannot be read \(ENOENT\)/],
       ['an invalid policy', policyFile('bad.json', { version: 1, rules: [{ id: 'r', effect: 'allow', maxValue: '1 eth' }] }), /is not a valid signing policy, so nothing will be signed: .*\$\.rules\[0\]\.maxValue/],
       ['limits without a spending store', policyFile('limits.json', { version: 1, limits: [{ name: 'daily', window: '24h', maxCount: 5 }], rules: [{ id: 'r', effect: 'allow' }] }), /declares spending limits, but this function has no spending-limit store/],
-    ])('fails closed with ConfigurationError and no KMS call with %s', async (_label, file, message) => {
+    ])('fails closed with ConfigurationError and no KMS Sign with %s', async (_label, file, message) => {
       const kms = mockKms(KEY.privateKey);
       const failure = withEnv(env(file), () => newHandler()({ operation: 'sign', transaction }, context));
       await expect(failure).rejects.toMatchObject({ name: 'ConfigurationError', message: expect.stringMatching(message) });
-      expect(kms.calls()).toHaveLength(0);
+      expect(kms.commandCalls(SignCommand)).toHaveLength(0); // a cold start may have looked the key up (GetPublicKey first)
     });
 
     it('names at most 200 characters of the policy file in the error about limits without a store', async () => {
@@ -430,11 +448,11 @@ describe('signer handler', () => {
         createPolicyState.mockRestore();
       });
 
-      it('fails closed with ConfigurationError naming both variables when IDEMPOTENCY is on without POLICY_TABLE_NAME, and makes no KMS call', async () => {
+      it('fails closed with ConfigurationError naming both variables when IDEMPOTENCY is on without POLICY_TABLE_NAME, and signs nothing in KMS', async () => {
         const kms = mockKms(KEY.privateKey);
         const failure = withEnv({ ...ENV, IDEMPOTENCY: 'on' }, () => newHandler()({ operation: 'sign', transaction }, context));
         await expect(failure).rejects.toMatchObject({ name: 'ConfigurationError', message: expect.stringContaining('IDEMPOTENCY is on but POLICY_TABLE_NAME is not set') });
-        expect(kms.calls()).toHaveLength(0);
+        expect(kms.commandCalls(SignCommand)).toHaveLength(0); // a cold start may have looked the key up (GetPublicKey first)
       });
 
       it('counts spending limits in the table that POLICY_TABLE_NAME names, so a policy with limits starts', async () => {
@@ -442,7 +460,7 @@ describe('signer handler', () => {
         // check decides without reserving, so no DynamoDB call is made: the handler only has to start with a store.
         const decision = await withEnv({ ...env(limited), POLICY_TABLE_NAME: 'eth-signer-policy' }, () => newHandler()({ operation: 'check', transaction }, context));
         expect(decision).toMatchObject({ allowed: true, ruleId: 'r', charges: [{ limitId: 'rule:r:daily', amount: '1000' }] });
-        expect(kms.calls()).toHaveLength(0);
+        expect(kms.commandCalls(SignCommand)).toHaveLength(0); // a cold start may have looked the key up (GetPublicKey first)
       });
     });
 
