@@ -38,6 +38,8 @@ export interface DynamoDbFaultProxy {
   inject(...rules: FaultRule[]): void;
   /** Faults not used up yet. */
   pending(): FaultRule[];
+  /** Delays every later answer by `ms` milliseconds. */
+  setDelay(ms: number): void;
   close(): Promise<void>;
 }
 
@@ -48,6 +50,8 @@ export interface FaultProxyOptions {
    * as DynamoDB does and dynalite does not (read with a consistent GetItem right after the failure).
    */
   readonly returnItemOnConditionFailure?: boolean;
+  /** Delay every answer by this many milliseconds (a network model for the bench); changed with setDelay. */
+  readonly delayMs?: number;
 }
 
 /** Starts a proxy on a free loopback port in front of `upstream` (e.g. a dynalite endpoint). */
@@ -56,6 +60,8 @@ export async function startDynamoDbFaultProxy(upstream: string, options: FaultPr
   const calls: ProxiedCall[] = [];
   let rules: FaultRule[] = [];
   const sockets = new Set<Socket>();
+  let delayMs = options.delayMs ?? 0;
+  const delayed = (answer: () => void) => (delayMs > 0 ? void setTimeout(answer, delayMs) : answer());
 
   const take = (call: Omit<ProxiedCall, 'fault'>): DynamoDbFault | undefined => {
     const rule = rules.find((r) => (r.operation === undefined || r.operation === call.operation) && (r.when?.(call) ?? true));
@@ -69,6 +75,8 @@ export async function startDynamoDbFaultProxy(upstream: string, options: FaultPr
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
+      // The proxy's own answer, for a process that cannot read `calls` (the bench's measured process): counts by operation.
+      if (req.url === '/__calls') return answer(res, 200, countByOperation(calls));
       const body = Buffer.concat(chunks);
       const operation = String(req.headers['x-amz-target'] ?? '').split('.')[1] ?? '';
       const seen = { operation, input: JSON.parse(body.toString() || '{}') as Record<string, unknown> };
@@ -92,8 +100,10 @@ export async function startDynamoDbFaultProxy(upstream: string, options: FaultPr
           if (fault === 'reset-after') return req.socket.destroy();
           if (fault === '500-after') return fail500();
           if (fault === 'hang-after') return;
-          res.writeHead(upstreamAnswer.status, upstreamAnswer.headers);
-          res.end(upstreamAnswer.body);
+          delayed(() => {
+            res.writeHead(upstreamAnswer.status, upstreamAnswer.headers);
+            res.end(upstreamAnswer.body);
+          });
         },
         () => req.socket.destroy(),
       );
@@ -111,6 +121,9 @@ export async function startDynamoDbFaultProxy(upstream: string, options: FaultPr
       rules.push(...added.map((rule) => ({ ...rule })));
     },
     pending: () => [...rules],
+    setDelay: (ms) => {
+      delayMs = ms;
+    },
     close: async () => {
       sockets.forEach((socket) => socket.destroy());
       await new Promise<void>((resolve) => server.close(() => resolve()));
@@ -150,4 +163,10 @@ async function withItemOnConditionFailure(target: URL, headers: IncomingHttpHead
   // The SDK checks DynamoDB's x-amz-crc32 of the body: drop it rather than recompute it.
   const { 'x-amz-crc32': _crc, ...rest } = answer.headers;
   return { ...answer, headers: { ...rest, 'content-length': String(body.length) }, body };
+}
+
+function countByOperation(calls: readonly ProxiedCall[]): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const { operation } of calls) counts[operation] = (Object.hasOwn(counts, operation) ? (counts[operation] ?? 0) : 0) + 1;
+  return counts;
 }
