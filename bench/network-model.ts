@@ -268,7 +268,8 @@ export function networkModelMarkdown(result: NetworkModelResult): string {
 
 if (process.argv[1]?.endsWith('network-model.ts')) {
   const quick = process.argv.includes('--quick');
-  const plan: NetworkModelPlan = quick ? { warmup: 2, signatures: 5, coldRuns: 1 } : { warmup: 20, signatures: 200, coldRuns: 5 };
+  const count = (flag: string, fallback: number) => (process.argv.includes(flag) ? Number(process.argv[process.argv.indexOf(flag) + 1]) : fallback);
+  const plan: NetworkModelPlan = quick ? { warmup: 2, signatures: 5, coldRuns: 1 } : { warmup: count('--warmup', 20), signatures: count('--signatures', 200), coldRuns: count('--cold-runs', 5) };
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
   measureNetworkModel(plan, (line) => process.stderr.write(`bench: ${line}\n`)).then(
     (result) => {
