@@ -397,6 +397,23 @@ describe('signer handler', () => {
         });
       });
 
+      it.each([
+        ['a replay (the wrapper answers with the first response)', async () => ({ signedTransaction: '0xfirst' })],
+        ['a duplicate in progress', async () => { throw Object.assign(new Error('in progress'), { name: 'SigningInProgressError' }); }],
+      ])('gives the reservation back, once, and drops the new signature when the request is %s', async (_label, answer) => {
+        mockKms(KEY.privateKey);
+        const spending = store();
+        const state: PolicyState = {
+          config: { idempotency: true, idempotencyWindowSeconds: 3600, callTimeoutMs: 3000 },
+          idempotent: () => answer as never, // never runs the sign step
+        };
+        const outcome = await withEnv(env(limited), () =>
+          createHandler('eip1559', { client: new KMSClient({ region: 'us-east-1' }), spendingStore: spending, policyState: state })({ operation: 'sign', transaction }, context),
+        ).then((value) => ({ value }), (error: Error) => ({ error: error.name }));
+        expect(JSON.stringify(outcome)).not.toMatch(/0x02f8/); // the new signature is not what the caller gets
+        expect(spending.calls).toEqual([`reserve rule:r:daily=1000 ${KEY_ARN} req-1`, 'release held']);
+      });
+
       it('releases the reservation when signing fails after it', async () => {
         const kms = mockKms(KEY.privateKey);
         kms.on(SignCommand).rejects(new NotFoundException({ message: 'gone', $metadata: {} }));
