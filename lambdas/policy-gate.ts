@@ -99,11 +99,11 @@ export class PolicyGate {
    */
   start<T>(decision: PolicyAllow, target: ReservationTarget, sign: (signal: AbortSignal) => Promise<T>): ReservedSigning<T> {
     const signing = new AbortController();
-    if (decision.charges.length === 0) return settled(sign(signing.signal), signing, async () => undefined);
+    if (decision.charges.length === 0) return reservedSigning(sign(signing.signal), signing, async () => undefined);
     const { store } = this;
     if (!store) {
-      // start() refuses this configuration; here it is a programming error, and nothing is signed.
-      return settled(Promise.reject(new Error('the policy has spending limits but no spending store is configured')), signing, async () => undefined);
+      // the handler's start() refuses this configuration; here it would be a programming error, and nothing is signed.
+      return reservedSigning(Promise.reject(new Error('the policy has spending limits but no spending store is configured')), signing, async () => undefined);
     }
     const { releaseDeadlineMs, ...reserveTarget } = target;
     const releaseBudget = { ...(releaseDeadlineMs !== undefined && { deadlineMs: releaseDeadlineMs }) };
@@ -129,7 +129,7 @@ export class PolicyGate {
         throw error;
       }
     })();
-    return settled(result, signing, async () => {
+    return reservedSigning(result, signing, async () => {
       // Made, but not wanted (a replay): give the reservation back.
       const held = await reserving.catch(() => undefined);
       if (held !== undefined) await release(held);
@@ -148,7 +148,8 @@ export interface ReservedSigning<T> {
   abandon(): Promise<void>;
 }
 
-function settled<T>(result: Promise<T>, signing: AbortController, releaseWanted: () => Promise<void>): ReservedSigning<T> {
+/** The handle of a started signing: its result, and how to give it up. */
+function reservedSigning<T>(result: Promise<T>, signing: AbortController, releaseWanted: () => Promise<void>): ReservedSigning<T> {
   result.catch(() => undefined); // a result never claimed must not be an unhandled rejection
   return {
     result,
