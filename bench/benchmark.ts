@@ -6,6 +6,7 @@ import { measureColdStart, type ColdStartResult, type KmsEndpoint } from './cold
 import { createContenders } from './contenders';
 import { describeMachine, type MachineInfo } from './machine';
 import { measureMemory, type MemoryResult } from './memory';
+import { measureNetworkModel, type NetworkModelPlan, type NetworkModelResult } from './network-model';
 import { measureOverhead, type OverheadPlan, type OverheadResult } from './overhead';
 import { measurePolicyEvaluation } from './policy';
 import { precomputeAnswers } from './precompute';
@@ -23,6 +24,8 @@ export interface BenchPlan {
   readonly throughputSignatures: number;
   readonly concurrencies: readonly number[];
   readonly policyEvaluations: number;
+  /** The network model (bench/network-model.ts); absent in a quick run, which must stay short. */
+  readonly networkModel?: NetworkModelPlan;
 }
 
 /** The plan for figures worth publishing. */
@@ -32,8 +35,11 @@ export const FULL_PLAN: BenchPlan = {
   coldStartRuns: 10,
   memorySignatures: 1000,
   throughputSignatures: 1000,
-  concurrencies: [1, 8, 32],
+  // 200: the default KMS timeouts must hold for 200 concurrent invocations on one warm instance (no test
+  // asserts it: it depends on the machine's speed).
+  concurrencies: [1, 8, 32, 200],
   policyEvaluations: 20000,
+  networkModel: { warmup: 20, signatures: 200, coldRuns: 5 },
 };
 
 /** A plan that only proves the benchmark runs. */
@@ -74,6 +80,8 @@ export interface BenchResults {
   readonly throughput: ThroughputResult[] | { readonly skipped: string };
   /** Signing policy evaluation per transaction, 100 rules and 1,000 addresses (bench/policy.ts), by case. */
   readonly policyEvaluation: Record<string, Summary>;
+  /** Latency, CPU and calls per case behind delaying proxies (bench/network-model.ts); skipped in a quick run. */
+  readonly networkModel: NetworkModelResult | { readonly skipped: string };
 }
 
 /** Runs every measurement. `startLocalKms` is optional: without it, throughput and the first invocation are skipped. */
@@ -121,7 +129,12 @@ export async function runBenchmark(
         throughput.push(await measureThroughput(localHandler(local), benchTransactions(plan.throughputSignatures).map((t) => t.event), concurrency));
       }
     }
-    return { date: new Date().toISOString(), quick, machine, plan, overhead, speedup, clientCpu, clientCpuRatio, coldStart, initReferenceMs, initRatio, memory, throughput, policyEvaluation };
+    let networkModel: BenchResults['networkModel'] = { skipped: 'not in this plan (a quick run)' };
+    if (plan.networkModel) {
+      log('network model: delaying proxies in front of the local KMS and dynalite, one process per case');
+      networkModel = await measureNetworkModel(plan.networkModel, log);
+    }
+    return { date: new Date().toISOString(), quick, machine, plan, overhead, speedup, clientCpu, clientCpuRatio, coldStart, initReferenceMs, initRatio, memory, throughput, policyEvaluation, networkModel };
   } finally {
     await local?.close();
   }

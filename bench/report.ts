@@ -1,5 +1,6 @@
 // The markdown tables that `npm run bench` prints and docs/performance.md shows.
 import type { BenchResults } from './benchmark';
+import { networkModelMarkdown } from './network-model';
 import type { Summary } from './stats';
 
 const ms = (value: number | undefined, digits = 2): string => (value === undefined || Number.isNaN(value) ? 'n/a' : `${value.toFixed(digits)} ms`);
@@ -47,6 +48,7 @@ export function toMarkdown(results: BenchResults): string {
   } else {
     lines.push(row(['throughput on the local stack', `skipped: ${results.throughput.skipped}`, '']));
   }
+  lines.push('', 'skipped' in results.networkModel ? `Network model: skipped (${results.networkModel.skipped}).` : networkModelMarkdown(results.networkModel));
   const m = results.machine;
   lines.push('', `Measured ${results.date.slice(0, 16).replace('T', ' ')} UTC on ${m.cpu}, ${m.cores} cores, ${m.memoryGb} GB, Node ${m.node} ${m.platform}, load average ${m.loadAverage1m} at start${results.quick ? ' (QUICK smoke run: figures are meaningless)' : ''}.`);
   return lines.join('\n');

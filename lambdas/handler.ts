@@ -7,7 +7,7 @@ import { MessagePolicyDeniedError, runMessageOperation } from './operations/mess
 import type { MessageSignResponse } from './operations/message-signing';
 import { loadSigningPolicy } from './runtime/policy-file';
 import { PolicyGate, toCheckResponse, toPolicyRequest, withLimitStandings, type CheckResponse, type PolicyAllow, type SpendingReserver } from './operations/policy-gate';
-import { invocationDeadline } from './policy-state/deadline';
+import { invocationDeadline, invocationEnd } from './policy-state/deadline';
 import type { IdempotentSign, IdempotentSignRequest } from './policy-state/idempotency';
 import type { PolicyState } from './policy-state/runtime';
 import { PolicyDeniedError, type PolicyDecision } from './policy';
@@ -16,7 +16,8 @@ import { requireReplayProtectionUnlessAllowed } from './operations/replay-protec
 import { parseSignerEvent, InvalidRequestError, type SignerKind } from './events/request';
 import { toSignResponse, type SignResponse } from './operations/response';
 import { ConfigurationError, SignerError } from './signer/errors';
-import { ChainIdMismatchError, FromMismatchError, KmsSigner, MissingChainIdError } from './signer/kms-signer';
+import { ChainIdMismatchError, FromMismatchError, KmsSigner, MissingChainIdError, yieldToNetwork, type SignedTransaction } from './signer/kms-signer';
+import { prepareRecoveryTables } from './signer/signature';
 import { PolicyStateUnavailableError, SigningInProgressError, SpendingLimitExceededError } from './policy-state/errors';
 import { sharedKmsClient } from './signer/kms-client';
 import { invocationBudget, signalAt } from './runtime/invocation-budget';
@@ -51,11 +52,11 @@ interface Runtime {
   sign?: IdempotentSign<SignResponse, SignStep>;
 }
 
-/** What the idempotent sign step gets: the request (its identity is hashed) and the invocation's decision and budget. */
+/** What the idempotent sign step gets: the request (its identity is hashed) and the signing already under way. */
 interface SignStep extends IdempotentSignRequest {
   readonly decision: PolicyAllow;
-  readonly reservationId: string;
-  readonly deadlineMs: number;
+  /** Takes the signature started for this invocation (its reservation committed); called only when the request is not a replay. */
+  readonly claim: () => Promise<SignedTransaction>;
 }
 
 /**
@@ -70,13 +71,19 @@ export function createHandler(kind: SignerKind, { client, spendingStore, policyS
   return async (event, context) => {
     if (context) logger.addContext(context);
     try {
-      runtime ??= await (starting ??= start(client, spendingStore, policyState).finally(() => (starting = undefined)));
+      runtime ??= await (starting ??= start(client, spendingStore, policyState, context).finally(() => (starting = undefined)));
       const { config, gate } = runtime;
       const signer = runtime.signer.withSignal(invocationBudget(context, config.timeoutMarginMs));
       if (isMessageEvent(event)) {
         // A message signature counts against the key-wide limits, and a permit against its token's, like a transaction.
-        const reservation = async () => ({ keyArn: (await signer.getKey()).keyArn, reservationId: context?.awsRequestId ?? crypto.randomUUID(), deadlineMs: invocationDeadline(context) });
-        const spend = <T>(charges: PolicyAllow['charges'], sign: () => Promise<T>) => gate.withReservation({ allowed: true, ruleId: '', charges }, reservation, sign);
+        const target = async () => ({
+          keyArn: (await signer.getKey()).keyArn, // cached: no KMS call once warm
+          reservationId: context?.awsRequestId ?? crypto.randomUUID(),
+          deadlineMs: invocationDeadline(context),
+          releaseDeadlineMs: invocationEnd(context, config.timeoutMarginMs),
+        });
+        // Reserved before KMS is asked: a message refused by its limits costs no Sign.
+        const spend = async <T>(charges: PolicyAllow['charges'], sign: () => Promise<T>) => gate.reserveThenSign({ allowed: true, ruleId: '', charges }, await target(), sign);
         return await runMessageOperation(event, { signer, chainId: config.chainId, policy: gate.policy, nowMs: Date.now(), spend, transactions: (transaction) => gate.decide(transaction) });
       }
       const request = parseSignerEvent(event, kind, config.chainId);
@@ -89,22 +96,38 @@ export function createHandler(kind: SignerKind, { client, spendingStore, policyS
       const policyRequest = toPolicyRequest(request.transaction, config.chainId, request.replayProtection);
       if (request.operation === 'check') return await checkResponse(runtime, gate.decide(policyRequest), () => signer.getKey().then((key) => key.keyArn), invocationDeadline(context));
       const decision = gate.authorize(policyRequest);
-      // Idempotency wraps reserve -> KMS Sign -> release: a retry gets the first response and is counted once.
       const current = runtime;
-      const step = (request: SignStep) => signStep(current, request);
-      current.sign ??= current.policyState ? current.policyState.idempotent(step, { keyArn: (await signer.getKey()).keyArn, scope: kind }) : step;
-      const response = await current.sign(
-        {
-          transaction: request.transaction,
-          replayProtection: request.replayProtection,
-          idempotencyKey: request.idempotencyKey, // undefined when the caller sent none: hashed as null either way
-          decision,
-          reservationId: context?.awsRequestId ?? crypto.randomUUID(),
-          deadlineMs: invocationDeadline(context),
-        },
-        withRemainingTime(context),
+      const { keyArn } = await signer.getKey(); // cached: no KMS call once warm
+      current.sign ??= current.policyState ? current.policyState.idempotent(signStep, { keyArn, scope: kind }) : signStep;
+      // The reservation, KMS Sign and (inside current.sign) the idempotency record all start now, in parallel: the
+      // signature is taken only once its reservation has committed, and only if the request is not a replay.
+      const deadlineMs = invocationDeadline(context);
+      const signing = gate.start(
+        decision,
+        { keyArn, reservationId: context?.awsRequestId ?? crypto.randomUUID(), deadlineMs, releaseDeadlineMs: invocationEnd(context, config.timeoutMarginMs) },
+        // KMS gives up at the step's deadline, or when the reservation fails or the request turns out a replay.
+        (abort) => current.signer.withSignal(AbortSignal.any([abort, signalAt(deadlineMs)])).signTransactionWithDetails(request.transaction, { replayProtection: request.replayProtection }),
       );
-      return response;
+      let claimed = false;
+      try {
+        return await current.sign(
+          {
+            transaction: request.transaction,
+            replayProtection: request.replayProtection,
+            idempotencyKey: request.idempotencyKey, // undefined when the caller sent none: hashed as null either way
+            decision,
+            claim: () => {
+              claimed = true;
+              return signing.result;
+            },
+          },
+          withRemainingTime(context),
+        );
+      } finally {
+        // A replay (or a duplicate in progress, or a failed idempotency record) never takes the signature: drop it
+        // and give its reservation back, so that the request is counted once.
+        if (!claimed) await signing.abandon();
+      }
     } catch (error) {
       throw toCallerError(error);
     } finally {
@@ -133,15 +156,9 @@ async function checkResponse({ policyState }: Runtime, decision: PolicyDecision,
   }
 }
 
-/** Reserves the decision's charges, signs in KMS, releases if signing fails, and logs the signature. */
-async function signStep({ signer: warm, gate }: Runtime, step: SignStep): Promise<SignResponse> {
-  const signer = warm.withSignal(signalAt(step.deadlineMs)); // KMS gives up at the step's deadline
-  const keyArn = (await signer.getKey()).keyArn;
-  const signed = await gate.withReservation(
-    step.decision,
-    async () => ({ keyArn, reservationId: step.reservationId, deadlineMs: step.deadlineMs }),
-    () => signer.signTransactionWithDetails(step.transaction, { replayProtection: step.replayProtection }),
-  );
+/** Takes the signature (its reservation committed) and logs it: the only place a signed transaction leaves from. */
+async function signStep(step: SignStep): Promise<SignResponse> {
+  const signed = await step.claim();
   const response = toSignResponse(signed);
   const { transaction } = signed;
   recordSignature(transaction.type, signed.kmsLatencyMs);
@@ -162,10 +179,20 @@ async function signStep({ signer: warm, gate }: Runtime, step: SignStep): Promis
   return response;
 }
 
-async function start(client?: KMSClient, spendingStore?: SpendingReserver, injectedState?: PolicyState): Promise<Runtime> {
+async function start(client?: KMSClient, spendingStore?: SpendingReserver, injectedState?: PolicyState, context?: Context): Promise<Runtime> {
   const config = readConfig();
   logger.setLogLevel(config.logLevel);
   logger.appendKeys({ keyId: config.keyId, chainId: Number(config.chainId) });
+  const signer = new KmsSigner({
+    keyId: config.keyId,
+    client: client ?? sharedKmsClient(config.kmsTimeouts),
+    chainId: config.chainId,
+    expectedAddress: config.expectedAddress,
+  });
+  // GetPublicKey first (under the first invocation's budget), and the local start-up while it is on the wire: the
+  // policy, the DynamoDB chunk, the recovery tables. Its failure is reported by the invocation's own getKey.
+  signer.withSignal(invocationBudget(context, config.timeoutMarginMs)).getKey().catch(() => undefined);
+  await yieldToNetwork();
   const { policy, file } = loadSigningPolicy();
   const policyState = injectedState ?? (await loadPolicyState());
   const gate = new PolicyGate(policy, spendingStore ?? policyState?.store);
@@ -179,12 +206,7 @@ async function start(client?: KMSClient, spendingStore?: SpendingReserver, injec
       policyRuleIds: policy.unrestrictedAllowRules.slice(0, 20),
     });
   }
-  const signer = new KmsSigner({
-    keyId: config.keyId,
-    client: client ?? sharedKmsClient(config.kmsTimeouts),
-    chainId: config.chainId,
-    expectedAddress: config.expectedAddress,
-  });
+  prepareRecoveryTables();
   return { config, signer, gate, policyState };
 }
 

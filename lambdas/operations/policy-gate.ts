@@ -9,7 +9,18 @@ import { logger } from '../runtime/logger';
  */
 export interface SpendingReserver<R = unknown> {
   reserve(charges: readonly SpendCharge[], options: { keyArn: string; reservationId: string; nowMs?: number; deadlineMs?: number }): Promise<R>;
-  release(reservation: R): Promise<void>;
+  /** Gives a reservation back by `deadlineMs` (the invocation's, so that the caller is answered before Lambda's timeout). */
+  release(reservation: R, budget?: { deadlineMs?: number }): Promise<void>;
+}
+
+/** Whose reservation it is, and by when its reserve and (if signing fails) its release must be over. */
+export interface ReservationTarget {
+  readonly keyArn: string;
+  readonly reservationId: string;
+  /** When the reservation must be made by (it precedes KMS). */
+  readonly deadlineMs?: number;
+  /** When a release must be over by: the invocation's end less the time to answer; undefined gives the store's own call timeout. */
+  readonly releaseDeadlineMs?: number;
 }
 
 /** An allow decision. */
@@ -104,22 +115,105 @@ export class PolicyGate {
   }
 
   /**
-   * Runs `sign` under the decision's spending reservation: reserves first (a limit that would be exceeded,
-   * or an unavailable store, throws and nothing is signed), and releases if signing fails. With no charges
-   * nothing but `sign` happens.
+   * Runs `sign` under the decision's spending reservation; see `start`. With no charges nothing but `sign` happens.
    */
-  async withReservation<T>(decision: PolicyAllow, reservation: () => Promise<{ keyArn: string; reservationId: string; deadlineMs?: number }>, sign: () => Promise<T>): Promise<T> {
+  withReservation<T>(decision: PolicyAllow, target: ReservationTarget, sign: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    return this.start(decision, target, sign).result;
+  }
+
+  /**
+   * Reserves the decision's charges first and only then runs `sign`, releasing if it fails: a refusal costs no
+   * KMS call. For the message operations, where a Sign spent on a refusal is not worth the round trip it saves.
+   */
+  async reserveThenSign<T>(decision: PolicyAllow, target: ReservationTarget, sign: () => Promise<T>): Promise<T> {
     if (decision.charges.length === 0) return sign();
-    if (!this.store) throw new Error('the policy has spending limits but no spending store is configured'); // start() refuses this configuration
-    const held = await this.store.reserve(decision.charges, await reservation());
+    const { store } = this;
+    if (!store) throw new Error('the policy has spending limits but no spending store is configured'); // start() refuses this configuration
+    const { releaseDeadlineMs, ...reserveTarget } = target;
+    const held = await store.reserve(decision.charges, reserveTarget);
     try {
       return await sign();
     } catch (error) {
-      // The reservation only makes the limit stricter until its window passes; the signing error matters more.
-      await this.store.release(held).catch((releaseError: unknown) => logger.error('could not release a spending reservation after signing failed', releaseError as Error));
+      await store
+        .release(held, { ...(releaseDeadlineMs !== undefined && { deadlineMs: releaseDeadlineMs }) })
+        .catch((releaseError: unknown) => logger.error('could not release a spending reservation after signing failed', releaseError as Error));
       throw error;
     }
   }
+
+  /**
+   * Starts the reservation of the decision's charges and `sign` at once (KMS does not wait for DynamoDB), but
+   * `result` gives the signature only once the reservation has committed: a refused or failed reservation
+   * aborts `sign` and drops whatever it returns, unseen (no response, log or record ever holds it), and a failed
+   * `sign` releases the reservation by the target's release deadline. A limit refusal may thus cost one KMS
+   * Sign; a policy denial never reaches here. With no charges, `result` is just `sign`.
+   */
+  start<T>(decision: PolicyAllow, target: ReservationTarget, sign: (signal: AbortSignal) => Promise<T>): ReservedSigning<T> {
+    const signing = new AbortController();
+    if (decision.charges.length === 0) return reservedSigning(sign(signing.signal), signing, async () => undefined);
+    const { store } = this;
+    if (!store) {
+      // the handler's start() refuses this configuration; here it would be a programming error, and nothing is signed.
+      return reservedSigning(Promise.reject(new Error('the policy has spending limits but no spending store is configured')), signing, async () => undefined);
+    }
+    const { releaseDeadlineMs, ...reserveTarget } = target;
+    const releaseBudget = { ...(releaseDeadlineMs !== undefined && { deadlineMs: releaseDeadlineMs }) };
+    const release = async (held: unknown): Promise<void> =>
+      // The reservation only makes the limit stricter until its window passes; the signing error matters more.
+      // The release gets what is left of the invocation, not a call timeout of its own: the caller must be answered.
+      store.release(held, releaseBudget).catch((releaseError: unknown) => logger.error('could not release a spending reservation after signing failed', releaseError as Error));
+    const reserving = store.reserve(decision.charges, reserveTarget);
+    const signature = sign(signing.signal);
+    signature.catch(() => undefined); // awaited below, or dropped with a failed reservation
+    const result = (async () => {
+      let held: unknown;
+      try {
+        held = await reserving;
+      } catch (error) {
+        signing.abort(); // the signature, if KMS already made it, is dropped here
+        throw error;
+      }
+      try {
+        return await signature;
+      } catch (error) {
+        await release(held);
+        throw error;
+      }
+    })();
+    return reservedSigning(result, signing, async () => {
+      // Made, but not wanted (a replay): give the reservation back.
+      const held = await reserving.catch(() => undefined);
+      if (held !== undefined) await release(held);
+    });
+  }
+}
+
+/** Signing under a reservation, started: see PolicyGate.start. */
+export interface ReservedSigning<T> {
+  /** The signature, once the reservation it is counted under has committed. */
+  readonly result: Promise<T>;
+  /**
+   * Gives up on `result` (the request turned out to be a replay, or another invocation is signing it): aborts
+   * Sign and gives back the reservation, if one was made and signing did not already give it back.
+   */
+  abandon(): Promise<void>;
+}
+
+/** The handle of a started signing: its result, and how to give it up. */
+function reservedSigning<T>(result: Promise<T>, signing: AbortController, releaseWanted: () => Promise<void>): ReservedSigning<T> {
+  result.catch(() => undefined); // a result never claimed must not be an unhandled rejection
+  return {
+    result,
+    abandon: async () => {
+      signing.abort();
+      const outcome = await result.then(
+        () => 'signed' as const,
+        () => 'failed' as const,
+      );
+      // A failed result has released its reservation already (the store releases a reservation once anyway).
+      if (outcome === 'signed') await releaseWanted();
+    },
+  };
 }
 
 /** The check operation's answer. */

@@ -1,5 +1,6 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ConfigurationError } from '../signer/errors';
+import { createTrimmedClient } from '../signer/kms-client';
 import { DEFAULT_IDEMPOTENCY_WINDOW_SECONDS } from './idempotency';
 
 /** Where the spending limits and idempotency records live, and how the signer uses them (from its environment). */
@@ -58,10 +59,12 @@ let shared: DynamoDBClient | undefined;
 /**
  * The process-wide DynamoDB client for the policy table: connection and request timeouts so a DynamoDB that
  * accepts and never answers cannot hold an invocation (every store call also carries the invocation's deadline),
- * and 2 attempts so a throttled call is retried once before the signer fails closed.
+ * and 2 attempts so a throttled call is retried once before the signer fails closed (a write sent twice takes
+ * effect once: see spending-store.ts). Trimmed for the hot path as the KMS client is (createTrimmedClient:
+ * cached middleware stack, user-agent headers computed until stable, no logger middleware).
  */
 export function sharedPolicyStateClient(config: Pick<PolicyStateConfig, 'callTimeoutMs'>): DynamoDBClient {
-  shared ??= new DynamoDBClient({
+  shared ??= createTrimmedClient(DynamoDBClient, {
     maxAttempts: 2,
     requestHandler: { connectionTimeout: Math.min(1000, config.callTimeoutMs), requestTimeout: config.callTimeoutMs },
   });

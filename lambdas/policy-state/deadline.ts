@@ -9,3 +9,12 @@ export function invocationDeadline(context: Partial<Pick<Context, 'getRemainingT
   const remaining = typeof context?.getRemainingTimeInMillis === 'function' ? context.getRemainingTimeInMillis() : fallbackMs + reserveMs;
   return Date.now() + Math.max(0, remaining - reserveMs);
 }
+
+/**
+ * The last moment (Date.now() clock) a step that must still be followed by the answer may run to: the Lambda's
+ * end less `marginMs`; undefined without a usable context (then each call has its own timeout).
+ */
+export function invocationEnd(context: Partial<Pick<Context, 'getRemainingTimeInMillis'>> | undefined, marginMs: number): number | undefined {
+  if (typeof context?.getRemainingTimeInMillis !== 'function') return undefined;
+  return Date.now() + Math.max(0, context.getRemainingTimeInMillis() - marginMs);
+}

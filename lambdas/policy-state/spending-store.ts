@@ -7,12 +7,21 @@
 // write, without TransactWriteItems, and the partition key is the key ARN so IAM can confine a signer role to its
 // own key's items (dynamodb:LeadingKeys).
 //
+// Every reservation is recorded in the same item by a random id (r: { <slot>: { <id>: 1 } }), written by the
+// same conditional write that counts it and removed by the one that gives it back: a reserve applies only if its
+// id is absent, a release only if it is present. So a write that DynamoDB applied but did not acknowledge, and that
+// the SDK (maxAttempts 2) or the slow path's loop then sends again, takes effect exactly once. A record is only
+// needed while its invocation can still release it: it lives in the slot of its expiry (the invocation's deadline
+// plus a margin for clock skew, in whole minutes) and rebuilt writes drop the slots that have passed. A release
+// that finds no record gives nothing back (stricter, never looser).
+//
 // Reserve takes the fast path first: a single UpdateItem that adds to the current bucket under the condition
 // that every limit's total still leaves room and no bucket has expired yet (so the totals are exact). DynamoDB
 // applies conditional updates of one item one at a time, so concurrent reservations never overshoot a cap and
 // never need to retry. Only when that condition fails does the slow path read the item (consistent read), prune
 // expired buckets, tell "over the cap" (SpendingLimitExceededError, with what remains) from "needs pruning or
 // first use", and write the rebuilt limits under an optimistic version condition, retried with jitter.
+import { randomBytes } from 'node:crypto';
 import {
   ConditionalCheckFailedException,
   DynamoDBClient,
@@ -45,6 +54,14 @@ export const MAX_LIMITS_PER_KEY = 100;
 const MAX_FAST_PATH_LIMITS = 8; // keeps the update expression well under DynamoDB's 4 KB
 const MAX_ATTEMPTS = 10;
 const DEFAULT_CALL_TIMEOUT_MS = 3000;
+/** Records live in slots of one minute, named by the minute their records expire in. */
+const RECORD_SLOT_MS = 60_000;
+/** Kept after a record's deadline: clocks of Lambda instances differ, and a late retry must still find it. */
+const RECORD_MARGIN_MS = 120_000;
+/** A record's lifetime when the caller gives no deadline: Lambda's longest invocation. */
+const RECORD_LIFETIME_MS = 15 * 60_000;
+/** Slots created ahead by a rebuilt write, so that the fast path finds its slot for a few minutes. */
+const RECORD_SLOTS_AHEAD = 3;
 
 /** The table layout: a string partition key (the KMS key ARN) and a string sort key. */
 export interface PolicyTableKeys {
@@ -77,6 +94,14 @@ export interface Reservation {
   readonly keyArn: string;
   readonly reservationId: string;
   readonly charges: readonly ReservedCharge[];
+  /** Where the reservation is recorded in the item: what makes its reserve and its release apply exactly once. */
+  readonly record: ReservationRecord;
+}
+
+/** A reservation's record: its random id and the slot (minute of expiry) it lives in. */
+export interface ReservationRecord {
+  readonly slot: string;
+  readonly id: string;
 }
 
 /** One limit's part of a reservation: where it was counted. */
@@ -118,16 +143,22 @@ export class SpendingStore {
   async reserve(charges: readonly SpendCharge[], options: ReserveOptions): Promise<Reservation> {
     const nowMs = options.nowMs ?? Date.now();
     const reserved = mergeCharges(charges, nowMs);
-    const reservation: Reservation = { keyArn: options.keyArn, reservationId: options.reservationId, charges: reserved };
+    const record = newRecord(options.deadlineMs);
+    const reservation: Reservation = { keyArn: options.keyArn, reservationId: options.reservationId, charges: reserved, record };
     if (reserved.length === 0) return reservation;
     if (!options.keyArn) throw new InvalidSpendingLimitError('reserve needs the key ARN.');
 
     // Stryker disable next-line EqualityOperator: at exactly 8 limits the read and rebuilt write count the same as the single update
-    const fast = reserved.length <= MAX_FAST_PATH_LIMITS ? fastReserveUpdate(reserved, nowMs) : undefined;
+    const fast = reserved.length <= MAX_FAST_PATH_LIMITS ? fastReserveUpdate(reserved, nowMs, record) : undefined;
     for (let attempt = 1; ; attempt++) {
       // After a lost race the winner has usually initialised or pruned the item: the fast path then serialises us.
-      if (fast && (await this.#conditionalUpdate(options.keyArn, fast, options))) return reservation;
-      const item = await this.#read(options.keyArn, options);
+      const refused = fast ? await this.#conditionalUpdate(options.keyArn, fast, options) : NOT_TRIED;
+      if (refused === APPLIED) return reservation;
+      // DynamoDB returns the item with a failed condition (ALL_OLD): no read needed to tell why. Emulators that
+      // return none (dynalite), and a key with no item yet, cost a consistent read.
+      const item = refused.item ?? (await this.#read(options.keyArn, options));
+      // Our own write, applied but not acknowledged (then retried and refused): it is counted, exactly once.
+      if (hasRecord(item, record)) return reservation;
       const limits = decodeLimits(item);
       const next = new Map<string, WindowState>();
       for (const charge of reserved) {
@@ -137,29 +168,31 @@ export class SpendingStore {
         }
         next.set(charge.entryKey, withCharge(live, charge.bucketIndex, charge.units, 1));
       }
-      if (await this.#writeRebuilt(options.keyArn, item, limits, next, nowMs, options)) return reservation;
+      if (await this.#writeRebuilt(options.keyArn, item, limits, next, nowMs, { add: record }, options)) return reservation;
       await this.#backOff(attempt, options);
     }
   }
 
   /**
-   * Gives back what a reservation counted (signing failed after it was made). Calling it twice releases once.
-   * A charge whose bucket has already left the window is simply gone. Throws PolicyStateUnavailableError if
-   * DynamoDB fails, in which case the charges stay counted (stricter, never looser).
+   * Gives back what a reservation counted (signing failed after it was made), exactly once: in this process and
+   * in DynamoDB, whatever the retries, since the write that gives it back also removes its record. A charge whose
+   * bucket has already left the window is simply gone. Throws PolicyStateUnavailableError if DynamoDB fails or the
+   * budget runs out, in which case the charges stay counted (stricter, never looser). Pass the invocation's
+   * deadline: without one each call gets the store's own call timeout.
    */
   async release(reservation: Reservation, budget: CallBudget = {}): Promise<void> {
     if (reservation.charges.length === 0 || this.#released.has(reservation)) return;
     this.#released.add(reservation);
-    const { keyArn, charges } = reservation;
+    const { keyArn, charges, record } = reservation;
     // Stryker disable next-line EqualityOperator: at exactly 8 limits the read and rebuilt write give back the same as the single update
-    if (charges.length <= MAX_FAST_PATH_LIMITS) {
-      if (await this.#conditionalUpdate(keyArn, fastReleaseUpdate(charges), budget)) return;
-    }
+    let refused = charges.length <= MAX_FAST_PATH_LIMITS ? await this.#conditionalUpdate(keyArn, fastReleaseUpdate(charges, record), budget) : NOT_TRIED;
+    if (refused === APPLIED) return;
     const nowMs = Date.now();
     for (let attempt = 1; ; attempt++) {
-      const item = await this.#read(keyArn, budget);
-      // Stryker disable next-line ConditionalExpression: as false, decodeLimits reads no item as no limits, so nothing is given back and the loop returns below
-      if (!item) return;
+      const item = refused.item ?? (await this.#read(keyArn, budget));
+      refused = NOT_TRIED; // a later attempt reads afresh
+      // No record: released already (a write applied, then retried), never reserved, or expired: nothing to give back.
+      if (!hasRecord(item, record)) return;
       const limits = decodeLimits(item);
       const next = new Map<string, WindowState>();
       for (const charge of charges) {
@@ -172,13 +205,13 @@ export class SpendingStore {
       }
       // Stryker disable next-line ConditionalExpression: as false, the rebuilt write with nothing to give back only raises the version and drops limits already dead: no count changes
       if (next.size === 0) return;
-      if (await this.#writeRebuilt(keyArn, item, limits, next, nowMs, budget)) return;
+      if (await this.#writeRebuilt(keyArn, item, limits, next, nowMs, { remove: record }, budget)) return;
       await this.#backOff(attempt, budget);
     }
   }
 
-  /** Runs an UpdateItem; false if its condition failed. */
-  async #conditionalUpdate(keyArn: string, update: UpdateParts, budget: CallBudget): Promise<boolean> {
+  /** Runs an UpdateItem: APPLIED, or refused by its condition, with the item as it was if DynamoDB returned it. */
+  async #conditionalUpdate(keyArn: string, update: UpdateParts, budget: CallBudget): Promise<typeof APPLIED | Refused> {
     try {
       await this.#send((abortSignal) =>
         this.#client.send(
@@ -189,13 +222,14 @@ export class SpendingStore {
             ConditionExpression: update.condition,
             ExpressionAttributeNames: update.names,
             ExpressionAttributeValues: update.values,
+            ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
           }),
           { abortSignal },
         ),
       budget);
-      return true;
+      return APPLIED;
     } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return false;
+      if (error instanceof ConditionalCheckFailedException) return { item: error.Item };
       throw error;
     }
   }
@@ -209,8 +243,9 @@ export class SpendingStore {
   }
 
   /**
-   * Writes the rebuilt limits (and drops limits whose buckets have all left the window) if nobody wrote the
-   * item since it was read; false if somebody did.
+   * Writes the rebuilt limits (and drops limits whose buckets have all left the window) and the reservation
+   * records (adding or removing one, dropping the slots that have expired) if nobody wrote the item since it
+   * was read; false if somebody did.
    */
   async #writeRebuilt(
     keyArn: string,
@@ -218,8 +253,10 @@ export class SpendingStore {
     stored: ReadonlyMap<string, WindowState>,
     next: ReadonlyMap<string, WindowState>,
     nowMs: number,
+    change: RecordChange,
     budget: CallBudget,
   ): Promise<boolean> {
+    const records = rebuiltRecords(item, change);
     const dead = [...stored].filter(([entryKey, state]) => !next.has(entryKey) && liveState(state, state.layout, nowMs).buckets.size === 0).map(([key]) => key);
     if (stored.size - dead.length + [...next.keys()].filter((key) => !stored.has(key)).length > MAX_LIMITS_PER_KEY) {
       throw new InvalidSpendingLimitError(`A key may have at most ${MAX_LIMITS_PER_KEY} spending limits in use at once.`);
@@ -233,7 +270,7 @@ export class SpendingStore {
             this.#client.send(
               new PutItemCommand({
                 TableName: this.#tableName,
-                Item: { ...itemKey(keyArn), v: { N: '1' }, limits: { M: limits } },
+                Item: { ...itemKey(keyArn), v: { N: '1' }, limits: { M: limits }, r: records },
                 ConditionExpression: 'attribute_not_exists(#pk)',
                 ExpressionAttributeNames: { '#pk': POLICY_TABLE_KEYS.partitionKey },
               }),
@@ -245,9 +282,9 @@ export class SpendingStore {
       }
       // Stryker disable next-line StringLiteral: an item without v is never written by the store; its rebuilt write fails closed either way (a condition on a missing v never holds, an empty number is refused)
       const version = item.v?.N ?? '0';
-      const names: Record<string, string> = { '#v': 'v', '#L': 'limits' };
-      const values: Record<string, AttributeValue> = { ':v': { N: version }, ':next': { N: String(BigInt(version) + 1n) } };
-      const sets = ['#v = :next'];
+      const names: Record<string, string> = { '#v': 'v', '#L': 'limits', '#R': 'r' };
+      const values: Record<string, AttributeValue> = { ':v': { N: version }, ':next': { N: String(BigInt(version) + 1n) }, ':r': records };
+      const sets = ['#v = :next', '#R = :r'];
       let i = 0;
       for (const [entryKey, state] of next) {
         names[`#e${i}`] = entryKey;
@@ -312,6 +349,13 @@ export class SpendingStore {
   }
 }
 
+const APPLIED = 'applied';
+/** A conditional write refused: the item as DynamoDB saw it, when it returned it. */
+interface Refused {
+  readonly item?: Record<string, AttributeValue> | undefined;
+}
+const NOT_TRIED: Refused = {};
+
 /** The item key of a key's spending limits. */
 export function itemKey(keyArn: string): Record<string, AttributeValue> {
   return { [POLICY_TABLE_KEYS.partitionKey]: { S: keyArn }, [POLICY_TABLE_KEYS.sortKey]: { S: SPENDING_SORT_KEY } };
@@ -344,11 +388,12 @@ interface UpdateParts {
  * The single conditional update that adds every charge to its current bucket, provided each limit exists
  * in the current layout, none of its buckets has expired (so its totals are exact) and it has room.
  */
-function fastReserveUpdate(charges: readonly ReservedCharge[], nowMs: number): UpdateParts {
-  const names: Record<string, string> = { ...FIELD_NAMES };
+function fastReserveUpdate(charges: readonly ReservedCharge[], nowMs: number, record: ReservationRecord): UpdateParts {
+  const names: Record<string, string> = { ...FIELD_NAMES, ...recordNames(record) };
   const values: Record<string, AttributeValue> = { ':one': { N: '1' }, ':zero': { N: '0' }, ':now': { N: String(nowMs) } };
-  const conditions: string[] = [];
-  const sets = ['#v = #v + :one'];
+  // The record's slot must exist (a path inside a missing map cannot be set) and the record must not (exactly once).
+  const conditions: string[] = ['attribute_exists(#R.#rs)', 'attribute_not_exists(#R.#rs.#ri)'];
+  const sets = ['#v = #v + :one', '#R.#rs.#ri = :one'];
   charges.forEach((charge, i) => {
     const entry = `#L.#e${i}`;
     names[`#e${i}`] = charge.entryKey;
@@ -373,10 +418,11 @@ function fastReserveUpdate(charges: readonly ReservedCharge[], nowMs: number): U
 }
 
 /** The single conditional update that takes every charge back out of its bucket, if the bucket is still there unchanged in layout. */
-function fastReleaseUpdate(charges: readonly ReservedCharge[]): UpdateParts {
-  const names: Record<string, string> = { ...FIELD_NAMES };
+function fastReleaseUpdate(charges: readonly ReservedCharge[], record: ReservationRecord): UpdateParts {
+  const names: Record<string, string> = { ...FIELD_NAMES, ...recordNames(record) };
   const values: Record<string, AttributeValue> = { ':one': { N: '1' } };
-  const conditions: string[] = [];
+  // Only a reservation still recorded is given back, and giving it back removes the record (exactly once).
+  const conditions: string[] = ['attribute_exists(#R.#rs.#ri)'];
   const sets = ['#v = #v + :one'];
   charges.forEach((charge, i) => {
     const entry = `#L.#e${i}`;
@@ -393,7 +439,7 @@ function fastReleaseUpdate(charges: readonly ReservedCharge[]): UpdateParts {
       sets.push(`${entry}.#t = ${entry}.#t - :a${i}`, `${entry}.#b.#k${i} = ${entry}.#b.#k${i} - :a${i}`);
     }
   });
-  return usedOnly({ expression: `SET ${sets.join(', ')}`, condition: conditions.join(' AND '), names, values });
+  return usedOnly({ expression: `SET ${sets.join(', ')} REMOVE #R.#rs.#ri`, condition: conditions.join(' AND '), names, values });
 }
 
 /** DynamoDB rejects expression names and values that the expressions do not use. */
@@ -406,6 +452,48 @@ function usedOnly(parts: UpdateParts): UpdateParts {
     // Stryker disable next-line MethodExpression: every value the two builders add is used by their expressions today (only the field names include unused ones); the filter keeps it so when they change
     values: Object.fromEntries(Object.entries(parts.values).filter(([token]) => used(token))),
   };
+}
+
+/** A new reservation record: a random id, in the slot of the minute it expires in. */
+function newRecord(deadlineMs: number | undefined): ReservationRecord {
+  const nowMs = Date.now();
+  const expiresMs = Math.max(nowMs, deadlineMs ?? nowMs + RECORD_LIFETIME_MS) + RECORD_MARGIN_MS;
+  return { slot: String(Math.ceil(expiresMs / RECORD_SLOT_MS)), id: randomBytes(12).toString('base64url') };
+}
+
+function recordNames(record: ReservationRecord): Record<string, string> {
+  return { '#R': 'r', '#rs': record.slot, '#ri': record.id };
+}
+
+function hasRecord(item: Record<string, AttributeValue> | undefined, record: ReservationRecord): boolean {
+  const slots = item?.r?.M;
+  const records = slots && Object.hasOwn(slots, record.slot) ? slots[record.slot]?.M : undefined;
+  return records !== undefined && Object.hasOwn(records, record.id);
+}
+
+/** What a rebuilt write does to the reservation records besides dropping the expired slots. */
+type RecordChange = { readonly add: ReservationRecord } | { readonly remove: ReservationRecord };
+
+/**
+ * The records map a rebuilt write stores: the slots that have not expired (by this instance's clock) with the
+ * one change applied; a record added also creates the next few slots empty, so that the fast path of the
+ * reservations that follow finds the slot it records into.
+ */
+function rebuiltRecords(item: Record<string, AttributeValue> | undefined, change: RecordChange): AttributeValue {
+  const current = Math.ceil(Date.now() / RECORD_SLOT_MS);
+  const slots = new Map<string, Record<string, AttributeValue>>();
+  for (const [slot, value] of Object.entries(item?.r?.M ?? {})) {
+    if (/^\d{1,15}$/.test(slot) && Number(slot) >= current && value.M) slots.set(slot, { ...value.M });
+  }
+  if ('add' in change) {
+    const first = Number(change.add.slot);
+    for (let slot = first; slot <= first + RECORD_SLOTS_AHEAD; slot++) if (!slots.has(String(slot))) slots.set(String(slot), {});
+    slots.set(change.add.slot, { ...slots.get(change.add.slot), [change.add.id]: { N: '1' } });
+  } else {
+    const records = slots.get(change.remove.slot);
+    if (records) delete records[change.remove.id];
+  }
+  return { M: Object.fromEntries([...slots].map(([slot, records]) => [slot, { M: records }])) };
 }
 
 const FIELD_NAMES = { '#v': 'v', '#L': 'limits', '#w': 'w', '#s': 's', '#u': 'u', '#t': 't', '#n': 'n', '#p': 'p', '#b': 'b', '#c': 'c' };

@@ -45,18 +45,49 @@ class CallSignalHttpHandler extends NodeHttpHandler {
  * `config` is applied last, so a caller may override any of it.
  */
 export function createKmsClient(config: KMSClientConfig = {}): KMSClient {
+  return createTrimmedClient(KMSClient, config);
+}
+
+/** The configuration every AWS SDK v3 client accepts that the trimming below touches. */
+interface TrimmableConfig {
+  requestHandler?: unknown;
+  logger?: unknown;
+  cacheMiddleware?: boolean;
+}
+
+/** An AWS SDK v3 client class, e.g. KMSClient or DynamoDBClient. */
+interface SdkClientClass<C, Config extends TrimmableConfig> {
+  new (config: Config): C;
+  prototype: { send(...args: never[]): Promise<unknown> };
+}
+
+/**
+ * Any AWS SDK v3 client (KMS, DynamoDB) trimmed for a hot path as createKmsClient describes: cached middleware
+ * stack, calls with only an abort signal routed to the cached path (the signal carried to the HTTP handler),
+ * the user-agent headers computed until stable, no logger middleware.
+ */
+export function createTrimmedClient<C extends { middlewareStack: { remove(toRemove: string): boolean }; config: object; send: unknown }, Config extends TrimmableConfig>(
+  Client: SdkClientClass<C, Config>,
+  config: Config,
+): C {
   const { requestHandler, ...rest } = config;
   const handler =
     requestHandler !== undefined && typeof (requestHandler as { handle?: unknown }).handle === 'function'
       ? requestHandler
       : new CallSignalHttpHandler(requestHandler as NodeHttpHandlerOptions | undefined);
-  const client = new KMSClient({ cacheMiddleware: true, ...rest, requestHandler: handler });
+  const client = new Client({ cacheMiddleware: true, ...rest, requestHandler: handler } as Config);
   if (!rest.logger) client.middlewareStack.remove('loggerMiddleware');
   client.middlewareStack.remove('getUserAgentMiddleware'); // the SDK's name for it (getUserAgentMiddlewareOptions.name)
-  client.middlewareStack.add(cachedUserAgent(client.config), { ...getUserAgentMiddlewareOptions, name: 'cachedUserAgentMiddleware' });
+  // The user-agent middleware reads only the configuration every SDK client has (versions, app id, retry mode).
+  // Aliased by the SDK's name: middleware placed relative to it (Powertools idempotency's) still find it.
+  (client.middlewareStack as unknown as KMSClient['middlewareStack']).add(cachedUserAgent(client.config as KMSClient['config']), {
+    ...getUserAgentMiddlewareOptions,
+    name: 'cachedUserAgentMiddleware',
+    aliases: [getUserAgentMiddlewareOptions.name ?? 'getUserAgentMiddleware'],
+  });
   // Looked up on every call, so that a test double installed on the class later (aws-sdk-client-mock) applies.
   const send = (command: unknown, options?: unknown, callback?: unknown): Promise<unknown> =>
-    (KMSClient.prototype.send as (this: KMSClient, ...args: unknown[]) => Promise<unknown>).call(client, command, options, callback);
+    (Client.prototype.send as unknown as (this: C, ...args: unknown[]) => Promise<unknown>).call(client, command, options, callback);
   client.send = ((command: unknown, options?: unknown, callback?: unknown) => {
     if (callback === undefined && isSignalOnly(options)) {
       const { abortSignal } = options;
@@ -64,7 +95,7 @@ export function createKmsClient(config: KMSClientConfig = {}): KMSClient {
       return abortSignal ? callSignal.run(abortSignal, () => untilAborted(send(command), abortSignal)) : send(command);
     }
     return send(command, options, callback);
-  }) as KMSClient['send'];
+  }) as C['send'];
   return client;
 }
 

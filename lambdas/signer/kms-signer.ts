@@ -25,7 +25,7 @@ import { untilAborted } from './abort';
 import { sharedKmsClient } from './kms-client';
 import { fetchKmsKey, type KmsKey } from './kms-key';
 import { toKmsError } from './kms-errors';
-import { toEthereumSignature } from './signature';
+import { prepareRecoveryTables, recoveryTablesReady, toEthereumSignature } from './signature';
 import { AmbiguousMessageError, isAmbiguousMessage } from './personal-message';
 
 /** How to reach the key, and what the signer must refuse. */
@@ -197,13 +197,20 @@ export class KmsSigner extends AbstractSigner {
     try {
       // Sign with the ARN that GetPublicKey resolved, so the key that signs is the key whose address we cached.
       const { signal } = this.#options;
-      response = await untilAborted(
+      const sending = untilAborted(
         this.#client.send(
           new SignCommand({ KeyId: key.keyArn, Message: message, MessageType: 'DIGEST', SigningAlgorithm: 'ECDSA_SHA_256' }),
           { abortSignal: signal },
         ),
         signal,
       );
+      if (!recoveryTablesReady(key.publicKey)) {
+        // First signature with this key in this process: build the recovery check's tables while Sign is on the wire.
+        sending.catch(() => undefined); // awaited just below
+        await yieldToNetwork();
+        prepareRecoveryTables(key.publicKey);
+      }
+      response = await sending;
     } catch (error) {
       throw toKmsError('Sign', this.keyId, error);
     }
@@ -245,6 +252,14 @@ export class KmsSigner extends AbstractSigner {
     if (!address) throw new SignerError(`Cannot resolve the ENS name ${name}: connect the signer to a provider.`);
     return address;
   }
+}
+
+/**
+ * Lets a request just sent reach its socket before CPU work that does not need its answer: the SDK's middleware
+ * runs on promise callbacks, all of which run before a macrotask.
+ */
+export function yieldToNetwork(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }
 
 /** The KMS key's address is not the pinned EXPECTED_ADDRESS. */

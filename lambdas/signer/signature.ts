@@ -94,6 +94,32 @@ function publicKeyPoint(publicKey: string): ProjPointType<bigint> | undefined {
   return point;
 }
 
+let baseTableReady = false;
+const keyTablesReady = new Set<string>();
+
+/**
+ * Builds the window tables the recovery check uses (G's, and the key's when given) if they are not built yet:
+ * some tens of milliseconds of CPU once per process (per key), which a caller runs while it waits for the
+ * network (GetPublicKey, Sign) rather than after it. Cheap once built.
+ */
+export function prepareRecoveryTables(publicKey?: string): void {
+  if (!baseTableReady) {
+    multiplyPublic(Point.BASE, 1n);
+    baseTableReady = true;
+  }
+  if (publicKey === undefined || keyTablesReady.has(publicKey)) return;
+  const Q = publicKeyPoint(publicKey);
+  if (Q) multiplyPublic(Q, 1n);
+  // Stryker disable next-line ConditionalExpression: the bound only limits memory; a forgotten key only builds its (cached) table check again
+  if (keyTablesReady.size >= MAX_CACHED_KEYS) keyTablesReady.clear();
+  keyTablesReady.add(publicKey);
+}
+
+/** True when the recovery check against this key will find its window tables built. */
+export function recoveryTablesReady(publicKey: string): boolean {
+  return baseTableReady && keyTablesReady.has(publicKey);
+}
+
 /** Neither recovery parity yields the KMS key: the signature is not from this key or not over this digest. */
 export class SignatureRecoveryError extends SignerError {
   override readonly name = 'SignatureRecoveryError';

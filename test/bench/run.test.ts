@@ -29,6 +29,7 @@ describe('bench/run.ts --quick', () => {
     expect(results.coldStart[0]).toEqual(expect.objectContaining({ bundle: 'dist/eip1559/index.mjs', bytes: expect.any(Number) }));
     expect(results.memory).toEqual(expect.objectContaining({ signatures: 10, peakRssMb: expect.any(Number) }));
     expect(results.throughput.map((t: { concurrency: number; signatures: number }) => [t.concurrency, t.signatures])).toEqual([[1, 8], [8, 8], [32, 8]]);
+    expect(results.networkModel).toEqual({ skipped: expect.stringContaining('quick') }); // minutes long: full runs only
     expect(results.coldStart[0].firstInvocationMs).toEqual(expect.objectContaining({ n: 1 }));
     expect(results.initReferenceMs).toEqual(expect.objectContaining({ n: 1, median: expect.any(Number) }));
     expect(Object.keys(results.initRatio)).toEqual(['dist/eip1559/index.mjs', 'dist/legacy/index.mjs']);

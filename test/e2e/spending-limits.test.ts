@@ -78,13 +78,15 @@ describe('signer handler with spending limits on the local stack (dynalite, loca
     }
   });
 
-  it('gives a retried request the identical signed transaction, without a second KMS signature or a second charge', async () => {
+  // Sign starts in parallel with the idempotency record and the reservation (issue 27): a retry's own signature,
+  // if KMS made one, is dropped unseen and its reservation given back; the caller gets the first one, counted once.
+  it('gives a retried request the identical signed transaction, without a second charge', async () => {
     kmsRequests.length = 0;
     const event = { ...transfer(0n), idempotencyKey: 'payout-0001' };
     const first = (await handler(event)) as SignResponse;
     const retry = (await handler(event)) as SignResponse;
     expect(retry).toEqual(first);
-    expect(kmsRequests.filter((name) => name === 'SignCommand')).toHaveLength(1);
+    expect(kmsRequests.filter((name) => name === 'SignCommand').length).toBeLessThanOrEqual(2);
     nonce++;
     expect((await (await stack.anvil.provider.broadcastTransaction(first.signedTransaction)).wait())?.status).toBe(1);
   });
@@ -103,7 +105,7 @@ describe('signer handler with spending limits on the local stack (dynalite, loca
       const event = { ...transfer(0n), idempotencyKey: 'from-env-1' };
       first = (await fromEnv(event, lambdaContext('eth-signer-eip1559'))) as SignResponse;
       expect(await fromEnv(event, lambdaContext('eth-signer-eip1559'))).toEqual(first);
-      expect(kmsRequests.filter((name) => name === 'SignCommand')).toHaveLength(1);
+      expect(kmsRequests.filter((name) => name === 'SignCommand').length).toBeLessThanOrEqual(2);
     } finally {
       for (const name of Object.keys(env)) if (saved[name] === undefined) delete process.env[name]; else process.env[name] = saved[name];
     }
@@ -111,10 +113,11 @@ describe('signer handler with spending limits on the local stack (dynalite, loca
     expect((await (await stack.anvil.provider.broadcastTransaction(first.signedTransaction)).wait())?.status).toBe(1);
   });
 
-  it('refuses the transaction that would exceed the rule\'s daily amount with SpendingLimitExceededError and no KMS request', async () => {
+  it('refuses the transaction that would exceed the rule\'s daily amount with SpendingLimitExceededError, at the cost of at most one Sign, dropped', async () => {
     kmsRequests.length = 0;
     await expect(handler(transfer(parseEther('0.2')))).rejects.toMatchObject({ name: 'SpendingLimitExceededError', message: expect.stringContaining('daily-eth') });
-    expect(kmsRequests).toEqual([]);
+    expect(kmsRequests.filter((name) => name !== 'SignCommand')).toEqual([]);
+    expect(kmsRequests.length).toBeLessThanOrEqual(1);
   });
 
   it('then signs what still fits, and refuses the 6th signature of the day by the key-wide count (each retried request counted once)', async () => {
@@ -123,6 +126,7 @@ describe('signer handler with spending limits on the local stack (dynalite, loca
     expect((await (await stack.anvil.provider.broadcastTransaction(signed.signedTransaction)).wait())?.status).toBe(1);
     kmsRequests.length = 0;
     await expect(handler(transfer(0n))).rejects.toMatchObject({ name: 'SpendingLimitExceededError', message: expect.stringContaining('daily-signatures') });
-    expect(kmsRequests).toEqual([]);
+    expect(kmsRequests.filter((name) => name !== 'SignCommand')).toEqual([]);
+    expect(kmsRequests.length).toBeLessThanOrEqual(1);
   });
 });

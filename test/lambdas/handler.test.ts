@@ -12,6 +12,8 @@ import type { IdempotentSignRequest } from '../../lambdas/policy-state/idempoten
 import * as policyStateRuntime from '../../lambdas/policy-state/runtime';
 import type { PolicyState } from '../../lambdas/policy-state/runtime';
 import { rejectionOf } from '../helpers/rejection';
+import { decodeSignature } from '../../lambdas/signer/der';
+import { SECP256K1_N } from '../../lambdas/signer/curve';
 import { captureOutputPerTest } from '../helpers/captured-output';
 import { SpendingLimitExceededError } from '../../lambdas/policy-state/errors';
 
@@ -66,11 +68,11 @@ describe('signer handler', () => {
     expect(JSON.parse(JSON.stringify(response)).signature.v).toBe(Number(signed.networkV));
   });
 
-  it.each(['constructor', '__proto__', 'toString'])('refuses ETH_NETWORK=%s with ConfigurationError naming ETH_NETWORK, and makes no KMS call', async (network) => {
+  it.each(['constructor', '__proto__', 'toString'])('refuses ETH_NETWORK=%s with ConfigurationError naming ETH_NETWORK, and signs nothing in KMS', async (network) => {
     const kms = mockKms(KEY.privateKey);
     const failure = withEnv({ ...ENV, ETH_NETWORK: network }, () => newHandler()({ operation: 'status' }, context));
     await expect(failure).rejects.toMatchObject({ name: 'ConfigurationError', message: expect.stringContaining(`ETH_NETWORK "${network}"`) });
-    expect(kms.calls()).toHaveLength(0);
+    expect(kms.commandCalls(SignCommand)).toHaveLength(0); // a cold start may have looked the key up (GetPublicKey first)
   });
 
   it('makes exactly one KMS call (Sign) per warm signature', async () => {
@@ -95,11 +97,11 @@ describe('signer handler', () => {
     ['another chain', { operation: 'sign', transaction: { ...transaction, chainId: 1 } }],
     ['an unknown field', { operation: 'sign', transaction: { ...transaction, gas: 21000 } }],
   ];
-  it.each(badEvents)('fails %s with InvalidRequestError and makes no KMS call', async (_label, event) => {
+  it.each(badEvents)('fails %s with InvalidRequestError and signs nothing in KMS', async (_label, event) => {
     const kms = mockKms(KEY.privateKey);
     const failure = withEnv(ENV, () => newHandler()(event, context));
     await expect(failure).rejects.toMatchObject({ name: 'InvalidRequestError' });
-    expect(kms.calls()).toHaveLength(0);
+    expect(kms.commandCalls(SignCommand)).toHaveLength(0); // a cold start may have looked the key up (GetPublicKey first)
   });
 
   it('answers InvalidRequestError naming transaction.to for an array nested 100,000 deep', async () => {
@@ -108,14 +110,14 @@ describe('signer handler', () => {
     for (let i = 0; i < 100_000; i++) to = [to];
     const failure = withEnv(ENV, () => newHandler()({ operation: 'sign', transaction: { ...transaction, to } }, context));
     await expect(failure).rejects.toMatchObject({ name: 'InvalidRequestError', message: expect.stringContaining('transaction.to must be an address') });
-    expect(kms.calls()).toHaveLength(0);
+    expect(kms.commandCalls(SignCommand)).toHaveLength(0); // a cold start may have looked the key up (GetPublicKey first)
   });
 
-  it('fails with ConfigurationError naming the variable when a setting is missing, and makes no KMS call', async () => {
+  it('fails with ConfigurationError naming the variable when a setting is missing, and signs nothing in KMS', async () => {
     const kms = mockKms(KEY.privateKey);
     const failure = withEnv({ ...ENV, ETH_NETWORK: '' }, () => newHandler()({ operation: 'status' }, context));
     await expect(failure).rejects.toMatchObject({ name: 'ConfigurationError', message: expect.stringContaining('ETH_NETWORK') });
-    expect(kms.calls()).toHaveLength(0);
+    expect(kms.commandCalls(SignCommand)).toHaveLength(0); // a cold start may have looked the key up (GetPublicKey first)
   });
 
   it('gives callers an error type and message but no stack frames', async () => {
@@ -181,7 +183,7 @@ describe('signer handler', () => {
       expect(invalid).toHaveLength(1);
       expect(Buffer.byteLength(invalid[0]!)).toBeLessThan(16 * 1024);
       expect(JSON.parse(invalid[0]!)).toMatchObject({ message: 'invalid request', issueCount: 10_000 });
-      expect(kms.calls()).toHaveLength(0);
+      expect(kms.commandCalls(SignCommand)).toHaveLength(0); // a cold start may have looked the key up (GetPublicKey first)
     });
 
     it("logs the KMS Sign call's latency in milliseconds to one decimal", async () => {
@@ -261,11 +263,29 @@ describe('signer handler', () => {
       ['no allow rule matches (another recipient)', { ...transaction, to: KNOWN_KEYS[3]!.address }, undefined, /no rule allowed the transaction; closest: rule "pay-recipient": to \(/],
       ['a cap is exceeded', { ...transaction, value: '1000000000000000001' }, undefined, /rule "pay-recipient": maxValue \(value 1000000000000000001 is more than maxValue 1000000000000000000\)/],
       ['an explicit deny rule matches', { ...transaction, to: KNOWN_KEYS[2]!.address }, 'no-big-fees', /denied by rule "no-big-fees"/],
-    ])('refuses with PolicyDeniedError and makes no KMS call when %s', async (_label, tx, ruleId, reason) => {
+    ])('refuses with PolicyDeniedError and signs nothing in KMS when %s', async (_label, tx, ruleId, reason) => {
       const kms = mockKms(KEY.privateKey);
       const failure = withEnv(env(onlyTo), () => newHandler()({ operation: 'sign', transaction: tx }, context));
       await expect(failure).rejects.toMatchObject({ name: 'PolicyDeniedError', ruleId, message: expect.stringMatching(reason) });
+      expect(kms.commandCalls(SignCommand)).toHaveLength(0); // a cold start may have looked the key up (GetPublicKey first)
+    });
+
+    it('makes no KMS call at all for a denial on a warm instance', async () => {
+      const kms = mockKms(KEY.privateKey);
+      const handler = newHandler();
+      await withEnv(env(onlyTo), () => handler({ operation: 'status' }, context));
+      kms.resetHistory();
+      const failure = withEnv(env(onlyTo), () => handler({ operation: 'sign', transaction: { ...transaction, to: KNOWN_KEYS[3]!.address } }, context));
+      await expect(failure).rejects.toMatchObject({ name: 'PolicyDeniedError' });
       expect(kms.calls()).toHaveLength(0);
+    });
+
+    it('starts GetPublicKey on a cold start before the signing policy is even read (the key lookup overlaps the start-up)', async () => {
+      const kms = mockKms(KEY.privateKey);
+      const failure = withEnv(env(policyFile('unreadable-start.json', '{')), () => newHandler()({ operation: 'sign', transaction }, context));
+      await expect(failure).rejects.toMatchObject({ name: 'ConfigurationError' });
+      expect(kms.commandCalls(GetPublicKeyCommand)).toHaveLength(1);
+      expect(kms.commandCalls(SignCommand)).toHaveLength(0);
     });
 
     it('refuses a pre-EIP-155 signature unless a rule allows it, even with replayProtection false and the deployment\'s opt-in', async () => {
@@ -273,7 +293,7 @@ describe('signer handler', () => {
       const legacy = { to: TO, nonce: 0, gasLimit: 21000, gasPrice: 1 };
       const failure = withEnv({ ...env(onlyTo), ALLOW_PRE_EIP155: 'true' }, () => newHandler('legacy')({ operation: 'sign', transaction: legacy, replayProtection: false }, context));
       await expect(failure).rejects.toMatchObject({ name: 'PolicyDeniedError', message: expect.stringMatching(/preEip155 \(the transaction is signed without a chain id/) });
-      expect(kms.calls()).toHaveLength(0);
+      expect(kms.commandCalls(SignCommand)).toHaveLength(0); // a cold start may have looked the key up (GetPublicKey first)
     });
 
     it('answers check with the decision, without signing or calling KMS', async () => {
@@ -283,7 +303,7 @@ describe('signer handler', () => {
       const denied = await withEnv(env(onlyTo), () => handler({ operation: 'check', transaction: { ...transaction, value: '2000000000000000000' } }, context));
       expect(allowed).toEqual({ allowed: true, ruleId: 'pay-recipient', charges: [] });
       expect(denied).toMatchObject({ allowed: false, reason: expect.stringMatching(/^no rule allowed/), closest: [{ ruleId: 'pay-recipient', failed: [{ condition: 'maxValue', reason: expect.any(String) }] }] });
-      expect(kms.calls()).toHaveLength(0);
+      expect(kms.commandCalls(SignCommand)).toHaveLength(0); // a cold start may have looked the key up (GetPublicKey first)
     });
 
     it('validates the check operation\'s transaction like sign', async () => {
@@ -296,11 +316,11 @@ describe('signer handler', () => {
       ['a missing file', join(dir, 'nope.json'), /cannot be read \(ENOENT\)/],
       ['an invalid policy', policyFile('bad.json', { version: 1, rules: [{ id: 'r', effect: 'allow', maxValue: '1 eth' }] }), /is not a valid signing policy, so nothing will be signed: .*\$\.rules\[0\]\.maxValue/],
       ['limits without a spending store', policyFile('limits.json', { version: 1, limits: [{ name: 'daily', window: '24h', maxCount: 5 }], rules: [{ id: 'r', effect: 'allow' }] }), /declares spending limits, but this function has no spending-limit store/],
-    ])('fails closed with ConfigurationError and no KMS call with %s', async (_label, file, message) => {
+    ])('fails closed with ConfigurationError and no KMS Sign with %s', async (_label, file, message) => {
       const kms = mockKms(KEY.privateKey);
       const failure = withEnv(env(file), () => newHandler()({ operation: 'sign', transaction }, context));
       await expect(failure).rejects.toMatchObject({ name: 'ConfigurationError', message: expect.stringMatching(message) });
-      expect(kms.calls()).toHaveLength(0);
+      expect(kms.commandCalls(SignCommand)).toHaveLength(0); // a cold start may have looked the key up (GetPublicKey first)
     });
 
     it('names at most 200 characters of the policy file in the error about limits without a store', async () => {
@@ -334,13 +354,65 @@ describe('signer handler', () => {
         expect(kms.commandCalls(SignCommand)).toHaveLength(1);
       });
 
-      it('signs nothing when the reservation is refused', async () => {
+      it('answers a refused reservation with the refusal and no signature, whether or not Sign was sent', async () => {
         const kms = mockKms(KEY.privateKey);
         const spending = store();
         spending.reserve.mockRejectedValueOnce(Object.assign(new (class SpendingLimitExceededError extends Error {})('over'), { name: 'SpendingLimitExceededError' }));
         const failure = withEnv(env(limited), () => createHandler('eip1559', { client: new KMSClient({ region: 'us-east-1' }), spendingStore: spending })({ operation: 'sign', transaction }, context));
         await expect(failure).rejects.toMatchObject({ name: 'InternalSignerError' });
-        expect(kms.commandCalls(SignCommand)).toHaveLength(0);
+        expect(kms.commandCalls(SignCommand).length).toBeLessThanOrEqual(1); // a refused limit may cost one Sign (issue 27)
+        expect(spending.release).not.toHaveBeenCalled();
+      });
+
+      describe('when the reservation fails after Sign was sent', () => {
+        const output = captureOutputPerTest([process.stdout, process.stderr]);
+
+        it('never lets the signature leave the function: not in the answer, not in a log line', async () => {
+          const kms = mockKms(KEY.privateKey);
+          const spending = store();
+          let signed!: () => void;
+          const signAnswered = new Promise<void>((resolve) => (signed = resolve));
+          const der: Uint8Array[] = [];
+          kms.on(SignCommand).callsFake(async (input: { Message: Uint8Array }) => {
+            const signature = derSign(input.Message, KEY.privateKey);
+            der.push(signature);
+            setImmediate(signed);
+            return { KeyId: KEY_ARN, Signature: signature, SigningAlgorithm: 'ECDSA_SHA_256' };
+          });
+          spending.reserve.mockImplementationOnce(async () => {
+            await signAnswered; // KMS has signed: the signature is in the function's memory
+            throw Object.assign(new Error('DynamoDB failed: InternalServerError'), { name: 'PolicyStateUnavailableError' });
+          });
+          const error = await rejectionOf(
+            withEnv({ ...env(limited), LOG_LEVEL: 'DEBUG' }, () => createHandler('eip1559', { client: new KMSClient({ region: 'us-east-1' }), spendingStore: spending })({ operation: 'sign', transaction }, context)),
+          );
+          expect(kms.commandCalls(SignCommand)).toHaveLength(1);
+          expect(der).toHaveLength(1);
+          const { r, s } = decodeSignature(der[0] as Uint8Array);
+          const secrets = [r, s, SECP256K1_N - s].map((value) => value.toString(16).padStart(64, '0'));
+          const leaked = (text: string) => secrets.some((hex) => text.toLowerCase().includes(hex));
+          expect(JSON.stringify({ ...error, message: error.message })).not.toMatch(/signedTransaction/);
+          expect(leaked(JSON.stringify({ ...error, message: error.message }))).toBe(false);
+          expect(output.lines.join('\n')).not.toContain('transaction signed');
+          expect(output.lines.some(leaked)).toBe(false);
+        });
+      });
+
+      it.each([
+        ['a replay (the wrapper answers with the first response)', async () => ({ signedTransaction: '0xfirst' })],
+        ['a duplicate in progress', async () => { throw Object.assign(new Error('in progress'), { name: 'SigningInProgressError' }); }],
+      ])('gives the reservation back, once, and drops the new signature when the request is %s', async (_label, answer) => {
+        mockKms(KEY.privateKey);
+        const spending = store();
+        const state: PolicyState = {
+          config: { idempotency: true, idempotencyWindowSeconds: 3600, callTimeoutMs: 3000 },
+          idempotent: () => answer as never, // never runs the sign step
+        };
+        const outcome = await withEnv(env(limited), () =>
+          createHandler('eip1559', { client: new KMSClient({ region: 'us-east-1' }), spendingStore: spending, policyState: state })({ operation: 'sign', transaction }, context),
+        ).then((value) => ({ value }), (error: Error) => ({ error: error.name }));
+        expect(JSON.stringify(outcome)).not.toMatch(/0x02f8/); // the new signature is not what the caller gets
+        expect(spending.calls).toEqual([`reserve rule:r:daily=1000 ${KEY_ARN} req-1`, 'release held']);
       });
 
       describe('logs', () => {
@@ -412,11 +484,11 @@ describe('signer handler', () => {
         createPolicyState.mockRestore();
       });
 
-      it('fails closed with ConfigurationError naming both variables when IDEMPOTENCY is on without POLICY_TABLE_NAME, and makes no KMS call', async () => {
+      it('fails closed with ConfigurationError naming both variables when IDEMPOTENCY is on without POLICY_TABLE_NAME, and signs nothing in KMS', async () => {
         const kms = mockKms(KEY.privateKey);
         const failure = withEnv({ ...ENV, IDEMPOTENCY: 'on' }, () => newHandler()({ operation: 'sign', transaction }, context));
         await expect(failure).rejects.toMatchObject({ name: 'ConfigurationError', message: expect.stringContaining('IDEMPOTENCY is on but POLICY_TABLE_NAME is not set') });
-        expect(kms.calls()).toHaveLength(0);
+        expect(kms.commandCalls(SignCommand)).toHaveLength(0); // a cold start may have looked the key up (GetPublicKey first)
       });
 
       it('counts spending limits in the table that POLICY_TABLE_NAME names, so a policy with limits starts', async () => {

@@ -43,7 +43,7 @@ describe('PolicyGate', () => {
   it('runs sign without touching the store when the decision carries no charges', async () => {
     const store = { reserve: jest.fn(), release: jest.fn() };
     const gate = new PolicyGate(loadPolicy('{"version":1,"rules":[{"id":"a","effect":"allow"}]}'), store);
-    await expect(gate.withReservation(gate.authorize(request(1n)), async () => ({ keyArn: 'k', reservationId: 'r' }), async () => 'signed')).resolves.toBe('signed');
+    await expect(gate.withReservation(gate.authorize(request(1n)), { keyArn: 'k', reservationId: 'r' }, async () => 'signed')).resolves.toBe('signed');
     expect(store.reserve).not.toHaveBeenCalled();
   });
 
@@ -59,47 +59,101 @@ describe('PolicyGate', () => {
     expect(gate.decide(request(10n))).toEqual({ allowed: false, ruleId: 'no-big', reason: 'denied by rule "no-big"', closest: [] });
   });
 
-  it('reserves the decision\'s charges under the caller\'s reservation before signing, and keeps them when signing succeeds', async () => {
-    const events: string[] = [];
-    const store = { reserve: jest.fn(async () => { events.push('reserve'); return 'held'; }), release: jest.fn(async () => undefined) };
+  it('reserves the decision\'s charges under the caller\'s reservation while signing, and keeps them when signing succeeds', async () => {
+    const store = { reserve: jest.fn(async () => 'held'), release: jest.fn(async () => undefined) };
     const gate = new PolicyGate(policy, store);
     const decision = gate.authorize(request(5n));
-    await expect(gate.withReservation(decision, async () => ({ keyArn: 'k', reservationId: 'r', deadlineMs: 9 }), async () => { events.push('sign'); return 'signed'; })).resolves.toBe('signed');
+    await expect(gate.withReservation(decision, { keyArn: 'k', reservationId: 'r', deadlineMs: 9 }, async () => 'signed')).resolves.toBe('signed');
     expect(store.reserve).toHaveBeenCalledWith(decision.charges, { keyArn: 'k', reservationId: 'r', deadlineMs: 9 });
     expect(decision.charges).toHaveLength(1);
-    expect(events).toEqual(['reserve', 'sign']);
     expect(store.release).not.toHaveBeenCalled();
   });
 
-  it('signs nothing when the reservation is refused', async () => {
-    const sign = jest.fn(async () => 'signed');
-    const gate = new PolicyGate(policy, { reserve: jest.fn(async () => { throw new Error('limit exceeded'); }), release: jest.fn() });
-    await expect(gate.withReservation(gate.authorize(request(1n)), async () => ({ keyArn: 'k', reservationId: 'r' }), sign)).rejects.toThrow('limit exceeded');
-    expect(sign).not.toHaveBeenCalled();
+  it('sends Sign without waiting for the reservation, but gives the signature only once the reservation has committed', async () => {
+    let commit!: (value: string) => void;
+    const store = { reserve: jest.fn(() => new Promise<string>((resolve) => (commit = resolve))), release: jest.fn(async () => undefined) };
+    const gate = new PolicyGate(policy, store);
+    const events: string[] = [];
+    const result = gate.withReservation(gate.authorize(request(1n)), { keyArn: 'k', reservationId: 'r' }, async () => { events.push('signed'); return 'signature'; });
+    void result.then(() => events.push('returned'));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(events).toEqual(['signed']); // KMS has answered; the reservation has not
+    commit('held');
+    await expect(result).resolves.toBe('signature');
+    expect(events).toEqual(['signed', 'returned']);
+  });
+
+  it('drops the signature, unseen, and aborts Sign when the reservation is refused after Sign was sent', async () => {
+    let refuse!: (error: Error) => void;
+    const store = { reserve: jest.fn(() => new Promise<string>((_, reject) => (refuse = reject))), release: jest.fn(async () => undefined) };
+    const gate = new PolicyGate(policy, store);
+    let signal: AbortSignal | undefined;
+    const result = gate.withReservation(gate.authorize(request(1n)), { keyArn: 'k', reservationId: 'r' }, async (abort) => { signal = abort; return 'signature'; });
+    await new Promise((resolve) => setImmediate(resolve));
+    refuse(new Error('limit exceeded'));
+    const outcome = await result.then((value) => ({ value }), (error: Error) => ({ error: error.message }));
+    expect(outcome).toEqual({ error: 'limit exceeded' });
+    expect(signal?.aborted).toBe(true);
+    expect(store.release).not.toHaveBeenCalled();
+  });
+
+  it('gives the reservation back when the started signing is abandoned (a replay), once, and aborts Sign', async () => {
+    const store = { reserve: jest.fn(async () => 'held'), release: jest.fn(async () => undefined) };
+    const gate = new PolicyGate(policy, store);
+    let signal: AbortSignal | undefined;
+    const signing = gate.start(gate.authorize(request(1n)), { keyArn: 'k', reservationId: 'r', releaseDeadlineMs: 5 }, async (abort) => { signal = abort; return 'signature'; });
+    await signing.abandon();
+    expect(signal?.aborted).toBe(true);
+    expect(store.release).toHaveBeenCalledTimes(1);
+    expect(store.release).toHaveBeenCalledWith('held', { deadlineMs: 5 });
+  });
+
+  it('gives nothing back when abandoning a signing whose reservation was refused', async () => {
+    const store = { reserve: jest.fn(async () => { throw new Error('limit exceeded'); }), release: jest.fn(async () => undefined) };
+    const gate = new PolicyGate(policy, store);
+    await gate.start(gate.authorize(request(1n)), { keyArn: 'k', reservationId: 'r' }, async () => 'signature').abandon();
+    expect(store.release).not.toHaveBeenCalled();
+  });
+
+  it('gives the reservation back once when signing failed and the signing is then abandoned', async () => {
+    const store = { reserve: jest.fn(async () => 'held'), release: jest.fn(async () => undefined) };
+    const gate = new PolicyGate(policy, store);
+    const signing = gate.start(gate.authorize(request(1n)), { keyArn: 'k', reservationId: 'r' }, async () => { throw new Error('kms failed'); });
+    await signing.abandon();
+    expect(store.release).toHaveBeenCalledTimes(1);
   });
 
   it('refuses to sign with charges but no spending store', async () => {
     const sign = jest.fn(async () => 'signed');
     const gate = new PolicyGate(policy);
-    await expect(gate.withReservation(gate.authorize(request(1n)), async () => ({ keyArn: 'k', reservationId: 'r' }), sign)).rejects.toThrow('the policy has spending limits but no spending store is configured');
+    await expect(gate.withReservation(gate.authorize(request(1n)), { keyArn: 'k', reservationId: 'r' }, sign)).rejects.toThrow('the policy has spending limits but no spending store is configured');
     expect(sign).not.toHaveBeenCalled();
   });
 
   it('releases the reservation when signing fails', async () => {
     const store = { reserve: jest.fn(async () => 'held'), release: jest.fn(async () => undefined) };
     const gate = new PolicyGate(policy, store);
-    await expect(gate.withReservation(gate.authorize(request(1n)), async () => ({ keyArn: 'k', reservationId: 'r' }), async () => { throw new Error('kms failed'); })).rejects.toThrow('kms failed');
-    expect(store.release).toHaveBeenCalledWith('held');
+    await expect(gate.withReservation(gate.authorize(request(1n)), { keyArn: 'k', reservationId: 'r' }, async () => { throw new Error('kms failed'); })).rejects.toThrow('kms failed');
+    expect(store.release).toHaveBeenCalledWith('held', {});
+  });
+
+  it('gives the release the deadline the caller set for it (the invocation\u2019s end), and no reserve option of its own', async () => {
+    const store = { reserve: jest.fn(async () => 'held'), release: jest.fn(async () => undefined) };
+    const gate = new PolicyGate(policy, store);
+    const target = { keyArn: 'k', reservationId: 'r', deadlineMs: 100, releaseDeadlineMs: 900 };
+    await expect(gate.withReservation(gate.authorize(request(1n)), target, async () => { throw new Error('kms failed'); })).rejects.toThrow('kms failed');
+    expect(store.reserve).toHaveBeenCalledWith(expect.anything(), { keyArn: 'k', reservationId: 'r', deadlineMs: 100 });
+    expect(store.release).toHaveBeenCalledWith('held', { deadlineMs: 900 });
   });
 
   it('keeps the signing error when releasing the reservation also fails', async () => {
     const store = { reserve: jest.fn(async () => 'held'), release: jest.fn(async () => { throw new Error('dynamo down'); }) };
     const gate = new PolicyGate(policy, store);
-    const failure = gate.withReservation(gate.authorize(request(1n)), async () => ({ keyArn: 'k', reservationId: 'r' }), async () => { throw new Error('kms failed'); });
+    const failure = gate.withReservation(gate.authorize(request(1n)), { keyArn: 'k', reservationId: 'r' }, async () => { throw new Error('kms failed'); });
     const logged = jest.spyOn(logger, 'error').mockImplementation(() => undefined);
     try {
       await expect(failure).rejects.toThrow('kms failed');
-      expect(store.release).toHaveBeenCalledWith('held');
+      expect(store.release).toHaveBeenCalledWith('held', {});
       expect(logged).toHaveBeenCalledWith('could not release a spending reservation after signing failed', expect.objectContaining({ message: 'dynamo down' }));
     } finally {
       logged.mockRestore();

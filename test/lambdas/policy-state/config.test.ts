@@ -135,4 +135,13 @@ describe('sharedPolicyStateClient', () => {
     expect(await timeoutsOf(freshClient(3000))).toMatchObject({ connectionTimeout: 1000, requestTimeout: 3000 });
     expect(await timeoutsOf(freshClient(500))).toMatchObject({ connectionTimeout: 500, requestTimeout: 500 });
   });
+
+  it('is trimmed as the KMS client is: cached middleware stack, no logger middleware, user-agent headers reused', () => {
+    const client = freshClient(3000);
+    expect(client.config.cacheMiddleware).toBe(true);
+    const names = client.middlewareStack.identify().map((entry) => entry.split(' ')[0]);
+    expect(names).not.toContain('loggerMiddleware');
+    expect(names).not.toContain('getUserAgentMiddleware');
+    expect(names).toContain('cachedUserAgentMiddleware');
+  });
 });

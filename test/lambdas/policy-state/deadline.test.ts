@@ -1,4 +1,4 @@
-import { invocationDeadline } from '../../../lambdas/policy-state/deadline';
+import { invocationDeadline, invocationEnd } from '../../../lambdas/policy-state/deadline';
 
 describe('invocationDeadline', () => {
   const NOW = 1_700_000_000_000;
@@ -24,5 +24,24 @@ describe('invocationDeadline', () => {
   it('is now, never in the past, when less time remains than the reserve', () => {
     expect(invocationDeadline(context(1500))).toBe(NOW);
     expect(invocationDeadline(context(2000))).toBe(NOW);
+  });
+});
+
+describe('invocationEnd', () => {
+  const NOW = 1_700_000_000_000;
+  beforeEach(() => jest.spyOn(Date, 'now').mockReturnValue(NOW));
+  afterEach(() => jest.restoreAllMocks());
+
+  it("is the Lambda's end less the margin kept to answer", () => {
+    expect(invocationEnd({ getRemainingTimeInMillis: () => 10_000 }, 1000)).toBe(NOW + 9000);
+  });
+
+  it('is now, never in the past, when less time remains than the margin', () => {
+    expect(invocationEnd({ getRemainingTimeInMillis: () => 400 }, 1000)).toBe(NOW);
+  });
+
+  it('is undefined without a usable context (each call then has its own timeout)', () => {
+    expect(invocationEnd(undefined, 1000)).toBeUndefined();
+    expect(invocationEnd({}, 1000)).toBeUndefined();
   });
 });

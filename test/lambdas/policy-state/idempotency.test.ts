@@ -231,11 +231,11 @@ describe('makeIdempotentSign', () => {
     try {
       const { sign, calls } = countingSigner();
       const idempotent = makeIdempotentSign(sign, options('hung', { client: hung.client }));
-      const started = Date.now();
       const error = await rejectionOf(idempotent({ transaction: transfer(), replayProtection: true }, lambdaContext('signer', 1000)));
       expect(error).toBeInstanceOf(PolicyStateUnavailableError);
-      expect(Date.now() - started).toBeLessThan(1000);
       expect(rootCause(error)).toMatchObject({ name: 'TimeoutError', message: expect.stringMatching(/^no answer from DynamoDB within [1-9]\d* ms$/) });
+      // Given what was left of the 1 s invocation less the 300 ms kept to answer, not a timeout of its own.
+      expect(Number(/within (\d+) ms/.exec((rootCause(error) as Error).message)?.[1])).toBeLessThanOrEqual(700);
       expect(calls.count).toBe(0);
     } finally {
       hung.close();
@@ -361,11 +361,10 @@ describe('makeIdempotentSign', () => {
         const idempotent = makeIdempotentSign(sign, options('cancel-hung', { client: hung.client }));
         const controller = new AbortController();
         setTimeout(() => controller.abort(), 100);
-        const started = Date.now();
         const error = await rejectionOf(idempotent({ transaction: transfer(), replayProtection: true }, undefined, { signal: controller.signal }));
         expect(error).toBeInstanceOf(PolicyStateUnavailableError);
+        // Ended by the cancellation (the hung DynamoDB never answers and no deadline was set).
         expect(rootCause(error)).toMatchObject({ name: 'TimeoutError', message: 'the caller cancelled the request' });
-        expect(Date.now() - started).toBeLessThan(2000);
         expect(calls.count).toBe(0);
       } finally {
         hung.close();

@@ -307,7 +307,7 @@ describe('createKmsClient', () => {
       expect(expected[0]).not.toEqual(expected[2]); // the SDK writes something else when the header is there
 
       const cached = withCustomHeader(createKmsClient(config()));
-      expect(cached.middlewareStack.identify()).toContain('cachedUserAgentMiddleware - build');
+      expect(cached.middlewareStack.identify()).toContain('cachedUserAgentMiddleware (a.k.a. getUserAgentMiddleware) - build');
       expect(await agentsSent(cached, 6, 'alias/cached')).toEqual(expected);
     });
 

@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { recoverAddress, Signature, SigningKey, hexlify, keccak256, toBeHex } from 'ethers';
 import { secp256k1 } from '@noble/curves/secp256k1';
 import { SECP256K1_HALF_N, SECP256K1_N } from '../../../lambdas/signer/curve';
-import { normalizeS, toEthereumSignature, transactionV, SignatureRecoveryError } from '../../../lambdas/signer/signature';
+import { normalizeS, prepareRecoveryTables, recoveryTablesReady, toEthereumSignature, transactionV, SignatureRecoveryError } from '../../../lambdas/signer/signature';
 import { KNOWN_KEYS } from '../../fixtures/known-keys';
 
 const KEY = KNOWN_KEYS[0];
@@ -164,5 +164,22 @@ describe('transactionV', () => {
     [0, 0n, 1, 28n],
   ] as const)('type %i on chain %s with yParity %i carries v = %s', (type, chainId, yParity, v) => {
     expect(transactionV(type, chainId, yParity)).toBe(v);
+  });
+});
+
+describe('prepareRecoveryTables', () => {
+  it('builds the window tables of G and of a key once, and says so', () => {
+    const { publicKey } = new SigningKey(`0x${'42'.repeat(32)}`);
+    expect(recoveryTablesReady(publicKey)).toBe(false);
+    prepareRecoveryTables(publicKey);
+    expect(recoveryTablesReady(publicKey)).toBe(true);
+    prepareRecoveryTables(publicKey); // a second call only looks it up
+    expect(recoveryTablesReady(publicKey)).toBe(true);
+  });
+
+  it('builds nothing for a key that is not a curve point, and the recovery check still refuses it', () => {
+    const notAPoint = `0x04${'00'.repeat(64)}`;
+    prepareRecoveryTables(notAPoint);
+    expect(() => toEthereumSignature(`0x${'11'.repeat(32)}`, 1n, 1n, notAPoint)).toThrow(SignatureRecoveryError);
   });
 });

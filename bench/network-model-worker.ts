@@ -1,0 +1,85 @@
+// Child process: one case of the network model, measured as one warm Lambda instance would run it. The handler
+// (bundled, with the process-wide KMS and DynamoDB clients the environment points at the delaying proxies) signs
+// BENCH_NM_WARMUP then BENCH_NM_SIGNATURES transactions one after another; writes the figures to BENCH_NM_OUT.
+import { writeFileSync } from 'node:fs';
+import { createHandler } from '../lambdas/handler';
+import { sharedKmsClient } from '../lambdas/signer/kms-client';
+import { fetchKmsKey } from '../lambdas/signer/kms-key';
+import { lambdaContext } from '../scripts/local-stack/lambda-context';
+
+/** What the worker reports for its case. */
+export interface NetworkCaseFigures {
+  readonly latencyMs: number[];
+  /** CPU (user + system) of this process per measured signature. */
+  readonly cpuMsPerSignature: number;
+  /** Calls per measured signature, by operation, as the proxies counted them. */
+  readonly kmsCalls: Record<string, number>;
+  readonly dynamodbCalls: Record<string, number>;
+  /** Warm GetPublicKey round trips (the same client), for the cold-start target. */
+  readonly getPublicKeyMs: number[];
+  readonly refused: number;
+}
+
+const RECIPIENT = '0x70997970C51812dc3A010C7d01b50e0d17dc79C8';
+
+async function counts(endpoint: string): Promise<Record<string, number>> {
+  return (await (await fetch(`${endpoint}/__calls`)).json()) as Record<string, number>;
+}
+
+function perSignature(before: Record<string, number>, after: Record<string, number>, n: number): Record<string, number> {
+  return Object.fromEntries(Object.entries(after).map(([operation, count]) => [operation, (count - (before[operation] ?? 0)) / n]).filter(([, perSig]) => perSig !== 0));
+}
+
+async function main(): Promise<void> {
+  const signatures = Number(process.env.BENCH_NM_SIGNATURES);
+  const warmup = Number(process.env.BENCH_NM_WARMUP);
+  const pauseMs = Number(process.env.BENCH_NM_PAUSE_MS ?? '0');
+  const expectRefusal = process.env.BENCH_NM_REFUSED === '1';
+  const run = process.env.BENCH_NM_RUN ?? String(process.pid);
+  const handler = createHandler('eip1559');
+  const context = () => lambdaContext('eth-signer-eip1559', 10_000);
+  let refused = 0;
+  const sign = async (nonce: number) => {
+    const event = { operation: 'sign', idempotencyKey: `${run}-${nonce}`, transaction: { to: RECIPIENT, value: '1', nonce, gasLimit: 21000, maxFeePerGas: '2', maxPriorityFeePerGas: '1' } };
+    try {
+      const response = await handler(event, context());
+      if (!('signedTransaction' in response)) throw new Error('the handler did not sign');
+    } catch (error) {
+      if (!expectRefusal || (error as Error).name !== 'SpendingLimitExceededError') throw error;
+      refused++;
+    }
+  };
+  await handler({ operation: 'status' }, context());
+  for (let i = 0; i < warmup; i++) await sign(i);
+  const pause = () => (pauseMs > 0 ? new Promise((resolve) => setTimeout(resolve, pauseMs)) : Promise.resolve());
+  const kmsBefore = await counts(process.env.AWS_ENDPOINT_URL_KMS ?? '');
+  const dynamoBefore = await counts(process.env.AWS_ENDPOINT_URL_DYNAMODB ?? '');
+  const latencyMs: number[] = [];
+  let cpuMicros = 0;
+  refused = 0;
+  for (let i = 0; i < signatures; i++) {
+    await pause();
+    const cpu = process.cpuUsage();
+    const started = performance.now();
+    await sign(warmup + i);
+    latencyMs.push(performance.now() - started);
+    const used = process.cpuUsage(cpu);
+    cpuMicros += used.user + used.system;
+  }
+  const kmsCalls = perSignature(kmsBefore, await counts(process.env.AWS_ENDPOINT_URL_KMS ?? ''), signatures);
+  const dynamodbCalls = perSignature(dynamoBefore, await counts(process.env.AWS_ENDPOINT_URL_DYNAMODB ?? ''), signatures);
+  const getPublicKeyMs: number[] = [];
+  for (let i = 0; i < 5; i++) {
+    const started = performance.now();
+    await fetchKmsKey(sharedKmsClient(), process.env.KMS_KEY_ID ?? '');
+    getPublicKeyMs.push(performance.now() - started);
+  }
+  const figures: NetworkCaseFigures = { latencyMs, cpuMsPerSignature: cpuMicros / 1000 / signatures, kmsCalls, dynamodbCalls, getPublicKeyMs, refused };
+  writeFileSync(process.env.BENCH_NM_OUT ?? '', JSON.stringify(figures));
+  process.exit(0);
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});
