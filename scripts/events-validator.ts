@@ -1,5 +1,5 @@
 // Generates lambdas/events/schema-validator.ts from events.schema.json with ajv's standalone code generation:
-// one validator per event the transaction parser reads, so that the Lambda checks the shape of what arrives
+// one validator per event the parsers read, so that the Lambda checks the shape of what arrives
 // with precompiled code and no schema compilation at cold start.
 import Ajv from 'ajv';
 import standaloneCode from 'ajv/dist/standalone';
@@ -14,6 +14,9 @@ export const EVENT_VALIDATORS = {
   validateStatusRequest: 'statusRequest',
   validateEip1559TransactionRequest: 'eip1559TransactionRequest',
   validateLegacyTransactionRequest: 'legacyTransactionRequest',
+  validateSignMessageRequest: 'signMessageRequest',
+  validateSignTypedDataRequest: 'signTypedDataRequest',
+  validateSignAuthorizationRequest: 'signAuthorizationRequest',
 } as const;
 
 /** The ajv options the events schema is compiled with (tests compile the whole schema with the same). */

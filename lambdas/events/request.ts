@@ -69,13 +69,13 @@ const REQUIRED_UINTS: Record<SignerKind, ReadonlySet<string>> = {
 };
 
 /** One error of a validator generated from events.schema.json (lambdas/events/schema-validator.ts). */
-interface SchemaError {
+export interface SchemaError {
   readonly instancePath: string;
   readonly keyword: string;
   readonly params: { readonly missingProperty?: string; readonly additionalProperty?: string };
 }
-// A generated validator sets `errors` whenever it returns false; only then are they read.
-type SchemaValidator = ((data: unknown) => boolean) & { errors: readonly SchemaError[] };
+/** A generated validator: it sets `errors` whenever it returns false; only then are they read. */
+export type SchemaValidator = ((data: unknown) => boolean) & { errors: readonly SchemaError[] };
 const VALIDATORS = {
   status: validateStatusRequest as SchemaValidator,
   eip1559: validateEip1559TransactionRequest as SchemaValidator,

@@ -45,39 +45,33 @@ export function isElementaryType(type: string): boolean {
  * for another chain is refused, as a transaction for another chain is.
  */
 export function parseTypedData(input: Record<string, unknown>, chainId: bigint, add: AddIssue, prefix = ''): TypedDataPayload | undefined {
-  // Stryker disable next-line ObjectLiteral: the count is a second guard; a reported problem also leaves a part of the payload undefined, which the return below checks
-  const before = { count: 0 };
-  const counted: AddIssue = (field, problem) => {
-    // Stryker disable next-line AssignmentOperator: the count is a second guard; a reported problem also leaves a part of the payload undefined, which the return below checks
-    before.count += 1;
-    add(field, problem);
-  };
-  const types = parseTypes(input.types, `${prefix}types`, counted);
+  // Every check leaves its part undefined after reporting a problem: a payload is returned only if none was.
+  const types = parseTypes(input.types, `${prefix}types`, add);
   // The domain is checked even when a struct type is bad, so that one reply names every problem.
-  const domainFields = isRecord(input.types) ? parseDomainFields(input.types, input.domain, `${prefix}types.EIP712Domain`, counted) : undefined;
-  const domain = domainFields && parseDomain(input.domain, domainFields, chainId, `${prefix}domain`, counted);
+  const domainFields = isRecord(input.types) ? parseDomainFields(input.types, input.domain, `${prefix}types.EIP712Domain`, add) : undefined;
+  const domain = domainFields && parseDomain(input.domain, domainFields, chainId, `${prefix}domain`, add);
 
   const primaryType = input.primaryType;
   if (typeof primaryType !== 'string' || primaryType === '') {
-    counted(`${prefix}primaryType`, `must be the name of the struct type being signed, one of the keys of types; got ${describe(primaryType)}`);
+    add(`${prefix}primaryType`, `must be the name of the struct type being signed, one of the keys of types; got ${describe(primaryType)}`);
     return undefined;
   }
   if (!types) return undefined;
-  // Stryker disable next-line ConditionalExpression,StringLiteral: parseTypes leaves EIP712Domain out of types, so !types.has refuses it too; the explicit test documents the rule
-  if (primaryType === 'EIP712Domain' || !types.has(primaryType)) {
+  // parseTypes leaves EIP712Domain out of types, so it is refused here too.
+  const primaryFields = types.get(primaryType);
+  if (!primaryFields) {
     const names = [...types.keys()];
-    counted(`${prefix}primaryType`, `must name a struct type declared in types (${names.length > 0 ? names.slice(0, 10).join(', ') : 'none declared'}); got ${describe(primaryType)}`);
+    add(`${prefix}primaryType`, `must name a struct type declared in types (${names.length > 0 ? names.slice(0, 10).join(', ') : 'none declared'}); got ${describe(primaryType)}`);
     return undefined;
   }
-  const reachable = reachableTypes(primaryType, types, `${prefix}types`, counted);
+  const reachable = reachableTypes(primaryType, primaryFields, types, `${prefix}types`, add);
   if (!reachable) return undefined;
   const budget = { values: 0 };
-  const message = checkValue(primaryType, input.message, `${prefix}message`, reachable, budget, 0, counted);
-  // Stryker disable next-line ConditionalExpression,LogicalOperator: two guards for one rule; every part is undefined after a reported problem, and every problem is counted
-  if (before.count > 0 || !domain || !domainFields || message === undefined) return undefined;
+  const message = checkValue(primaryType, input.message, `${prefix}message`, reachable, budget, 0, add);
+  if (!domain || message === undefined) return undefined;
   return {
     domain,
-    domainFields,
+    domainFields: domainFields as TypedDataField[], // defined: the domain was read with it
     types: Object.fromEntries(reachable),
     primaryType,
     message: message as Record<string, unknown>,
@@ -148,7 +142,6 @@ function parseFields(value: unknown, at: string, structKind: (type: string) => '
     }
     for (const key of Object.keys(entry)) {
       if (key !== 'name' && key !== 'type') {
-        // Stryker disable next-line BooleanLiteral: the field's name and type are still read, so ok only shapes the return value; the extra key was reported, and parseTypedData refuses any payload with a problem
         ok = false;
         add(`${fieldAt}.${describeName(key)}`, 'is not accepted; a field has only name and type');
       }
@@ -166,27 +159,23 @@ function parseFields(value: unknown, at: string, structKind: (type: string) => '
       ok = false;
       add(`${fieldAt}.type`, problem);
     }
-    // Stryker disable next-line ConditionalExpression,LogicalOperator: a name or type that is not a string was reported (ok is false), so these fields are discarded
-    if (typeof name === 'string' && typeof type === 'string') fields.push({ name, type });
+    // A name or type that is not a string was reported (ok is false), so the fields are discarded.
+    fields.push({ name, type } as TypedDataField);
   });
   return ok ? fields : undefined;
 }
 
 function fieldTypeProblem(type: unknown, structKind: (type: string) => 'struct' | undefined, owner: string): string | undefined {
-  // Stryker disable next-line ConditionalExpression: typeof is tested twice (for exec and for narrowing); either test alone refuses a type that is not a string
   const match = typeof type === 'string' ? FIELD_TYPE.exec(type) : null;
-  // Stryker disable next-line ConditionalExpression: typeof is tested twice (for exec and for narrowing); either test alone refuses a type that is not a string
-  if (typeof type !== 'string' || !match) {
+  if (!match) {
     return `must be an EIP-712 type: an elementary type (uint8 to uint256, int8 to int256, bytes1 to bytes32, bytes, string, bool, address), a declared struct type, or either followed by [] or [N]; got ${describe(type)}`;
   }
-  // Stryker disable next-line StringLiteral: both groups always take part in a match; the defaults only satisfy noUncheckedIndexedAccess
-  const base = match[1] ?? '';
-  // Stryker disable next-line StringLiteral: both groups always take part in a match; the defaults only satisfy noUncheckedIndexedAccess
-  for (const dimension of (match[2] ?? '').matchAll(/\[([0-9]*)\]/g)) {
-    // Stryker disable next-line StringLiteral: the group always takes part in a match; the default only satisfies noUncheckedIndexedAccess
-    const length = dimension[1] ?? '';
-    // Stryker disable next-line Regex: the length is digits only (FIELD_TYPE), so a match anchored at the start covers it all
-    if (length !== '' && (!/^[1-9][0-9]*$/.test(length) || Number(length) > MAX_ARRAY_LENGTH)) {
+  // Every group takes part in a match (the dimensions as the empty string), so none is undefined.
+  const base = match[1] as string;
+  for (const dimension of (match[2] as string).matchAll(/\[([0-9]*)\]/g)) {
+    const length = dimension[1] as string;
+    // The length is digits only (FIELD_TYPE): 0, a leading zero and above the bound are what is left to refuse.
+    if (length !== '' && (length.startsWith('0') || Number(length) > MAX_ARRAY_LENGTH)) {
       return `has a fixed array length ${length}; it must be from 1 to ${MAX_ARRAY_LENGTH}`;
     }
   }
@@ -200,30 +189,34 @@ function fieldTypeProblem(type: unknown, structKind: (type: string) => 'struct' 
 }
 
 /** The struct types primaryType depends on (itself included), or undefined after reporting a recursive type. */
-function reachableTypes(primaryType: string, types: Map<string, TypedDataField[]>, field: string, add: AddIssue): Map<string, TypedDataField[]> | undefined {
+function reachableTypes(
+  primaryType: string,
+  primaryFields: TypedDataField[],
+  types: Map<string, TypedDataField[]>,
+  field: string,
+  add: AddIssue,
+): Map<string, TypedDataField[]> | undefined {
   const reachable = new Map<string, TypedDataField[]>();
-  // Stryker disable next-line ArrayDeclaration: a type name is an identifier, never the mutant's placeholder, so the path search is unaffected
-  const path: string[] = [];
-  const visit = (name: string): boolean => {
-    const cycleAt = path.indexOf(name);
-    if (cycleAt >= 0) {
-      add(`${field}.${name}`, `is recursive (${[...path.slice(cycleAt), name].join(' -> ')}): recursive types are not supported`);
+  const path = new Set<string>(); // the types being visited, in order
+  const visit = (name: string, fields: TypedDataField[]): boolean => {
+    if (path.has(name)) {
+      const order = [...path];
+      add(`${field}.${name}`, `is recursive (${[...order.slice(order.indexOf(name)), name].join(' -> ')}): recursive types are not supported`);
       return false;
     }
-    // Stryker disable next-line ConditionalExpression: a shortcut; visiting a type again (a diamond of types) finds the same fields
+    // Each type is visited once: a chain of types each used twice would otherwise cost 2^64 visits.
     if (reachable.has(name)) return true;
-    // Stryker disable next-line ArrayDeclaration: visit is only called with declared names; the default only satisfies the type checker
-    const fields = types.get(name) ?? [];
-    path.push(name);
+    path.add(name);
     for (const { type } of fields) {
       const base = baseType(type);
-      if (types.has(base) && !visit(base)) return false;
+      const inner = types.get(base);
+      if (inner && !visit(base, inner)) return false;
     }
-    path.pop();
+    path.delete(name);
     reachable.set(name, fields);
     return true;
   };
-  return visit(primaryType) ? reachable : undefined;
+  return visit(primaryType, primaryFields) ? reachable : undefined;
 }
 
 function parseDomainFields(types: Record<string, unknown>, domain: unknown, field: string, add: AddIssue): TypedDataField[] | undefined {
@@ -256,7 +249,6 @@ function parseDomain(value: unknown, fields: readonly TypedDataField[], chainId:
   let ok = true;
   for (const key of Object.keys(value)) {
     if (!declared.has(key)) {
-      // Stryker disable next-line BooleanLiteral: ok only shapes the return value; the problem was reported, and parseTypedData refuses any payload with a problem
       ok = false;
       add(`${field}.${describeName(key)}`, DOMAIN_FIELDS.has(key)
         ? 'is not declared in types.EIP712Domain, so it would not be signed; declare it or leave it out'
@@ -266,19 +258,16 @@ function parseDomain(value: unknown, fields: readonly TypedDataField[], chainId:
   const domain: Record<string, unknown> = {};
   for (const { name, type } of fields) {
     if (!Object.hasOwn(value, name)) {
-      // Stryker disable next-line BooleanLiteral: ok only shapes the return value; the problem was reported, and parseTypedData refuses any payload with a problem
       ok = false;
       add(`${field}.${name}`, `is declared in types.EIP712Domain but missing: a ${type}`);
       continue;
     }
-    // Stryker disable next-line ObjectLiteral: a domain has at most five values, far below the budget whatever it starts from
-    const checked = checkValue(type, value[name], `${field}.${name}`, new Map(), { values: 0 }, 0, add);
-    // Stryker disable next-line ConditionalExpression,BooleanLiteral: ok only shapes the return value; checkValue reported the problem, and parseTypedData refuses any payload with a problem
+    // Domain fields have elementary types (parseDomainFields): no structs, arrays or value budget.
+    const checked = checkElementary(type, value[name], `${field}.${name}`, add);
     if (checked === undefined) ok = false;
     else domain[name] = checked;
   }
   if (typeof domain.chainId === 'bigint' && domain.chainId !== chainId) {
-    // Stryker disable next-line BooleanLiteral: ok only shapes the return value; the problem was reported, and parseTypedData refuses any payload with a problem
     ok = false;
     add(`${field}.chainId`, `is ${domain.chainId}, but this signer is configured for chain ${chainId} (ETH_NETWORK)`);
   }
@@ -300,11 +289,11 @@ function checkValue(
     return undefined;
   }
   if (depth > MAX_DEPTH) return void add(path, `is nested deeper than ${MAX_DEPTH} levels`);
-  // Stryker disable next-line Regex: the greedy (.*) starts at the beginning anyway, and a checked type ends with its last ]
-  const array = /^(.*)\[([0-9]*)\]$/.exec(type);
-  if (array) {
-    // Stryker disable next-line StringLiteral: the group always takes part in a match; the default only satisfies noUncheckedIndexedAccess
-    const [, element = '', length] = array;
+  if (type.endsWith(']')) {
+    // An array of its last dimension: uint8[2][] is a dynamic array of uint8[2].
+    const open = type.lastIndexOf('[');
+    const element = type.slice(0, open);
+    const length = type.slice(open + 1, -1);
     if (!Array.isArray(value)) return void add(path, `must be an array (${type}); got ${describe(value)}`);
     if (length !== '' && value.length !== Number(length)) return void add(path, `must have exactly ${length} elements (${type}); got ${value.length}`);
     if (value.length > MAX_ARRAY_LENGTH) return void add(path, `has ${value.length} elements; at most ${MAX_ARRAY_LENGTH} are accepted`);
@@ -318,22 +307,19 @@ function checkValue(
     const known = new Set(fields.map((f) => f.name));
     for (const key of Object.keys(value)) {
       if (!known.has(key)) {
-        // Stryker disable next-line BooleanLiteral: ok only shapes the return value; the problem was reported, and parseTypedData refuses any payload with a problem
-        ok = false;
+          ok = false;
         add(`${path}.${describeName(key)}`, `is not a field of ${type}, so it would not be signed; ${type} has ${[...known].join(', ') || 'no fields'}`);
       }
     }
     const entries: Array<[string, unknown]> = [];
     for (const { name, type: fieldType } of fields) {
       if (!Object.hasOwn(value, name)) {
-        // Stryker disable next-line BooleanLiteral: ok only shapes the return value; the problem was reported, and parseTypedData refuses any payload with a problem
-        ok = false;
+          ok = false;
         add(`${path}.${name}`, `is missing: ${type}.${name} is a ${fieldType}`);
         continue;
       }
       const checked = checkValue(fieldType, value[name], `${path}.${name}`, types, budget, depth + 1, add);
-      // Stryker disable next-line ConditionalExpression,BooleanLiteral: ok only shapes the return value; checkValue reported the problem, and parseTypedData refuses any payload with a problem
-      if (checked === undefined) ok = false;
+        if (checked === undefined) ok = false;
       else entries.push([name, checked]);
     }
     // fromEntries defines own properties, so a field named __proto__ stays a field.
@@ -346,8 +332,7 @@ function checkElementary(type: string, value: unknown, path: string, add: AddIss
   const integer = INTEGER_TYPE.exec(type);
   if (integer) {
     const signed = integer[1] === '';
-    // Stryker disable next-line StringLiteral: the width group always takes part in a match; the default only satisfies noUncheckedIndexedAccess
-    const bits = BigInt(integer[2] ?? '256');
+    const bits = BigInt(integer[2] as string); // the width group takes part in every match
     const parsed = parseInteger(value);
     if (parsed === undefined) {
       return void add(path, `must be ${signed ? 'an' : 'a non-negative'} integer (${type}) as a JSON number (safe integer), a decimal string${signed ? ' (may start with -)' : ''} or a 0x-hex string; got ${describe(value)}`);
@@ -379,18 +364,13 @@ function checkElementary(type: string, value: unknown, path: string, add: AddIss
     case 'string':
       if (typeof value !== 'string') return void add(path, `must be a string; got ${describe(value)}`);
       if (hasLoneSurrogate(value)) return void add(path, 'contains an unpaired UTF-16 surrogate, which has no UTF-8 encoding');
-      // Stryker disable next-line StringLiteral: Buffer.byteLength reads an empty encoding name as its default, utf8
-      if (Buffer.byteLength(value, 'utf8') > MAX_STRING_BYTES) return void add(path, `is longer than ${MAX_STRING_BYTES} bytes`);
+      if (Buffer.byteLength(value) > MAX_STRING_BYTES) return void add(path, `is longer than ${MAX_STRING_BYTES} bytes`);
       return value;
-    case 'bytes':
-      if (typeof value !== 'string' || !/^0x(?:[0-9a-fA-F]{2})*$/.test(value)) return void add(path, `must be bytes as 0x-prefixed hex with an even number of digits; got ${describe(value)}`);
-      if ((value.length - 2) / 2 > MAX_STRING_BYTES) return void add(path, `is longer than ${MAX_STRING_BYTES} bytes`);
-      return value.toLowerCase();
-    // Stryker disable next-line ConditionalExpression: unreachable; fieldTypeProblem admitted only elementary types and declared structs
-    default:
-      // Stryker disable next-line StringLiteral: unreachable; fieldTypeProblem admitted only elementary types and declared structs
-      return void add(path, `has the unknown type ${JSON.stringify(type)}`);
   }
+  // bytes: the one type left, as fieldTypeProblem admitted only elementary types and declared structs.
+  if (typeof value !== 'string' || !/^0x(?:[0-9a-fA-F]{2})*$/.test(value)) return void add(path, `must be bytes as 0x-prefixed hex with an even number of digits; got ${describe(value)}`);
+  if ((value.length - 2) / 2 > MAX_STRING_BYTES) return void add(path, `is longer than ${MAX_STRING_BYTES} bytes`);
+  return value.toLowerCase();
 }
 
 function parseInteger(value: unknown): bigint | undefined {
@@ -403,8 +383,7 @@ function parseInteger(value: unknown): bigint | undefined {
 
 function baseType(type: string): string {
   const bracket = type.indexOf('[');
-  // Stryker disable next-line EqualityOperator: a checked type starts with an identifier, so [ is never at index 0
-  return bracket < 0 ? type : type.slice(0, bracket);
+  return bracket === -1 ? type : type.slice(0, bracket);
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

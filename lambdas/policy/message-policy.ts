@@ -1,6 +1,6 @@
 // The signing policy for the message operations (signMessage, signTypedData, signAuthorization): pure, no I/O.
 // Each operation is a signing power of its own, so nothing is allowed unless the policy says so.
-import { getAddress, toUtf8Bytes } from 'ethers';
+import { getAddress, toUtf8Bytes, type TypedDataField } from 'ethers';
 import type { MessageRequest, TypedDataPayload } from './message';
 import type { PolicyRequest } from './request';
 import { safeTransactionRequest } from './safe-transaction';
@@ -147,7 +147,7 @@ function decideSafeTransaction(rule: TypedDataRule, data: TypedDataPayload, tran
 function permitMismatch(caps: PermitConditions, data: TypedDataPayload, nowMs: number): string | undefined {
   if (signature(data, 'Permit') !== PERMIT_FIELDS) return 'the typed data is not an EIP-2612 Permit(address owner,address spender,uint256 value,uint256 nonce,uint256 deadline)';
   const { spender, value, deadline } = data.message as { spender: string; value: bigint; deadline: bigint };
-  // Stryker disable next-line ConditionalExpression: a guard for the type checker; `value > undefined` is false as well
+  // Stryker disable next-line ConditionalExpression: `value > undefined` is false as well
   if (caps.maxValue !== undefined && value > caps.maxValue) return `Permit.value ${value} exceeds the cap ${caps.maxValue}`;
   if (caps.spenders !== undefined && !inList(spender, caps.spenders)) return `Permit.spender ${spender} is not in the rule's list`;
   if (caps.maxDeadlineSeconds !== undefined && deadline > latest(nowMs, caps.maxDeadlineSeconds)) {
@@ -161,7 +161,7 @@ function permit2Mismatch(caps: Permit2Conditions, data: TypedDataPayload, nowMs:
     return 'the typed data is not a Permit2 PermitSingle(PermitDetails details,address spender,uint256 sigDeadline)';
   }
   const { details, spender, sigDeadline } = data.message as { details: { token: string; amount: bigint; expiration: bigint }; spender: string; sigDeadline: bigint };
-  // Stryker disable next-line ConditionalExpression: a guard for the type checker; `amount > undefined` is false as well
+  // Stryker disable next-line ConditionalExpression: `amount > undefined` is false as well
   if (caps.maxAmount !== undefined && details.amount > caps.maxAmount) return `PermitSingle.details.amount ${details.amount} exceeds the cap ${caps.maxAmount}`;
   if (caps.tokens !== undefined && !inList(details.token, caps.tokens)) return `PermitSingle.details.token ${details.token} is not in the rule's list`;
   if (caps.spenders !== undefined && !inList(spender, caps.spenders)) return `PermitSingle.spender ${spender} is not in the rule's list`;
@@ -182,8 +182,8 @@ function decideAuthorization(rule: MessagePolicy['signAuthorization'], auth: { a
 
 /** The fields of a struct type as "name:type,…", to compare with a standard definition. */
 function signature(data: TypedDataPayload, type: string): string | undefined {
-  // Stryker disable next-line ArrayDeclaration: hasOwn found the type and parseTypedData gives every type an array of fields, so the fallback is for the type checker only
-  return Object.hasOwn(data.types, type) ? (data.types[type] ?? []).map((f) => `${f.name}:${f.type}`).join(',') : undefined;
+  // hasOwn found the type, and parseTypedData gives every type an array of fields.
+  return Object.hasOwn(data.types, type) ? (data.types[type] as readonly TypedDataField[]).map((f) => `${f.name}:${f.type}`).join(',') : undefined;
 }
 
 function inList(address: unknown, list: readonly string[]): boolean {
@@ -197,8 +197,8 @@ function latest(nowMs: number, seconds: number): bigint {
 }
 
 function startsWith(bytes: Uint8Array, prefix: Uint8Array): boolean {
-  // Stryker disable next-line ConditionalExpression: a shortcut; for a prefix longer than the bytes, every() meets bytes[i] undefined past their end and is false as well
-  return prefix.length <= bytes.length && prefix.every((byte, i) => bytes[i] === byte);
+  // Past the end of the bytes, bytes[i] is undefined: a longer prefix does not match.
+  return prefix.every((byte, i) => bytes[i] === byte);
 }
 
 function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
@@ -247,8 +247,8 @@ export function compileMessagePolicy(
     try {
       return getAddress(value);
     } catch {
-      // Stryker disable next-line MethodExpression: the schema accepts only 0x and 40 hex digits here, so the value is 42 characters already; the cut keeps the message bounded if that ever changes
-      add(at, `has an invalid EIP-55 checksum (${value.slice(0, 42)}); copy the address again, or write it in lower case`);
+      // The schema accepts only 0x and 40 hex digits here: the value is short.
+      add(at, `has an invalid EIP-55 checksum (${value}); copy the address again, or write it in lower case`);
       return value;
     }
   };
@@ -274,12 +274,12 @@ export function compileMessagePolicy(
     if (rule.safeTransaction && (rule.permit || rule.permit2)) add(at, 'has safeTransaction and permit caps; a rule decodes one kind of typed data');
     if (rule.primaryType === 'SafeTx' && !rule.safeTransaction) add(`${at}.safeTransaction`, 'must be true for a SafeTx rule: a SafeTx authorizes a transaction, which the transaction rules and spending limits must decide on');
     const domain = rule.domain && {
-      // Stryker disable next-line ConditionalExpression: a name member that is undefined reads the same as none (typedDataMismatch compares only a name !== undefined)
+      // Stryker disable next-line ConditionalExpression: an undefined name reads as none
       ...(rule.domain.name !== undefined && { name: rule.domain.name }),
-      // Stryker disable next-line ConditionalExpression: a version member that is undefined reads the same as none (typedDataMismatch compares only a version !== undefined)
+      // Stryker disable next-line ConditionalExpression: an undefined version reads as none
       ...(rule.domain.version !== undefined && { version: rule.domain.version }),
       ...(rule.domain.chainId !== undefined && { chainId: BigInt(rule.domain.chainId) }),
-      // Stryker disable next-line ConditionalExpression: addresses(undefined) is undefined, and a verifyingContract member that is undefined reads the same as none
+      // Stryker disable next-line ConditionalExpression: addresses(undefined) is undefined, read as none
       ...(rule.domain.verifyingContract !== undefined && { verifyingContract: addresses(rule.domain.verifyingContract, `${at}.domain.verifyingContract`) }),
     };
     const permit = rule.permit && {
@@ -309,8 +309,8 @@ export function compileMessagePolicy(
     ...(document.signMessage && { signMessage: document.signMessage }),
     ...(signTypedData && { signTypedData }),
     ...(authorization && {
-      // Stryker disable next-line ArrayDeclaration: the schema requires delegates, so addresses() always gives a list; the fallback is for the type checker only
-      signAuthorization: { delegates: addresses(authorization.delegates, `${path}.signAuthorization.delegates`) ?? [], allowAnyChain: authorization.allowAnyChain ?? false },
+      // The schema requires delegates.
+      signAuthorization: { delegates: authorization.delegates.map((value, i) => address(value, `${path}.signAuthorization.delegates[${i}]`)), allowAnyChain: authorization.allowAnyChain ?? false },
     }),
   };
 }

@@ -4,7 +4,7 @@ import Ajv from 'ajv';
 import { hexlify, Signature, Transaction, Wallet } from 'ethers';
 import { readFileSync } from 'node:fs';
 import type * as Json from '../../../lambdas/events/event-types';
-import { isMessageEvent, parseMessageEvent } from '../../../lambdas/events/message-request';
+import { ACCEPTED_MESSAGE_FIELDS, isMessageEvent, parseMessageEvent } from '../../../lambdas/events/message-request';
 import { ACCEPTED_FIELDS, parseSignerEvent, type SignerKind } from '../../../lambdas/events/request';
 import type { StatusResponse } from '../../../lambdas/handler';
 import { toMessageSignResponse, type MessageSignResponse } from '../../../lambdas/operations/message-signing';
@@ -45,6 +45,14 @@ describe('events.schema.json', () => {
       accessListEntry: Object.keys(definition('accessList').items!.properties),
     });
     expect(Object.keys(definition('legacyTransaction').properties)).toEqual(ACCEPTED_FIELDS.transaction);
+  });
+
+  it('lists the fields the message parser names as accepted', () => {
+    expect(ACCEPTED_MESSAGE_FIELDS).toEqual({
+      signMessage: Object.keys(definition('signMessageRequest').properties),
+      signTypedData: Object.keys(definition('signTypedDataRequest').properties),
+      signAuthorization: Object.keys(definition('signAuthorizationRequest').properties),
+    });
   });
 });
 

@@ -285,6 +285,11 @@ describe('parseTypedData and typedDataDigest', () => {
     expect(parse(chain(17)).issues).toEqual([{ field: `message${'.x'.repeat(17)}`, problem: 'is nested deeper than 16 levels' }]);
   });
 
+  it('reads each type once however many fields use it (60 types, each used twice by the one before: 2^60 paths)', () => {
+    const types = { ...DOMAIN_TYPE, ...Object.fromEntries(Array.from({ length: 60 }, (_, i) => [`D${i}`, i === 59 ? [] : [{ name: 'a', type: `D${i + 1}` }, { name: 'b', type: `D${i + 1}` }]])) };
+    expect(parse({ ...MAIL, types, primaryType: 'D0', message: {} }).issues.map((i) => i.field)).toEqual(['message.a', 'message.b']);
+  });
+
   it('counts each array dimension as a level of nesting', () => {
     const levels = 16;
     const types = { ...DOMAIN_TYPE, ...Object.fromEntries(Array.from({ length: levels }, (_, i) => [`L${i}`, [{ name: 'x', type: i === levels - 1 ? 'uint8[]' : `L${i + 1}` }]])) };
