@@ -1,31 +1,32 @@
-import { SignCommand, type KMSClient } from '@aws-sdk/client-kms';
+import type { KMSClient } from '@aws-sdk/client-kms';
 import {
   AbstractSigner,
   copyRequest,
   getAddress,
-  getBytes,
   hashAuthorization,
   hashMessage,
   isHexString,
   resolveAddress,
+  Signature,
   Transaction,
   TypedDataEncoder,
   type Authorization,
   type AuthorizationRequest,
   type Provider,
-  type Signature,
   type TransactionLike,
   type TransactionRequest,
   type TypedDataDomain,
   type TypedDataField,
 } from 'ethers';
-import { decodeSignature } from './der';
+import { signDigest } from './digest-signing';
 import { SignerError } from './errors';
-import { untilAborted } from './abort';
 import { sharedKmsClient } from './kms-client';
-import { fetchKmsKey, type KmsKey } from './kms-key';
-import { toKmsError } from './kms-errors';
-import { toEthereumSignature } from './signature';
+import { cachedKmsKey } from './key-cache';
+import type { KmsKey } from './kms-key';
+
+// Errors moved to the modules the viem account shares; callers keep importing them from here.
+export { AddressMismatchError } from './key-cache';
+export { InvalidDigestError } from './digest-signing';
 
 /** How to reach the key, and what the signer must refuse. */
 export interface KmsSignerOptions {
@@ -53,14 +54,6 @@ export interface SignedTransaction {
   readonly kmsLatencyMs: number;
 }
 
-// GetPublicKey once per key per process: keyed by client (which fixes region and endpoint), then key id.
-// `signal` is the one the lookup runs under: the caller that started it.
-interface KeyLookup {
-  readonly key: Promise<KmsKey>;
-  readonly signal: AbortSignal | undefined;
-}
-const keyCache = new WeakMap<KMSClient, Map<string, KeyLookup>>();
-
 /**
  * An ethers v6 signer whose private key stays in AWS KMS. Every signature costs one KMS `Sign` call
  * once the public key is cached, and is checked to recover to the key's address before it is returned.
@@ -79,12 +72,8 @@ export class KmsSigner extends AbstractSigner {
 
   /** The key's address and ARN, fetched from KMS on first use and cached for the life of the process. */
   async getKey(): Promise<KmsKey> {
-    const key = await this.#cachedKey();
-    const { expectedAddress } = this.#options;
-    if (expectedAddress && key.address !== expectedAddress) {
-      throw new AddressMismatchError(this.keyId, key.address, expectedAddress);
-    }
-    return key;
+    const { keyId, expectedAddress, signal } = this.#options;
+    return cachedKmsKey({ client: this.#client, keyId, expectedAddress, signal });
   }
 
   override async getAddress(): Promise<string> {
@@ -154,57 +143,10 @@ export class KmsSigner extends AbstractSigner {
     };
   }
 
-  async #cachedKey(): Promise<KmsKey> {
-    const { signal } = this.#options;
-    let perClient = keyCache.get(this.#client);
-    if (!perClient) keyCache.set(this.#client, (perClient = new Map()));
-    for (;;) {
-      let lookup = perClient.get(this.keyId);
-      if (!lookup) {
-        const started: KeyLookup = { key: fetchKmsKey(this.#client, this.keyId, signal), signal };
-        perClient.set(this.keyId, (lookup = started));
-        // A failed or abandoned lookup (throttling, a key not yet enabled, a hung KMS) must not stick for
-        // the life of the process: the next call looks the key up again.
-        started.key.catch(() => {
-          // Stryker disable next-line ConditionalExpression: equivalent: an entry is set only when none is there and removed only here, so while `started` is pending the entry is `started`
-          if (perClient.get(this.keyId) === started) perClient.delete(this.keyId);
-        });
-      }
-      try {
-        return await untilAborted(lookup.key, signal);
-      } catch (error) {
-        // The lookup we joined was abandoned because its caller's time ran out, not ours: look it up again.
-        // Stryker disable next-line ConditionalExpression: `lookup.signal !== signal` as true is equivalent (the same signal cannot be aborted and not aborted); its other condition mutants, disabled with it, are killed by the tests
-        if (lookup.signal !== signal && lookup.signal?.aborted && !signal?.aborted) continue;
-        // Our own time ran out while we waited (fetchKmsKey has typed every other KMS failure already).
-        throw error instanceof Error && error.name === 'AbortError' ? toKmsError('GetPublicKey', this.keyId, error) : error;
-      }
-    }
-  }
-
   async #signDigest(digest: string, knownKey?: KmsKey): Promise<{ signature: Signature; kmsLatencyMs: number }> {
     const key = knownKey ?? (await this.getKey());
-    const message = getBytes(digest);
-    if (message.length !== 32) throw new InvalidDigestError(message.length);
-    const started = performance.now();
-    let response;
-    try {
-      // Sign with the ARN that GetPublicKey resolved, so the key that signs is the key whose address we cached.
-      const { signal } = this.#options;
-      response = await untilAborted(
-        this.#client.send(
-          new SignCommand({ KeyId: key.keyArn, Message: message, MessageType: 'DIGEST', SigningAlgorithm: 'ECDSA_SHA_256' }),
-          { abortSignal: signal },
-        ),
-        signal,
-      );
-    } catch (error) {
-      throw toKmsError('Sign', this.keyId, error);
-    }
-    const kmsLatencyMs = performance.now() - started;
-    if (!response.Signature) throw toKmsError('Sign', this.keyId, new Error('KMS returned no signature'));
-    const { r, s } = decodeSignature(response.Signature);
-    return { signature: toEthereumSignature(digest, r, s, key.publicKey), kmsLatencyMs };
+    const { signature, kmsLatencyMs } = await signDigest({ client: this.#client, keyId: this.keyId, key, digest, signal: this.#options.signal });
+    return { signature: Signature.from(signature), kmsLatencyMs };
   }
 
   async #resolveRequest(request: TransactionRequest, address: string): Promise<TransactionLike<string>> {
@@ -242,17 +184,6 @@ export class KmsSigner extends AbstractSigner {
   }
 }
 
-/** The KMS key's address is not the pinned EXPECTED_ADDRESS. */
-export class AddressMismatchError extends SignerError {
-  override readonly name = 'AddressMismatchError';
-  constructor(keyId: string, readonly actual: string, readonly expected: string) {
-    super(
-      `KMS key ${keyId} has address ${actual}, but the signer is pinned to ${expected}; nothing was signed. ` +
-        'Point KMS_KEY_ID at the intended key, or correct EXPECTED_ADDRESS.',
-    );
-  }
-}
-
 /** The transaction names a `from` that is not the KMS key's address. */
 export class FromMismatchError extends SignerError {
   override readonly name = 'FromMismatchError';
@@ -278,13 +209,5 @@ export class MissingChainIdError extends SignerError {
         ? 'The legacy transaction has no chain id, so its signature would be valid on every chain; set chainId, or ask for replayProtection: false explicitly.'
         : `A type ${type} transaction needs a non-zero chain id.`,
     );
-  }
-}
-
-/** KMS DIGEST signing takes exactly 32 bytes. */
-export class InvalidDigestError extends SignerError {
-  override readonly name = 'InvalidDigestError';
-  constructor(length: number) {
-    super(`The digest to sign is ${length} bytes; it must be exactly 32 (a keccak256 hash).`);
   }
 }
