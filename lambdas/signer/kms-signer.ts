@@ -23,10 +23,12 @@ import { SignerError } from './errors';
 import { sharedKmsClient } from './kms-client';
 import { cachedKmsKey } from './key-cache';
 import type { KmsKey } from './kms-key';
+import { ChainIdMismatchError, FromMismatchError, MissingChainIdError } from './transaction-errors';
 
 // Errors moved to the modules the viem account shares; callers keep importing them from here.
 export { AddressMismatchError } from './key-cache';
 export { InvalidDigestError } from './digest-signing';
+export { ChainIdMismatchError, FromMismatchError, MissingChainIdError } from './transaction-errors';
 
 /** How to reach the key, and what the signer must refuse. */
 export interface KmsSignerOptions {
@@ -47,8 +49,11 @@ export interface KmsSignerOptions {
 
 /** A signed transaction, with what the Lambda reports about it. */
 export interface SignedTransaction {
+  /** The signed transaction (`serialized` is what `eth_sendRawTransaction` takes). */
   readonly transaction: Transaction;
+  /** The key's address: the transaction's sender. */
   readonly from: string;
+  /** The ARN of the key that signed. */
   readonly keyArn: string;
   /** Wall-clock time of the KMS Sign call, in milliseconds. */
   readonly kmsLatencyMs: number;
@@ -59,10 +64,15 @@ export interface SignedTransaction {
  * once the public key is cached, and is checked to recover to the key's address before it is returned.
  */
 export class KmsSigner extends AbstractSigner {
+  /** The key id the signer was created with (a key id, ARN or alias), as given. */
   readonly keyId: string;
   readonly #options: KmsSignerOptions;
   readonly #client: KMSClient;
 
+  /**
+   * Creates the signer; no KMS call happens until the first `getAddress` or signature. Pass a provider to use
+   * `sendTransaction`, ENS names, or nonce and fee filling (`populateTransaction`).
+   */
   constructor(options: KmsSignerOptions, provider?: Provider | null) {
     super(provider);
     this.#options = { ...options, expectedAddress: options.expectedAddress && getAddress(options.expectedAddress) };
@@ -76,10 +86,12 @@ export class KmsSigner extends AbstractSigner {
     return cachedKmsKey({ client: this.#client, keyId, expectedAddress, signal });
   }
 
+  /** The key's checksummed address (one GetPublicKey per key per process, then cached). */
   override async getAddress(): Promise<string> {
     return (await this.getKey()).address;
   }
 
+  /** The same signer (same client, same cached key) on another provider. */
   override connect(provider: Provider | null): KmsSigner {
     return new KmsSigner({ ...this.#options, client: this.#client }, provider);
   }
@@ -97,6 +109,11 @@ export class KmsSigner extends AbstractSigner {
     return (await this.#signDigest(digest)).signature;
   }
 
+  /**
+   * Signs a transaction (types 0, 1, 2 and 4) and returns it serialized, ready for `eth_sendRawTransaction`.
+   * Refuses a `from` other than the key's address, a chain other than `chainId`, and a chain id of 0.
+   * Nonce and fees are not filled here: use `populateTransaction` or `sendTransaction` with a provider.
+   */
   override async signTransaction(tx: TransactionRequest): Promise<string> {
     return (await this.signTransactionWithDetails(tx)).transaction.serialized;
   }
@@ -117,10 +134,12 @@ export class KmsSigner extends AbstractSigner {
     return { transaction, from: key.address, keyArn: key.keyArn, kmsLatencyMs };
   }
 
+  /** Signs an EIP-191 personal message (a string is signed as its UTF-8 bytes); returns the 65-byte signature. */
   override async signMessage(message: string | Uint8Array): Promise<string> {
     return (await this.signDigest(hashMessage(message))).serialized;
   }
 
+  /** Signs EIP-712 typed data (ENS names in it are resolved with the provider); returns the 65-byte signature. */
   override async signTypedData(
     domain: TypedDataDomain,
     types: Record<string, TypedDataField[]>,
@@ -181,33 +200,5 @@ export class KmsSigner extends AbstractSigner {
     const address = await this.provider?.resolveName(name);
     if (!address) throw new SignerError(`Cannot resolve the ENS name ${name}: connect the signer to a provider.`);
     return address;
-  }
-}
-
-/** The transaction names a `from` that is not the KMS key's address. */
-export class FromMismatchError extends SignerError {
-  override readonly name = 'FromMismatchError';
-  constructor(readonly from: string, readonly address: string) {
-    super(`The transaction's from (${from}) is not this signer's address (${address}); omit from or set it to ${address}.`);
-  }
-}
-
-/** The transaction is for a chain other than the one the signer is configured for. */
-export class ChainIdMismatchError extends SignerError {
-  override readonly name = 'ChainIdMismatchError';
-  constructor(readonly requested: bigint, readonly configured: bigint) {
-    super(`The transaction is for chain ${requested}, but this signer signs only for chain ${configured}; nothing was signed.`);
-  }
-}
-
-/** A transaction without a chain id would be replayable on every chain. */
-export class MissingChainIdError extends SignerError {
-  override readonly name = 'MissingChainIdError';
-  constructor(type: number) {
-    super(
-      type === 0
-        ? 'The legacy transaction has no chain id, so its signature would be valid on every chain; set chainId, or ask for replayProtection: false explicitly.'
-        : `A type ${type} transaction needs a non-zero chain id.`,
-    );
   }
 }
