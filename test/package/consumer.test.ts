@@ -12,6 +12,7 @@ import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { ContractFactory, parseEther, Wallet } from 'ethers';
+import { BUDGETS } from '../../bench/package-size';
 import { KmsSigner } from '../../lambdas/signer/kms-signer';
 import { DEV_ACCOUNTS } from '../../scripts/local-chain';
 import { createSigningKey, startLocalStack, type LocalStack } from '../../scripts/local-stack/stack';
@@ -81,7 +82,7 @@ describe('the npm package, installed into a fresh project', () => {
       dependencies: Record<string, string>;
       peerDependencies: Record<string, string>;
     };
-    // What the consumer installs: the package's dependencies, its optional peer viem, and its own tools.
+    // What the consumer installs: the package's dependencies, its optional peers (ethers, viem), and its own tools.
     for (const name of [...Object.keys(manifest.dependencies), ...Object.keys(manifest.peerDependencies), 'typescript', '@types/node']) linkPackage(project, name);
 
     writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'consumer', private: true, type: 'module' }));
@@ -111,7 +112,9 @@ describe('the npm package, installed into a fresh project', () => {
     }
     expect(paths).toEqual(expect.arrayContaining(['dist/package/index.js', 'dist/package/index.cjs', 'dist/package/viem.js', 'dist/package/viem.cjs']));
     expect(paths.filter((path) => /test|\.map$|\.pem$|\.local-|state\.json/.test(path))).toEqual([]);
-    console.log(`kms-eth-signer tarball: ${(pack.size / 1024).toFixed(1)} KiB packed, ${(pack.unpackedSize / 1024).toFixed(1)} KiB unpacked, ${paths.length} files`);
+    // The install sizes of the entries are printed by npm run bench:package, with their budgets.
+    console.log(`kms-eth-signer tarball: ${(pack.size / 1024).toFixed(1)} KiB packed (budget ${BUDGETS.tarball / 1024} KiB), ${(pack.unpackedSize / 1024).toFixed(1)} KiB unpacked, ${paths.length} files`);
+    expect(pack.size).toBeLessThanOrEqual(BUDGETS.tarball);
   });
 
   it('type-checks strict ESM and CommonJS consumers of the ethers and viem entries', async () => {
