@@ -1,4 +1,5 @@
 import { KMSClient, SignCommand } from '@aws-sdk/client-kms';
+import { Signature, verifyAuthorization } from 'ethers';
 import {
   keccak256,
   parseTransaction,
@@ -72,6 +73,13 @@ describe('kmsAccount', () => {
     expect(parsed.type).toBe('eip7702');
     expect(parsed.authorizationList).toEqual([{ ...authorization, address: authorization.address.toLowerCase() }]);
     expect(await recoverTransactionAddress({ serializedTransaction: signed as never })).toBe(ADDRESS);
+  });
+
+  it('signs an authorization with nonce 0 (RLP: the empty string) that ethers, independently, recovers to the key', async () => {
+    mockKms(KEY.privateKey);
+    const authorization = await (await newAccount()).signAuthorization!({ contractAddress: TO, chainId: SEPOLIA, nonce: 0 });
+    const signature = Signature.from({ r: authorization.r, s: authorization.s, yParity: authorization.yParity as 0 | 1 });
+    expect(verifyAuthorization({ address: TO, chainId: BigInt(SEPOLIA), nonce: 0n }, signature)).toBe(ADDRESS);
   });
 
   it('signs messages and typed data that viem verifies', async () => {
