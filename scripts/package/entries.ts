@@ -41,19 +41,30 @@ export function exportsMap(entries: readonly PackageEntry[]): Record<string, unk
   return map;
 }
 
-/** Writes `exports` into package.json when it differs (true when it did). */
+/**
+ * The package.json fields that name the built files: `exports`, and `main`/`types` (the root entry as
+ * CommonJS) for tools that predate `exports`.
+ */
+export function manifestFields(entries: readonly PackageEntry[]): { main: string; types: string; exports: Record<string, unknown> } {
+  const exports = exportsMap(entries);
+  const root = exports['.'] as { require: Conditions } | undefined;
+  if (!root) throw new Error(`The package has no root entry (${PACKAGE_ENTRIES[0]?.source} is missing)`);
+  return { main: root.require.default, types: root.require.types, exports };
+}
+
+/** Writes `main`, `types` and `exports` into package.json (right after `type`) when they differ; true when it did. */
 export function writeExports(entries: readonly PackageEntry[], file = 'package.json'): boolean {
   const manifest = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
-  const exports = exportsMap(entries);
-  if (JSON.stringify(manifest.exports) === JSON.stringify(exports)) return false;
+  const fields = manifestFields(entries);
+  const names = Object.keys(fields) as Array<keyof typeof fields>;
+  if (names.every((name) => JSON.stringify(manifest[name]) === JSON.stringify(fields[name]))) return false;
   const ordered: Record<string, unknown> = {};
-  // `exports` goes after `main`-like fields (here: right after `type`), wherever it was before.
   for (const [key, value] of Object.entries(manifest)) {
-    if (key === 'exports') continue;
+    if ((names as string[]).includes(key)) continue;
     ordered[key] = value;
-    if (key === 'type') ordered.exports = exports;
+    if (key === 'type') Object.assign(ordered, fields);
   }
-  if (!('exports' in ordered)) ordered.exports = exports;
+  if (!('exports' in ordered)) Object.assign(ordered, fields);
   writeFileSync(file, `${JSON.stringify(ordered, null, 2)}\n`);
   return true;
 }

@@ -2,12 +2,14 @@ import { mkdtempSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { withExtensions } from '../../../scripts/package/declarations';
-import { exportsMap, PACKAGE_ENTRIES, presentEntries } from '../../../scripts/package/entries';
+import { exportsMap, manifestFields, PACKAGE_ENTRIES, presentEntries } from '../../../scripts/package/entries';
 
 describe('the package entries', () => {
-  it('keeps package.json exports equal to what the build writes for the entries present (run npm run build:package)', () => {
-    const manifest = JSON.parse(readFileSync('package.json', 'utf8')) as { exports: unknown };
-    expect(manifest.exports).toEqual(exportsMap(presentEntries()));
+  it('keeps package.json main, types and exports equal to what the build writes for the entries present (run npm run build:package)', () => {
+    const manifest = JSON.parse(readFileSync('package.json', 'utf8')) as Record<string, unknown>;
+    const { main, types, exports } = manifestFields(presentEntries());
+    expect({ main: manifest.main, types: manifest.types, exports: manifest.exports }).toEqual({ main, types, exports });
+    expect(exports).toEqual(exportsMap(presentEntries()));
   });
 
   it('always has the ethers and viem entries', () => {
