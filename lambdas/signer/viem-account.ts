@@ -50,6 +50,11 @@ export interface KmsAccountOptions {
   readonly allowRawHashSigning?: boolean | undefined;
   /** A viem nonce manager, as for `privateKeyToAccount`. */
   readonly nonceManager?: NonceManager | undefined;
+  /**
+   * When set, every KMS call (the key lookup and each Sign) is abandoned when it aborts, with KmsUnavailableError:
+   * pass `AbortSignal.timeout(ms)` or your request's signal to bound how long a signature may wait for KMS.
+   */
+  readonly signal?: AbortSignal | undefined;
 }
 
 /** A viem LocalAccount over a KMS key, with the key it signs with. */
@@ -66,17 +71,17 @@ export type KmsAccount = LocalAccount<'kms'> & {
  * account's address before it is returned. Needs `kms:GetPublicKey` and `kms:Sign` on the key.
  */
 export async function kmsAccount(options: KmsAccountOptions): Promise<KmsAccount> {
-  const { keyId, chainId, allowRawHashSigning = false, nonceManager } = options;
+  const { keyId, chainId, allowRawHashSigning = false, nonceManager, signal } = options;
   const client = options.client ?? sharedKmsClient();
   const expectedAddress = options.expectedAddress && getAddress(options.expectedAddress);
-  const key = await cachedKmsKey({ client, keyId, expectedAddress });
+  const key = await cachedKmsKey({ client, keyId, expectedAddress, signal });
   const address = getAddress(key.address);
 
   // The key is fetched again through the cache (no KMS call while cached) so that an account outliving a
   // failed lookup behaves as the ethers signer does.
-  const currentKey = (): Promise<KmsKey> => cachedKmsKey({ client, keyId, expectedAddress: address });
+  const currentKey = (): Promise<KmsKey> => cachedKmsKey({ client, keyId, expectedAddress: address, signal });
   const signHash = async (hash: Hex): Promise<RecoverableSignature> =>
-    (await signDigest({ client, keyId, key: await currentKey(), digest: hash })).signature;
+    (await signDigest({ client, keyId, key: await currentKey(), digest: hash, signal })).signature;
 
   const account = toAccount({
     address,

@@ -12,6 +12,7 @@ import {
 import { recoverAuthorizationAddress } from 'viem/utils';
 import { kmsAccount, type KmsAccountOptions } from '../../../lambdas/signer/viem-account';
 import { AddressMismatchError } from '../../../lambdas/signer/key-cache';
+import { KmsUnavailableError } from '../../../lambdas/signer/kms-errors';
 import { SignatureRecoveryError } from '../../../lambdas/signer/signature';
 import { ChainIdMismatchError, MissingChainIdError } from '../../../lambdas/signer/transaction-errors';
 import { EIP155_EXAMPLE } from '../../fixtures/eip155';
@@ -126,6 +127,16 @@ describe('kmsAccount', () => {
     mockKms(KEY.privateKey);
     const account = await newAccount({ chainId: SEPOLIA });
     await expect(account.signAuthorization!({ contractAddress: TO, chainId: 0, nonce: 0 })).rejects.toThrow('The authorization is for chain 0, but this signer signs only for chain 11155111; nothing was signed.');
+  });
+
+  it('abandons the KMS call when its signal aborts, with KmsUnavailableError and nothing signed', async () => {
+    const kms = mockKms(KEY.privateKey);
+    const controller = new AbortController();
+    const account = await newAccount({ signal: controller.signal });
+    kms.on(SignCommand).callsFake(() => new Promise(() => undefined)); // a KMS that never answers
+    const signing = account.signMessage({ message: 'hello' });
+    controller.abort();
+    await expect(signing).rejects.toThrow(KmsUnavailableError);
   });
 
   it('refuses to exist when the key is not at the pinned address', async () => {
