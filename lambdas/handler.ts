@@ -16,7 +16,8 @@ import { requireReplayProtectionUnlessAllowed } from './operations/replay-protec
 import { parseSignerEvent, InvalidRequestError, type SignerKind } from './events/request';
 import { toSignResponse, type SignResponse } from './operations/response';
 import { ConfigurationError, SignerError } from './signer/errors';
-import { ChainIdMismatchError, FromMismatchError, KmsSigner, MissingChainIdError, yieldToNetwork, type SignedTransaction } from './signer/kms-signer';
+import { ChainIdMismatchError, FromMismatchError, KmsSigner, MissingChainIdError, type SignedTransaction } from './signer/kms-signer';
+import { yieldToNetwork } from './signer/digest-signing';
 import { prepareRecoveryTables } from './signer/signature';
 import { PolicyStateUnavailableError, SigningInProgressError, SpendingLimitExceededError } from './policy-state/errors';
 import { sharedKmsClient } from './signer/kms-client';

@@ -1,32 +1,35 @@
-import { SignCommand, type KMSClient } from '@aws-sdk/client-kms';
+import type { KMSClient } from '@aws-sdk/client-kms';
 import {
   AbstractSigner,
   copyRequest,
   getAddress,
-  getBytes,
   hashAuthorization,
   hashMessage,
   isHexString,
   resolveAddress,
+  Signature,
   Transaction,
   TypedDataEncoder,
   type Authorization,
   type AuthorizationRequest,
   type Provider,
-  type Signature,
   type TransactionLike,
   type TransactionRequest,
   type TypedDataDomain,
   type TypedDataField,
 } from 'ethers';
-import { decodeSignature } from './der';
+import { signDigest } from './digest-signing';
 import { SignerError } from './errors';
-import { untilAborted } from './abort';
 import { sharedKmsClient } from './kms-client';
-import { fetchKmsKey, type KmsKey } from './kms-key';
-import { toKmsError } from './kms-errors';
-import { prepareRecoveryTables, recoveryTablesReady, toEthereumSignature } from './signature';
+import { cachedKmsKey } from './key-cache';
+import type { KmsKey } from './kms-key';
+import { ChainIdMismatchError, FromMismatchError, MissingChainIdError } from './transaction-errors';
 import { AmbiguousMessageError, isAmbiguousMessage } from './personal-message';
+
+// Errors moved to the modules the viem account shares; callers keep importing them from here.
+export { AddressMismatchError } from './key-cache';
+export { InvalidDigestError } from './digest-signing';
+export { ChainIdMismatchError, FromMismatchError, MissingChainIdError } from './transaction-errors';
 
 /** How to reach the key, and what the signer must refuse. */
 export interface KmsSignerOptions {
@@ -47,30 +50,30 @@ export interface KmsSignerOptions {
 
 /** A signed transaction, with what the Lambda reports about it. */
 export interface SignedTransaction {
+  /** The signed transaction (`serialized` is what `eth_sendRawTransaction` takes). */
   readonly transaction: Transaction;
+  /** The key's address: the transaction's sender. */
   readonly from: string;
+  /** The ARN of the key that signed. */
   readonly keyArn: string;
   /** Wall-clock time of the KMS Sign call, in milliseconds. */
   readonly kmsLatencyMs: number;
 }
-
-// GetPublicKey once per key per process: keyed by client (which fixes region and endpoint), then key id.
-// `signal` is the one the lookup runs under: the caller that started it.
-interface KeyLookup {
-  readonly key: Promise<KmsKey>;
-  readonly signal: AbortSignal | undefined;
-}
-const keyCache = new WeakMap<KMSClient, Map<string, KeyLookup>>();
 
 /**
  * An ethers v6 signer whose private key stays in AWS KMS. Every signature costs one KMS `Sign` call
  * once the public key is cached, and is checked to recover to the key's address before it is returned.
  */
 export class KmsSigner extends AbstractSigner {
+  /** The key id the signer was created with (a key id, ARN or alias), as given. */
   readonly keyId: string;
   readonly #options: KmsSignerOptions;
   readonly #client: KMSClient;
 
+  /**
+   * Creates the signer; no KMS call happens until the first `getAddress` or signature. Pass a provider to use
+   * `sendTransaction`, ENS names, or nonce and fee filling (`populateTransaction`).
+   */
   constructor(options: KmsSignerOptions, provider?: Provider | null) {
     super(provider);
     this.#options = { ...options, expectedAddress: options.expectedAddress && getAddress(options.expectedAddress) };
@@ -80,18 +83,16 @@ export class KmsSigner extends AbstractSigner {
 
   /** The key's address and ARN, fetched from KMS on first use and cached for the life of the process. */
   async getKey(): Promise<KmsKey> {
-    const key = await this.#cachedKey();
-    const { expectedAddress } = this.#options;
-    if (expectedAddress && key.address !== expectedAddress) {
-      throw new AddressMismatchError(this.keyId, key.address, expectedAddress);
-    }
-    return key;
+    const { keyId, expectedAddress, signal } = this.#options;
+    return cachedKmsKey({ client: this.#client, keyId, expectedAddress, signal });
   }
 
+  /** The key's checksummed address (one GetPublicKey per key per process, then cached). */
   override async getAddress(): Promise<string> {
     return (await this.getKey()).address;
   }
 
+  /** The same signer (same client, same cached key) on another provider. */
   override connect(provider: Provider | null): KmsSigner {
     return new KmsSigner({ ...this.#options, client: this.#client }, provider);
   }
@@ -109,6 +110,11 @@ export class KmsSigner extends AbstractSigner {
     return (await this.#signDigest(digest)).signature;
   }
 
+  /**
+   * Signs a transaction (types 0, 1, 2 and 4) and returns it serialized, ready for `eth_sendRawTransaction`.
+   * Refuses a `from` other than the key's address, a chain other than `chainId`, and a chain id of 0.
+   * Nonce and fees are not filled here: use `populateTransaction` or `sendTransaction` with a provider.
+   */
   override async signTransaction(tx: TransactionRequest): Promise<string> {
     return (await this.signTransactionWithDetails(tx)).transaction.serialized;
   }
@@ -138,6 +144,7 @@ export class KmsSigner extends AbstractSigner {
     return (await this.signDigest(hashMessage(message))).serialized;
   }
 
+  /** Signs EIP-712 typed data (ENS names in it are resolved with the provider); returns the 65-byte signature. */
   override async signTypedData(
     domain: TypedDataDomain,
     types: Record<string, TypedDataField[]>,
@@ -160,64 +167,10 @@ export class KmsSigner extends AbstractSigner {
     };
   }
 
-  async #cachedKey(): Promise<KmsKey> {
-    const { signal } = this.#options;
-    let perClient = keyCache.get(this.#client);
-    if (!perClient) keyCache.set(this.#client, (perClient = new Map()));
-    for (;;) {
-      let lookup = perClient.get(this.keyId);
-      if (!lookup) {
-        const started: KeyLookup = { key: fetchKmsKey(this.#client, this.keyId, signal), signal };
-        perClient.set(this.keyId, (lookup = started));
-        // A failed or abandoned lookup (throttling, a key not yet enabled, a hung KMS) must not stick for
-        // the life of the process: the next call looks the key up again.
-        started.key.catch(() => {
-          // Stryker disable next-line ConditionalExpression: while `started` is pending, it is the entry
-          if (perClient.get(this.keyId) === started) perClient.delete(this.keyId);
-        });
-      }
-      try {
-        return await untilAborted(lookup.key, signal);
-      } catch (error) {
-        // The lookup we joined was abandoned because its caller's time ran out, not ours: look it up again.
-        // Stryker disable next-line ConditionalExpression: one signal cannot be aborted and not aborted
-        if (lookup.signal !== signal && lookup.signal?.aborted && !signal?.aborted) continue;
-        // Our own time ran out while we waited (fetchKmsKey has typed every other KMS failure already).
-        throw error instanceof Error && error.name === 'AbortError' ? toKmsError('GetPublicKey', this.keyId, error) : error;
-      }
-    }
-  }
-
   async #signDigest(digest: string, knownKey?: KmsKey): Promise<{ signature: Signature; kmsLatencyMs: number }> {
     const key = knownKey ?? (await this.getKey());
-    const message = getBytes(digest);
-    if (message.length !== 32) throw new InvalidDigestError(message.length);
-    const started = performance.now();
-    let response;
-    try {
-      // Sign with the ARN that GetPublicKey resolved, so the key that signs is the key whose address we cached.
-      const { signal } = this.#options;
-      const sending = untilAborted(
-        this.#client.send(
-          new SignCommand({ KeyId: key.keyArn, Message: message, MessageType: 'DIGEST', SigningAlgorithm: 'ECDSA_SHA_256' }),
-          { abortSignal: signal },
-        ),
-        signal,
-      );
-      if (!recoveryTablesReady(key.publicKey)) {
-        // First signature with this key in this process: build the recovery check's tables while Sign is on the wire.
-        sending.catch(() => undefined); // awaited just below
-        await yieldToNetwork();
-        prepareRecoveryTables(key.publicKey);
-      }
-      response = await sending;
-    } catch (error) {
-      throw toKmsError('Sign', this.keyId, error);
-    }
-    const kmsLatencyMs = performance.now() - started;
-    if (!response.Signature) throw toKmsError('Sign', this.keyId, new Error('KMS returned no signature'));
-    const { r, s } = decodeSignature(response.Signature);
-    return { signature: toEthereumSignature(digest, r, s, key.publicKey), kmsLatencyMs };
+    const { signature, kmsLatencyMs } = await signDigest({ client: this.#client, keyId: this.keyId, key, digest, signal: this.#options.signal });
+    return { signature: Signature.from(signature), kmsLatencyMs };
   }
 
   async #resolveRequest(request: TransactionRequest, address: string): Promise<TransactionLike<string>> {
@@ -251,60 +204,5 @@ export class KmsSigner extends AbstractSigner {
     const address = await this.provider?.resolveName(name);
     if (!address) throw new SignerError(`Cannot resolve the ENS name ${name}: connect the signer to a provider.`);
     return address;
-  }
-}
-
-/**
- * Lets a request just sent reach its socket before CPU work that does not need its answer: the SDK's middleware
- * runs on promise callbacks, all of which run before a macrotask.
- */
-export function yieldToNetwork(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
-}
-
-/** The KMS key's address is not the pinned EXPECTED_ADDRESS. */
-export class AddressMismatchError extends SignerError {
-  override readonly name = 'AddressMismatchError';
-  constructor(keyId: string, readonly actual: string, readonly expected: string) {
-    super(
-      `KMS key ${keyId} has address ${actual}, but the signer is pinned to ${expected}; nothing was signed. ` +
-        'Point KMS_KEY_ID at the intended key, or correct EXPECTED_ADDRESS.',
-    );
-  }
-}
-
-/** The transaction names a `from` that is not the KMS key's address. */
-export class FromMismatchError extends SignerError {
-  override readonly name = 'FromMismatchError';
-  constructor(readonly from: string, readonly address: string) {
-    super(`The transaction's from (${from}) is not this signer's address (${address}); omit from or set it to ${address}.`);
-  }
-}
-
-/** The transaction is for a chain other than the one the signer is configured for. */
-export class ChainIdMismatchError extends SignerError {
-  override readonly name = 'ChainIdMismatchError';
-  constructor(readonly requested: bigint, readonly configured: bigint) {
-    super(`The transaction is for chain ${requested}, but this signer signs only for chain ${configured}; nothing was signed.`);
-  }
-}
-
-/** A transaction without a chain id would be replayable on every chain. */
-export class MissingChainIdError extends SignerError {
-  override readonly name = 'MissingChainIdError';
-  constructor(type: number) {
-    super(
-      type === 0
-        ? 'The legacy transaction has no chain id, so its signature would be valid on every chain; set chainId, or ask for replayProtection: false explicitly.'
-        : `A type ${type} transaction needs a non-zero chain id.`,
-    );
-  }
-}
-
-/** KMS DIGEST signing takes exactly 32 bytes. */
-export class InvalidDigestError extends SignerError {
-  override readonly name = 'InvalidDigestError';
-  constructor(length: number) {
-    super(`The digest to sign is ${length} bytes; it must be exactly 32 (a keccak256 hash).`);
   }
 }

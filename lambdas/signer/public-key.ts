@@ -1,5 +1,9 @@
 import asn1 from 'asn1.js';
-import { computeAddress, SigningKey, hexlify } from 'ethers';
+// noble, not ethers: the core is shared by the ethers signer and the viem account, and the viem entry must
+// not load ethers. These are the versions ethers v6 pins, so a bundle still carries one copy of each.
+import { secp256k1 } from '@noble/curves/secp256k1';
+import { keccak_256 } from '@noble/hashes/sha3';
+import { bytesToHex } from '@noble/hashes/utils';
 import { SignerError } from './errors';
 
 const ID_EC_PUBLIC_KEY = '1.2.840.10045.2.1'; // RFC 5480, section 2.1.1
@@ -51,14 +55,23 @@ export function publicKeyFromSpki(spki: Uint8Array): EthereumPublicKey {
   if (decoded.publicKey.unused !== 0 || point.length !== 65 || point[0] !== 0x04) {
     throw new InvalidPublicKeyError(`its point is ${point.length} bytes, not a 65-byte uncompressed point (0x04 || x || y)`);
   }
-  const publicKey = hexlify(point);
   try {
     // Rejects a point that is not on the curve: no signature could ever be checked against it.
-    SigningKey.computePublicKey(publicKey);
+    secp256k1.ProjectivePoint.fromHex(point).assertValidity();
   } catch (cause) {
     throw new InvalidPublicKeyError('its point is not on the secp256k1 curve', cause);
   }
-  return { publicKey, address: computeAddress(publicKey) };
+  return { publicKey: `0x${bytesToHex(point)}`, address: addressFromPoint(point) };
+}
+
+/** The EIP-55 checksummed address of an uncompressed point: the last 20 bytes of keccak256(x || y). */
+function addressFromPoint(point: Uint8Array): string {
+  const lower = bytesToHex(keccak_256(point.subarray(1)).subarray(-20));
+  const hash = bytesToHex(keccak_256(new TextEncoder().encode(lower)));
+  let address = '0x';
+  // EIP-55: a letter is upper case where the nibble of keccak256(lower-case hex) at its index is 8 or more.
+  for (let i = 0; i < lower.length; i++) address += parseInt(hash[i]!, 16) >= 8 ? lower[i]!.toUpperCase() : lower[i];
+  return address;
 }
 
 /** The public key KMS returned cannot be an Ethereum key. */

@@ -2,7 +2,6 @@
 import { secp256k1 } from '@noble/curves/secp256k1';
 import { invert, mod } from '@noble/curves/abstract/modular';
 import type { ProjPointType } from '@noble/curves/abstract/weierstrass';
-import { Signature, toBeHex } from 'ethers';
 import { SECP256K1_HALF_N, SECP256K1_N } from './curve';
 import { SignerError } from './errors';
 
@@ -14,15 +13,30 @@ export function normalizeS(s: bigint): bigint {
 }
 
 /**
+ * A recoverable secp256k1 signature as Ethereum carries it: 32-byte r and low s as hex, and the recovery
+ * parity. Plain data, so that the ethers signer (`Signature.from`) and the viem account both take it as is.
+ */
+export interface RecoverableSignature {
+  readonly r: `0x${string}`;
+  readonly s: `0x${string}`;
+  readonly yParity: 0 | 1;
+}
+
+/**
  * Builds the Ethereum signature for (r, s) over a 32-byte digest: s is normalised to low-s, then the
  * recovery parity is derived from the expected public key. Fails closed: a signature that does not
  * verify against that key, or whose R point ethers could not recover from, is never returned.
  */
-export function toEthereumSignature(digest: string, r: bigint, s: bigint, expectedPublicKey: string): Signature {
+export function toEthereumSignature(digest: string, r: bigint, s: bigint, expectedPublicKey: string): RecoverableSignature {
   const low = normalizeS(s);
   const yParity = recoveryParity(digest, r, low, expectedPublicKey);
   if (yParity === undefined) throw new SignatureRecoveryError(digest);
-  return Signature.from({ r: toBeHex(r, 32), s: toBeHex(low, 32), yParity });
+  return { r: toWord(r), s: toWord(low), yParity };
+}
+
+/** A 256-bit value as 0x-prefixed hex of exactly 32 bytes (DER drops the leading zeros that Ethereum keeps). */
+function toWord(value: bigint): `0x${string}` {
+  return `0x${value.toString(16).padStart(64, '0')}`;
 }
 
 /**

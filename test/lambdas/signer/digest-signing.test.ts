@@ -1,0 +1,39 @@
+import { KMSClient, SignCommand } from '@aws-sdk/client-kms';
+import { recoverAddress } from 'ethers';
+import { InvalidDigestError, signDigest } from '../../../lambdas/signer/digest-signing';
+import { fetchKmsKey } from '../../../lambdas/signer/kms-key';
+import { KNOWN_KEYS } from '../../fixtures/known-keys';
+import { mockKms } from '../../helpers/kms-mock';
+
+const KEY = KNOWN_KEYS[0];
+
+describe('signDigest', () => {
+  afterEach(() => jest.restoreAllMocks());
+
+  async function request(digest: string) {
+    const client = new KMSClient({ region: 'us-east-1' });
+    return { client, keyId: 'alias/eth-signer', key: await fetchKmsKey(client, 'alias/eth-signer'), digest };
+  }
+
+  it('returns plain r, s (32 bytes each, low s) and the parity that recovers to the key, with the KMS latency', async () => {
+    mockKms(KEY.privateKey, 'high-s');
+    const digest = `0x${'5a'.repeat(32)}`;
+    const { signature, kmsLatencyMs } = await signDigest(await request(digest));
+    expect(signature.r).toMatch(/^0x[0-9a-f]{64}$/);
+    expect(BigInt(signature.s) <= 0x7fffffffffffffffffffffffffffffff5d576e7357a4501ddfe92f46681b20a0n).toBe(true);
+    expect(recoverAddress(digest, signature)).toBe(KEY.address);
+    expect(kmsLatencyMs).toBeGreaterThanOrEqual(0);
+  });
+
+  it.each([
+    ['not hex', 'hello', 'The digest to sign is not 0x-prefixed hex; it must be exactly 32 bytes (a keccak256 hash).'],
+    ['odd-length hex', `0x${'a'.repeat(63)}`, 'The digest to sign is not 0x-prefixed hex; it must be exactly 32 bytes (a keccak256 hash).'],
+    ['20 bytes', `0x${'ab'.repeat(20)}`, 'The digest to sign is 20 bytes; it must be exactly 32 (a keccak256 hash).'],
+  ])('refuses a digest that is %s, without calling KMS Sign', async (_case, digest, message) => {
+    const kms = mockKms(KEY.privateKey);
+    const signing = signDigest(await request(digest));
+    await expect(signing).rejects.toThrow(InvalidDigestError);
+    await expect(signing).rejects.toThrow(message);
+    expect(kms.commandCalls(SignCommand)).toHaveLength(0);
+  });
+});
