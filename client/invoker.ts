@@ -69,7 +69,8 @@ export class LambdaInvoker {
   private async attempt(payload: string, signal: AbortSignal, timeoutMs: number): Promise<{ value: unknown } | LambdaSignerError> {
     let response;
     try {
-      response = await this.client.send(new InvokeCommand({ FunctionName: this.functionName, Payload: new TextEncoder().encode(payload) }), { abortSignal: signal });
+      // The SDK ends the HTTP request on abort; the race also ends the wait where a request handler does not.
+      response = await untilAborted(this.client.send(new InvokeCommand({ FunctionName: this.functionName, Payload: new TextEncoder().encode(payload) }), { abortSignal: signal }), signal);
     } catch (cause) {
       if (signal.aborted) throw this.timeout(timeoutMs, signal, cause);
       throw invokeError(this.functionName, cause);
@@ -84,13 +85,25 @@ export class LambdaInvoker {
   }
 
   private timeout(timeoutMs: number, signal: AbortSignal, cause: unknown, last?: LambdaSignerError): LambdaTimeoutError {
-    const reason = signal.reason instanceof Error && signal.reason.name === 'TimeoutError' ? `no answer within ${timeoutMs} ms` : 'the caller aborted';
+    // DOMException is not an Error subclass in every realm: read the name only.
+    const timedOut = (signal.reason as { name?: unknown } | undefined)?.name === 'TimeoutError';
+    const reason = timedOut ? `no answer within ${timeoutMs} ms` : 'the caller aborted';
     return new LambdaTimeoutError(
       `${this.functionName}: ${reason}${last ? ` (after ${last.name}: ${last.message.slice(0, 300)})` : ''}. The Lambda may still sign: a retry with the same idempotencyKey returns that signature instead of a second one.`,
       undefined,
       { cause: last ?? cause },
     );
   }
+}
+
+/** Settles as `promise` does, or rejects with the signal's reason as soon as it aborts. */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    if (signal.aborted) return onAbort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
 }
 
 /** The Invoke API's own errors: the function is missing, the caller may not invoke it, Lambda throttled, the network failed. */
