@@ -100,7 +100,7 @@ ${Object.entries(exports).filter(([, value]) => value !== undefined).map(([name,
 
 Then, for example, from this repository:
   npm run invoke -- examples/events/status.json --function legacy
-  aws lambda invoke --function-name ${signerFunctionName('eip1559')} --payload fileb://examples/events/status.json /dev/stdout
+  aws lambda invoke --function-name ${signerFunctionName('eip1559')} --payload fileb://examples/events/status.json /tmp/status-response.json && cat /tmp/status-response.json
   npx cast wallet address --aws
   npx cast send --aws ${DEV_ACCOUNTS[1].address} --value 0.1ether
   aws kms get-public-key --key-id $KMS_KEY_ID --endpoint-url $AWS_ENDPOINT_URL_KMS
