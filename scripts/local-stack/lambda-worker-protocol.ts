@@ -5,7 +5,7 @@ export interface WorkerRequest {
   readonly id: number;
   readonly event: unknown;
   readonly requestId: string;
-  /** What the function's timeout leaves of the invocation, in ms: the context's getRemainingTimeInMillis counts down from it. */
+  /** The function's timeout in ms: the context's getRemainingTimeInMillis counts down from it once the handler starts. */
   readonly remainingMs: number;
 }
 
@@ -16,5 +16,8 @@ export interface RuntimeError {
   readonly trace: readonly string[];
 }
 
-/** A worker's answer: the JSON payload, or the error the handler threw. */
-export type WorkerReply = { readonly id: number; readonly ok: true; readonly payload: string } | { readonly id: number; readonly ok: false; readonly error: RuntimeError };
+/** A worker's answer: the handler started (the bundle is loaded: the timeout starts now), its JSON payload, or the error it threw. */
+export type WorkerReply =
+  | { readonly id: number; readonly started: true }
+  | { readonly id: number; readonly ok: true; readonly payload: string }
+  | { readonly id: number; readonly ok: false; readonly error: RuntimeError };

@@ -30,6 +30,8 @@ process.on('message', (message: WorkerRequest) => {
 async function invoke({ id, event, requestId, remainingMs }: WorkerRequest): Promise<WorkerReply> {
   try {
     const handler = await loadHandler();
+    // As on Lambda, the invocation's timeout runs from here: loading the bundle is the init phase.
+    process.send?.({ id, started: true } satisfies WorkerReply);
     const result = await handler(event, lambdaContext(functionName, remainingMs, requestId));
     // The Node.js runtime answers JSON.stringify of the result; undefined becomes null.
     return { id, ok: true, payload: JSON.stringify(result ?? null) };

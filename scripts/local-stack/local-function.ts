@@ -12,7 +12,7 @@ export interface LocalFunctionOptions {
   readonly bundle: string;
   /** The function's environment variables (nothing else from this process's environment reaches it but PATH). */
   readonly environment: Readonly<Record<string, string>>;
-  /** The function's timeout, as in the Lambda configuration (default 10 s, as infra/signer-function.ts). */
+  /** The function's timeout, from the handler's start, as in the Lambda configuration (default 10 s, as infra/signer-function.ts). */
   readonly timeoutMs?: number;
   /** Where the function's own logs go: this process's stdout and stderr, or nowhere. */
   readonly logs?: 'inherit' | 'ignore';
@@ -20,6 +20,9 @@ export interface LocalFunctionOptions {
 
 /** What an invocation produced: the payload, or the error Lambda reports with X-Amz-Function-Error. */
 export type InvocationResult = { readonly ok: true; readonly payload: string } | { readonly ok: false; readonly error: RuntimeError };
+
+// Lambda's limit for the init phase (loading the bundle), apart from the function's timeout.
+const INIT_TIMEOUT_MS = 10_000;
 
 // The worker is TypeScript: run it with tsx's loader, found from the repository root as npm scripts are.
 const WORKER = resolve('scripts/local-stack/lambda-worker.ts');
@@ -30,7 +33,7 @@ export class LocalFunction {
   readonly timeoutMs: number;
   private worker: ChildProcess | undefined;
   private nextId = 1;
-  private readonly pending = new Map<number, { readonly worker: ChildProcess; readonly settle: (result: InvocationResult) => void }>();
+  private readonly pending = new Map<number, { readonly worker: ChildProcess; readonly started: () => void; readonly settle: (result: InvocationResult) => void }>();
 
   constructor(private readonly options: LocalFunctionOptions) {
     this.name = options.name;
@@ -42,13 +45,19 @@ export class LocalFunction {
     const worker = this.ensureWorker();
     const id = this.nextId++;
     return new Promise<InvocationResult>((settle) => {
-      const timer = setTimeout(() => {
-        // Lambda stops a timed-out invocation by resetting its execution environment: so does this.
-        this.finish(id, { ok: false, error: { errorType: 'Sandbox.Timedout', errorMessage: `RequestId: ${requestId} Error: Task timed out after ${(this.timeoutMs / 1000).toFixed(2)} seconds`, trace: [] } });
+      // Lambda stops a timed-out invocation (or init) by resetting its execution environment: so does this.
+      const expire = (what: string, ms: number) => () => {
+        this.finish(id, { ok: false, error: { errorType: 'Sandbox.Timedout', errorMessage: `RequestId: ${requestId} Error: ${what} timed out after ${(ms / 1000).toFixed(2)} seconds`, trace: [] } });
         this.reset(worker);
-      }, this.timeoutMs);
+      };
+      // Until the handler starts, the bundle is loading: Lambda's init phase, with its own 10 s limit.
+      let timer = setTimeout(expire('Init', INIT_TIMEOUT_MS), INIT_TIMEOUT_MS);
       this.pending.set(id, {
         worker,
+        started: () => {
+          clearTimeout(timer);
+          timer = setTimeout(expire('Task', this.timeoutMs), this.timeoutMs);
+        },
         settle: (result) => {
           clearTimeout(timer);
           settle(result);
@@ -84,7 +93,15 @@ export class LocalFunction {
       stdio: logs === 'inherit' ? ['ignore', 'inherit', 'inherit', 'ipc'] : ['ignore', 'ignore', 'ignore', 'ipc'],
       serialization: 'json',
     });
-    worker.on('message', (reply: WorkerReply) => this.finish(reply.id, reply.ok ? { ok: true, payload: reply.payload } : { ok: false, error: reply.error }));
+    worker.on('message', (reply: WorkerReply) => {
+      if ('started' in reply) this.pending.get(reply.id)?.started();
+      else this.finish(reply.id, reply.ok ? { ok: true, payload: reply.payload } : { ok: false, error: reply.error });
+    });
+    // A worker that cannot start (tsx missing) or whose IPC channel closed under a send fails its invocations, not this process.
+    worker.on('error', (error) => {
+      this.reset(worker);
+      this.failPending(worker, `the function's process failed: ${error.message}`);
+    });
     worker.once('exit', (code, signal) => {
       if (this.worker === worker) this.worker = undefined;
       this.failPending(worker, `the function's process exited (${signal ?? `code ${code}`}) before answering`);

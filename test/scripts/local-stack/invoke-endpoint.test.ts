@@ -30,7 +30,7 @@ beforeAll(async () => {
   writeFileSync(join(dir, 'index.mjs'), BUNDLE);
   endpoint = await startInvokeEndpoint([
     new LocalFunction({ name: 'fn-a', bundle: join(dir, 'index.mjs'), environment: { WHO: 'a' }, logs: 'ignore' }),
-    new LocalFunction({ name: 'fn-b', bundle: join(dir, 'index.mjs'), environment: { WHO: 'b' }, logs: 'ignore', timeoutMs: 1000 }),
+    new LocalFunction({ name: 'fn-b', bundle: join(dir, 'index.mjs'), environment: { WHO: 'b' }, logs: 'ignore', timeoutMs: 2000 }),
   ]);
   client = new LambdaClient({ endpoint: endpoint.url, region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'y' }, maxAttempts: 1 });
 });
@@ -107,11 +107,11 @@ describe('the local Invoke endpoint', () => {
     expect((await invoke('fn-a', {}, { InvocationType: 'DryRun' })).StatusCode).toBe(204);
   });
 
-  it('ends an invocation at the function\'s timeout with Sandbox.Timedout, and starts a fresh process for the next', async () => {
+  it('ends an invocation at the function\'s timeout (counted from the handler\'s start) with Sandbox.Timedout, and starts a fresh process for the next', async () => {
     const before = await invoke('fn-b', {});
     const timedOut = await invoke('fn-b', { hang: true });
     expect(timedOut).toMatchObject({ StatusCode: 200, FunctionError: 'Unhandled' });
-    expect(timedOut.body).toMatchObject({ errorType: 'Sandbox.Timedout', errorMessage: expect.stringMatching(/Task timed out after 1\.00 seconds/) });
+    expect(timedOut.body).toMatchObject({ errorType: 'Sandbox.Timedout', errorMessage: expect.stringMatching(/Task timed out after 2\.00 seconds/) });
     const after = await invoke('fn-b', {});
     expect(after.body?.pid).not.toBe(before.body?.pid);
     expect(after.body).toMatchObject({ count: 1 });
