@@ -8,7 +8,7 @@ import { LambdaClient } from '@aws-sdk/client-lambda';
 import { parseEther, Transaction, verifyAuthorization, verifyMessage, verifyTypedData, Wallet } from 'ethers';
 import { createPublicClient, createWalletClient, http, parseEther as viemParseEther } from 'viem';
 import { foundry } from 'viem/chains';
-import { InvalidRequestError, LambdaInvokeError, LambdaSigner, lambdaAccount, PolicyDeniedError, SpendingLimitExceededError } from '../../client';
+import { InvalidRequestError, KmsUnavailableError, LambdaInvokeError, LambdaSigner, lambdaAccount, PolicyDeniedError, SpendingLimitExceededError } from '../../client';
 import { DEV_ACCOUNTS, waitForReceipt } from '../../scripts/local-chain';
 import type { LocalInvokeEndpoint } from '../../scripts/local-stack/invoke-endpoint';
 import { signerFunctionName, startSignerFunctions } from '../../scripts/local-stack/signer-functions';
@@ -111,6 +111,20 @@ describe('LambdaSigner against the local Invoke endpoint', () => {
     expect(verifyTypedData(MAIL.domain, MAIL.types, MAIL.value, await signer.signTypedData(MAIL.domain, MAIL.types, MAIL.value))).toBe(address);
     const authorization = await signer.authorize({ address: RECIPIENT, nonce: 5, chainId: 31337n });
     expect(verifyAuthorization(authorization, authorization.signature)).toBe(address);
+  });
+
+  it('receives a KMS outage as KmsUnavailableError (nothing signed), and signs once KMS answers again', async () => {
+    const signer = new LambdaSigner({ functionName: signerFunctionName('eip1559'), client, retries: 0 }, stack.anvil.provider);
+    const tx = { to: RECIPIENT, value: parseEther('0.001'), nonce: 3000, gasLimit: 21000n, chainId: 31337n, maxFeePerGas: 10n ** 10n, maxPriorityFeePerGas: 10n ** 9n };
+    stack.kms.faults.set({ internalError: 100 });
+    try {
+      const error = await rejectionOf(signer.signTransaction(tx, { idempotencyKey: 'e2e-kms-outage' }));
+      expect(error).toBeInstanceOf(KmsUnavailableError);
+      expect(error.message).toMatch(/^The call to kms:Sign failed .*Nothing was signed; retry\./);
+    } finally {
+      stack.kms.faults.reset();
+    }
+    expect(Transaction.from(await signer.signTransaction(tx, { idempotencyKey: 'e2e-kms-outage' })).from).toBe(address);
   });
 
   it('reports a function the endpoint does not serve as LambdaInvokeError (ResourceNotFoundException)', async () => {
