@@ -19,6 +19,12 @@ export interface LambdaInvokerOptions {
   readonly retries?: number;
   /** Ends every call of this signer (e.g. at shutdown). */
   readonly signal?: AbortSignal;
+  /**
+   * The idempotencyKey of a sign request when the call gives none (ethers' sendTransaction, viem's account),
+   * from the transaction as sent (integers as decimal strings); default a new UUID per call. A key derived
+   * from what identifies the payment in your system (a job id) makes a retry after a restart safe.
+   */
+  readonly idempotencyKeyFor?: (transaction: Readonly<Record<string, unknown>>) => string;
 }
 
 /** Per call: a tighter timeout or the caller's own AbortSignal. */

@@ -42,7 +42,8 @@ export async function lambdaAccount(options: LambdaAccountOptions, callOptions?:
         throw new InvalidRequestError("this chain has its own transaction serializer, but the signer Lambda serializes standard Ethereum transactions only; use a chain without custom serializers");
       }
       const sent = toEventTransaction(fromViemTransaction(transaction));
-      const response = await invoker.call({ operation: 'sign', transaction: sent, idempotencyKey: crypto.randomUUID() });
+      const idempotencyKey = options.idempotencyKeyFor?.(sent) ?? crypto.randomUUID();
+      const response = await invoker.call({ operation: 'sign', transaction: sent, idempotencyKey });
       return verifySignedTransaction(response, sent, address) as Hex;
     },
 

@@ -35,7 +35,7 @@ export interface LambdaSignerOptions extends LambdaInvokerOptions {
   readonly kind?: SignerKind;
 }
 
-/** Per signTransaction call: the idempotency key (default a new UUID per call, kept across its retries), timeout, signal. */
+/** Per signTransaction call: the idempotency key (default idempotencyKeyFor, else a new UUID per call; kept across its retries), timeout, signal. */
 export interface SignTransactionOptions extends CallOptions {
   /** A retry of the same request with the same key gets the first signature back, counted once against the limits. */
   readonly idempotencyKey?: string;
@@ -99,7 +99,7 @@ export class LambdaSigner extends AbstractSigner {
     });
     if (from != null && getAddress(from) !== address) throw new InvalidRequestError(`transaction.from is ${from}, but this signer's address is ${address}`);
     const transaction = toEventTransaction({ ...tx, to: to ?? null, from: null });
-    const idempotencyKey = options.idempotencyKey ?? crypto.randomUUID();
+    const idempotencyKey = options.idempotencyKey ?? this.options.idempotencyKeyFor?.(transaction) ?? crypto.randomUUID();
     const response = await this.invoker.call({ operation: 'sign', transaction, idempotencyKey }, options);
     return verifySignedTransaction(response, transaction, address);
   }

@@ -31,6 +31,17 @@ describe('lambdaAccount', () => {
     expect(lambda.events[1]).toMatchObject({ operation: 'sign', transaction: { type: 2, gasLimit: '21000', value: '10000000000000000', nonce: 7 }, idempotencyKey: expect.any(String) });
   });
 
+  it('takes the idempotencyKey from idempotencyKeyFor, else a new one per transaction', async () => {
+    const keyed = await lambdaAccount({ functionName: 'eth-signer-eip1559', client: lambda.client, idempotencyKeyFor: (transaction) => `payout-${String(transaction.nonce)}` });
+    await keyed.signTransaction(TX);
+    const plain = await account();
+    await plain.signTransaction(TX);
+    await plain.signTransaction(TX);
+    const keys = lambda.events.filter((event) => event.operation === 'sign').map((event) => event.idempotencyKey);
+    expect(keys[0]).toBe('payout-7');
+    expect(keys[1]).not.toBe(keys[2]);
+  });
+
   it('refuses a chain\'s own serializer: the Lambda serializes standard transactions only', async () => {
     const a = await account();
     await expect(a.signTransaction(TX, { serializer: serializeTransaction })).rejects.toBeInstanceOf(InvalidRequestError);

@@ -67,6 +67,13 @@ describe('LambdaSigner', () => {
       expect(keys[2]).toBe('payout-42');
     });
 
+    it('takes the idempotencyKey from idempotencyKeyFor when the call gives none (as sendTransaction does)', async () => {
+      const s = signer({ idempotencyKeyFor: (transaction) => `job-17-nonce-${String(transaction.nonce)}` });
+      await s.signTransaction(TX);
+      await s.signTransaction(TX, { idempotencyKey: 'explicit' });
+      expect(lambda.events.filter((event) => event.operation === 'sign').map((event) => event.idempotencyKey)).toEqual(['job-17-nonce-7', 'explicit']);
+    });
+
     it('retries a retryable Lambda error with the same event, so the same idempotencyKey', async () => {
       const s = signer();
       await s.getAddress();
