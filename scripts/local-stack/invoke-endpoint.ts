@@ -60,7 +60,12 @@ async function handle(functions: ReadonlyMap<string, LocalFunction>, request: In
     request.resume();
     return serviceError(response, 404, 'UnknownOperationException', 'Message', `${request.method} ${url.pathname.slice(0, 200)} is not an operation of this local endpoint: it serves Invoke only (POST /2015-03-31/functions/{FunctionName}/invocations)`, requestId);
   }
-  const reference = decodeURIComponent(match[1] ?? '');
+  let reference: string;
+  try {
+    reference = decodeURIComponent(match[1] ?? '');
+  } catch {
+    reference = match[1] ?? ''; // a malformed %-escape names no function: answered as not found below
+  }
   const parsed = FUNCTION_REFERENCE.exec(reference);
   const qualifier = parsed?.[2] ?? url.searchParams.get('Qualifier') ?? undefined;
   const fn = parsed?.[1] === undefined ? undefined : functions.get(parsed[1]);

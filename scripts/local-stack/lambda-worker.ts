@@ -26,6 +26,8 @@ function loadHandler(): Promise<Handler> {
 process.on('message', (message: WorkerRequest) => {
   void invoke(message).then((reply) => process.send?.(reply));
 });
+// The endpoint is gone (stopped, or crashed): an execution environment without its service leaves nothing behind.
+process.on('disconnect', () => process.exit(0));
 
 async function invoke({ id, event, requestId, remainingMs }: WorkerRequest): Promise<WorkerReply> {
   try {

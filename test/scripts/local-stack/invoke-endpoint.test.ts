@@ -88,6 +88,12 @@ describe('the local Invoke endpoint', () => {
     }
   });
 
+  it('answers ResourceNotFoundException to a function name with a malformed %-escape', async () => {
+    const response = await post('/2015-03-31/functions/fn-%E0%A4%A/invocations', '{}');
+    expect(response.status).toBe(404);
+    expect(response.headers.get('x-amzn-errortype')).toBe('ResourceNotFoundException');
+  });
+
   it('answers InvalidRequestContentException (400) to a body that is not JSON, and passes {} for an empty one', async () => {
     const bad = await post('/2015-03-31/functions/fn-a/invocations', '{"operation":');
     expect(bad.status).toBe(400);
