@@ -21,8 +21,9 @@ export interface LocalFunctionOptions {
 /** What an invocation produced: the payload, or the error Lambda reports with X-Amz-Function-Error. */
 export type InvocationResult = { readonly ok: true; readonly payload: string } | { readonly ok: false; readonly error: RuntimeError };
 
-// Lambda's limit for the init phase (loading the bundle), apart from the function's timeout.
-const INIT_TIMEOUT_MS = 10_000;
+// The limit for the init phase, apart from the function's timeout: Lambda allows 10 s to load the bundle; here
+// the worker's own start (node, tsx) counts too, on a machine that may be busy, so 30 s.
+const INIT_TIMEOUT_MS = 30_000;
 
 // The worker is TypeScript: run it with tsx's loader, found from the repository root as npm scripts are.
 const WORKER = resolve('scripts/local-stack/lambda-worker.ts');
@@ -50,7 +51,7 @@ export class LocalFunction {
         this.finish(id, { ok: false, error: { errorType: 'Sandbox.Timedout', errorMessage: `RequestId: ${requestId} Error: ${what} timed out after ${(ms / 1000).toFixed(2)} seconds`, trace: [] } });
         this.reset(worker);
       };
-      // Until the handler starts, the bundle is loading: Lambda's init phase, with its own 10 s limit.
+      // Until the handler starts, the worker is starting and loading the bundle: the init phase, with its own limit.
       let timer = setTimeout(expire('Init', INIT_TIMEOUT_MS), INIT_TIMEOUT_MS);
       this.pending.set(id, {
         worker,
