@@ -1,3 +1,5 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import {
   errorFromFunctionError,
   InvalidRequestError,
@@ -9,6 +11,16 @@ import {
   SigningInProgressError,
   SpendingLimitExceededError,
 } from '../../client';
+
+// Every error name the Lambdas can answer with, read from their sources: a new one must be classified here.
+function lambdaErrorNames(): string[] {
+  const files = readdirSync(resolve('lambdas'), { recursive: true, encoding: 'utf8' }).filter((file) => file.endsWith('.ts'));
+  return [...new Set(files.flatMap((file) => [...readFileSync(join('lambdas', file), 'utf8').matchAll(/override readonly name = '(\w+)'/g)].map((match) => match[1] as string)))].sort();
+}
+// Errors that mean a bug or a broken KMS answer: SignerFunctionError keeps their type, and none is a caller's decision to make.
+const UNCLASSIFIED = ['InternalSignerError', 'InvalidSpendingLimitError', 'InvalidDigestError', 'InvalidDerSignatureError', 'SignatureRecoveryError'];
+// Not SignerErrors: they never reach a caller (the handler answers InternalSignerError, or a KMS error, instead).
+const INTERNAL = ['InvocationBudgetExhausted'];
 
 const payload = (errorType: unknown, errorMessage: unknown = 'what to do') => JSON.stringify({ errorType, errorMessage, trace: [`${String(errorType)}: ${String(errorMessage)}`] });
 
@@ -32,6 +44,13 @@ describe('errorFromFunctionError', () => {
     for (const type of ['PolicyDeniedError', 'SpendingLimitExceededError', 'InvalidRequestError', 'KmsUnavailableError']) {
       expect(errorFromFunctionError(payload(type), 'Unhandled').name).toBe(type);
     }
+  });
+
+  it('classifies every error the Lambdas throw (read from lambdas/), but for the few that mean a bug', () => {
+    const names = lambdaErrorNames();
+    expect(names).toEqual(expect.arrayContaining(['PolicyDeniedError', 'SpendingLimitExceededError', 'KmsUnavailableError']));
+    const generic = names.filter((name) => !INTERNAL.includes(name) && errorFromFunctionError(payload(name), 'Unhandled') instanceof SignerFunctionError);
+    expect(generic.sort()).toEqual([...UNCLASSIFIED].sort());
   });
 
   it('reports an unknown error type as SignerFunctionError carrying that type', () => {
