@@ -17,18 +17,18 @@ Starts the local KMS, anvil, a local S3 (s3rver), a local DynamoDB (dynalite) wi
 signer Lambdas (the bundles of npm run build) behind the Lambda Invoke API, all on 127.0.0.1; creates a funded
 secp256k1 key, prints the environment to paste into another shell, and keeps everything up until Ctrl-C.
 
-  --kms-port PORT    local KMS port (default 0: a free port each run)
-  --anvil-port PORT  anvil JSON-RPC port (default 0: a free port each run)
-  --s3-port PORT     local S3 port (default 0: a free port each run)
+  --kms-port PORT       local KMS port (default 0: a free port each run)
+  --anvil-port PORT     anvil JSON-RPC port (default 0: a free port each run)
+  --s3-port PORT        local S3 port (default 0: a free port each run)
   --dynamodb-port PORT  local DynamoDB port (default 0: a free port each run)
-  --lambda-port PORT the Lambda Invoke endpoint's port (default 0: a free port each run)
-  --policy FILE      the signing policy of the local Lambdas (default ${DEFAULT_POLICY});
-                     its spending limits are counted in the local policy table
-  --data-dir DIR     keep KMS keys (DIR/state.json, private keys in the clear) and S3 objects (DIR/s3)
-                     across runs; without it, all is gone at Ctrl-C. The chain and the policy table are
-                     always fresh.
-  --bucket NAME      the S3 bucket to create for backups (default ${DEFAULT_BUCKET})
-  --help             this text
+  --lambda-port PORT    the Lambda Invoke endpoint's port (default 0: a free port each run)
+  --policy FILE         the signing policy of the local Lambdas (default ${DEFAULT_POLICY});
+                        its spending limits are counted in the local policy table
+  --data-dir DIR        keep KMS keys (DIR/state.json, private keys in the clear) and S3 objects (DIR/s3)
+                        across runs; without it, all is gone at Ctrl-C. The chain and the policy table are
+                        always fresh.
+  --bucket NAME         the S3 bucket to create for backups (default ${DEFAULT_BUCKET})
+  --help                this text
 `;
 
 await runLocalCommand(USAGE, async () => {
