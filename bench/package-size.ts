@@ -17,11 +17,11 @@ const MIB = 1024 * 1024;
  */
 export const BUDGETS = {
   /** The packed tarball (.tgz). */
-  tarball: 64 * KIB,
+  tarball: 96 * KIB,
   /** `npm install kms-eth-signer` without its optional peers (ethers, viem): the package and its dependencies. */
   install: 12 * MIB,
   /** Per entry: the packages the entry loads (its imports' closure), with the optional peer it needs. */
-  entries: { '.': 32 * MIB, './viem': 64 * MIB } as Record<string, number>,
+  entries: { '.': 32 * MIB, './viem': 64 * MIB, './client': 40 * MIB } as Record<string, number>,
 };
 
 interface Manifest {

@@ -198,7 +198,7 @@ async function start(client?: KMSClient, spendingStore?: SpendingReserver, injec
   const policyState = injectedState ?? (await loadPolicyState());
   const gate = new PolicyGate(policy, spendingStore ?? policyState?.store);
   if (gate.hasLimits && !spendingStore && !policyState?.store) {
-    throw new ConfigurationError([`the signing policy ${file.slice(0, 200)} declares spending limits, but this function has no spending-limit store to count them, so it would sign without counting: configure the store, or remove the limits`]);
+    throw new ConfigurationError([`the signing policy ${file.slice(0, 200)} declares spending limits, but POLICY_TABLE_NAME is not set, so this function has no spending-limit store to count them and would sign without counting: set POLICY_TABLE_NAME to the policy table (infra/policy-table.ts; \`npm run local\` prints a local one), or remove the limits`]);
   }
   if (policy.unrestrictedAllowRules.length > 0) {
     // policyRuleIds: the allow rules with no condition on recipient, value or data (any transfer or call).

@@ -1,10 +1,7 @@
 // A real DynamoDB wire protocol (dynalite, in memory) on a free loopback port, with the policy table created,
 // for tests of code that keeps state in DynamoDB through the real AWS SDK.
-import type { AddressInfo } from 'node:net';
-import type { Server } from 'node:http';
-import { type AttributeValue, CreateTableCommand, DynamoDBClient, QueryCommand, waitUntilTableExists } from '@aws-sdk/client-dynamodb';
-import dynalite from 'dynalite';
-import { POLICY_TABLE_KEYS } from '../../lambdas/policy-state/spending-store';
+import { type AttributeValue, DynamoDBClient, QueryCommand } from '@aws-sdk/client-dynamodb';
+import { DYNALITE_CREDENTIALS, startLocalDynamoDbServer } from '../../scripts/local-stack/dynamodb';
 
 /** A running dynalite with the policy table, and an SDK client pointed at it. */
 export interface LocalDynamoDb {
@@ -17,38 +14,17 @@ export interface LocalDynamoDb {
   close(): Promise<void>;
 }
 
-const CREDENTIALS = { accessKeyId: 'DYNALITE', secretAccessKey: 'DYNALITE' };
-
 /** Starts dynalite on a free loopback port and creates the policy table (pk/sk strings, as infra/policy-table.ts). */
 export async function startLocalDynamoDb({ tableName = 'policy-state' }: { tableName?: string } = {}): Promise<LocalDynamoDb> {
-  const server: Server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const server = await startLocalDynamoDbServer({ tableName });
+  const { endpoint } = server;
   const clients: DynamoDBClient[] = [];
   const newClient = (config: ConstructorParameters<typeof DynamoDBClient>[0] = {}) => {
-    const client = new DynamoDBClient({ endpoint, region: 'us-east-1', credentials: CREDENTIALS, maxAttempts: 1, ...config });
+    const client = new DynamoDBClient({ endpoint, region: 'us-east-1', credentials: DYNALITE_CREDENTIALS, maxAttempts: 1, ...config });
     clients.push(client);
     return client;
   };
   const client = newClient();
-  await client.send(
-    new CreateTableCommand({
-      TableName: tableName,
-      BillingMode: 'PAY_PER_REQUEST',
-      AttributeDefinitions: [
-        { AttributeName: POLICY_TABLE_KEYS.partitionKey, AttributeType: 'S' },
-        { AttributeName: POLICY_TABLE_KEYS.sortKey, AttributeType: 'S' },
-      ],
-      KeySchema: [
-        { AttributeName: POLICY_TABLE_KEYS.partitionKey, KeyType: 'HASH' },
-        { AttributeName: POLICY_TABLE_KEYS.sortKey, KeyType: 'RANGE' },
-      ],
-    }),
-  );
-  await waitUntilTableExists({ client, maxWaitTime: 10, minDelay: 0.05 as number }, { TableName: tableName });
   let closed = false;
   return {
     endpoint,
@@ -59,8 +35,7 @@ export async function startLocalDynamoDb({ tableName = 'policy-state' }: { table
       if (closed) return;
       closed = true;
       for (const c of clients) c.destroy();
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await server.close();
     },
   };
 }

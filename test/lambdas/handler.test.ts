@@ -315,7 +315,7 @@ describe('signer handler', () => {
       ['no policy', '', /SIGNING_POLICY_FILE is not set: .*cdk deploy -c policyFile=.*examples\/policies/],
       ['a missing file', join(dir, 'nope.json'), /cannot be read \(ENOENT\)/],
       ['an invalid policy', policyFile('bad.json', { version: 1, rules: [{ id: 'r', effect: 'allow', maxValue: '1 eth' }] }), /is not a valid signing policy, so nothing will be signed: .*\$\.rules\[0\]\.maxValue/],
-      ['limits without a spending store', policyFile('limits.json', { version: 1, limits: [{ name: 'daily', window: '24h', maxCount: 5 }], rules: [{ id: 'r', effect: 'allow' }] }), /declares spending limits, but this function has no spending-limit store/],
+      ['limits without a spending store', policyFile('limits.json', { version: 1, limits: [{ name: 'daily', window: '24h', maxCount: 5 }], rules: [{ id: 'r', effect: 'allow' }] }), /declares spending limits, but POLICY_TABLE_NAME is not set, so this function has no spending-limit store to count them/],
     ])('fails closed with ConfigurationError and no KMS Sign with %s', async (_label, file, message) => {
       const kms = mockKms(KEY.privateKey);
       const failure = withEnv(env(file), () => newHandler()({ operation: 'sign', transaction }, context));

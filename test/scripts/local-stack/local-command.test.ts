@@ -1,4 +1,4 @@
-// npm run local and npm run kms as a user runs them: the printed environment redirects only KMS and S3,
+// npm run local and npm run kms as a user runs them: the printed environment redirects only KMS, S3, DynamoDB and Lambda,
 // every printed command runs as printed in a fresh shell, backups go to the local S3 as docs/backup.md says,
 // ports can be chosen, and mistakes give one line, not a stack trace.
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
@@ -59,14 +59,29 @@ describe('npm run local', () => {
     if (home) rmSync(home, { recursive: true, force: true });
   });
 
-  it('exports only service-specific endpoints (KMS, S3) and credentials the local S3 accepts (items 13, 15)', () => {
-    expect(Object.keys(exports)).toEqual(expect.arrayContaining(['AWS_ENDPOINT_URL_KMS', 'AWS_ENDPOINT_URL_S3', 'AWS_REGION', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'KMS_KEY_ID']));
+  it('exports only service-specific endpoints (KMS, S3, DynamoDB, Lambda) and credentials the local S3 accepts (items 13, 15)', () => {
+    expect(Object.keys(exports)).toEqual(
+      expect.arrayContaining(['AWS_ENDPOINT_URL_KMS', 'AWS_ENDPOINT_URL_S3', 'AWS_ENDPOINT_URL_DYNAMODB', 'AWS_ENDPOINT_URL_LAMBDA', 'POLICY_TABLE_NAME', 'AWS_REGION', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'KMS_KEY_ID']),
+    );
     expect(exports).not.toHaveProperty('AWS_ENDPOINT_URL');
   });
 
   it('docs/local-kms.md names every variable it exports (issue 28 item 5)', () => {
     const section = readFileSync(join(REPO_ROOT, 'docs', 'local-kms.md'), 'utf8').split('### `npm run local`')[1]?.split('| option |')[0] ?? '';
     for (const name of Object.keys(exports)) expect({ name, documented: section.includes(`\`${name}`) }).toEqual({ name, documented: true });
+  });
+
+  it('serves both signer Lambdas on the printed Invoke endpoint, counting spending limits in the printed policy table (issue 25)', async () => {
+    const listing = await runProcess('bash', ['-c', 'aws dynamodb describe-table --table-name $POLICY_TABLE_NAME --query Table.KeySchema --output text'], REPO_ROOT, { env: shellEnv });
+    expect(listing.stdout.trim().split('\n')).toEqual(['pk\tHASH', 'sk\tRANGE']);
+    for (const kind of ['eip1559', 'legacy']) {
+      const status = await runProcess('bash', ['-c', `npm run --silent invoke -- examples/events/status.json --function ${kind}`], REPO_ROOT, { env: shellEnv });
+      expect({ kind, code: status.code, stderr: status.stderr }).toEqual({ kind, code: 0, stderr: '' });
+      expect(local.output).toContain(`with address ${(JSON.parse(status.stdout) as { address: string }).address}`);
+    }
+    const denied = await runProcess('bash', ['-c', `echo '{"operation":"bogus"}' | npm run --silent invoke -- -`], REPO_ROOT, { env: shellEnv });
+    expect(denied.code).toBe(1);
+    expect(denied.stderr).toMatch(/^InvalidRequestError: Invalid request \(1 problem\): operation must be/);
   });
 
   it('every example command runs as printed, in a fresh shell with those exports (item 14)', async () => {
@@ -102,15 +117,18 @@ describe('npm run local', () => {
 });
 
 describe('ports and mistakes (item 9)', () => {
-  it('npm run local --kms-port/--anvil-port/--s3-port use the ports given', async () => {
-    const ports = await Promise.all([occupiedPort(), occupiedPort(), occupiedPort()]);
+  it('npm run local --kms-port/--anvil-port/--s3-port/--dynamodb-port/--lambda-port use the ports given', async () => {
+    const ports = await Promise.all([occupiedPort(), occupiedPort(), occupiedPort(), occupiedPort(), occupiedPort()]);
     const numbers = ports.map(portOf);
     await Promise.all(ports.map((server) => new Promise((resolve) => server.close(resolve))));
-    const local = await startLocal(['--kms-port', String(numbers[0]), '--anvil-port', String(numbers[1]), '--s3-port', String(numbers[2])], cleanEnv());
+    const flags = ['--kms-port', '--anvil-port', '--s3-port', '--dynamodb-port', '--lambda-port'].flatMap((flag, index) => [flag, String(numbers[index])]);
+    const local = await startLocal(flags, cleanEnv());
     try {
       expect(local.output).toContain(`export AWS_ENDPOINT_URL_KMS=http://127.0.0.1:${numbers[0]}`);
       expect(local.output).toContain(`export ETH_RPC_URL=http://127.0.0.1:${numbers[1]}`);
       expect(local.output).toContain(`export AWS_ENDPOINT_URL_S3=http://127.0.0.1:${numbers[2]}`);
+      expect(local.output).toContain(`export AWS_ENDPOINT_URL_DYNAMODB=http://127.0.0.1:${numbers[3]}`);
+      expect(local.output).toContain(`export AWS_ENDPOINT_URL_LAMBDA=http://127.0.0.1:${numbers[4]}`);
     } finally {
       expect(await stop(local.child)).toBe(0);
     }
@@ -122,6 +140,10 @@ describe('ports and mistakes (item 9)', () => {
     ['kms.ts', ['--port', 'abc'], 2, /--port must be a port number from 0 to 65535/],
     ['kms.ts', ['--prot', '1'], 2, /Unknown option '--prot'/],
     ['local.ts', ['--anvil-port', '70000'], 2, /--anvil-port must be a port number/],
+    ['invoke.ts', ['--help'], 0, /Usage: npm run invoke -- EVENT\.json/],
+    ['invoke.ts', [], 2, /give exactly one event file \(or - for standard input\), got 0/],
+    ['invoke.ts', ['no-such-event.json'], 2, /cannot read the event file no-such-event\.json \(ENOENT\)/],
+    ['invoke.ts', ['package.json', '--timeout-ms', '0'], 2, /--timeout-ms must be a whole number of milliseconds/],
   ])('%s %j: exit %i, no stack trace', async (script, argv, code, message) => {
     const result = await runScript(script, argv);
     expect(result.code).toBe(code);
@@ -134,6 +156,8 @@ describe('ports and mistakes (item 9)', () => {
     ['local.ts', '--kms-port'],
     ['local.ts', '--anvil-port'],
     ['local.ts', '--s3-port'],
+    ['local.ts', '--dynamodb-port'],
+    ['local.ts', '--lambda-port'],
   ])('%s %s with a port in use: exit 1, says so, no stack trace, nothing left running', async (script, flag) => {
     const server = await occupiedPort();
     try {
