@@ -297,7 +297,7 @@ function policyChainIds(file: string): bigint[] {
 /** The policy file's absolute path if it holds a valid signing policy; otherwise adds the problems (with their JSON paths). */
 function readPolicyFile(file: string | undefined, problems: string[]): string | undefined {
   if (!file) {
-    problems.push('policyFile is required: the signing policy the functions enforce, e.g. -c policyFile=examples/policies/treasury-payouts.json (see the README, "Signing policy"; examples/policies/allow-all.json signs anything)');
+    problems.push('policyFile is required: the signing policy the functions enforce, e.g. -c policyFile=examples/policies/relayer.json for the default ethNetwork sepolia, or examples/policies/treasury-payouts.json with -c ethNetwork=mainnet (see the README, "Signing policy"; examples/policies/allow-all.json signs anything)');
     return undefined;
   }
   const path = resolve(file);
