@@ -5,8 +5,9 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { copyFileSync, cpSync, existsSync } from 'node:fs';
+import { signerBundleDirectory } from './bundle-location';
 import type { S3Location } from './context';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 
 /** One signer Lambda's settings; everything else is a shared default held here. */
 export interface SignerFunctionProps {
@@ -28,7 +29,7 @@ export interface SignerFunctionProps {
   readonly codeSigningConfig?: lambda.ICodeSigningConfig;
   /** The bundle as a signed zip in S3 (code signing); replaces codeDirectory. */
   readonly signedCode?: S3Location;
-  /** Where the bundle is; default dist/<kind> under the current directory (written by npm run build). */
+  /** Where the bundle is; default the prebuilt dist/<kind> (written by npm run build, shipped in the package). */
   readonly codeDirectory?: string;
   /** The signing policy (already validated), shipped in the package as policy.json. */
   readonly policyFile: string;
@@ -53,7 +54,7 @@ export class SignerFunction extends Construct {
   constructor(scope: Construct, id: string, props: SignerFunctionProps) {
     super(scope, id);
     // A signed zip must already hold policy.json: AWS Signer signed the package as a whole.
-    const code = props.signedCode ? signedCode(this, props.signedCode) : bundle(props.codeDirectory ?? resolve(process.cwd(), 'dist', props.kind), props.policyFile);
+    const code = props.signedCode ? signedCode(this, props.signedCode) : bundle(props.codeDirectory ?? signerBundleDirectory(props.kind), props.policyFile);
     this.logGroup = new logs.LogGroup(this, 'Logs', {
       retention: props.logRetentionDays as logs.RetentionDays,
       removalPolicy: RemovalPolicy.RETAIN, // the signing record outlives the stack
