@@ -2,7 +2,7 @@
 import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { ContextError, readSettings } from './context';
-import { SignerStack } from './signer-stack';
+import { SignerStack } from './app-stack';
 
 const app = new App();
 let settings;

@@ -6,7 +6,7 @@ import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { readSettings } from '../../infra/context';
-import { SignerStack } from '../../infra/signer-stack';
+import { SignerStack } from '../../infra/app-stack';
 
 /** A synthesised stack, its template and its cdk-nag AwsSolutions report. */
 export function synthesize(context: Record<string, unknown> = {}) {
