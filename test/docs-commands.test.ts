@@ -101,8 +101,6 @@ describe('stack outputs the docs name', () => {
     expect(outputValues.get(id) ?? '').not.toMatch(/"Arn"|arn:aws/);
   });
 });
-  }
-});
 
 describe('docs/local-kms.md: the AWS CLI reads AWS_ENDPOINT_URL_KMS', () => {
   let kms: LocalKms;
