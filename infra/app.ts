@@ -5,7 +5,7 @@ import { ContextError, readSettings } from './context';
 import { readGuardSettings } from './guard-context';
 import { guardInputs } from './guard-inputs';
 import { GuardStack } from './guard-stack';
-import { SignerStack } from './signer-stack';
+import { SignerStack } from './app-stack';
 import { bootstrapExecRoleName } from './signing-key';
 
 const app = new App();

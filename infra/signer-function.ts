@@ -5,10 +5,12 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { createHash } from 'node:crypto';
-import { copyFileSync, cpSync, existsSync, readFileSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { SIGNER_NODE_OPTIONS } from '../lambdas/runtime/config';
+import { STAGED_POLICY_SHA256_FILE } from '../lambdas/runtime/policy-file';
+import { signerBundleDirectory } from './bundle-location';
 import type { S3Location } from './context';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 
 /** One signer Lambda's settings; everything else is a shared default held here. */
 export interface SignerFunctionProps {
@@ -30,16 +32,17 @@ export interface SignerFunctionProps {
   readonly codeSigningConfig?: lambda.ICodeSigningConfig;
   /** The bundle as a signed zip in S3 (code signing); replaces codeDirectory. */
   readonly signedCode?: S3Location;
-  /** Where the bundle is; default dist/<kind> under the current directory (written by npm run build). */
+  /** Where the bundle is; default the prebuilt dist/<kind> (written by npm run build, shipped in the package). */
   readonly codeDirectory?: string;
   /** The signing policy (already validated), shipped in the package as policy.json. */
   readonly policyFile: string;
-  /** Refuse a bundle that was not built for policyFile (dist/<kind>/policy.sha256 missing): the before-mainnet checklist. */
-  readonly requireBuiltPolicy?: boolean;
 }
 
-/** Beside a bundle built with SIGNING_POLICY_FILE (scripts/build.ts): the SHA-256 of the policy it will accept. */
-export const POLICY_SHA256_FILE = 'policy.sha256';
+/**
+ * Beside a bundle built with SIGNING_POLICY_FILE (scripts/build.ts): the SHA-256 of the policy it will accept; and
+ * in every deployment package this construct stages: the SHA-256 of policy.json, which the function checks at start.
+ */
+export const POLICY_SHA256_FILE = STAGED_POLICY_SHA256_FILE;
 
 /** Where the policy sits in the deployment package (SIGNING_POLICY_FILE, relative to LAMBDA_TASK_ROOT). */
 export const POLICY_IN_PACKAGE = 'policy.json';
@@ -62,7 +65,7 @@ export class SignerFunction extends Construct {
     // A signed zip must already hold policy.json: AWS Signer signed the package as a whole.
     const code = props.signedCode
       ? signedCode(this, props.signedCode)
-      : bundle(props.codeDirectory ?? resolve(process.cwd(), 'dist', props.kind), props.policyFile, props.requireBuiltPolicy ?? false);
+      : bundle(props.codeDirectory ?? signerBundleDirectory(props.kind), props.policyFile);
     this.logGroup = new logs.LogGroup(this, 'Logs', {
       // Named, so that the guard SCP (another account, another stack) can name it.
       logGroupName: signerLogGroupName(props.functionName),
@@ -117,19 +120,23 @@ export function functionArnOf(scope: Construct, functionName: string): string {
   return `arn:${stack.partition}:lambda:${stack.region}:${stack.account}:function:${functionName}`;
 }
 
-function bundle(codeDirectory: string, policyFile: string, requireBuiltPolicy: boolean): lambda.Code {
+/**
+ * The deployment package: the prebuilt bundle, the policy as policy.json and its SHA-256 as policy.sha256, which
+ * the function compares with policy.json at start (lambdas/runtime/policy-file.ts). The package's prebuilt bundles
+ * are built for no policy, so the hash is staged here, at synth, rather than baked in by the build.
+ */
+function bundle(codeDirectory: string, policyFile: string): lambda.Code {
   if (!existsSync(join(codeDirectory, 'index.mjs'))) {
     throw new Error(`${join(codeDirectory, 'index.mjs')} is missing: run npm run build before cdk synth or deploy (npm run deploy does).`);
   }
-  // The bundle refuses at start a policy other than the one it was built for: catch the mismatch here, at synth.
+  const policySha256 = createHash('sha256').update(readFileSync(policyFile)).digest('hex');
+  // A bundle built for a policy (SIGNING_POLICY_FILE=… npm run build) refuses any other at start: catch the mismatch here, at synth.
   const sidecar = join(codeDirectory, POLICY_SHA256_FILE);
-  const rebuild = `SIGNING_POLICY_FILE=${policyFile} npm run build`;
   if (existsSync(sidecar)) {
     const built = readFileSync(sidecar, 'utf8').trim();
-    const wanted = createHash('sha256').update(readFileSync(policyFile)).digest('hex');
-    if (built !== wanted) throw new Error(`${codeDirectory} was built for another signing policy (SHA-256 ${built}), not ${policyFile} (${wanted}): run ${rebuild}, then synth again.`);
-  } else if (requireBuiltPolicy) {
-    throw new Error(`${codeDirectory} was built without a signing policy; a bundle for real funds must refuse any policy but its own: run ${rebuild}, then synth again.`);
+    if (built !== policySha256) {
+      throw new Error(`${codeDirectory} was built for another signing policy (SHA-256 ${built}), not ${policyFile} (${policySha256}): run SIGNING_POLICY_FILE=${policyFile} npm run build, then synth again.`);
+    }
   }
   // The policy travels in the package, so changing what the key may sign takes a review and a deploy.
   return lambda.Code.fromAsset(codeDirectory, {
@@ -140,6 +147,7 @@ function bundle(codeDirectory: string, policyFile: string, requireBuiltPolicy: b
         tryBundle: (outputDir) => {
           cpSync(codeDirectory, outputDir, { recursive: true });
           copyFileSync(policyFile, join(outputDir, POLICY_IN_PACKAGE));
+          writeFileSync(join(outputDir, POLICY_SHA256_FILE), `${policySha256}\n`);
           return true;
         },
       },

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import { readFileSync, realpathSync } from 'node:fs';
-import { isAbsolute, relative, resolve } from 'node:path';
+import { existsSync, readFileSync, realpathSync } from 'node:fs';
+import { isAbsolute, join, relative, resolve } from 'node:path';
 import { ConfigurationError } from '../signer/errors';
 import { loadPolicy, PolicyValidationError, type CompiledPolicy } from '../policy';
 
@@ -16,6 +16,9 @@ declare const __SIGNING_POLICY_SHA256__: string | undefined;
 /** The SHA-256 (hex) of the policy this bundle was built for; undefined in a build without SIGNING_POLICY_FILE (and in tests). */
 export const BUILT_POLICY_SHA256: string | undefined = typeof __SIGNING_POLICY_SHA256__ === 'string' ? __SIGNING_POLICY_SHA256__ : undefined;
 
+/** Beside the policy in the deployment package: the SHA-256 (hex) of the policy staged at synth (infra/signer-function.ts). */
+export const STAGED_POLICY_SHA256_FILE = 'policy.sha256';
+
 const MAX_POLICY_BYTES = 4 * 1024 * 1024;
 const HOW_TO_ADD =
   'every signer needs a signing policy shipped in its deployment package: deploy with cdk deploy -c policyFile=path/to/policy.json ' +
@@ -25,8 +28,9 @@ const HOW_TO_ADD =
  * Reads the policy named by SIGNING_POLICY_FILE (a path relative to the deployment package, LAMBDA_TASK_ROOT,
  * or to the working directory outside Lambda) and compiles it. Any problem is a ConfigurationError: a
  * function without a valid policy signs nothing (fail closed). In Lambda the file must be inside the
- * deployment package (not a layer's /opt, not /tmp), and when the bundle was built for a policy
- * (`expectedSha256`), the file must be that policy, byte for byte.
+ * deployment package (not a layer's /opt, not /tmp), and must be, byte for byte, the policy whose SHA-256 the
+ * synth staged beside it (policy.sha256 in the package) and, when the bundle was built for a policy
+ * (`expectedSha256`), that policy too.
  */
 export function loadSigningPolicy(env: NodeJS.ProcessEnv = process.env, expectedSha256: string | undefined = BUILT_POLICY_SHA256): LoadedPolicy {
   const name = env.SIGNING_POLICY_FILE?.trim();
@@ -41,6 +45,13 @@ export function loadSigningPolicy(env: NodeJS.ProcessEnv = process.env, expected
     const bytes = readFileSync(file);
     if (bytes.length > MAX_POLICY_BYTES) throw new ConfigurationError([`SIGNING_POLICY_FILE ${name.slice(0, 200)} is ${bytes.length} bytes; at most ${MAX_POLICY_BYTES} are accepted`]);
     const sha256 = createHash('sha256').update(bytes).digest('hex');
+    const staged = root === undefined ? undefined : stagedPolicySha256(realpathSync(root));
+    if (staged !== undefined && sha256 !== staged) {
+      throw new ConfigurationError([
+        `SIGNING_POLICY_FILE ${name.slice(0, 200)} has SHA-256 ${sha256}, but the policy staged with this function at synth (${STAGED_POLICY_SHA256_FILE}) has SHA-256 ${staged}: ` +
+          'only the policy deployed with the code (-c policyFile, or the policyFile prop) is accepted; deploy again to change it',
+      ]);
+    }
     if (expectedSha256 !== undefined && sha256 !== expectedSha256) {
       throw new ConfigurationError([
         `SIGNING_POLICY_FILE ${name.slice(0, 200)} has SHA-256 ${sha256}, but this bundle was built for the policy with SHA-256 ${expectedSha256}: ` +
@@ -59,6 +70,15 @@ export function loadSigningPolicy(env: NodeJS.ProcessEnv = process.env, expected
     if (!(error instanceof PolicyValidationError)) throw error;
     throw new ConfigurationError([`SIGNING_POLICY_FILE ${name.slice(0, 200)} is not a valid signing policy, so nothing will be signed: ${error.message}`]);
   }
+}
+
+/** The policy hash the synth staged in the deployment package; undefined where none was staged (a signed zip built without it). */
+function stagedPolicySha256(root: string): string | undefined {
+  const file = join(root, STAGED_POLICY_SHA256_FILE);
+  if (!existsSync(file)) return undefined;
+  const text = readFileSync(file, 'utf8').trim();
+  if (!/^[0-9a-f]{64}$/.test(text)) throw new ConfigurationError([`${STAGED_POLICY_SHA256_FILE} in the deployment package is not a hex SHA-256 (64 characters 0-9a-f): deploy again`]);
+  return text;
 }
 
 /** Whether `file` is `root` or below it (the root itself is a directory: reading it fails with EISDIR). */

@@ -70,7 +70,7 @@ const signerRolePolicies = Object.entries(resources)
 const executionPolicy = JSON.parse(readFileSync(join(__dirname, '../../infra/bootstrap/execution-policy.json'), 'utf8')) as Policy;
 
 // The guard as deployed from the management account: the guard stack's Organizations policies.
-const inputs = guardInputs(stack.settings, { partition: 'aws', account: ACCOUNT, region: REGION, policyTableArn: TABLE, deployRoleArn: DEPLOYER });
+const inputs = guardInputs(stack.signer.settings, { partition: 'aws', account: ACCOUNT, region: REGION, policyTableArn: TABLE, deployRoleArn: DEPLOYER });
 const guardApp = new App();
 const guardTemplate = Template.fromStack(
   new GuardStack(guardApp, `${STACK}Guard`, {

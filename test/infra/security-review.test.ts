@@ -49,7 +49,7 @@ describe('1. who may invoke the signers', () => {
 
   it('builds the guard from the stack\'s own function, role and policy table ARNs, the invokers, the deploy role and break-glass (no longer a printed output: infra/guard-stack.ts deploys it)', () => {
     expect(full.template.findOutputs('GuardPolicyExample')).toEqual({});
-    const value = JSON.stringify(full.stack.resolve(full.stack.guard));
+    const value = JSON.stringify(full.stack.resolve(full.stack.signer.guard));
     for (const expected of [...INVOKERS, 'role/Deployer', BREAK_GLASS, 'function:team-signer-eip1559', 'role/team-signer-legacy', 'alarm:team-signer-*', 'trail/team-signer-audit', 'team-signer-alarms']) expect(value).toContain(expected);
     const [tableId] = Object.keys(full.template.findResources('AWS::DynamoDB::Table'));
     expect(value).toContain(`{"Fn::GetAtt":["${tableId}","Arn"]}`);

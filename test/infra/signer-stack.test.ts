@@ -1,11 +1,12 @@
 // The security review of the signer stack, as tests.
 import { App, DefaultStackSynthesizer } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
+import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readSettings } from '../../infra/context';
-import { SignerStack } from '../../infra/signer-stack';
+import { SignerStack } from '../../infra/app-stack';
 import { allStatements, signingKeyPolicy, signingKeys, synthesize } from './stack-fixture';
 
 const asArray = (value: unknown) => (Array.isArray(value) ? value : [value]);
@@ -167,8 +168,16 @@ describe('the deployment identity', () => {
 describe('the bundle and the policy it was built for (dist/<kind>/policy.sha256, written by SIGNING_POLICY_FILE=… npm run build)', () => {
   const MAINNET = { ethNetwork: 'mainnet', policyFile: 'examples/policies/treasury-payouts.json', expectedAddress: '0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266', alarmEmail: 'security@example.com', managementTrailLogGroup: 'org-trail' };
 
-  it('refuses, before mainnet, a bundle built without a policy (it would accept any policy file)', () => {
-    expect(() => synthesize(MAINNET, { builtForPolicy: false })).toThrow(/was built without a signing policy; a bundle for real funds must refuse any policy but its own: run SIGNING_POLICY_FILE=.*treasury-payouts.json npm run build/);
+  it('stages the policy\'s SHA-256 beside a bundle built without a policy (the package\'s prebuilt bundles), before mainnet too', () => {
+    const { stack } = synthesize(MAINNET, { builtForPolicy: false });
+    const outdir = App.of(stack)!.outdir;
+    const assets = readdirSync(outdir).filter((name) => name.startsWith('asset.') && existsSync(join(outdir, name, 'index.mjs')));
+    expect(assets.length).toBeGreaterThan(0);
+    const wanted = createHash('sha256').update(readFileSync(MAINNET.policyFile)).digest('hex');
+    for (const asset of assets) {
+      expect(readFileSync(join(outdir, asset, 'policy.sha256'), 'utf8')).toBe(`${wanted}\n`);
+      expect(createHash('sha256').update(readFileSync(join(outdir, asset, 'policy.json'))).digest('hex')).toBe(wanted);
+    }
   });
 
   it('refuses a bundle built for another policy, on any network', () => {

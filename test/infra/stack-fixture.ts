@@ -8,7 +8,7 @@ import { Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { readSettings } from '../../infra/context';
 import { POLICY_SHA256_FILE } from '../../infra/signer-function';
-import { SignerStack } from '../../infra/signer-stack';
+import { SignerStack } from '../../infra/app-stack';
 
 /** The dedicated bootstrap qualifier the test stacks deploy with (docs/deploy.md, Deployment identity). */
 export const TEST_QUALIFIER = 'ethsigner';

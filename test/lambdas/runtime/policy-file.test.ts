@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as load from '../../../lambdas/policy/load';
 import { transformSync } from 'esbuild';
-import { BUILT_POLICY_SHA256, loadSigningPolicy } from '../../../lambdas/runtime/policy-file';
+import { BUILT_POLICY_SHA256, loadSigningPolicy, STAGED_POLICY_SHA256_FILE } from '../../../lambdas/runtime/policy-file';
 
 describe('loadSigningPolicy', () => {
   const root = mkdtempSync(join(tmpdir(), 'task-root-'));
@@ -117,6 +117,46 @@ describe('loadSigningPolicy', () => {
       const linked = mkdtempSync(join(tmpdir(), 'task-root-'));
       symlinkSync(join(outside, 'allow-all.json'), join(linked, 'policy.json'));
       expect(() => loadSigningPolicy({ SIGNING_POLICY_FILE: 'policy.json', LAMBDA_TASK_ROOT: linked }, undefined)).toThrow(/is outside the deployment package/);
+    });
+
+    describe('the SHA-256 staged at synth beside policy.json (policy.sha256, written by infra/signer-function.ts)', () => {
+      const staged = (policy: string, hash: string) => {
+        const dir = mkdtempSync(join(tmpdir(), 'task-root-'));
+        writeFileSync(join(dir, 'policy.json'), policy);
+        writeFileSync(join(dir, 'other.json'), JSON.stringify({ version: 1, rules: [{ id: 'everything', effect: 'allow' }] }));
+        writeFileSync(join(dir, STAGED_POLICY_SHA256_FILE), `${hash}\n`);
+        return dir;
+      };
+      const policy = JSON.stringify({ version: 1, rules: [{ id: 'staged', effect: 'allow', maxValue: '0' }] });
+      const policyHash = createHash('sha256').update(policy).digest('hex');
+
+      it('loads the policy whose hash the synth staged, in a bundle built for no policy (the package\'s prebuilt bundles)', () => {
+        expect(loadSigningPolicy({ SIGNING_POLICY_FILE: 'policy.json', LAMBDA_TASK_ROOT: staged(policy, policyHash) }, undefined).policy.allowRules.map((rule) => rule.id)).toEqual(['staged']);
+      });
+
+      it('refuses another file of the package whose SHA-256 differs from the staged one, naming both', () => {
+        const dir = staged(policy, policyHash);
+        expect(() => loadSigningPolicy({ SIGNING_POLICY_FILE: 'other.json', LAMBDA_TASK_ROOT: dir }, undefined)).toThrow(
+          expect.objectContaining({
+            name: 'ConfigurationError',
+            message: expect.stringContaining(`SIGNING_POLICY_FILE other.json has SHA-256 ${sha256(join(dir, 'other.json'))}, but the policy staged with this function at synth (policy.sha256) has SHA-256 ${policyHash}`),
+          }),
+        );
+      });
+
+      it('refuses a policy.json that differs from the staged hash', () => {
+        expect(() => loadSigningPolicy({ SIGNING_POLICY_FILE: 'policy.json', LAMBDA_TASK_ROOT: staged(policy, 'ab'.repeat(32)) }, undefined)).toThrow(/has SHA-256 [0-9a-f]{64}, but the policy staged with this function at synth/);
+      });
+
+      it('refuses when the staged hash and the hash baked into the bundle disagree, even if the file matches one of them', () => {
+        expect(() => loadSigningPolicy({ SIGNING_POLICY_FILE: 'policy.json', LAMBDA_TASK_ROOT: staged(policy, policyHash) }, 'cd'.repeat(32))).toThrow(/this bundle was built for the policy with SHA-256 cdcd/);
+      });
+
+      it('refuses a staged file that is not a hex SHA-256', () => {
+        expect(() => loadSigningPolicy({ SIGNING_POLICY_FILE: 'policy.json', LAMBDA_TASK_ROOT: staged(policy, 'not-a-hash') }, undefined)).toThrow(
+          expect.objectContaining({ name: 'ConfigurationError', message: expect.stringContaining('policy.sha256 in the deployment package is not a hex SHA-256') }),
+        );
+      });
     });
 
     it('accepts an absolute path inside the package', () => {

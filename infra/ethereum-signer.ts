@@ -1,57 +1,56 @@
-import { CfnOutput, DefaultStackSynthesizer, Stack, Validations, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Stack, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
-import type { Construct } from 'constructs';
+import { Construct } from 'constructs';
 import type { SignerSettings } from './context';
 import { AuditTrail } from './audit-trail';
 import { BackupBucket } from './backup-bucket';
 import { guardBoundary, guardPolicy, recordsGuardPolicy, type GuardPolicyInput, type RecordsGuardInput } from './guard-policy';
 import { Monitoring } from './monitoring';
-import { stableOutput } from './outputs';
+import { OUTPUT_ID_PREFIX_CONTEXT, outputIdPrefix, stableOutput } from './outputs';
 import { PolicyTable } from './policy-table';
 import { functionArnOf, SignerFunction } from './signer-function';
 import { guardInputs } from './guard-inputs';
+import { settingsFromProps, type EthereumSignerProps } from './signer-props';
 import { SigningKey, bootstrapDeployRoleArn } from './signing-key';
-
-/** The stack's settings, plus where the Lambda bundles are (tests point at a stand-in bundle). */
-export interface SignerStackProps extends StackProps {
-  readonly settings: SignerSettings;
-  readonly codeDirectories?: { eip1559: string; legacy: string };
-}
 
 /**
  * The signing key and the two signer Lambdas, with least-privilege access between them (each role signs only
  * from its own function); who may invoke them; alarms, alerts on every way around the policy, a dashboard, an
  * optional trail of management events; the guard's inputs (for infra/guard-stack.ts) and its permissions-boundary
- * form. Deployed only through a dedicated bootstrap qualifier's roles. Termination protection is on by default.
+ * form: the whole signer as one construct, for a stack of your own CDK app. Its props are validated at synth
+ * (EthereumSignerPropsError names each bad prop); the Lambdas are the bundles shipped with the package, staged
+ * with `policyFile` as policy.json and its SHA-256 as policy.sha256. The stack that holds it must deploy with
+ * the dedicated bootstrap qualifier's roles and have termination protection on (the repository's SignerStack does both).
  */
-export class SignerStack extends Stack {
+export class EthereumSigner extends Construct {
+  /** The secp256k1 signing key (created, created for import, or the existing key named by keyArn). */
   readonly key: SigningKey;
+  /** The two signer Lambdas: EIP-1559 (type 2, and messages) and legacy (type 0 and 1). */
   readonly functions: Record<'eip1559' | 'legacy', SignerFunction>;
+  /** The bucket for encrypted key backups (backupBucket: true). */
   readonly backup?: BackupBucket;
+  /** The alarm topic, alarms, key-event alerts and dashboard. */
   readonly monitoring: Monitoring;
+  /** The CloudTrail trail of the functions' invocations (trail: true). */
   readonly trail?: AuditTrail;
+  /** The DynamoDB table of spending limits and idempotency records. */
   readonly policyTable: PolicyTable;
+  /** The props, checked and with their defaults (the settings the CDK context would give). */
   readonly settings: SignerSettings;
   /** The guard's inputs (the deploy role, break-glass, every ARN it protects): the guard stack builds its SCPs from them. */
   readonly guard: { readonly signers: GuardPolicyInput; readonly records: RecordsGuardInput; readonly signerRoleArns: string[]; readonly changerPrincipalArns: string[] };
   /** The permissions-boundary equivalent of the guard, for an account without AWS Organizations. */
   readonly guardBoundary: iam.ManagedPolicy;
 
-  constructor(scope: Construct, id: string, props: SignerStackProps) {
-    const { settings } = props;
-    // The dedicated bootstrap's roles, never the default bootstrap's (shared by every CDK app in the account).
-    // An explicit deployRoleArn is also the role CloudFormation is given, so that the key policy trusts the role that deploys.
-    const synthesizer =
-      props.synthesizer ??
-      new DefaultStackSynthesizer({
-        ...(settings.bootstrapQualifier && { qualifier: settings.bootstrapQualifier }),
-        ...(settings.deployRoleArn && { cloudFormationExecutionRole: settings.deployRoleArn }),
-      });
-    super(scope, id, { terminationProtection: true, ...props, synthesizer });
+  constructor(scope: Construct, id: string, props: EthereumSignerProps) {
+    super(scope, id);
     // S3 server access logs are delivered under a bucket policy, never ACLs (must be set before any bucket exists).
     this.node.setContext('@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy', true);
+    // Output ids stay stable at id Default; beside another signer in the same stack they are prefixed (infra/outputs.ts).
+    this.node.setContext(OUTPUT_ID_PREFIX_CONTEXT, outputIdPrefix(id));
+    const settings = settingsFromProps(props);
     this.settings = settings;
     // readSettings requires one of the two.
     const deployRoleArn = settings.deployRoleArn ?? bootstrapDeployRoleArn(this, settings.bootstrapQualifier!);
@@ -81,7 +80,6 @@ export class SignerStack extends Stack {
       const signer = new SignerFunction(this, id, {
         kind,
         functionName,
-        requireBuiltPolicy: settings.production,
         keyArn: this.key.keyArn,
         ethNetwork: settings.ethNetwork,
         logLevel: settings.logLevel,
@@ -176,9 +174,10 @@ export class SignerStack extends Stack {
 
     // The guard, as inputs for the organization's management account (infra/guard-stack.ts) and as a boundary.
     const prefix = settings.functionNamePrefix;
-    this.guard = guardInputs(settings, { partition: this.partition, account: this.account, region: this.region, policyTableArn: this.policyTable.table.tableArn, deployRoleArn });
+    const { partition, account, region } = Stack.of(this);
+    this.guard = guardInputs(settings, { partition, account, region, policyTableArn: this.policyTable.table.tableArn, deployRoleArn });
     const boundaryName = `${prefix}-guard-boundary`;
-    const boundaryArn = `arn:${this.partition}:iam::${this.account}:policy/${boundaryName}`;
+    const boundaryArn = `arn:${partition}:iam::${account}:policy/${boundaryName}`;
     const denials = [guardPolicy(this.guard.signers), recordsGuardPolicy(this.guard.records)].flatMap((document) => (document as { Statement: Array<Record<string, unknown>> }).Statement);
     this.guardBoundary = new iam.ManagedPolicy(this, 'GuardBoundary', {
       managedPolicyName: boundaryName,
