@@ -107,11 +107,15 @@ describe('the npm package, installed into a fresh project', () => {
 
   it('packs only the built entries, their declarations, the docs and the manifest', () => {
     const paths = pack.files.map((file) => file.path);
+    // The CDK entry ships the two signer bundles it deploys, without their source maps (3 MB each: stack traces of a
+    // function deployed from the package point into the minified bundle), never a policy hash of the packer's build.
+    const bundle = /^dist\/(eip1559|legacy)\/(index\.mjs|chunks\/[\w-]+\.mjs)$/;
     for (const path of paths) {
-      expect(path).toMatch(/^(package\.json|README\.md|LICENSE|docs\/package\.md|dist\/package\/[\w/.-]+\.(js|cjs|d\.ts|d\.cts))$/);
+      expect(path).toMatch(/^(package\.json|README\.md|LICENSE|docs\/package\.md|dist\/package\/[\w/.-]+\.(js|cjs|d\.ts|d\.cts)|dist\/(eip1559|legacy)\/[\w/.-]+)$/);
+      if (path.startsWith('dist/eip1559/') || path.startsWith('dist/legacy/')) expect(path).toMatch(bundle);
     }
-    expect(paths).toEqual(expect.arrayContaining(['dist/package/index.js', 'dist/package/index.cjs', 'dist/package/viem.js', 'dist/package/viem.cjs']));
-    expect(paths.filter((path) => /test|\.map$|\.pem$|\.local-|state\.json/.test(path))).toEqual([]);
+    expect(paths).toEqual(expect.arrayContaining(['dist/package/index.js', 'dist/package/index.cjs', 'dist/package/viem.js', 'dist/package/viem.cjs', 'dist/package/client.cjs', 'dist/package/cdk.cjs', 'dist/eip1559/index.mjs', 'dist/legacy/index.mjs']));
+    expect(paths.filter((path) => /test|\.map$|\.pem$|\.local-|state\.json|policy\.sha256/.test(path))).toEqual([]);
     // The install sizes of the entries are printed by npm run bench:package, with their budgets.
     console.log(`kms-eth-signer tarball: ${(pack.size / 1024).toFixed(1)} KiB packed (budget ${BUDGETS.tarball / 1024} KiB), ${(pack.unpackedSize / 1024).toFixed(1)} KiB unpacked, ${paths.length} files`);
     expect(pack.size).toBeLessThanOrEqual(BUDGETS.tarball);
@@ -140,6 +144,27 @@ describe('the npm package, installed into a fresh project', () => {
     expect(esm.filter(fromPackage(absent))).toEqual([]);
     expect(cjs.filter(fromPackage(absent))).toEqual([]);
   }, 60_000);
+
+  it('synthesizes a CommonJS CDK app (require) with the EthereumSigner construct and the bundles it ships', async () => {
+    const policy = join(project, 'policy.json');
+    copyFileSync(join(REPOSITORY, 'examples/policies/relayer.json'), policy);
+    writeFileSync(
+      join(project, 'cdk-app.cjs'),
+      [
+        "const { App, Stack } = require('aws-cdk-lib');",
+        "const { EthereumSigner } = require('kms-eth-signer/cdk');",
+        'const app = new App({ outdir: process.env.CDK_OUT });',
+        "const stack = new Stack(app, 'TeamStack', { env: { account: '111122223333', region: 'eu-west-1' } });",
+        "new EthereumSigner(stack, 'Signer', { policyFile: process.env.POLICY, bootstrapQualifier: 'team1', invokerPrincipalArns: ['arn:aws:iam::111122223333:role/payments'] });",
+        'const template = app.synth().getStackByName(stack.stackName).template;',
+        "const functions = Object.values(template.Resources).filter((resource) => resource.Type === 'AWS::Lambda::Function');",
+        'console.log(JSON.stringify({ functions: functions.length, handlers: functions.map((f) => f.Properties.Handler).sort() }));',
+      ].join('\n'),
+    );
+    const out = (await run(project, ['cdk-app.cjs'], { POLICY: policy, CDK_OUT: join(project, 'cdk.out') })).trim().split('\n').pop()!;
+    expect(JSON.parse(out)).toEqual({ functions: expect.any(Number), handlers: expect.arrayContaining(['index.handler']) });
+    expect((JSON.parse(out) as { functions: number }).functions).toBeGreaterThanOrEqual(2);
+  }, 240_000);
 
   describe('run against the local KMS and anvil', () => {
     let stack: LocalStack;
