@@ -263,7 +263,7 @@ function compileArgument(
   const key = (value: unknown): string => (typeof value === 'string' && type !== 'string' ? value.toLowerCase() : String(value));
   return (value) => {
     if (allowed && !allowed.has(key(value))) return `${describe(value)} is not one of the ${allowed.size} accepted values`;
-    // Stryker disable next-line ConditionalExpression: only integer arguments have bounds, and they decode to bigints
+    // Stryker disable next-line ConditionalExpression: only integers have bounds; they decode to bigints
     if (typeof value !== 'bigint') return undefined;
     // An absent bound compares the value with itself.
     if (value > (max ?? value)) return `${value} is more than max ${max}`;
