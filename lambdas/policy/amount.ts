@@ -21,7 +21,7 @@ export function parseAmount(text: string): bigint {
     if (/^\s*-/.test(text)) throw new RangeError('must not be negative');
     throw new RangeError(`must be ${AMOUNT_FORMS}`);
   }
-  // Stryker disable next-line StringLiteral: the default is never used, the pattern's first group always takes part in a match
+  // Stryker disable next-line StringLiteral: a default for the type; group 1 is in every match
   const [, whole = '', fraction, unit, decimals] = match;
   let amount: bigint;
   if (decimals !== undefined) {

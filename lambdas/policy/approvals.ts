@@ -48,8 +48,7 @@ const APPROVAL_CALLS: readonly ApprovalCall[] = [
 
 /** The approval a transaction grants (none for other calls), or UNDECODABLE_APPROVAL when it cannot be read. */
 export function transactionApproval(tx: TransactionView): Approval | undefined | typeof UNDECODABLE_APPROVAL {
-  // Stryker disable next-line ConditionalExpression: a shortcut; without a selector no call below matches either
-  if (tx.selector === undefined || tx.to === undefined) return undefined;
+  if (tx.to === undefined) return undefined; // a contract creation's data is init code, not a call
   for (const call of APPROVAL_CALLS) {
     if (tx.selector !== call.fragment.selector) continue;
     const args = tx.decode(call.fragment);

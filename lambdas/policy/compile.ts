@@ -96,11 +96,11 @@ function compileRule(rule: RuleDocument, path: string, add: (path: string, probl
   if (preEip155 !== true) conditions.push(appliesCondition('preEip155', preEip155, (tx) => tx.request.preEip155, ['is signed without a chain id (pre-EIP-155)', 'is signed with a chain id (EIP-155)']));
 
   if (rule.chainId !== undefined) {
-    const chains = new Set((Array.isArray(rule.chainId) ? rule.chainId : [rule.chainId]).map((chain) => BigInt(chain)));
+    // Typed to take undefined (a pre-EIP-155 transaction's chain id), which it never holds.
+    const chains: ReadonlySet<bigint | undefined> = new Set((Array.isArray(rule.chainId) ? rule.chainId : [rule.chainId]).map((chain) => BigInt(chain)));
     conditions.push({
       name: 'chainId',
-      // Stryker disable next-line ConditionalExpression: a guard for the type checker; the Set of bigints never has undefined, so has() alone gives the same answer
-      matches: (tx) => tx.request.chainId !== undefined && chains.has(tx.request.chainId),
+      matches: (tx) => chains.has(tx.request.chainId),
       explain: (tx) => (tx.request.chainId === undefined ? 'the transaction has no chain id (pre-EIP-155)' : `chain ${tx.request.chainId} is not ${[...chains].join(' or ')}`),
     });
   }
@@ -109,11 +109,11 @@ function compileRule(rule: RuleDocument, path: string, add: (path: string, probl
     conditions.push({ name: 'type', matches: (tx) => types.has(tx.request.type), explain: (tx) => `type ${tx.request.type} is not ${[...types].join(' or ')}` });
   }
   if (rule.to !== undefined) {
-    const addresses = addressSet(rule.to, `${path}.to`, add);
+    // Typed to take undefined (the to of a contract creation), which it never holds.
+    const addresses: ReadonlySet<string | undefined> = addressSet(rule.to, `${path}.to`, add);
     conditions.push({
       name: 'to',
-      // Stryker disable next-line ConditionalExpression: a guard for the type checker; the Set of addresses never has undefined, so has() alone gives the same answer
-      matches: (tx) => tx.to !== undefined && addresses.has(tx.to),
+      matches: (tx) => addresses.has(tx.to),
       explain: (tx) => (tx.to === undefined ? 'the transaction has no to (it deploys a contract)' : `${tx.request.to} is not one of the rule's ${addresses.size} addresses`),
     });
   }
@@ -124,9 +124,9 @@ function compileRule(rule: RuleDocument, path: string, add: (path: string, probl
     const calls = rule.calls.map((call, index) => compileCall(call, allow, `${path}.calls[${index}]`, add));
     conditions.push({
       name: 'calls',
-      matches: (tx) => calls.some((call) => call.failure(tx) === undefined),
-      // Stryker disable next-line StringLiteral: explain runs only when the condition failed, that is when no call matches, so the fallback is never used
-      explain: (tx) => calls.map((call) => call.failure(tx) ?? 'matches').join('; or '),
+      matches: (tx) => calls.some((call) => call(tx) === undefined),
+      // explain runs only when no call matched, so every call has a failure.
+      explain: (tx) => calls.map((call) => call(tx)).join('; or '),
     });
   }
   if (rule.maxDataBytes !== undefined) {
@@ -147,8 +147,7 @@ function compileRule(rule: RuleDocument, path: string, add: (path: string, probl
   const limits = compileLimits(rule.limits ?? [], `${path}.limits`, `rule:${rule.id}:`, add);
   if (rule.unlimitedApprovalsTo !== undefined && !allow) add(`${path}.unlimitedApprovalsTo`, 'is only accepted on allow rules (a deny rule never signs, so it grants nothing)');
   const unlimitedApprovalsTo = addressSet(rule.unlimitedApprovalsTo ?? [], `${path}.unlimitedApprovalsTo`, add);
-  // Stryker disable next-line ConditionalExpression: a description member that is undefined reads the same as none (evaluatePolicy tests its truthiness)
-  return { id: rule.id, effect: rule.effect, conditions, limits, unlimitedApprovalsTo, ...(rule.description !== undefined && { description: rule.description }) };
+  return { id: rule.id, effect: rule.effect, description: rule.description, conditions, limits, unlimitedApprovalsTo };
 }
 
 function appliesCondition(name: string, applies: Exclude<Applies, true>, test: (tx: TransactionView) => boolean, [is, isNot]: readonly [string, string]): Condition {
@@ -160,11 +159,8 @@ function appliesCondition(name: string, applies: Exclude<Applies, true>, test: (
 function capCondition(name: string, cap: bigint, read: (tx: TransactionView) => bigint | undefined, field: string): Condition {
   return {
     name,
-    matches: (tx) => {
-      const value = read(tx);
-      // Stryker disable next-line ConditionalExpression: a guard for the type checker; `undefined <= cap` is false as well
-      return value !== undefined && value <= cap;
-    },
+    // A transaction without the field never fits under the cap.
+    matches: (tx) => (read(tx) ?? Infinity) <= cap,
     explain: (tx) => {
       const value = read(tx);
       return value === undefined ? `the transaction has no ${field}` : `${field} ${value} is more than ${name} ${cap}`;
@@ -203,10 +199,14 @@ function selectorCondition(entries: readonly string[], allow: boolean, path: str
   };
 }
 
-interface CompiledCall {
-  /** Why the transaction is not a matching call to this function, or undefined if it is. */
-  failure(tx: TransactionView): string | undefined;
-}
+/** Why the transaction is not a matching call to the function, or undefined if it is. */
+type CompiledCall = (tx: TransactionView) => string | undefined;
+
+/** Why a decoded argument breaks its condition, or undefined if it meets it. */
+type ArgumentCheck = (value: unknown) => string | undefined;
+
+// Stands in for a call or argument condition reported as an issue: compilePolicy throws before it can run.
+const UNCHECKED = (): undefined => undefined;
 
 /**
  * One function of a `calls` condition. Calldata with the function's selector that does not decode canonically
@@ -215,9 +215,8 @@ interface CompiledCall {
  */
 function compileCall(call: CallDocument, allow: boolean, path: string, add: (path: string, problem: string) => void): CompiledCall {
   const fragment = fragmentOf(call.function, `${path}.function`, add);
-  // Stryker disable next-line ObjectLiteral,ArrowFunction,StringLiteral: fragmentOf has reported an issue, so compilePolicy throws and this placeholder is never evaluated
-  if (!fragment) return { failure: () => 'invalid call condition' };
-  const checks: Array<{ index: number; name: string; test: (value: unknown) => boolean; explain: (value: unknown) => string }> = [];
+  if (!fragment) return UNCHECKED;
+  const checks: Array<{ index: number; name: string; check: ArgumentCheck }> = [];
   for (const [key, condition] of Object.entries(call.args ?? {})) {
     const argPath = `${path}.args[${JSON.stringify(key.slice(0, 40))}]`;
     const index = /^(0|[1-9][0-9]?)$/.test(key) ? Number(key) : fragment.inputs.findIndex((input) => input.name === key);
@@ -226,22 +225,18 @@ function compileCall(call: CallDocument, allow: boolean, path: string, add: (pat
       add(argPath, `names no parameter of ${fragment.signature}: use a parameter name given in the signature (${fragment.inputs.map((i) => i.name || '(unnamed)').join(', ')}) or a position from 0 to ${fragment.inputs.length - 1}`);
       continue;
     }
-    const check = compileArgument(input, condition, argPath, add);
-    // Stryker disable next-line ConditionalExpression: no check means compileArgument reported an issue, so compilePolicy throws before any check runs
-    if (check) checks.push({ index, name: input.name || String(index), ...check });
+    checks.push({ index, name: input.name || String(index), check: compileArgument(input, condition, argPath, add) });
   }
   const { signature } = fragment;
-  return {
-    failure: (tx) => {
-      if (tx.selector !== fragment.selector) return `data is not a call to ${signature}`;
-      const args = tx.decode(fragment);
-      if (!args) return allow ? `data is not the canonical ABI encoding of ${signature}` : undefined;
-      for (const check of checks) {
-        const value: unknown = args[check.index];
-        if (!check.test(value)) return `${signature} argument ${check.name} ${check.explain(value)}`;
-      }
-      return undefined;
-    },
+  return (tx) => {
+    if (tx.selector !== fragment.selector) return `data is not a call to ${signature}`;
+    const args = tx.decode(fragment);
+    if (!args) return allow ? `data is not the canonical ABI encoding of ${signature}` : undefined;
+    for (const { index, name, check } of checks) {
+      const failure = check(args[index]);
+      if (failure !== undefined) return `${signature} argument ${name} ${failure}`;
+    }
+    return undefined;
   };
 }
 
@@ -250,61 +245,54 @@ function compileArgument(
   condition: ArgumentDocument,
   path: string,
   add: (path: string, problem: string) => void,
-): { test: (value: unknown) => boolean; explain: (value: unknown) => string } | undefined {
+): ArgumentCheck {
   const type = input.baseType;
-  // Stryker disable next-line Regex: anchors are redundant; no other Solidity base type starts or ends with int/uint and digits
-  const numeric = /^u?int[0-9]*$/.test(type);
-  if (type === 'array' || type === 'tuple') return void add(path, `is a ${input.type} argument; conditions on arrays and tuples are not supported`);
-  if ((condition.max !== undefined || condition.min !== undefined) && !numeric) return void add(path, `max and min apply to integer arguments, but this one is ${input.type}`);
+  if (type === 'array' || type === 'tuple') {
+    add(path, `is a ${input.type} argument; conditions on arrays and tuples are not supported`);
+    return UNCHECKED;
+  }
+  if ((condition.max !== undefined || condition.min !== undefined) && !isInteger(type)) {
+    add(path, `max and min apply to integer arguments, but this one is ${input.type}`);
+    return UNCHECKED;
+  }
   const max = amountAt(condition.max, `${path}.max`, add);
   const min = amountAt(condition.min, `${path}.min`, add);
-  let allowed: Set<string> | undefined;
-  if (condition.in !== undefined) {
-    allowed = new Set<string>();
-    for (const [index, text] of condition.in.entries()) {
-      const normal = normaliseArgument(type, text, `${path}.in[${index}]`, add);
-      // Stryker disable next-line ConditionalExpression: undefined means normaliseArgument reported an issue, so compilePolicy throws and the set is never used
-      if (normal !== undefined) allowed.add(normal);
-    }
-  }
+  // Holds undefined only beside an issue (an accepted value that did not normalise), so it is never used then.
+  const allowed = condition.in && new Set(condition.in.map((text, index) => normaliseArgument(type, text, `${path}.in[${index}]`, add)));
   // Addresses and bytes compare as lower-case hex (normaliseArgument lower-cases the policy's side); strings exactly.
   const key = (value: unknown): string => (typeof value === 'string' && type !== 'string' ? value.toLowerCase() : String(value));
-  return {
-    test: (value) => {
-      if (allowed && !allowed.has(key(value))) return false;
-      // Stryker disable next-line ConditionalExpression: max and min are accepted on integer arguments only, which always decode to bigints; without them the comparisons below are false
-      if (typeof value === 'bigint') {
-        // Stryker disable next-line ConditionalExpression: a guard for the type checker; `value > undefined` is false as well
-        if (max !== undefined && value > max) return false;
-        // Stryker disable next-line ConditionalExpression: a guard for the type checker; `value < undefined` is false as well
-        if (min !== undefined && value < min) return false;
-      }
-      return true;
-    },
-    explain: (value) => {
-      if (allowed && !allowed.has(key(value))) return `${describe(value)} is not one of the ${allowed.size} accepted values`;
-      // Stryker disable next-line ConditionalExpression,LogicalOperator: guards for the type checker; max exists only on integer arguments (always bigints), and `value > undefined` is false
-      if (max !== undefined && typeof value === 'bigint' && value > max) return `${value} is more than max ${max}`;
-      return `${describe(value)} is less than min ${min}`;
-    },
+  return (value) => {
+    if (allowed && !allowed.has(key(value))) return `${describe(value)} is not one of the ${allowed.size} accepted values`;
+    // Stryker disable next-line ConditionalExpression: only integers have bounds; they decode to bigints
+    if (typeof value !== 'bigint') return undefined;
+    // An absent bound compares the value with itself.
+    if (value > (max ?? value)) return `${value} is more than max ${max}`;
+    if (value < (min ?? value)) return `${describe(value)} is less than min ${min}`;
+    return undefined;
   };
+}
+
+/** Whether an ABI base type is an integer (intN or uintN). */
+function isInteger(type: string): boolean {
+  return type.startsWith('int') || type.startsWith('uint');
 }
 
 /** One accepted argument value in the form the decoder's value takes after `key()`: lower-case hex, decimal. */
 function normaliseArgument(type: string, text: string, path: string, add: (path: string, problem: string) => void): string | undefined {
   if (type === 'address') return addressAt(text, path, add);
-  // Stryker disable next-line Regex: anchors are redundant; no other Solidity base type starts or ends with int/uint and digits
-  if (/^u?int[0-9]*$/.test(type)) {
+  if (isInteger(type)) {
     if (type.startsWith('int') && /^-(0|[1-9][0-9]*)$/.test(text)) return BigInt(text).toString();
     return amountAt(text, path, add)?.toString();
   }
   if (type === 'bool') {
     if (text === 'true' || text === 'false') return text;
-    return void add(path, `must be "true" or "false" for a bool argument; got ${describe(text)}`);
+    add(path, `must be "true" or "false" for a bool argument; got ${describe(text)}`);
+    return text;
   }
   if (type.startsWith('bytes')) {
     if (/^0x(?:[0-9a-fA-F]{2})*$/.test(text)) return text.toLowerCase();
-    return void add(path, `must be 0x-hex bytes for a ${type} argument; got ${describe(text)}`);
+    add(path, `must be 0x-hex bytes for a ${type} argument; got ${describe(text)}`);
+    return text;
   }
   return text; // strings compare exactly
 }
@@ -316,15 +304,11 @@ function compileLimits(limits: readonly LimitDocument[], path: string, prefix: s
     if (names.has(limit.name)) add(`${at}.name`, `"${limit.name}" is already the name of another limit here; limit names must be unique`);
     names.add(limit.name);
     if (limit.maxValue === undefined && limit.maxCount === undefined) add(at, 'needs maxValue, maxCount or both: a limit without a cap limits nothing');
-    // Stryker disable next-line Regex: policy.schema.json's window pattern (^[1-9][0-9]{0,6}(s|m|h|d)$) has already accepted the whole string
-    const match = /^([1-9][0-9]*)([smhd])$/.exec(limit.window);
-    // Stryker disable next-line StringLiteral: the schema's window pattern guarantees the unit group, so the default is never used
-    const windowSeconds = match ? Number(match[1]) * (WINDOW_UNITS.get(match[2] ?? '') ?? 0) : 0;
+    // policy.schema.json's window pattern (^[1-9][0-9]{0,6}(s|m|h|d)$) has accepted the count and the unit.
+    const windowSeconds = Number(limit.window.slice(0, -1)) * (WINDOW_UNITS.get(limit.window.slice(-1)) ?? NaN);
     if (windowSeconds > MAX_WINDOW_SECONDS) add(`${at}.window`, `is ${windowSeconds} seconds; at most 366 days are accepted`);
     const maxAmount = amountAt(limit.maxValue, `${at}.maxValue`, add);
     const asset = limit.token === undefined ? 'native' : addressAt(limit.token, `${at}.token`, add);
-    // Stryker disable next-line ConditionalExpression,ArrayDeclaration: undefined means addressAt reported an issue, so compilePolicy throws and the limits are never used
-    if (asset === undefined) return [];
     return [{
       id: `${prefix}${limit.name}`,
       windowSeconds,
@@ -344,25 +328,23 @@ function amountAt(text: string | undefined, path: string, add: (path: string, pr
   }
 }
 
-/** A checked address in lower case (the form TransactionView compares). */
-function addressAt(text: string, path: string, add: (path: string, problem: string) => void): string | undefined {
+/**
+ * A checked address in lower case (the form TransactionView compares). An invalid one is reported and
+ * returned as written: compilePolicy throws on the issue, so it is never compared.
+ */
+function addressAt(text: string, path: string, add: (path: string, problem: string) => void): string {
   try {
     return getAddress(text).toLowerCase();
   } catch {
-    return void add(path, /^0x[0-9a-fA-F]{40}$/.test(text)
+    add(path, /^0x[0-9a-fA-F]{40}$/.test(text)
       ? `has an invalid EIP-55 checksum (${text}), so it may be mistyped; copy the address again from its source, or write it in lower case`
       : `must be an address: 0x and 40 hex digits; got ${describe(text)}`);
+    return text;
   }
 }
 
 function addressSet(addresses: readonly string[], path: string, add: (path: string, problem: string) => void): Set<string> {
-  const set = new Set<string>();
-  addresses.forEach((address, index) => {
-    const normal = addressAt(address, `${path}[${index}]`, add);
-    // Stryker disable next-line ConditionalExpression: undefined means addressAt reported an issue, so compilePolicy throws and the set is never used
-    if (normal !== undefined) set.add(normal);
-  });
-  return set;
+  return new Set(addresses.map((address, index) => addressAt(address, `${path}[${index}]`, add)));
 }
 
 function hexSelector(text: string, path: string, add: (path: string, problem: string) => void): string {

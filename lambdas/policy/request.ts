@@ -9,8 +9,7 @@ export interface DecodableFunction {
 
 /** Parses a function signature ("transfer(address to, uint256 amount)"); throws if ethers cannot. */
 export function decodableFunction(signature: string): DecodableFunction {
-  // Stryker disable next-line StringLiteral: FunctionFragment.from also reads a signature without the keyword, so prefixing it or not gives the same fragment
-  const fragment = FunctionFragment.from(signature.startsWith('function ') ? signature : `function ${signature}`);
+  const fragment = FunctionFragment.from(signature);
   return { selector: fragment.selector, signature: fragment.format('sighash'), inputs: fragment.inputs };
 }
 
@@ -60,9 +59,8 @@ export class TransactionView {
    * be exactly what the policy checked).
    */
   decode(fragment: DecodableFunction): readonly unknown[] | null {
-    const cached = this.decoded.get(fragment.selector);
-    // Stryker disable next-line LogicalOperator,ConditionalExpression: the map never holds undefined, so `cached !== undefined` alone decides; has() is a guard, its mutants are equivalent
-    if (cached !== undefined || this.decoded.has(fragment.selector)) return cached ?? null;
+    const cached = this.decoded.get(fragment.selector); // null when decoded before and not a call to it
+    if (cached !== undefined) return cached;
     let result: readonly unknown[] | null = null;
     if (this.selector === fragment.selector) {
       const body = this.request.data.slice(10).toLowerCase();
@@ -111,10 +109,11 @@ function decodeStaticWords(inputs: readonly ParamType[], body: string): readonly
       if (!/^0*$/.test(word.slice(size * 2))) return null;
       values.push(`0x${word.slice(0, size * 2)}`);
     } else {
-      // Stryker disable next-line Regex,StringLiteral: the type matched STATIC_WORD, so u?int can only occur at its start; ethers writes uint/int as uint256/int256, so the size is never empty
-      const bits = BigInt(type.replace(/^u?int/, '') || '256');
+      // ethers writes every integer type with its size (uint256, never uint).
+      const unsigned = type.startsWith('uint');
+      const bits = BigInt(type.slice(unsigned ? 4 : 3));
       const raw = BigInt(`0x${word}`);
-      if (type.startsWith('uint')) {
+      if (unsigned) {
         if (raw >> bits !== 0n) return null;
         values.push(raw);
       } else {

@@ -25,6 +25,11 @@ describe('transactionApproval', () => {
     expect(transactionApproval(view('0x'))).toBeUndefined();
   });
 
+  it('finds none in a contract creation, whose data is init code even where it starts like approve', () => {
+    const creation = new TransactionView({ ...eip1559Transfer(TOKEN), to: undefined, data: abi.encodeFunctionData('approve', [SPENDER, 5n]) });
+    expect(transactionApproval(creation)).toBeUndefined();
+  });
+
   it('says an approval it cannot decode canonically is undecodable', () => {
     expect(transactionApproval(view(`${abi.encodeFunctionData('approve', [SPENDER, 5n])}00`))).toBe(UNDECODABLE_APPROVAL);
   });

@@ -69,6 +69,17 @@ describe('loadPolicy', () => {
     expect(issue!.problem.length).toBeLessThan(400);
   });
 
+  it('cuts the JSON parser\'s message to 200 characters, whatever the engine quotes of the input', () => {
+    const parse = jest.spyOn(JSON, 'parse').mockImplementationOnce(() => {
+      throw new SyntaxError(`Unexpected token in ${'x'.repeat(1000)}`);
+    });
+    try {
+      expect(issuesOf('{')).toEqual([{ path: '$', problem: `is not valid JSON: Unexpected token in ${'x'.repeat(180)}` }]);
+    } finally {
+      parse.mockRestore();
+    }
+  });
+
   it('treats "__proto__" and "constructor" argument names as names, not object members', () => {
     const issues = issuesOf(JSON.parse(`{"version":1,"rules":[{"id":"r","effect":"allow","calls":[{"function":"f(uint256 x)","args":{"constructor":{"max":"1"},"__proto__":{"max":"1"}}}]}]}`));
     expect(issues.map((issue) => issue.path)).toEqual(['$.rules[0].calls[0].args["constructor"]', '$.rules[0].calls[0].args["__proto__"]']);

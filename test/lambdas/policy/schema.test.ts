@@ -87,6 +87,11 @@ describe('validatePolicyDocument', () => {
     ]);
   });
 
+  it('quotes only the document\'s own values: a bad value it inherits is "nothing"', () => {
+    const document = Object.assign(Object.create({ version: 2 }) as object, { rules: [{ id: 'r', effect: 'allow' }] });
+    expect(issuesOf(document)).toEqual([{ path: '$.version', problem: 'must be 1; got nothing' }]);
+  });
+
   it('describes values too deep to quote by their kind', () => {
     const deep = (open: string, inner: string, close: string) => JSON.parse(`{"version":1,"rules":[{"id":"r","effect":"allow","description":${open.repeat(5000)}${inner}${close.repeat(5000)}}]}`);
     expect(issuesOf(deep('[', '', ']'))).toEqual([{ path: '$.rules[0].description', problem: 'must be string; got an array' }]);
