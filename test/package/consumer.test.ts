@@ -16,6 +16,7 @@ import { BUDGETS } from '../../bench/package-size';
 import { KmsSigner } from '../../lambdas/signer/kms-signer';
 import { DEV_ACCOUNTS } from '../../scripts/local-chain';
 import { createSigningKey, startLocalStack, type LocalStack } from '../../scripts/local-stack/stack';
+import { signerFunctionName, startSignerFunctions } from '../../scripts/local-stack/signer-functions';
 import { compileSolidity } from '../helpers/solidity';
 
 const REPOSITORY = process.cwd();
@@ -164,6 +165,41 @@ describe('the npm package, installed into a fresh project', () => {
     const out = (await run(project, ['cdk-app.cjs'], { POLICY: policy, CDK_OUT: join(project, 'cdk.out') })).trim().split('\n').pop()!;
     expect(JSON.parse(out)).toEqual({ functions: expect.any(Number), handlers: expect.arrayContaining(['index.handler']) });
     expect((JSON.parse(out) as { functions: number }).functions).toBeGreaterThanOrEqual(2);
+  }, 240_000);
+
+  it('calls the signer Lambdas on npm run local\'s Invoke endpoint through kms-eth-signer/client (CommonJS): signs, refuses with a typed error, replays a retry', async () => {
+    const stack = await startLocalStack({ dynamodb: {} });
+    const { keyId } = await createSigningKey(stack.kmsClient);
+    const policy = join(project, 'client-policy.json');
+    writeFileSync(policy, JSON.stringify({ version: 1, rules: [{ id: 'pay-one', effect: 'allow', to: [DEV_ACCOUNTS[1].address], maxValue: '1 ether' }] }));
+    const lambdas = await startSignerFunctions(stack, { keyId, policyFile: policy, logs: 'ignore' });
+    try {
+      writeFileSync(
+        join(project, 'client-app.cjs'),
+        [
+          "const { LambdaClient } = require('@aws-sdk/client-lambda');",
+          "const { LambdaSigner, PolicyDeniedError } = require('kms-eth-signer/client');",
+          "const client = new LambdaClient({ endpoint: process.env.LAMBDA_URL, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });",
+          'const signer = new LambdaSigner({ functionName: process.env.FUNCTION, client });',
+          'const tx = { to: process.env.RECIPIENT, value: 10n ** 16n, nonce: 0, gasLimit: 21000, maxFeePerGas: 10n ** 9n, maxPriorityFeePerGas: 10n ** 8n, chainId: BigInt(process.env.CHAIN_ID) };',
+          '(async () => {',
+          '  const address = await signer.getAddress();',
+          "  const first = await signer.signTransaction(tx, { idempotencyKey: 'payout-1' });",
+          "  const retry = await signer.signTransaction(tx, { idempotencyKey: 'payout-1' });",
+          '  let denied;',
+          '  try { await signer.signTransaction({ ...tx, to: process.env.STRANGER }); } catch (error) { denied = { isTyped: error instanceof PolicyDeniedError, name: error.name }; }',
+          '  console.log(JSON.stringify({ address, signed: first.slice(0, 4), sameOnRetry: retry === first, denied }));',
+          '  client.destroy();',
+          '})();',
+        ].join('\n'),
+      );
+      const env = { LAMBDA_URL: lambdas.url, FUNCTION: signerFunctionName('eip1559'), RECIPIENT: DEV_ACCOUNTS[1].address, STRANGER: DEV_ACCOUNTS[2].address, CHAIN_ID: String(stack.anvil.chainId) };
+      const out = JSON.parse((await run(project, ['client-app.cjs'], env)).trim().split('\n').pop()!) as Record<string, unknown>;
+      expect(out).toEqual({ address: await new KmsSigner({ keyId, client: stack.kmsClient }).getAddress(), signed: '0x02', sameOnRetry: true, denied: { isTyped: true, name: 'PolicyDeniedError' } });
+    } finally {
+      await lambdas.close();
+      await stack.close();
+    }
   }, 240_000);
 
   describe('run against the local KMS and anvil', () => {
