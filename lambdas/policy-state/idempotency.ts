@@ -13,7 +13,6 @@ import { IdempotencyConfig, makeIdempotent } from '@aws-lambda-powertools/idempo
 import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
 import type { Context } from 'aws-lambda';
 import { Transaction, getAddress, type TransactionRequest } from 'ethers';
-import { SignerError } from '../signer/errors';
 import { PolicyStateUnavailableError, SigningInProgressError } from './errors';
 import { POLICY_TABLE_KEYS, type CallBudget } from './spending-store';
 
@@ -71,8 +70,8 @@ export function makeIdempotentSign<R extends object, Q extends IdempotentSignReq
     expiryAttr: IDEMPOTENCY_EXPIRY_ATTRIBUTE,
   });
   bindDeadlines(options.client);
-  // Stryker disable next-line BooleanLiteral: the identity always has an unsignedHash, so Powertools never finds the idempotency key missing
-  const config = new IdempotencyConfig({ expiresAfterSeconds: windowSeconds, hashFunction: 'sha256', throwOnNoIdempotencyKey: true });
+  // (No throwOnNoIdempotencyKey: the identity always has an unsignedHash, so the key is never missing.)
+  const config = new IdempotencyConfig({ expiresAfterSeconds: windowSeconds, hashFunction: 'sha256' });
   // Only the identity (argument 0) is hashed; the request may carry more (e.g. the policy decision's charges).
   // (Typed by the base request: Powertools' option types cannot resolve a generic parameter; only Q is passed in.)
   const idempotent = makeIdempotent(async (_identity: IdempotencyIdentity, request: IdempotentSignRequest) => sign(request as Q), {
@@ -84,7 +83,7 @@ export function makeIdempotentSign<R extends object, Q extends IdempotentSignReq
   return async (request, context, budget) => {
     // Only a real Lambda context (callers and tests may pass a partial one) tells the remaining time.
     const lambda = typeof context?.getRemainingTimeInMillis === 'function' ? context : undefined;
-    // Stryker disable next-line ConditionalExpression: as true it registers undefined, which only forgets the context of an earlier call; Lambda passes a context to every invocation (as false it is killed by the test of a retry after the first invocation died, disabled with it)
+    // Stryker disable next-line ConditionalExpression: as true it only forgets an earlier call's context
     if (lambda) config.registerLambdaContext(lambda);
     const identity = idempotencyIdentity(request);
     const deadline = budget ?? (lambda ? { deadlineMs: Date.now() + lambda.getRemainingTimeInMillis() - RESPONSE_MARGIN_MS } : {});
@@ -104,33 +103,28 @@ const boundClients = new WeakSet<DynamoDBClient>();
 function bindDeadlines(client: DynamoDBClient): void {
   if (boundClients.has(client)) return;
   boundClients.add(client);
-  client.middlewareStack.add(
-    (next) => async (args) => {
-      const budget = callBudget.getStore();
-      // Stryker disable next-line ConditionalExpression: a shortcut; with neither a deadline nor a signal the race below has nothing to lose against (infinite time, no timer, no listener), so the call ends the same
-      if (!budget || (budget.deadlineMs === undefined && !budget.signal)) return next(args);
-      // Stryker disable next-line ConditionalExpression: without a deadline, undefined - now is NaN, which is not <= 0 and not finite: no timer, the same as infinity
-      const leftMs = budget.deadlineMs === undefined ? Number.POSITIVE_INFINITY : budget.deadlineMs - Date.now();
-      if (leftMs <= 0 || budget.signal?.aborted) throw deadlineError('the invocation ran out of time before DynamoDB was called');
-      let timer: NodeJS.Timeout | undefined;
-      let onAbort: (() => void) | undefined;
-      const expired = new Promise<never>((_, reject) => {
-        if (Number.isFinite(leftMs)) timer = setTimeout(() => reject(deadlineError(`no answer from DynamoDB within ${Math.round(leftMs)} ms`)), leftMs);
-        onAbort = () => reject(deadlineError('the caller cancelled the request'));
-        // Stryker disable next-line ObjectLiteral,BooleanLiteral: the listener is removed in the finally block below whether or not it ran
-        budget.signal?.addEventListener('abort', onAbort, { once: true });
-      });
-      try {
-        return await Promise.race([next(args), expired]);
-      } finally {
-        clearTimeout(timer);
-        // Stryker disable next-line ConditionalExpression: a guard for the type checker; the promise executor above always assigns onAbort (as false it is killed by the test that no listener is left, disabled with it)
-        if (onAbort) budget.signal?.removeEventListener('abort', onAbort);
-      }
-    },
-    // Stryker disable next-line ObjectLiteral,StringLiteral: initialize is the default step and the name only labels the middleware (the WeakSet keeps it from being added twice); an unknown step sorts among the build steps, still outside the retries (middlewareStack.identify()), so the deadline covers the same calls
-    { step: 'initialize', name: 'policyStateDeadline' },
-  );
+  // Added at the default step, initialize, outside the retries: the deadline covers them all.
+  client.middlewareStack.add((next) => async (args) => {
+    const budget = callBudget.getStore();
+    // Calls outside makeIdempotentSign (the spending store shares the client) bring their own abort signal.
+    if (!budget) return next(args);
+    // Without a deadline or a signal the race below has nothing to lose against: no timer, no listener.
+    const leftMs = (budget.deadlineMs ?? Number.POSITIVE_INFINITY) - Date.now();
+    if (leftMs <= 0 || budget.signal?.aborted) throw deadlineError('the invocation ran out of time before DynamoDB was called');
+    let timer: NodeJS.Timeout | undefined;
+    let onAbort!: () => void; // assigned by the promise executor, which runs at once
+    const expired = new Promise<never>((_, reject) => {
+      if (Number.isFinite(leftMs)) timer = setTimeout(() => reject(deadlineError(`no answer from DynamoDB within ${Math.round(leftMs)} ms`)), leftMs);
+      onAbort = () => reject(deadlineError('the caller cancelled the request'));
+      budget.signal?.addEventListener('abort', onAbort);
+    });
+    try {
+      return await Promise.race([next(args), expired]);
+    } finally {
+      clearTimeout(timer);
+      budget.signal?.removeEventListener('abort', onAbort);
+    }
+  });
 }
 
 function deadlineError(message: string): Error {
@@ -161,9 +155,9 @@ export function idempotencyIdentity({ transaction, replayProtection, idempotency
 export { IDEMPOTENCY_KEY_PATTERN, idempotencyKeyProblem } from './idempotency-key';
 
 function toSignerError(error: unknown): unknown {
-  // Stryker disable next-line ConditionalExpression: no SignerError's name starts with Idempotency, so the name checks below pass it through as well; this says it first
-  if (error instanceof SignerError) return error; // the signer's own failure, passed through (its record was removed)
-  // Stryker disable next-line StringLiteral: a thrown non-Error is passed through whatever its fallback name, as long as that does not start with Idempotency
+  // The signer's own failures (its record was removed: no SignerError's name starts with Idempotency) and
+  // anything else not from Powertools pass through unchanged.
+  // Stryker disable next-line StringLiteral: any fallback name not starting with Idempotency passes
   const name = error instanceof Error ? error.name : '';
   if (name === 'IdempotencyAlreadyInProgressError') return new SigningInProgressError({ cause: error });
   if (name.startsWith('Idempotency')) return new PolicyStateUnavailableError(`idempotency record: ${name}`, { cause: error });

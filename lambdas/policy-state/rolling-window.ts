@@ -92,17 +92,16 @@ export function liveState(stored: WindowState | undefined, layout: WindowLayout,
   const buckets = new Map<number, Bucket>();
   if (!stored) return { layout, buckets };
   const old = stored.layout;
-  // Stryker disable next-line ConditionalExpression,LogicalOperator,EqualityOperator: a shortcut; moving and rescaling buckets to an identical layout gives the same buckets (target = index, unit ratio 1)
-  const sameLayout = old.windowMs === layout.windowMs && old.spanMs === layout.spanMs && old.unitExponent === layout.unitExponent;
-  // Stryker disable next-line ConditionalExpression: layoutOf gives unitExponent -1 only to a limit without maxAmount, and callers pass both from the same limit
-  const ceiling = maxAmount === undefined || layout.unitExponent < 0 ? undefined : capUnits(maxAmount, layout) + 1n;
+  // Callers pass maxAmount and layout from the same limit (layoutOf), so a cap means amounts are counted.
+  const ceiling = maxAmount === undefined ? undefined : capUnits(maxAmount, layout) + 1n;
   for (const [index, bucket] of stored.buckets) {
-    const target = sameLayout ? index : Math.floor(((index + 1) * old.spanMs - 1) / layout.spanMs);
+    // In an unchanged layout this is the bucket itself (exact: (index + 1) * span stays below 2^53).
+    const target = Math.floor(((index + 1) * old.spanMs - 1) / layout.spanMs);
     if (bucketExpiryMs(target, layout) <= nowMs) continue;
-    let amount = sameLayout ? bucket.amount : rescale(bucket.amount, old.unitExponent, layout.unitExponent);
+    let amount = rescale(bucket.amount, old.unitExponent, layout.unitExponent);
     // A bucket over the (possibly lowered) cap refuses everything while it lives; more than cap + 1 adds nothing
     // and could overflow DynamoDB's 38 digits.
-    // Stryker disable next-line ConditionalExpression,EqualityOperator: amount > undefined is false anyway, and an amount equal to the ceiling is kept as it is
+    // Stryker disable next-line ConditionalExpression,EqualityOperator: > undefined is false; = keeps it
     if (ceiling !== undefined && amount > ceiling) amount = ceiling;
     const previous = buckets.get(target);
     buckets.set(target, { amount: (previous?.amount ?? 0n) + amount, count: (previous?.count ?? 0) + bucket.count });
@@ -113,7 +112,7 @@ export function liveState(stored: WindowState | undefined, layout: WindowLayout,
 function rescale(amount: bigint, fromExponent: number, toExponent: number): bigint {
   if (toExponent < 0) return 0n;
   if (fromExponent < 0) return 0n; // amounts were not counted before the cap existed
-  // Stryker disable next-line EqualityOperator: for equal exponents both branches multiply or divide by 10^0
+  // Stryker disable next-line EqualityOperator: for equal exponents both branches scale by 10^0
   if (toExponent >= fromExponent) {
     const unit = 10n ** BigInt(toExponent - fromExponent);
     return (amount + unit - 1n) / unit;
@@ -130,8 +129,7 @@ export function totalsOf(state: WindowState): { amount: bigint; count: number; p
     amount += bucket.amount;
     count += bucket.count;
     const expiry = bucketExpiryMs(index, state.layout);
-    // Stryker disable next-line EqualityOperator: replacing an expiry with an equal one changes nothing
-    if (pruneAtMs === 0 || expiry < pruneAtMs) pruneAtMs = expiry;
+    pruneAtMs = pruneAtMs === 0 ? expiry : Math.min(pruneAtMs, expiry);
   }
   return { amount, count, pruneAtMs };
 }
@@ -155,9 +153,7 @@ export function remainingOf(state: WindowState, limit: SpendingLimit): LimitRema
 export function wouldExceed(state: WindowState, limit: SpendingLimit, units: bigint): boolean {
   const { amount, count } = totalsOf(state);
   if (limit.maxAmount !== undefined && amount + units > capUnits(limit.maxAmount, state.layout)) return true;
-  // Stryker disable next-line ConditionalExpression: count + 1 > undefined is false anyway; the test narrows the type
-  if (limit.maxCount !== undefined && count + 1 > limit.maxCount) return true;
-  return false;
+  return count + 1 > (limit.maxCount ?? Number.POSITIVE_INFINITY);
 }
 
 /** The state with `units` and `signatures` added to (or, negative, taken from) bucket `index`, never below zero. */

@@ -18,15 +18,14 @@ export interface PolicyState {
 /** Builds the policy state from its settings, sharing one DynamoDB client between the store and Powertools. */
 export function createPolicyState(config: PolicyStateConfig, client?: DynamoDBClient): PolicyState {
   const { tableName } = config;
-  const dynamo = tableName === undefined ? undefined : (client ?? sharedPolicyStateClient(config));
-  // Stryker disable next-line LogicalOperator,ConditionalExpression: dynamo is undefined exactly when tableName is, so either test alone decides; both narrow the types
-  const store = tableName === undefined || !dynamo ? undefined : new SpendingStore({ tableName, client: dynamo, callTimeoutMs: config.callTimeoutMs });
+  // Without a table there is nothing to keep: no store, and idempotency (which needs the table) stays off.
+  if (tableName === undefined) return { config, idempotent: (sign) => (request) => sign(request) };
+  const dynamo = client ?? sharedPolicyStateClient(config);
   return {
     config,
-    ...(store && { store }),
+    store: new SpendingStore({ tableName, client: dynamo, callTimeoutMs: config.callTimeoutMs }),
     idempotent: (sign, { keyArn, scope }) => {
-      // Stryker disable next-line ConditionalExpression: dynamo is undefined exactly when tableName is, so `!dynamo` alone decides; the table test narrows the type
-      if (!config.idempotency || tableName === undefined || !dynamo) return (request) => sign(request);
+      if (!config.idempotency) return (request) => sign(request);
       return makeIdempotentSign(sign, { tableName, client: dynamo, keyArn, scope, windowSeconds: config.idempotencyWindowSeconds });
     },
   };
