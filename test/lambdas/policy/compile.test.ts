@@ -167,6 +167,7 @@ describe('compilePolicy', () => {
       ['a condition on a tuple argument', withRule({ calls: [{ function: 'f((address,uint256) pair)', args: { 0: { in: [A] } } }] }), `${ARG}["0"]`,
         'is a tuple(address,uint256) argument; conditions on arrays and tuples are not supported'],
       ['min on an address argument', transferCall({ to: { min: '1' } }), `${ARG}["to"]`, 'max and min apply to integer arguments, but this one is address'],
+      ['max on a bool argument', withRule({ calls: [{ function: 'f(bool on)', args: { on: { max: '1' } } }] }), `${ARG}["on"]`, 'max and min apply to integer arguments, but this one is bool'],
       ['a max that is not a whole number of base units', transferCall({ amount: { max: '1.5' } }), `${ARG}["amount"].max`,
         'has a fraction of a wei (or base unit); give a whole number or add a unit such as "gwei" or "ether"; got "1.5"'],
       ['a maxPriorityFeePerGas that is not a whole number of wei', withRule({ maxPriorityFeePerGas: '1.5' }), '$.rules[0].maxPriorityFeePerGas',
