@@ -16,6 +16,8 @@ export interface LocalFunctionOptions {
   readonly timeoutMs?: number;
   /** Where the function's own logs go: this process's stdout and stderr, or nowhere. */
   readonly logs?: 'inherit' | 'ignore';
+  /** The Node.js binary the function runs on (default: this process's), e.g. the Lambda runtime's major version. */
+  readonly nodeBinary?: string;
 }
 
 /** What an invocation produced: the payload, or the error Lambda reports with X-Amz-Function-Error. */
@@ -80,8 +82,9 @@ export class LocalFunction {
 
   private ensureWorker(): ChildProcess {
     if (this.worker) return this.worker;
-    const { bundle, environment, logs = 'inherit' } = this.options;
+    const { bundle, environment, logs = 'inherit', nodeBinary } = this.options;
     const worker = fork(WORKER, [], {
+      ...(nodeBinary !== undefined && { execPath: nodeBinary }),
       execArgv: ['--import', 'tsx'],
       env: {
         ...(process.env.PATH !== undefined && { PATH: process.env.PATH }),

@@ -35,6 +35,8 @@ export interface SignerFunctionsOptions {
   readonly logs?: 'inherit' | 'ignore';
   /** More environment variables for both functions (LOG_LEVEL, ALLOW_PRE_EIP155, IDEMPOTENCY_WINDOW_SECONDS, …). */
   readonly environment?: Readonly<Record<string, string>>;
+  /** The Node.js binary both functions run on (default: this process's). */
+  readonly nodeBinary?: string;
 }
 
 /** Starts the Invoke endpoint with both signer functions, each in its own process. */
@@ -62,6 +64,7 @@ export async function startSignerFunctions(stack: LocalStack, options: SignerFun
         environment,
         ...(options.timeoutMs !== undefined && { timeoutMs: options.timeoutMs }),
         ...(options.logs !== undefined && { logs: options.logs }),
+        ...(options.nodeBinary !== undefined && { nodeBinary: options.nodeBinary }),
       }),
   );
   return startInvokeEndpoint(functions, { ...(options.port !== undefined && { port: options.port }) });
