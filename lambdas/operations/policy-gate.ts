@@ -128,15 +128,13 @@ export class PolicyGate {
   async reserveThenSign<T>(decision: PolicyAllow, target: ReservationTarget, sign: () => Promise<T>): Promise<T> {
     if (decision.charges.length === 0) return sign();
     const { store } = this;
-    if (!store) throw new Error('the policy has spending limits but no spending store is configured'); // start() refuses this configuration
+    if (!store) throw new Error(NO_STORE); // the handler's start() refuses this configuration
     const { releaseDeadlineMs, ...reserveTarget } = target;
     const held = await store.reserve(decision.charges, reserveTarget);
     try {
       return await sign();
     } catch (error) {
-      await store
-        .release(held, { ...(releaseDeadlineMs !== undefined && { deadlineMs: releaseDeadlineMs }) })
-        .catch((releaseError: unknown) => logger.error('could not release a spending reservation after signing failed', releaseError as Error));
+      await releaseBy(store, releaseDeadlineMs)(held);
       throw error;
     }
   }
@@ -154,14 +152,10 @@ export class PolicyGate {
     const { store } = this;
     if (!store) {
       // the handler's start() refuses this configuration; here it would be a programming error, and nothing is signed.
-      return reservedSigning(Promise.reject(new Error('the policy has spending limits but no spending store is configured')), signing, async () => undefined);
+      return reservedSigning(Promise.reject(new Error(NO_STORE)), signing, async () => undefined);
     }
     const { releaseDeadlineMs, ...reserveTarget } = target;
-    const releaseBudget = { ...(releaseDeadlineMs !== undefined && { deadlineMs: releaseDeadlineMs }) };
-    const release = async (held: unknown): Promise<void> =>
-      // The reservation only makes the limit stricter until its window passes; the signing error matters more.
-      // The release gets what is left of the invocation, not a call timeout of its own: the caller must be answered.
-      store.release(held, releaseBudget).catch((releaseError: unknown) => logger.error('could not release a spending reservation after signing failed', releaseError as Error));
+    const release = releaseBy(store, releaseDeadlineMs);
     const reserving = store.reserve(decision.charges, reserveTarget);
     const signature = sign(signing.signal);
     signature.catch(() => undefined); // awaited below, or dropped with a failed reservation
@@ -186,6 +180,18 @@ export class PolicyGate {
       if (held !== undefined) await release(held);
     });
   }
+}
+
+const NO_STORE = 'the policy has spending limits but no spending store is configured';
+
+/**
+ * Gives a reservation back after signing failed, by the invocation's release deadline (not a call timeout of its
+ * own: the caller must be answered). A failed release is logged, not thrown: the reservation only makes the limit
+ * stricter until its window passes, and the signing error matters more.
+ */
+function releaseBy(store: SpendingReserver, releaseDeadlineMs: number | undefined): (held: unknown) => Promise<void> {
+  const budget = { ...(releaseDeadlineMs !== undefined && { deadlineMs: releaseDeadlineMs }) };
+  return (held) => store.release(held, budget).catch((releaseError: unknown) => logger.error('could not release a spending reservation after signing failed', releaseError as Error));
 }
 
 /** Signing under a reservation, started: see PolicyGate.start. */
