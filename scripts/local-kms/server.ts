@@ -64,15 +64,18 @@ export async function startLocalKms(options: LocalKmsOptions = {}): Promise<Loca
       return send(response, 200, faults.current(), 'application/json');
     }
     const { latencyMs } = faults.current();
-    if (latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, latencyMs));
     const target = request.headers['x-amz-target'];
     const operation = typeof target === 'string' && target.startsWith('TrentService.') ? target.slice('TrentService.'.length) : undefined;
+    // A call's fault is decided when it arrives, not when its delayed answer is made: a slow call that its client
+    // has already abandoned must not use up a fault meant for a later call.
+    const fault = request.method !== 'POST' || !operation ? undefined : faults.take('hang') ? 'hang' : faults.take('throttle') ? 'throttle' : faults.take('internalError') ? 'internalError' : undefined;
+    if (latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, latencyMs));
     if (request.method !== 'POST' || !operation) {
       return send(response, 400, { __type: 'UnknownOperationException', message: 'Expected POST / with X-Amz-Target: TrentService.<Operation>' });
     }
-    if (faults.take('hang')) return; // the connection stays open, unanswered
-    if (faults.take('throttle')) return send(response, 400, { __type: 'ThrottlingException', message: 'Rate exceeded (injected fault)' });
-    if (faults.take('internalError')) return send(response, 500, { __type: 'KMSInternalException', message: 'Internal failure (injected fault)' });
+    if (fault === 'hang') return; // the connection stays open, unanswered
+    if (fault === 'throttle') return send(response, 400, { __type: 'ThrottlingException', message: 'Rate exceeded (injected fault)' });
+    if (fault === 'internalError') return send(response, 500, { __type: 'KMSInternalException', message: 'Internal failure (injected fault)' });
 
     let parsed: unknown;
     try {
