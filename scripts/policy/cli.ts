@@ -5,6 +5,7 @@ import { chainIdFromNetwork } from '../../lambdas/runtime/chains';
 import { toCheckResponse, toPolicyRequest } from '../../lambdas/operations/policy-gate';
 import { evaluatePolicy, loadPolicy, PolicyValidationError, type CompiledPolicy, type PolicyDecision } from '../../lambdas/policy';
 import { InvalidRequestError, parseSignerEvent } from '../../lambdas/events/request';
+import { userPath } from '../import-key/cli-io';
 import { chainCoverage } from './chain-coverage';
 
 /** The exit codes of npm run policy (also in its --help and the README). */
@@ -15,6 +16,7 @@ export const POLICY_USAGE = `Usage:
                                                   --network, also that some allow rule can match that chain
   npm run policy -- explain POLICY.json TX.json   the policy's decision for a transaction, and why
 
+Relative paths are relative to the directory you ran npm in.
 TX.json is a signer event ({"operation":"sign","transaction":{...}}) or just its transaction object, as
 the Lambdas accept it; gasPrice selects the legacy signer, otherwise the EIP-1559 signer.
 
@@ -102,7 +104,7 @@ function readPolicy(file: string): CompiledPolicy {
 
 function readText(file: string, what: string): string {
   try {
-    return readFileSync(file, 'utf8');
+    return readFileSync(userPath(file), 'utf8'); // relative to where npm was run, as the other commands
   } catch (error) {
     throw new Error(`cannot read the ${what} file ${file.slice(0, 200)} (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
   }

@@ -2,6 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { main, POLICY_EXIT } from '../../../scripts/policy/cli';
+import { runScript } from '../../helpers/cli-process';
 
 const dir = mkdtempSync(join(tmpdir(), 'policy-cli-'));
 const file = (name: string, content: unknown) => {
@@ -94,5 +95,18 @@ describe('npm run policy', () => {
     ['a transaction that is not JSON', ['explain', TREASURY, file('notjson.json', '{')]],
   ])('exits 2 with %s', (_label, argv) => {
     expect(run(...argv)).toMatchObject({ code: POLICY_EXIT.usage, err: expect.stringMatching(/\S/) });
+  });
+});
+
+describe('npm run policy (child process)', () => {
+  jest.setTimeout(60_000);
+
+  it('reads a relative policy path from the directory npm was run in (INIT_CWD), not the repository', async () => {
+    const policy = file('relative.json', { version: 1, rules: [{ id: 'any', effect: 'allow', chainId: 1 }] });
+    const result = await runScript('policy.ts', ['check', 'relative.json', '--network', 'sepolia'], { userDir: dir });
+    expect(policy.startsWith(dir)).toBe(true);
+    expect(result.stdout).toMatch(/relative\.json: valid signing policy/);
+    expect(result.stderr).toMatch(/no allow rule can match chain 11155111/);
+    expect(result.code).toBe(POLICY_EXIT.denied);
   });
 });
