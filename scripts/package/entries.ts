@@ -27,6 +27,9 @@ export function presentEntries(root = '.'): PackageEntry[] {
   return PACKAGE_ENTRIES.filter((entry) => existsSync(join(root, entry.source)));
 }
 
+/** The JSON Schemas shipped as they are: what callers validate events and policies with. */
+export const SCHEMA_FILES = ['policy.schema.json', 'events.schema.json'] as const;
+
 type Conditions = { types: string; default: string };
 /** package.json `exports` for these entries: types first in each condition, as TypeScript requires. */
 export function exportsMap(entries: readonly PackageEntry[]): Record<string, unknown> {
@@ -37,6 +40,7 @@ export function exportsMap(entries: readonly PackageEntry[]): Record<string, unk
     const cjs: Conditions = { types: `${types}.d.cts`, default: `./${PACKAGE_DIR}/${name}.cjs` };
     map[subpath] = { import: esm, require: cjs };
   }
+  for (const file of SCHEMA_FILES) map[`./${file}`] = `./${file}`;
   map['./package.json'] = './package.json';
   return map;
 }

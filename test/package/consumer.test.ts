@@ -11,7 +11,7 @@ import { promisify } from 'node:util';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { ContractFactory, parseEther, Wallet } from 'ethers';
+import { ContractFactory, parseEther, Transaction, Wallet } from 'ethers';
 import { BUDGETS } from '../../bench/package-size';
 import { KmsSigner } from '../../lambdas/signer/kms-signer';
 import { DEV_ACCOUNTS } from '../../scripts/local-chain';
@@ -106,16 +106,16 @@ describe('the npm package, installed into a fresh project', () => {
     rmSync(project, { recursive: true, force: true });
   });
 
-  it('packs only the built entries, their declarations, the docs and the manifest', () => {
+  it('packs only the built entries, their declarations, the JSON Schemas, the docs, the licence and the manifest', () => {
     const paths = pack.files.map((file) => file.path);
     // The CDK entry ships the two signer bundles it deploys, without their source maps (3 MB each: stack traces of a
     // function deployed from the package point into the minified bundle), never a policy hash of the packer's build.
     const bundle = /^dist\/(eip1559|legacy)\/(index\.mjs|chunks\/[\w-]+\.mjs)$/;
     for (const path of paths) {
-      expect(path).toMatch(/^(package\.json|README\.md|LICENSE|docs\/package\.md|dist\/package\/[\w/.-]+\.(js|cjs|d\.ts|d\.cts)|dist\/(eip1559|legacy)\/[\w/.-]+)$/);
+      expect(path).toMatch(/^(package\.json|README\.md|LICENSE|docs\/package\.md|(events|policy)\.schema\.json|dist\/package\/[\w/.-]+\.(js|cjs|d\.ts|d\.cts)|dist\/(eip1559|legacy)\/[\w/.-]+)$/);
       if (path.startsWith('dist/eip1559/') || path.startsWith('dist/legacy/')) expect(path).toMatch(bundle);
     }
-    expect(paths).toEqual(expect.arrayContaining(['dist/package/index.js', 'dist/package/index.cjs', 'dist/package/viem.js', 'dist/package/viem.cjs', 'dist/package/client.cjs', 'dist/package/cdk.cjs', 'dist/eip1559/index.mjs', 'dist/legacy/index.mjs']));
+    expect(paths).toEqual(expect.arrayContaining(['LICENSE', 'events.schema.json', 'policy.schema.json', 'dist/package/index.js', 'dist/package/index.cjs', 'dist/package/viem.js', 'dist/package/viem.cjs', 'dist/package/client.cjs', 'dist/package/cdk.cjs', 'dist/eip1559/index.mjs', 'dist/legacy/index.mjs']));
     expect(paths.filter((path) => /test|\.map$|\.pem$|\.local-|state\.json|policy\.sha256/.test(path))).toEqual([]);
     // The install sizes of the entries are printed by npm run bench:package, with their budgets.
     console.log(`kms-eth-signer tarball: ${(pack.size / 1024).toFixed(1)} KiB packed (budget ${BUDGETS.tarball / 1024} KiB), ${(pack.unpackedSize / 1024).toFixed(1)} KiB unpacked, ${paths.length} files`);
@@ -167,7 +167,7 @@ describe('the npm package, installed into a fresh project', () => {
     expect((JSON.parse(out) as { functions: number }).functions).toBeGreaterThanOrEqual(2);
   }, 240_000);
 
-  it('calls the signer Lambdas on npm run local\'s Invoke endpoint through kms-eth-signer/client (CommonJS): signs, refuses with a typed error, replays a retry', async () => {
+  it('calls the signer Lambdas on npm run local\'s Invoke endpoint through kms-eth-signer/client (CommonJS): signs, refuses with a typed error, replays a retry, lambdaAccount signs as a viem account, and the JSON Schemas load by their export names', async () => {
     const stack = await startLocalStack({ dynamodb: {} });
     const { keyId } = await createSigningKey(stack.kmsClient);
     const policy = join(project, 'client-policy.json');
@@ -178,7 +178,7 @@ describe('the npm package, installed into a fresh project', () => {
         join(project, 'client-app.cjs'),
         [
           "const { LambdaClient } = require('@aws-sdk/client-lambda');",
-          "const { LambdaSigner, PolicyDeniedError } = require('kms-eth-signer/client');",
+          "const { LambdaSigner, lambdaAccount, PolicyDeniedError } = require('kms-eth-signer/client');",
           "const client = new LambdaClient({ endpoint: process.env.LAMBDA_URL, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });",
           'const signer = new LambdaSigner({ functionName: process.env.FUNCTION, client });',
           'const tx = { to: process.env.RECIPIENT, value: 10n ** 16n, nonce: 0, gasLimit: 21000, maxFeePerGas: 10n ** 9n, maxPriorityFeePerGas: 10n ** 8n, chainId: BigInt(process.env.CHAIN_ID) };',
@@ -188,14 +188,20 @@ describe('the npm package, installed into a fresh project', () => {
           "  const retry = await signer.signTransaction(tx, { idempotencyKey: 'payout-1' });",
           '  let denied;',
           '  try { await signer.signTransaction({ ...tx, to: process.env.STRANGER }); } catch (error) { denied = { isTyped: error instanceof PolicyDeniedError, name: error.name }; }',
-          '  console.log(JSON.stringify({ address, signed: first.slice(0, 4), sameOnRetry: retry === first, denied }));',
+          '  const account = await lambdaAccount({ functionName: process.env.FUNCTION, client });',
+          "  const viaViem = await account.signTransaction({ type: 'eip1559', to: process.env.RECIPIENT, value: 10n ** 16n, nonce: 1, gas: 21000n, maxFeePerGas: 10n ** 9n, maxPriorityFeePerGas: 10n ** 8n, chainId: Number(process.env.CHAIN_ID) });",
+          "  const schemas = [require('kms-eth-signer/events.schema.json').$id, require('kms-eth-signer/policy.schema.json').$id];",
+          '  console.log(JSON.stringify({ address, signed: first.slice(0, 4), sameOnRetry: retry === first, denied, viemAccount: account.address, viaViem, schemas }));',
           '  client.destroy();',
           '})();',
         ].join('\n'),
       );
       const env = { LAMBDA_URL: lambdas.url, FUNCTION: signerFunctionName('eip1559'), RECIPIENT: DEV_ACCOUNTS[1].address, STRANGER: DEV_ACCOUNTS[2].address, CHAIN_ID: String(stack.anvil.chainId) };
       const out = JSON.parse((await run(project, ['client-app.cjs'], env)).trim().split('\n').pop()!) as Record<string, unknown>;
-      expect(out).toEqual({ address: await new KmsSigner({ keyId, client: stack.kmsClient }).getAddress(), signed: '0x02', sameOnRetry: true, denied: { isTyped: true, name: 'PolicyDeniedError' } });
+      const address = await new KmsSigner({ keyId, client: stack.kmsClient }).getAddress();
+      expect(out).toEqual({ address, signed: '0x02', sameOnRetry: true, denied: { isTyped: true, name: 'PolicyDeniedError' }, viemAccount: address, viaViem: expect.stringMatching(/^0x02/), schemas: ['urn:kms-eth-signer:events:v1', 'urn:kms-eth-signer:signing-policy:v1'] });
+      const viaViem = Transaction.from(out.viaViem as string);
+      expect({ from: viaViem.from, to: viaViem.to, nonce: viaViem.nonce }).toEqual({ from: address, to: DEV_ACCOUNTS[1].address, nonce: 1 });
     } finally {
       await lambdas.close();
       await stack.close();

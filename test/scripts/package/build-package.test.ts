@@ -25,13 +25,15 @@ describe('the package entries', () => {
 });
 
 describe('exportsMap', () => {
-  it('gives each entry ESM and CommonJS conditions, types first in each', () => {
+  it('gives each entry ESM and CommonJS conditions, types first in each, and exports the JSON Schemas as files', () => {
     const map = exportsMap([{ subpath: './viem', name: 'viem', source: 'lambdas/signer/viem-account.ts' }]);
     expect(map).toEqual({
       './viem': {
         import: { types: './dist/package/types/lambdas/signer/viem-account.d.ts', default: './dist/package/viem.js' },
         require: { types: './dist/package/types/lambdas/signer/viem-account.d.cts', default: './dist/package/viem.cjs' },
       },
+      './policy.schema.json': './policy.schema.json',
+      './events.schema.json': './events.schema.json',
       './package.json': './package.json',
     });
     expect(Object.keys((map['./viem'] as { import: object }).import)[0]).toBe('types');
