@@ -149,7 +149,7 @@ export class SpendingStore {
     if (!options.keyArn) throw new InvalidSpendingLimitError('reserve needs the key ARN.');
 
     // Stryker disable next-line EqualityOperator: at exactly 8 limits both paths count the same
-    const fast = reserved.length <= MAX_FAST_PATH_LIMITS ? fastReserveUpdate(reserved, nowMs, record) : undefined;
+    const fast = reserved.length <= MAX_FAST_PATH_LIMITS ? fastUpdate(reserved, record, { kind: 'reserve', nowMs }) : undefined;
     for (let attempt = 1; ; attempt++) {
       // After a lost race the winner has usually initialised or pruned the item: the fast path then serialises us.
       const refused = fast ? await this.#conditionalUpdate(options.keyArn, fast, options) : NOT_TRIED;
@@ -185,7 +185,7 @@ export class SpendingStore {
     this.#released.add(reservation);
     const { keyArn, charges, record } = reservation;
     // Stryker disable next-line EqualityOperator: at exactly 8 limits both paths give back the same
-    let refused = charges.length <= MAX_FAST_PATH_LIMITS ? await this.#conditionalUpdate(keyArn, fastReleaseUpdate(charges, record), budget) : NOT_TRIED;
+    let refused = charges.length <= MAX_FAST_PATH_LIMITS ? await this.#conditionalUpdate(keyArn, fastUpdate(charges, record, { kind: 'release' }), budget) : NOT_TRIED;
     if (refused === APPLIED) return;
     const nowMs = Date.now();
     for (let attempt = 1; ; attempt++) {
@@ -384,67 +384,57 @@ interface UpdateParts {
   values: Record<string, AttributeValue>;
 }
 
+/** Which way a fast update moves a reservation's charges: into their current buckets, or back out of them. */
+type FastMove = { readonly kind: 'reserve'; readonly nowMs: number } | { readonly kind: 'release' };
+
 /**
- * The single conditional update that adds every charge to its current bucket, provided each limit exists
- * in the current layout, none of its buckets has expired (so its totals are exact) and it has room.
+ * The single conditional update that moves every charge into its current bucket (reserve) or back out of it
+ * (release), provided each limit is still in the layout it was charged in. A reserve also needs no bucket of the
+ * limit expired (so its totals are exact) and room under each cap; a release needs the bucket to still hold what
+ * it takes back. The reservation's record makes either apply exactly once: a reserve writes it and needs it absent
+ * (and its slot present: a path inside a missing map cannot be set), a release needs it present and removes it.
  */
-function fastReserveUpdate(charges: readonly ReservedCharge[], nowMs: number, record: ReservationRecord): UpdateParts {
+function fastUpdate(charges: readonly ReservedCharge[], record: ReservationRecord, move: FastMove): UpdateParts {
+  const reserve = move.kind === 'reserve';
+  const op = reserve ? '+' : '-';
   const names: Record<string, string> = { ...FIELD_NAMES, ...recordNames(record) };
-  const values: Record<string, AttributeValue> = { ':one': { N: '1' }, ':zero': { N: '0' }, ':now': { N: String(nowMs) } };
-  // The record's slot must exist (a path inside a missing map cannot be set) and the record must not (exactly once).
-  const conditions: string[] = ['attribute_exists(#R.#rs)', 'attribute_not_exists(#R.#rs.#ri)'];
-  const sets = ['#v = #v + :one', '#R.#rs.#ri = :one'];
+  const values: Record<string, AttributeValue> = reserve ? { ':one': { N: '1' }, ':zero': { N: '0' }, ':now': { N: String(move.nowMs) } } : { ':one': { N: '1' } };
+  const conditions = reserve ? ['attribute_exists(#R.#rs)', 'attribute_not_exists(#R.#rs.#ri)'] : ['attribute_exists(#R.#rs.#ri)'];
+  const sets = reserve ? ['#v = #v + :one', '#R.#rs.#ri = :one'] : ['#v = #v + :one'];
   charges.forEach((charge, i) => {
     const entry = `#L.#e${i}`;
+    const count = `${entry}.#c.#k${i}`;
+    const amount = `${entry}.#b.#k${i}`;
+    // A reserve may open its bucket; a release only takes from a bucket that is there.
+    const current = (path: string) => (reserve ? `if_not_exists(${path}, :zero)` : path);
     names[`#e${i}`] = charge.entryKey;
     names[`#k${i}`] = String(charge.bucketIndex);
     values[`:w${i}`] = { N: String(charge.layout.windowMs) };
     values[`:s${i}`] = { N: String(charge.layout.spanMs) };
     values[`:u${i}`] = { N: String(charge.layout.unitExponent) };
-    conditions.push(`${entry}.#w = :w${i}`, `${entry}.#s = :s${i}`, `${entry}.#u = :u${i}`, `${entry}.#p > :now`);
-    sets.push(`${entry}.#n = ${entry}.#n + :one`, `${entry}.#c.#k${i} = if_not_exists(${entry}.#c.#k${i}, :zero) + :one`);
-    if (charge.limit.maxCount !== undefined) {
+    conditions.push(`${entry}.#w = :w${i}`, `${entry}.#s = :s${i}`, `${entry}.#u = :u${i}`, reserve ? `${entry}.#p > :now` : `${count} >= :one`);
+    sets.push(`${entry}.#n = ${entry}.#n ${op} :one`, `${count} = ${current(count)} ${op} :one`);
+    if (reserve && charge.limit.maxCount !== undefined) {
       values[`:nmax${i}`] = { N: String(charge.limit.maxCount - 1) };
       conditions.push(`${entry}.#n <= :nmax${i}`);
     }
-    if (charge.limit.maxAmount !== undefined) {
-      values[`:a${i}`] = { N: charge.units.toString() };
-      values[`:tmax${i}`] = { N: (capUnits(charge.limit.maxAmount, charge.layout) - charge.units).toString() };
+    // Amounts are counted only under an amount cap (the charge's layout, layoutOf(limit), has unit exponent -1 without one).
+    const { maxAmount } = charge.limit;
+    if (maxAmount === undefined) return;
+    values[`:a${i}`] = { N: charge.units.toString() };
+    if (reserve) {
+      values[`:tmax${i}`] = { N: (capUnits(maxAmount, charge.layout) - charge.units).toString() };
       conditions.push(`${entry}.#t <= :tmax${i}`);
-      sets.push(`${entry}.#t = ${entry}.#t + :a${i}`, `${entry}.#b.#k${i} = if_not_exists(${entry}.#b.#k${i}, :zero) + :a${i}`);
-    }
+    } else conditions.push(`${amount} >= :a${i}`, `${entry}.#t >= :a${i}`);
+    sets.push(`${entry}.#t = ${entry}.#t ${op} :a${i}`, `${amount} = ${current(amount)} ${op} :a${i}`);
   });
-  return usedOnly({ expression: `SET ${sets.join(', ')}`, condition: conditions.join(' AND '), names, values });
-}
-
-/** The single conditional update that takes every charge back out of its bucket, if the bucket is still there unchanged in layout. */
-function fastReleaseUpdate(charges: readonly ReservedCharge[], record: ReservationRecord): UpdateParts {
-  const names: Record<string, string> = { ...FIELD_NAMES, ...recordNames(record) };
-  const values: Record<string, AttributeValue> = { ':one': { N: '1' } };
-  // Only a reservation still recorded is given back, and giving it back removes the record (exactly once).
-  const conditions: string[] = ['attribute_exists(#R.#rs.#ri)'];
-  const sets = ['#v = #v + :one'];
-  charges.forEach((charge, i) => {
-    const entry = `#L.#e${i}`;
-    names[`#e${i}`] = charge.entryKey;
-    names[`#k${i}`] = String(charge.bucketIndex);
-    values[`:w${i}`] = { N: String(charge.layout.windowMs) };
-    values[`:s${i}`] = { N: String(charge.layout.spanMs) };
-    values[`:u${i}`] = { N: String(charge.layout.unitExponent) };
-    conditions.push(`${entry}.#w = :w${i}`, `${entry}.#s = :s${i}`, `${entry}.#u = :u${i}`, `${entry}.#c.#k${i} >= :one`);
-    sets.push(`${entry}.#n = ${entry}.#n - :one`, `${entry}.#c.#k${i} = ${entry}.#c.#k${i} - :one`);
-    if (charge.layout.unitExponent >= 0) {
-      values[`:a${i}`] = { N: charge.units.toString() };
-      conditions.push(`${entry}.#b.#k${i} >= :a${i}`, `${entry}.#t >= :a${i}`);
-      sets.push(`${entry}.#t = ${entry}.#t - :a${i}`, `${entry}.#b.#k${i} = ${entry}.#b.#k${i} - :a${i}`);
-    }
-  });
-  return usedOnly({ expression: `SET ${sets.join(', ')} REMOVE #R.#rs.#ri`, condition: conditions.join(' AND '), names, values });
+  const remove = reserve ? '' : ' REMOVE #R.#rs.#ri';
+  return usedOnly({ expression: `SET ${sets.join(', ')}${remove}`, condition: conditions.join(' AND '), names, values });
 }
 
 /**
- * DynamoDB rejects expression names and values that the expressions do not use. The builders start from every
- * field name (FIELD_NAMES) but add only values that their expressions use, so only the names are filtered.
+ * DynamoDB rejects expression names and values that the expressions do not use. The builder starts from every
+ * field name (FIELD_NAMES) but adds only values that its expressions use, so only the names are filtered.
  */
 function usedOnly(parts: UpdateParts): UpdateParts {
   const text = `${parts.expression} ${parts.condition}`;

@@ -1,24 +1,20 @@
-import { createHash, createHmac } from 'node:crypto';
 import type { KMSClient } from '@aws-sdk/client-kms';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { SignerError } from '../../lambdas/signer/errors';
-
-type SourceData = string | ArrayBuffer | ArrayBufferView;
-const bytes = (data: SourceData): string | Uint8Array =>
-  typeof data === 'string' ? data : data instanceof ArrayBuffer ? new Uint8Array(data) : new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
 
 // STS answers within a second; a caller that waits longer is talking to nothing.
 const STS_TIMEOUT_MS = 10_000;
 
 /**
  * The ARN of whoever the KMS client's credentials belong to (STS GetCallerIdentity, signed with those
- * credentials in the client's region). One request; the AWS SDK's STS client is not a dependency of ours.
+ * credentials in the client's region, with the SHA-256 the client signs its own requests with). One request;
+ * the AWS SDK's STS client is not a dependency of ours.
  */
 export async function callerArn(client: KMSClient, fetchImpl: typeof fetch = fetch): Promise<string> {
   const region = await client.config.region();
   const endpoint = new URL(process.env.AWS_ENDPOINT_URL_STS || `https://sts.${region}.${region.startsWith('cn-') ? 'amazonaws.com.cn' : 'amazonaws.com'}/`);
   const body = 'Action=GetCallerIdentity&Version=2011-06-15';
-  const signer = new SignatureV4({ service: 'sts', region, credentials: client.config.credentials, sha256: Sha256 });
+  const signer = new SignatureV4({ service: 'sts', region, credentials: client.config.credentials, sha256: client.config.sha256 });
   const signed = await signer.sign({
     method: 'POST',
     protocol: endpoint.protocol,
@@ -62,19 +58,5 @@ export class CallerIdentityError extends SignerError {
         'principal that may change that policy or delete the key. Check your credentials and region (aws sts get-caller-identity).',
       { cause },
     );
-  }
-}
-
-/** SHA-256 and HMAC-SHA-256 in the shape the SigV4 signer expects, from node:crypto. */
-class Sha256 {
-  readonly #hash;
-  constructor(secret?: SourceData) {
-    this.#hash = secret === undefined ? createHash('sha256') : createHmac('sha256', bytes(secret));
-  }
-  update(data: SourceData): void {
-    this.#hash.update(bytes(data));
-  }
-  async digest(): Promise<Uint8Array> {
-    return new Uint8Array(this.#hash.digest());
   }
 }

@@ -1,17 +1,10 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { generateRecoveryKeyPair } from './recovery-key';
 import { fingerprint } from './envelope';
 import { userPath } from '../import-key/cli-io';
-import { refuseSecretArguments, SecretArgumentError } from '../import-key/secret-arguments';
 import { KeyFileInWorkingTreeError, refuseUnignoredKeyFile } from '../import-key/working-tree';
-
-/** Where a command writes its output; injected so tests can read it. */
-export interface CommandIo {
-  readonly stdout: (text: string) => void;
-  readonly stderr: (text: string) => void;
-}
+import { parseCommandArgs, type CommandIo } from './command-line';
 
 const USAGE = `Usage: npm run recovery-keypair -- --out-dir DIR [--name NAME] [--der] [--ephemeral]
 
@@ -27,18 +20,9 @@ combines them (npm run recover -- --combine), then deletes the private key.`;
 
 /** Runs `npm run recovery-keypair`; returns the exit code. */
 export async function recoveryKeypairCommand(argv: string[], io: CommandIo): Promise<number> {
-  let values;
-  try {
-    refuseSecretArguments(argv); // before parseArgs, whose messages quote values
-    ({ values } = parseArgs({ args: argv, options: { 'out-dir': { type: 'string' }, name: { type: 'string' }, der: { type: 'boolean', default: false }, ephemeral: { type: 'boolean', default: false }, help: { type: 'boolean', default: false } } }));
-  } catch (error) {
-    io.stderr(`${error instanceof SecretArgumentError ? `error: ${error.message}` : (error as Error).message}\n\n${USAGE}\n`);
-    return 2;
-  }
-  if (values.help) {
-    io.stdout(`${USAGE}\n`);
-    return 0;
-  }
+  const options = { 'out-dir': { type: 'string' }, name: { type: 'string' }, der: { type: 'boolean', default: false }, ephemeral: { type: 'boolean', default: false }, help: { type: 'boolean', default: false } } as const;
+  const values = parseCommandArgs(argv, options, USAGE, io);
+  if (typeof values === 'number') return values;
   const dir = values['out-dir'] ? userPath(values['out-dir']) : undefined;
   if (!dir) {
     io.stderr(`--out-dir is required.\n\n${USAGE}\n`);

@@ -1,6 +1,5 @@
 import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
 import { lstat, readFile, writeFile } from 'node:fs/promises';
-import { parseArgs } from 'node:util';
 import type { KMSClient } from '@aws-sdk/client-kms';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { SigningKey } from 'ethers';
@@ -10,7 +9,6 @@ import { toAwsSetupError } from '../import-key/aws-setup';
 import { createS3Client } from '../import-key/backup';
 import { capped, createKmsClient, userPath } from '../import-key/cli-io';
 import { toImportError } from '../import-key/kms-import';
-import { refuseSecretArguments, SecretArgumentError } from '../import-key/secret-arguments';
 import { KeyFileInWorkingTreeError, refuseUnignoredKeyFile } from '../import-key/working-tree';
 import { loadBackup, readSmallFile } from './backup-store';
 import { parseShareFile, sealShareForOperator } from './ceremony';
@@ -18,7 +16,7 @@ import { atLocation, InvalidBackupError, InvalidRecoveryKeyError } from './error
 import { recoverFromBackups, recoverFromShareFiles } from './recover-key';
 import { parseRecoveryPublicKey } from './recovery-key';
 import { openShard, SHARD_VERSION, type Backup } from './shards';
-import type { CommandIo } from './keypair-command';
+import { parseCommandArgs, type CommandIo } from './command-line';
 
 const USAGE = `Usage: npm run recover -- --backup FILE|s3://BUCKET/KEY_ID/recovery_shard-I.txt [--backup …]
          --recovery-private-key FILE|- [--recovery-private-key …] --out FILE [--format hex|pem] [--kms-key-id ID]
@@ -54,35 +52,23 @@ export interface RecoverDeps {
 
 /** Runs `npm run recover`; returns the exit code (0 ok, 1 failure, 2 usage, 9 address mismatch). */
 export async function recoverCommand(argv: string[], io: CommandIo, deps: RecoverDeps = {}): Promise<number> {
-  let values;
-  try {
-    refuseSecretArguments(argv); // before parseArgs, whose messages quote values
-    ({ values } = parseArgs({
-      args: argv,
-      options: {
-        backup: { type: 'string', multiple: true },
-        'recovery-private-key': { type: 'string', multiple: true },
-        out: { type: 'string' },
-        format: { type: 'string', default: 'hex' },
-        'kms-key-id': { type: 'string' },
-        'decrypt-share': { type: 'boolean', default: false },
-        to: { type: 'string' },
-        combine: { type: 'boolean', default: false },
-        share: { type: 'string', multiple: true },
-        'operator-private-key': { type: 'string' },
-        region: { type: 'string' },
-        'endpoint-url': { type: 'string' },
-        help: { type: 'boolean', default: false },
-      },
-    }));
-  } catch (error) {
-    io.stderr(`${error instanceof SecretArgumentError ? `error: ${error.message}` : (error as Error).message}\n\n${USAGE}\n`);
-    return 2;
-  }
-  if (values.help) {
-    io.stdout(`${USAGE}\n`);
-    return 0;
-  }
+  const options = {
+    backup: { type: 'string', multiple: true },
+    'recovery-private-key': { type: 'string', multiple: true },
+    out: { type: 'string' },
+    format: { type: 'string', default: 'hex' },
+    'kms-key-id': { type: 'string' },
+    'decrypt-share': { type: 'boolean', default: false },
+    to: { type: 'string' },
+    combine: { type: 'boolean', default: false },
+    share: { type: 'string', multiple: true },
+    'operator-private-key': { type: 'string' },
+    region: { type: 'string' },
+    'endpoint-url': { type: 'string' },
+    help: { type: 'boolean', default: false },
+  } as const;
+  const values = parseCommandArgs(argv, options, USAGE, io);
+  if (typeof values === 'number') return values;
   const { format, region } = values;
   const out = values.out === undefined ? undefined : userPath(values.out);
   const backups = (values.backup ?? []).map((location) => (location.startsWith('s3://') ? location : userPath(location)));

@@ -1,7 +1,7 @@
 import { createServer as createHttpServer } from 'node:http';
 import { createServer, type Server, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { DeleteItemCommand, DynamoDBClient, GetItemCommand, PutItemCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
+import { DeleteItemCommand, DynamoDBClient, GetItemCommand, PutItemCommand, UpdateItemCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import type { SpendCharge, SpendingLimit } from '../../../lambdas/policy/spending';
 import { InvalidSpendingLimitError, PolicyStateUnavailableError, SpendingLimitExceededError } from '../../../lambdas/policy-state/errors';
 import { BUCKETS_PER_WINDOW } from '../../../lambdas/policy-state/rolling-window';
@@ -137,6 +137,31 @@ describe('SpendingStore.release', () => {
     const reservation = await store.reserve([charge(a, 10n), charge(b, 10n)], at(T0));
     await store.release(reservation);
     await store.reserve([charge(a, 10n), charge(b, 10n)], at(T0));
+  });
+
+  it.each([
+    ['the bucket', 'limits.#e.b.#k'],
+    ['the total', 'limits.#e.t'],
+  ])('never takes a stored amount below zero: when %s holds less than the release gives back, it is emptied', async (_, path) => {
+    const daily = limit({ id: 'key:release-short', maxAmount: 100n });
+    const keyArn = `${KEY}/release-short-${path}`;
+    const now = Date.now(); // a release that reads the item prunes at the real time
+    const reservation = await store.reserve([charge(daily, 60n)], at(now, keyArn));
+    // Someone else's write (an operator's repair) left 20 where the reservation counted 60.
+    const bucketIndex = reservation.charges[0]?.bucketIndex;
+    await dynamo.client.send(
+      new UpdateItemCommand({
+        TableName: dynamo.tableName,
+        Key: { pk: { S: keyArn }, sk: { S: 'spending' } },
+        UpdateExpression: `SET ${path} = :twenty`,
+        ExpressionAttributeNames: { '#e': 'key:release-short@native', ...(path.includes('#k') && { '#k': String(bucketIndex) }) },
+        ExpressionAttributeValues: { ':twenty': { N: '20' } },
+      }),
+    );
+    await store.release(reservation);
+    // A negative amount would be refused as malformed by every later reservation of the key.
+    await store.reserve([charge(daily, 100n)], at(now, keyArn));
+    expect(await rejectionOf(store.reserve([charge(daily, 1n)], at(now, keyArn)))).toBeInstanceOf(SpendingLimitExceededError);
   });
 });
 

@@ -1,122 +1,94 @@
 // The signer's KMS client: the SDK's own options for a cheaper hot path must leave retries, the default
 // credential chain, SigV4, abort signals and timeouts working. Real SDK over HTTP, nothing mocked.
-import { createHash, createHmac } from 'node:crypto';
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { CreateKeyCommand, GetPublicKeyCommand, KMSClient, SignCommand } from '@aws-sdk/client-kms';
+import { GetPublicKeyCommand, KMSClient, SignCommand } from '@aws-sdk/client-kms';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
-import { SignatureV4 } from '@smithy/signature-v4';
 import { mockClient } from 'aws-sdk-client-mock';
-import type { SourceData } from '@smithy/types';
 import { createKmsClient, kmsTimeoutConfig, sharedKmsClient, DEFAULT_KMS_TIMEOUTS } from '../../../lambdas/signer/kms-client';
 import { rejectionOf } from '../../helpers/rejection';
-import { localKmsClient, startLocalKms, type LocalKms } from '../../../scripts/local-kms';
+import { useLocalKmsSigningKey } from '../../helpers/local-kms';
+import { referenceAuthorization, type ReceivedRequest } from '../../helpers/sigv4';
 import { freshModule } from '../../helpers/fresh-module';
-
-/** node:crypto behind the Checksum interface SignatureV4 takes, so that the reference signer is independent. */
-class NodeSha256 {
-  readonly #hash;
-  constructor(secret?: SourceData) {
-    this.#hash = secret === undefined ? createHash('sha256') : createHmac('sha256', bytes(secret));
-  }
-  update(data: SourceData): void {
-    this.#hash.update(bytes(data));
-  }
-  async digest(): Promise<Uint8Array> {
-    return this.#hash.digest();
-  }
-  reset(): void {}
-}
-
-const bytes = (data: SourceData): string | Uint8Array =>
-  typeof data === 'string' ? data : ArrayBuffer.isView(data) ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength) : new Uint8Array(data);
 
 const DIGEST = new Uint8Array(32).fill(7);
 const signCommand = (keyId: string) => new SignCommand({ KeyId: keyId, Message: DIGEST, MessageType: 'DIGEST', SigningAlgorithm: 'ECDSA_SHA_256' });
 
 describe('createKmsClient', () => {
-  let kms: LocalKms;
-  let keyId: string;
+  const local = useLocalKmsSigningKey();
   let client: KMSClient;
 
-  beforeAll(async () => {
-    kms = await startLocalKms();
-    const admin = localKmsClient(kms);
-    keyId = (await admin.send(new CreateKeyCommand({ KeySpec: 'ECC_SECG_P256K1', KeyUsage: 'SIGN_VERIFY' }))).KeyMetadata!.KeyId!;
-    admin.destroy();
-    client = createKmsClient({ endpoint: kms.url, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+  beforeAll(() => {
+    client = createKmsClient({ endpoint: local.kms.url, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
   });
-  afterAll(async () => {
-    client.destroy();
-    await kms.close();
-  });
+  afterAll(() => client.destroy());
   afterEach(() => {
-    kms.faults.reset();
+    local.kms.faults.reset();
     jest.restoreAllMocks();
   });
 
   it('resolves the middleware stack once per command class, not on every call', async () => {
-    const fresh = createKmsClient({ endpoint: kms.url, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+    const fresh = createKmsClient({ endpoint: local.kms.url, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
     const resolveSign = jest.spyOn(SignCommand.prototype, 'resolveMiddleware');
     const resolveKey = jest.spyOn(GetPublicKeyCommand.prototype, 'resolveMiddleware');
-    for (let i = 0; i < 3; i++) expect((await fresh.send(signCommand(keyId))).Signature).toBeInstanceOf(Uint8Array);
+    for (let i = 0; i < 3; i++) expect((await fresh.send(signCommand(local.keyId))).Signature).toBeInstanceOf(Uint8Array);
     // Another command class on the same client gets its own stack, not Sign's.
-    expect((await fresh.send(new GetPublicKeyCommand({ KeyId: keyId }))).KeySpec).toBe('ECC_SECG_P256K1');
-    expect((await fresh.send(signCommand(keyId))).KeyId).toContain(keyId);
+    expect((await fresh.send(new GetPublicKeyCommand({ KeyId: local.keyId }))).KeySpec).toBe('ECC_SECG_P256K1');
+    expect((await fresh.send(signCommand(local.keyId))).KeyId).toContain(local.keyId);
     // A call with an abort signal (the per-invocation budget) takes the cached stack too, and so do empty options.
-    expect((await fresh.send(signCommand(keyId), { abortSignal: new AbortController().signal })).KeyId).toContain(keyId);
-    expect((await fresh.send(signCommand(keyId), {})).KeyId).toContain(keyId);
+    expect((await fresh.send(signCommand(local.keyId), { abortSignal: new AbortController().signal })).KeyId).toContain(local.keyId);
+    expect((await fresh.send(signCommand(local.keyId), {})).KeyId).toContain(local.keyId);
     expect(resolveSign).toHaveBeenCalledTimes(1);
     expect(resolveKey).toHaveBeenCalledTimes(1);
     // Null options (JavaScript callers pass them) take the SDK's own path, and work.
-    expect((await fresh.send(signCommand(keyId), null as never)).KeyId).toContain(keyId);
+    expect((await fresh.send(signCommand(local.keyId), null as never)).KeyId).toContain(local.keyId);
     fresh.destroy();
   });
 
   // The two slow answers first: the local KMS's delay timers run out while the retry tests run.
   it('still honours a per-call abort signal, and the cached path keeps working afterwards', async () => {
-    kms.faults.set({ latencyMs: 1_500 });
-    await expect(client.send(signCommand(keyId), { abortSignal: AbortSignal.timeout(100) })).rejects.toMatchObject({ name: 'AbortError' });
-    kms.faults.reset();
-    expect((await client.send(signCommand(keyId))).Signature).toBeInstanceOf(Uint8Array);
+    local.kms.faults.set({ latencyMs: 1_500 });
+    await expect(client.send(signCommand(local.keyId), { abortSignal: AbortSignal.timeout(100) })).rejects.toMatchObject({ name: 'AbortError' });
+    local.kms.faults.reset();
+    expect((await client.send(signCommand(local.keyId))).Signature).toBeInstanceOf(Uint8Array);
   });
 
   it('keeps the request handler configurable: a request timeout set by the caller applies', async () => {
     const impatient = createKmsClient({
-      endpoint: kms.url,
+      endpoint: local.kms.url,
       region: 'us-east-1',
       credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
       maxAttempts: 1,
       requestHandler: { requestTimeout: 200, throwOnRequestTimeout: true },
     });
-    kms.faults.set({ latencyMs: 1_500 });
-    await expect(impatient.send(signCommand(keyId))).rejects.toMatchObject({ name: 'TimeoutError' });
+    local.kms.faults.set({ latencyMs: 1_500 });
+    await expect(impatient.send(signCommand(local.keyId))).rejects.toMatchObject({ name: 'TimeoutError' });
     impatient.destroy();
   });
 
   it('keeps per-call options other than an abort signal: a per-call request timeout applies', async () => {
-    kms.faults.set({ latencyMs: 1_500 });
+    local.kms.faults.set({ latencyMs: 1_500 });
     const impatient = createKmsClient({
-      endpoint: kms.url,
+      endpoint: local.kms.url,
       region: 'us-east-1',
       credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
       maxAttempts: 1,
       requestHandler: { throwOnRequestTimeout: true }, // no client-wide request timeout: only the call's
     });
-    await expect(impatient.send(signCommand(keyId), { requestTimeout: 200 })).rejects.toMatchObject({ name: 'TimeoutError' });
+    await expect(impatient.send(signCommand(local.keyId), { requestTimeout: 200 })).rejects.toMatchObject({ name: 'TimeoutError' });
     impatient.destroy();
   });
 
   it("absorbs a throttled call and an HTTP 500 with the SDK's retries", async () => {
-    kms.faults.set({ throttle: 1, internalError: 1 });
-    const response = await client.send(signCommand(keyId));
+    local.kms.faults.set({ throttle: 1, internalError: 1 });
+    const response = await client.send(signCommand(local.keyId));
     expect(response.Signature).toBeInstanceOf(Uint8Array);
     expect(response.$metadata.attempts).toBe(3);
   });
 
   it('gives up after the configured attempts, with the KMS error', async () => {
-    kms.faults.set({ throttle: 10 });
-    await expect(client.send(signCommand(keyId))).rejects.toMatchObject({ name: 'ThrottlingException', $metadata: { attempts: 3 } });
+    local.kms.faults.set({ throttle: 10 });
+    await expect(client.send(signCommand(local.keyId))).rejects.toMatchObject({ name: 'ThrottlingException', $metadata: { attempts: 3 } });
   });
 
   // After the retry tests, so that the slow answers of the first tests no longer use up throttle faults.
@@ -124,14 +96,14 @@ describe('createKmsClient', () => {
     // Configured as the signer's own client is: request handler options (the timeouts), not an instance.
     const signerClient = createKmsClient({
       ...kmsTimeoutConfig(DEFAULT_KMS_TIMEOUTS),
-      endpoint: kms.url,
+      endpoint: local.kms.url,
       region: 'us-east-1',
       credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
     });
-    kms.faults.set({ throttle: 10 });
+    local.kms.faults.set({ throttle: 10 });
     const handle = jest.spyOn(NodeHttpHandler.prototype, 'handle');
     const controller = new AbortController();
-    const call = signerClient.send(signCommand(keyId), { abortSignal: controller.signal });
+    const call = signerClient.send(signCommand(local.keyId), { abortSignal: controller.signal });
     // Abort once the first attempt has been handed to the HTTP handler (it is throttled, and the SDK backs off),
     // whatever this machine's speed: no fixed sleep decides when that is.
     while (handle.mock.calls.length === 0) await new Promise((resolve) => setImmediate(resolve));
@@ -157,8 +129,8 @@ describe('createKmsClient', () => {
     const mock = mockClient(KMSClient);
     try {
       mock.on(SignCommand).resolves({ KeyId: 'from-the-mock', $metadata: {} });
-      expect((await created.send(signCommand(keyId))).KeyId).toBe('from-the-mock');
-      expect((await created.send(signCommand(keyId), { abortSignal: new AbortController().signal })).KeyId).toBe('from-the-mock');
+      expect((await created.send(signCommand(local.keyId))).KeyId).toBe('from-the-mock');
+      expect((await created.send(signCommand(local.keyId), { abortSignal: new AbortController().signal })).KeyId).toBe('from-the-mock');
     } finally {
       mock.restore();
       created.destroy();
@@ -168,7 +140,7 @@ describe('createKmsClient', () => {
   describe('on a server that records what it receives', () => {
     let server: Server;
     let url: string;
-    const received: Array<{ headers: IncomingHttpHeaders; body: string; path: string }> = [];
+    const received: ReceivedRequest[] = [];
     const saved = { ...process.env };
 
     beforeAll(async () => {
@@ -176,7 +148,7 @@ describe('createKmsClient', () => {
         let body = '';
         request.on('data', (chunk: Buffer) => (body += chunk.toString('utf8')));
         request.on('end', () => {
-          received.push({ headers: request.headers, body, path: request.url ?? '' });
+          received.push({ method: request.method ?? '', headers: request.headers, body, path: request.url ?? '' });
           response.writeHead(200, { 'content-type': 'application/x-amz-json-1.1' });
           response.end(JSON.stringify({ KeyId: 'arn:aws:kms:eu-west-1:111122223333:key/k', Signature: Buffer.from([48, 0]).toString('base64'), SigningAlgorithm: 'ECDSA_SHA_256' }));
         });
@@ -204,33 +176,19 @@ describe('createKmsClient', () => {
       fromChain.destroy();
 
       expect(received).toHaveLength(2);
-      const reference = new SignatureV4({
+      const scope = {
         service: 'kms',
         region: 'eu-west-1',
         credentials: { accessKeyId: 'AKIDFROMENVIRONMENT', secretAccessKey: 'secret-from-environment', sessionToken: 'session-token-from-environment' },
-        sha256: NodeSha256,
-      });
-      for (const [i, { headers, body, path }] of received.entries()) {
+      };
+      for (const [i, request] of received.entries()) {
+        const { headers, body } = request;
         expect(JSON.parse(body)).toMatchObject({ KeyId: i === 0 ? 'alias/one' : 'alias/two', MessageType: 'DIGEST' });
         expect(headers['x-amz-target']).toBe('TrentService.Sign');
         expect(headers['x-amz-security-token']).toBe('session-token-from-environment');
-        const authorization = String(headers.authorization);
-        expect(authorization).toMatch(/^AWS4-HMAC-SHA256 Credential=AKIDFROMENVIRONMENT\/\d{8}\/eu-west-1\/kms\/aws4_request, SignedHeaders=[a-z0-9;-]+, Signature=[0-9a-f]{64}$/);
+        expect(headers.authorization).toMatch(/^AWS4-HMAC-SHA256 Credential=AKIDFROMENVIRONMENT\/\d{8}\/eu-west-1\/kms\/aws4_request, SignedHeaders=[a-z0-9;-]+, Signature=[0-9a-f]{64}$/);
         // Recompute the signature over exactly the headers the SDK said it signed: it must match.
-        const signedHeaders = /SignedHeaders=([^,]+)/.exec(authorization)![1]!.split(';');
-        const amzDate = String(headers['x-amz-date']);
-        const request = {
-          method: 'POST',
-          protocol: 'http:',
-          hostname: '127.0.0.1',
-          path,
-          query: {},
-          headers: Object.fromEntries(signedHeaders.map((name) => [name, String(headers[name])])),
-          body,
-        };
-        const signingDate = new Date(`${amzDate.slice(0, 4)}-${amzDate.slice(4, 6)}-${amzDate.slice(6, 11)}:${amzDate.slice(11, 13)}:${amzDate.slice(13, 15)}Z`);
-        const signed = await reference.sign(request, { signingDate });
-        expect(authorization).toBe(signed.headers.authorization);
+        expect(headers.authorization).toBe(await referenceAuthorization(request, scope));
       }
     });
 

@@ -3,6 +3,7 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { callerArn, CallerIdentityError, newKeyCreatorArn } from '../../../scripts/import-key/caller-identity';
+import { referenceAuthorization } from '../../helpers/sigv4';
 
 const CREDENTIALS = { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY' };
 const ARN = 'arn:aws:sts::111122223333:assumed-role/KeyAdmin/alice';
@@ -44,6 +45,9 @@ describe('callerArn', () => {
     expect(request.method).toBe('POST');
     expect(body).toBe('Action=GetCallerIdentity&Version=2011-06-15');
     expect(request.headers.authorization).toMatch(/^AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE\/\d{8}\/eu-west-1\/sts\/aws4_request, SignedHeaders=[a-z0-9;-]*host[a-z0-9;-]*, Signature=[0-9a-f]{64}$/);
+    // The signature STS would check: recomputed by a signer independent of the one callerArn uses.
+    const received = { method: request.method ?? '', path: request.url ?? '', headers: request.headers, body };
+    expect(request.headers.authorization).toBe(await referenceAuthorization(received, { service: 'sts', region: 'eu-west-1', credentials: CREDENTIALS }));
   });
 
   it('throws CallerIdentityError with the STS error code, not a stack of XML', async () => {

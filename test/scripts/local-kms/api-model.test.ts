@@ -1,27 +1,16 @@
 // The local KMS enforces the KMS API model's input constraints (from botocore's service model) as KMS does,
 // for every member of every operation it implements; DryRun; request bodies that are not JSON objects.
-import { CreateKeyCommand, DescribeKeyCommand, KMSClient, ListAliasesCommand, ListKeysCommand, SignCommand, VerifyCommand, type KeySpec } from '@aws-sdk/client-kms';
+import { CreateKeyCommand, DescribeKeyCommand, ListAliasesCommand, ListKeysCommand, SignCommand, VerifyCommand, type KeySpec } from '@aws-sdk/client-kms';
 import { IMPLEMENTED_OPERATIONS, type Shape } from '../../../scripts/local-kms/api-model';
 import { OPERATION_INPUTS } from '../../../scripts/local-kms/api-model.generated';
-import { localKmsClient, startLocalKms, type LocalKms } from '../../../scripts/local-kms';
+import { useLocalKmsSigningKey } from '../../helpers/local-kms';
 import { rejectionOf as failure } from '../../helpers/rejection';
 
 describe('local KMS: the API model', () => {
-  let kms: LocalKms;
-  let client: KMSClient;
-  let keyId: string;
-  beforeAll(async () => {
-    kms = await startLocalKms();
-    client = localKmsClient(kms);
-    keyId = (await client.send(new CreateKeyCommand({ KeySpec: 'ECC_SECG_P256K1', KeyUsage: 'SIGN_VERIFY' }))).KeyMetadata!.KeyId!;
-  });
-  afterAll(async () => {
-    client.destroy();
-    await kms.close();
-  });
+  const local = useLocalKmsSigningKey();
 
   const post = async (operation: string, body: string) => {
-    const response = await fetch(kms.url, { method: 'POST', headers: { 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': `TrentService.${operation}` }, body });
+    const response = await fetch(local.kms.url, { method: 'POST', headers: { 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': `TrentService.${operation}` }, body });
     return { status: response.status, body: (await response.json()) as { __type: string; message: string } };
   };
 
@@ -42,14 +31,14 @@ describe('local KMS: the API model', () => {
   describe('DryRun', () => {
     const message = Buffer.alloc(32, 1);
     it('Sign with DryRun: true answers DryRunOperationException and returns no signature', async () => {
-      const error = await failure(client.send(new SignCommand({ KeyId: keyId, Message: message, MessageType: 'DIGEST', SigningAlgorithm: 'ECDSA_SHA_256', DryRun: true })));
+      const error = await failure(local.client.send(new SignCommand({ KeyId: local.keyId, Message: message, MessageType: 'DIGEST', SigningAlgorithm: 'ECDSA_SHA_256', DryRun: true })));
       expect(error).toMatchObject({ name: 'DryRunOperationException', $metadata: { httpStatusCode: 412 } });
       expect(error).not.toHaveProperty('Signature');
     });
 
     it('Verify with DryRun: true answers DryRunOperationException', async () => {
-      const { Signature } = await client.send(new SignCommand({ KeyId: keyId, Message: message, MessageType: 'DIGEST', SigningAlgorithm: 'ECDSA_SHA_256' }));
-      const error = await failure(client.send(new VerifyCommand({ KeyId: keyId, Message: message, MessageType: 'DIGEST', Signature, SigningAlgorithm: 'ECDSA_SHA_256', DryRun: true })));
+      const { Signature } = await local.client.send(new SignCommand({ KeyId: local.keyId, Message: message, MessageType: 'DIGEST', SigningAlgorithm: 'ECDSA_SHA_256' }));
+      const error = await failure(local.client.send(new VerifyCommand({ KeyId: local.keyId, Message: message, MessageType: 'DIGEST', Signature, SigningAlgorithm: 'ECDSA_SHA_256', DryRun: true })));
       expect(error).toMatchObject({ name: 'DryRunOperationException' });
     });
 
@@ -57,44 +46,44 @@ describe('local KMS: the API model', () => {
       const withDryRun = IMPLEMENTED_OPERATIONS.filter((operation) => OPERATION_INPUTS[operation]?.members?.DryRun);
       expect(withDryRun).toEqual(['Sign', 'Verify']);
       for (const operation of withDryRun) {
-        const body = { KeyId: keyId, Message: Buffer.alloc(32).toString('base64'), MessageType: 'DIGEST', Signature: 'AA==', SigningAlgorithm: 'ECDSA_SHA_256', DryRun: true };
+        const body = { KeyId: local.keyId, Message: Buffer.alloc(32).toString('base64'), MessageType: 'DIGEST', Signature: 'AA==', SigningAlgorithm: 'ECDSA_SHA_256', DryRun: true };
         expect((await post(operation, JSON.stringify(body))).body.__type).toBe('DryRunOperationException');
       }
     });
 
     it('DryRun: false signs as usual', async () => {
-      await expect(client.send(new SignCommand({ KeyId: keyId, Message: message, MessageType: 'DIGEST', SigningAlgorithm: 'ECDSA_SHA_256', DryRun: false }))).resolves.toHaveProperty('Signature');
+      await expect(local.client.send(new SignCommand({ KeyId: local.keyId, Message: message, MessageType: 'DIGEST', SigningAlgorithm: 'ECDSA_SHA_256', DryRun: false }))).resolves.toHaveProperty('Signature');
     });
   });
 
   describe('constraints named in the issue, through the SDK', () => {
     it('refuses a KeyId over 2,048 characters with ValidationException, not NotFoundException', async () => {
-      expect(await failure(client.send(new DescribeKeyCommand({ KeyId: 'k'.repeat(2049) })))).toMatchObject({
+      expect(await failure(local.client.send(new DescribeKeyCommand({ KeyId: 'k'.repeat(2049) })))).toMatchObject({
         name: 'ValidationException',
         message: expect.stringContaining("at 'keyId' failed to satisfy constraint: Member must have length less than or equal to 2048"),
       });
     });
 
     it('refuses an empty Marker (minimum length 1) on ListKeys and ListAliases', async () => {
-      expect(await failure(client.send(new ListKeysCommand({ Marker: '' })))).toMatchObject({ name: 'ValidationException' });
-      expect(await failure(client.send(new ListAliasesCommand({ Marker: '' })))).toMatchObject({ name: 'ValidationException' });
+      expect(await failure(local.client.send(new ListKeysCommand({ Marker: '' })))).toMatchObject({ name: 'ValidationException' });
+      expect(await failure(local.client.send(new ListAliasesCommand({ Marker: '' })))).toMatchObject({ name: 'ValidationException' });
     });
 
     it('refuses a Description over 8,192 characters', async () => {
-      const error = await failure(client.send(new CreateKeyCommand({ KeySpec: 'ECC_SECG_P256K1', KeyUsage: 'SIGN_VERIFY', Description: 'd'.repeat(8193) })));
+      const error = await failure(local.client.send(new CreateKeyCommand({ KeySpec: 'ECC_SECG_P256K1', KeyUsage: 'SIGN_VERIFY', Description: 'd'.repeat(8193) })));
       expect(error).toMatchObject({ name: 'ValidationException', message: expect.stringContaining("at 'description'") });
     });
 
     it('refuses an invalid CustomerMasterKeySpec beside a valid KeySpec', async () => {
-      const error = await failure(client.send(new CreateKeyCommand({ KeySpec: 'ECC_SECG_P256K1', KeyUsage: 'SIGN_VERIFY', CustomerMasterKeySpec: 'NOPE' as 'ECC_SECG_P256K1' })));
+      const error = await failure(local.client.send(new CreateKeyCommand({ KeySpec: 'ECC_SECG_P256K1', KeyUsage: 'SIGN_VERIFY', CustomerMasterKeySpec: 'NOPE' as 'ECC_SECG_P256K1' })));
       expect(error).toMatchObject({ name: 'ValidationException', message: expect.stringContaining("at 'customerMasterKeySpec' failed to satisfy constraint: Member must satisfy enum value set") });
     });
 
     it('refuses an unknown KeySpec, Origin or SigningAlgorithm with ValidationException', async () => {
-      expect(await failure(client.send(new CreateKeyCommand({ KeySpec: 'ECC_FOO' as KeySpec, KeyUsage: 'SIGN_VERIFY' })))).toMatchObject({ name: 'ValidationException' });
-      expect(await failure(client.send(new CreateKeyCommand({ KeySpec: 'ECC_SECG_P256K1', KeyUsage: 'SIGN_VERIFY', Origin: 'ELSEWHERE' as 'EXTERNAL' })))).toMatchObject({ name: 'ValidationException' });
-      const sign = new SignCommand({ KeyId: keyId, Message: Buffer.alloc(32), MessageType: 'DIGEST', SigningAlgorithm: 'ECDSA_SHA_999' as 'ECDSA_SHA_256' });
-      expect(await failure(client.send(sign))).toMatchObject({ name: 'ValidationException' });
+      expect(await failure(local.client.send(new CreateKeyCommand({ KeySpec: 'ECC_FOO' as KeySpec, KeyUsage: 'SIGN_VERIFY' })))).toMatchObject({ name: 'ValidationException' });
+      expect(await failure(local.client.send(new CreateKeyCommand({ KeySpec: 'ECC_SECG_P256K1', KeyUsage: 'SIGN_VERIFY', Origin: 'ELSEWHERE' as 'EXTERNAL' })))).toMatchObject({ name: 'ValidationException' });
+      const sign = new SignCommand({ KeyId: local.keyId, Message: Buffer.alloc(32), MessageType: 'DIGEST', SigningAlgorithm: 'ECDSA_SHA_999' as 'ECDSA_SHA_256' });
+      expect(await failure(local.client.send(sign))).toMatchObject({ name: 'ValidationException' });
     });
   });
 

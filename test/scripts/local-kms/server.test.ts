@@ -3,30 +3,20 @@ import { createHash, createPublicKey, verify } from 'node:crypto';
 import { chmodSync, mkdtempSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CreateAliasCommand, CreateKeyCommand, GetPublicKeyCommand, KMSClient, SignCommand } from '@aws-sdk/client-kms';
+import { CreateAliasCommand, CreateKeyCommand, GetPublicKeyCommand, SignCommand } from '@aws-sdk/client-kms';
 import { secp256k1 } from '@noble/curves/secp256k1';
 import { localKmsClient, startLocalKms, type LocalKms } from '../../../scripts/local-kms';
+import { useLocalKmsSigningKey } from '../../helpers/local-kms';
 
 const clientFor = (kms: LocalKms, maxAttempts = 3) => localKmsClient(kms, { maxAttempts });
 
 describe('local KMS server', () => {
-  let kms: LocalKms;
-  let client: KMSClient;
-  let keyId: string;
-  beforeAll(async () => {
-    kms = await startLocalKms();
-    client = clientFor(kms);
-    keyId = (await client.send(new CreateKeyCommand({ KeySpec: 'ECC_SECG_P256K1', KeyUsage: 'SIGN_VERIFY' }))).KeyMetadata!.KeyId!;
-  });
-  afterAll(async () => {
-    client.destroy();
-    await kms.close();
-  });
-  afterEach(() => kms.faults.reset());
+  const local = useLocalKmsSigningKey();
+  afterEach(() => local.kms.faults.reset());
 
   const post = (target: string, body: unknown, signal?: AbortSignal) =>
-    fetch(kms.url, { method: 'POST', headers: { 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': target }, body: JSON.stringify(body), signal });
-  const sign = (c = client) => c.send(new SignCommand({ KeyId: keyId, Message: Buffer.alloc(32, 7), MessageType: 'DIGEST', SigningAlgorithm: 'ECDSA_SHA_256' }));
+    fetch(local.kms.url, { method: 'POST', headers: { 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': target }, body: JSON.stringify(body), signal });
+  const sign = (c = local.client) => c.send(new SignCommand({ KeyId: local.keyId, Message: Buffer.alloc(32, 7), MessageType: 'DIGEST', SigningAlgorithm: 'ECDSA_SHA_256' }));
 
   it('speaks JSON 1.1: errors are HTTP 400 with __type and message', async () => {
     const response = await post('TrentService.DescribeKey', { KeyId: 'alias/none' });
@@ -36,53 +26,53 @@ describe('local KMS server', () => {
   });
 
   it.each(['constructor', 'toString', '__proto__', 'hasOwnProperty'])('answers UnknownOperationException for TrentService.%s, an Object.prototype member', async (name) => {
-    const response = await post(`TrentService.${name}`, { KeyId: keyId });
+    const response = await post(`TrentService.${name}`, { KeyId: local.keyId });
     expect(response.status).toBe(400);
     expect(await response.json()).toMatchObject({ __type: 'UnknownOperationException' });
   });
 
   it('answers UnknownOperationException for an operation it does not implement', async () => {
-    const response = await post('TrentService.Encrypt', { KeyId: keyId });
+    const response = await post('TrentService.Encrypt', { KeyId: local.keyId });
     expect(await response.json()).toMatchObject({ __type: 'UnknownOperationException' });
   });
 
   it('throttles the next N calls; the SDK retries one away and reports ThrottlingException after its attempts', async () => {
-    const withDefaults = localKmsClient(kms); // the SDK's default maxAttempts, 3
-    kms.faults.set({ throttle: 1 });
+    const withDefaults = localKmsClient(local.kms); // the SDK's default maxAttempts, 3
+    local.kms.faults.set({ throttle: 1 });
     await expect(sign(withDefaults)).resolves.toMatchObject({ SigningAlgorithm: 'ECDSA_SHA_256' });
-    expect(kms.faults.current().throttle).toBe(0);
-    kms.faults.set({ throttle: 5 });
+    expect(local.kms.faults.current().throttle).toBe(0);
+    local.kms.faults.set({ throttle: 5 });
     await expect(sign(withDefaults)).rejects.toMatchObject({ name: 'ThrottlingException', $metadata: { httpStatusCode: 400, attempts: 3 } });
-    expect(kms.faults.current().throttle).toBe(2);
+    expect(local.kms.faults.current().throttle).toBe(2);
     withDefaults.destroy();
   });
 
   it('answers HTTP 500 (KMSInternalException) when asked to, which the SDK also retries', async () => {
-    kms.faults.set({ internalError: 1 });
-    const response = await post('TrentService.GetPublicKey', { KeyId: keyId });
+    local.kms.faults.set({ internalError: 1 });
+    const response = await post('TrentService.GetPublicKey', { KeyId: local.keyId });
     expect(response.status).toBe(500);
     expect(await response.json()).toMatchObject({ __type: 'KMSInternalException' });
-    kms.faults.set({ internalError: 1 });
+    local.kms.faults.set({ internalError: 1 });
     await expect(sign()).resolves.toMatchObject({ $metadata: { attempts: 2 } });
-    const single = clientFor(kms, 1);
-    kms.faults.set({ internalError: 1 });
+    const single = clientFor(local.kms, 1);
+    local.kms.faults.set({ internalError: 1 });
     await expect(sign(single)).rejects.toMatchObject({ name: 'KMSInternalException', $metadata: { httpStatusCode: 500 } });
     single.destroy();
   });
 
   it('adds latency to every answer', async () => {
-    kms.faults.set({ latencyMs: 200 });
+    local.kms.faults.set({ latencyMs: 200 });
     const started = performance.now();
-    await client.send(new GetPublicKeyCommand({ KeyId: keyId }));
+    await local.client.send(new GetPublicKeyCommand({ KeyId: local.keyId }));
     expect(performance.now() - started).toBeGreaterThanOrEqual(190);
   });
 
   it('returns a well-formed DER signature that does not verify for the message, when asked to corrupt the next Sign', async () => {
-    const { PublicKey } = await client.send(new GetPublicKeyCommand({ KeyId: keyId }));
+    const { PublicKey } = await local.client.send(new GetPublicKeyCommand({ KeyId: local.keyId }));
     const spki = createPublicKey({ key: Buffer.from(PublicKey!), format: 'der', type: 'spki' });
     const Message = Buffer.from('corrupt me');
-    const signRaw = () => client.send(new SignCommand({ KeyId: keyId, Message, MessageType: 'RAW', SigningAlgorithm: 'ECDSA_SHA_256' }));
-    kms.faults.set({ corruptSignature: 1 });
+    const signRaw = () => local.client.send(new SignCommand({ KeyId: local.keyId, Message, MessageType: 'RAW', SigningAlgorithm: 'ECDSA_SHA_256' }));
+    local.kms.faults.set({ corruptSignature: 1 });
     const corrupted = (await signRaw()).Signature!;
     const honest = (await signRaw()).Signature!;
     const nobleVerifies = (der: Uint8Array) => secp256k1.verify(secp256k1.Signature.fromDER(der), createHash('sha256').update(Message).digest(), Buffer.from(PublicKey!).subarray(-65), { lowS: false });
@@ -93,28 +83,28 @@ describe('local KMS server', () => {
   });
 
   it('accepts the next N calls and never answers them, when asked to hang', async () => {
-    kms.faults.set({ hang: 1 });
-    await expect(post('TrentService.DescribeKey', { KeyId: keyId }, AbortSignal.timeout(300))).rejects.toMatchObject({ name: 'TimeoutError' });
-    expect(kms.faults.current().hang).toBe(0);
-    expect((await post('TrentService.DescribeKey', { KeyId: keyId })).status).toBe(200);
+    local.kms.faults.set({ hang: 1 });
+    await expect(post('TrentService.DescribeKey', { KeyId: local.keyId }, AbortSignal.timeout(300))).rejects.toMatchObject({ name: 'TimeoutError' });
+    expect(local.kms.faults.current().hang).toBe(0);
+    expect((await post('TrentService.DescribeKey', { KeyId: local.keyId })).status).toBe(200);
   });
 
   it('takes fault settings over HTTP at /__faults', async () => {
-    const set = await fetch(`${kms.url}/__faults`, { method: 'POST', body: JSON.stringify({ throttle: 2, latencyMs: 5 }) });
+    const set = await fetch(`${local.kms.url}/__faults`, { method: 'POST', body: JSON.stringify({ throttle: 2, latencyMs: 5 }) });
     expect(await set.json()).toEqual({ throttle: 2, internalError: 0, latencyMs: 5, corruptSignature: 0, hang: 0 });
-    await fetch(`${kms.url}/__faults`, { method: 'POST', body: JSON.stringify({ reset: true }) });
-    expect(kms.faults.current()).toEqual({ throttle: 0, internalError: 0, latencyMs: 0, corruptSignature: 0, hang: 0 });
-    const current = await fetch(`${kms.url}/__faults`);
+    await fetch(`${local.kms.url}/__faults`, { method: 'POST', body: JSON.stringify({ reset: true }) });
+    expect(local.kms.faults.current()).toEqual({ throttle: 0, internalError: 0, latencyMs: 0, corruptSignature: 0, hang: 0 });
+    const current = await fetch(`${local.kms.url}/__faults`);
     expect(await current.json()).toEqual({ throttle: 0, internalError: 0, latencyMs: 0, corruptSignature: 0, hang: 0 });
   });
 
   it('refuses fault settings that are not JSON or not non-negative integers with HTTP 400, changing nothing', async () => {
     for (const body of ['{not json', JSON.stringify({ throttle: -1 }), JSON.stringify({ latencyMs: 'slow' })]) {
-      const response = await fetch(`${kms.url}/__faults`, { method: 'POST', body });
+      const response = await fetch(`${local.kms.url}/__faults`, { method: 'POST', body });
       expect(response.status).toBe(400);
       expect(await response.json()).toMatchObject({ message: expect.any(String) });
     }
-    expect(kms.faults.current()).toEqual({ throttle: 0, internalError: 0, latencyMs: 0, corruptSignature: 0, hang: 0 });
+    expect(local.kms.faults.current()).toEqual({ throttle: 0, internalError: 0, latencyMs: 0, corruptSignature: 0, hang: 0 });
   });
 
   it('keeps keys and aliases across a restart with a data directory (state file mode 0600, directory 0700)', async () => {
@@ -139,8 +129,8 @@ describe('local KMS server', () => {
   it('tightens a data directory that already exists to mode 0700', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'local-kms-'));
     chmodSync(dataDir, 0o755);
-    const local = await startLocalKms({ dataDir });
-    await local.close();
+    const started = await startLocalKms({ dataDir });
+    await started.close();
     expect(statSync(dataDir).mode & 0o777).toBe(0o700);
   });
 
