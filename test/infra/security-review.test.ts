@@ -1,13 +1,14 @@
 // Issue 13's security review of the synthesised stack, one describe per finding, as a reviewer reads it.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { App, Stack } from 'aws-cdk-lib';
+import { App, Stack, Validations } from 'aws-cdk-lib';
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { guardInputs } from '../../infra/guard-inputs';
 import { guardPolicy, INVOKER_PLACEHOLDER, SCP_MAX_CHARACTERS } from '../../infra/guard-policy';
 import { GuardStack } from '../../infra/guard-stack';
+import { COMPLIANCE_PACKS } from '../../infra/review-findings';
 import { KEY_EVENTS } from '../../infra/monitoring';
 import { runSimulation, type Simulation } from '@cloud-copilot/iam-simulate';
 import { templateResolver } from './resolve-template';
@@ -464,6 +465,23 @@ describe('template checks', () => {
       const packs = new Set(nagReport(bare).violations.map((violation) => violation.ruleName.split('-')[0]));
       expect([...packs].sort()).toEqual(['AwsSolutions', 'HIPAA.Security', 'NIST.800.53.R4', 'NIST.800.53.R5', 'PCI.DSS.321']);
     });
+  });
+
+  it('lists every acknowledged finding in docs/deploy.md (Template checks), a compliance rule by its name in the packs', () => {
+    const docs = readFileSync(join(__dirname, '../../docs/deploy.md'), 'utf8');
+    const section = /\n### Template checks\n([\s\S]*?)\n### /.exec(docs)?.[1] ?? '';
+    const ids = new Set(
+      [byDefault.stack, full.stack, guard].flatMap((stack) =>
+        stack.node
+          .findAll()
+          .flatMap((construct) => construct.node.metadata.filter((entry) => entry.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY))
+          .flatMap((entry) => Object.keys(entry.data as Record<string, string>))
+          .map((key) => key.replace(/^annotation::/i, '').replace(/\[.*$/, ''))
+          .map((id) => (COMPLIANCE_PACKS.some((pack) => id.startsWith(`${pack}-`)) ? id.slice(id.indexOf('-') + 1) : id)),
+      ),
+    );
+    expect(ids.size).toBeGreaterThan(20);
+    expect([...ids].filter((id) => !section.includes(`\`${id}`))).toEqual([]);
   });
 
   describe("AWS Control Tower's proactive controls (cfn-guard)", () => {
