@@ -211,7 +211,7 @@ export class EthereumSigner extends Construct {
       );
       acknowledgeFindings(
         signer.function,
-        "The signers reach only KMS and DynamoDB (TLS, SigV4) and nothing on a private network. What binds a signer is the key policy, its role's lambda:SourceFunctionArn conditions and the guard, not a network path; a VPC would add KMS and DynamoDB endpoints (an hourly cost per Availability Zone) and no control over who signs.",
+        "The signers reach only KMS and DynamoDB (TLS, SigV4) and nothing on a private network. What binds a signer is the key policy, its role's lambda:SourceFunctionArn conditions and the guard, not a network path; a VPC would add a KMS interface endpoint (an hourly cost per Availability Zone) and a DynamoDB gateway endpoint, and no control over who signs.",
         ...inCompliancePacks('LambdaInsideVPC'),
         'CT.LAMBDA.PR.3',
       );
