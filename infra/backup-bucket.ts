@@ -73,7 +73,6 @@ export class BackupBucket extends Construct {
       acknowledgeFindings(
         this.removalTopic,
         'The notifications name object keys (KMS key ids), no secrets; S3 can publish to an encrypted topic only with a customer managed key, one more key to keep.',
-        'AwsSolutions-SNS2',
         ...inCompliancePacks('SNSEncryptedKMS'),
       );
     }

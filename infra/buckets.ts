@@ -24,7 +24,7 @@ export function accessLogBucket(scope: Construct, id: string, retentionDays: num
     ...SECURE_BUCKET_DEFAULTS,
     lifecycleRules: [{ expiration: Duration.days(retentionDays), noncurrentVersionExpiration: Duration.days(retentionDays) }],
   });
-  acknowledgeFindings(bucket, 'This is an access-log bucket; logging it into itself would loop.', 'AwsSolutions-S1', 'CT.S3.PR.2');
+  acknowledgeFindings(bucket, 'This is an access-log bucket; logging it into itself would loop.', 'CT.S3.PR.2');
   acknowledgeFindings(bucket, 'S3 server access log delivery supports only SSE-S3 on the destination bucket.', ...inCompliancePacks('S3DefaultEncryptionKMS', ['HIPAA.Security', 'NIST.800.53.R5', 'PCI.DSS.321']), 'CT.S3.PR.10');
   acknowledgeFindings(
     bucket,

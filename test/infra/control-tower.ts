@@ -3,10 +3,10 @@
 import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { CfnResource, Stack, Validations, type IPolicyValidationContextBeta1 } from 'aws-cdk-lib';
+import { CfnResource, type IPolicyValidationContextBeta1, type Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { CfnGuardValidator } from '@cdklabs/cdk-validator-cfnguard';
-import type { IConstruct } from 'constructs';
+import { acknowledgementOf } from './acknowledgements';
 
 /** The Control Tower rules shipped with the plugin (rules/control-tower/cfn-guard/<service>/ct-<service>-pr-<n>.guard). */
 export const CONTROL_TOWER_RULES = join(dirname(require.resolve('@cdklabs/cdk-validator-cfnguard')), '..', 'rules', 'control-tower', 'cfn-guard');
@@ -38,17 +38,6 @@ function rulesFor(templates: Array<Record<string, any>>): string[] {
   });
 }
 
-/** The reason a rule id was acknowledged with on a construct or one of its scopes (Validations.of(…).acknowledge). */
-function acknowledgement(construct: IConstruct | undefined, id: string): string | undefined {
-  for (let current = construct; current; current = current.node.scope) {
-    for (const entry of current.node.metadata) {
-      if (entry.type !== Validations.ACKNOWLEDGED_RULES_METADATA_KEY) continue;
-      for (const [key, reason] of Object.entries(entry.data as Record<string, string>)) if (key.replace(/^annotation::/i, '') === id) return reason;
-    }
-  }
-  return undefined;
-}
-
 const resourcesOf = (stack: Stack) => new Map(stack.node.findAll().filter(CfnResource.isCfnResource).map((resource) => [stack.resolve(resource.logicalId) as string, resource]));
 
 /** Runs the Control Tower controls over the stacks' templates once, and returns every finding with its acknowledgement, if any. */
@@ -67,7 +56,7 @@ export function controlTowerFindings(stacks: Stack[]): { findings: ControlFindin
     return violation.violatingResources.map((resource) => {
       const stack = stacks[templatePaths.indexOf(resource.templatePath)]!;
       const construct = resourcesOf(stack).get(resource.resourceLogicalId);
-      const reason = acknowledgement(construct, control);
+      const reason = acknowledgementOf(construct, control);
       return { control, stack: stack.node.path, logicalId: String(resource.resourceLogicalId), ...(construct && { path: construct.node.path }), ...(reason && { reason }) };
     });
   });

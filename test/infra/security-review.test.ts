@@ -1,7 +1,7 @@
 // Issue 13's security review of the synthesised stack, one describe per finding, as a reviewer reads it.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { App, Stack, Validations } from 'aws-cdk-lib';
+import { App, Stack } from 'aws-cdk-lib';
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -12,8 +12,9 @@ import { COMPLIANCE_PACKS } from '../../infra/review-findings';
 import { KEY_EVENTS } from '../../infra/monitoring';
 import { runSimulation, type Simulation } from '@cloud-copilot/iam-simulate';
 import { templateResolver } from './resolve-template';
+import { acknowledgementsIn, covers } from './acknowledgements';
 import { controlTowerFindings } from './control-tower';
-import { nagReport, signingKeyPolicy, signingKeys, synthesize } from './stack-fixture';
+import { nagFindingsIgnoringAcknowledgements, nagReport, signingKeyPolicy, signingKeys, synthesize } from './stack-fixture';
 
 const asArray = (value: unknown): unknown[] => (Array.isArray(value) ? value : [value]);
 const INVOKERS = ['arn:aws:iam::111122223333:role/PaymentsApp', 'arn:aws:iam::111122223333:role/Treasury'];
@@ -467,25 +468,27 @@ describe('template checks', () => {
     });
   });
 
+  const acknowledged = [byDefault.stack, full.stack, guard].flatMap(acknowledgementsIn);
+  const { findings, rules } = controlTowerFindings([byDefault.stack, full.stack, guard, bare]);
+
+  it('acknowledges only what a check finds: each acknowledgement names a finding on its construct or one under it', () => {
+    const found = [...[byDefault.stack, full.stack, guard].flatMap(nagFindingsIgnoringAcknowledgements), ...findings.map(({ control, path }) => ({ id: control, path: path ?? '' }))];
+    expect(acknowledged.filter((acknowledgement) => !found.some(({ id, path }) => id === acknowledgement.id && covers(acknowledgement, path)))).toEqual([]);
+  });
+
   it('lists every acknowledged finding in docs/deploy.md (Template checks), a compliance rule by its name in the packs', () => {
     const docs = readFileSync(join(__dirname, '../../docs/deploy.md'), 'utf8');
     const section = /\n### Template checks\n([\s\S]*?)\n### /.exec(docs)?.[1] ?? '';
     const ids = new Set(
-      [byDefault.stack, full.stack, guard].flatMap((stack) =>
-        stack.node
-          .findAll()
-          .flatMap((construct) => construct.node.metadata.filter((entry) => entry.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY))
-          .flatMap((entry) => Object.keys(entry.data as Record<string, string>))
-          .map((key) => key.replace(/^annotation::/i, '').replace(/\[.*$/, ''))
-          .map((id) => (COMPLIANCE_PACKS.some((pack) => id.startsWith(`${pack}-`)) ? id.slice(id.indexOf('-') + 1) : id)),
-      ),
+      acknowledged
+        .map(({ id }) => id.replace(/\[.*$/, ''))
+        .map((id) => (COMPLIANCE_PACKS.some((pack) => id.startsWith(`${pack}-`)) ? id.slice(id.indexOf('-') + 1) : id)),
     );
     expect(ids.size).toBeGreaterThan(20);
     expect([...ids].filter((id) => !section.includes(`\`${id}`))).toEqual([]);
   });
 
   describe("AWS Control Tower's proactive controls (cfn-guard)", () => {
-    const { findings, rules } = controlTowerFindings([byDefault.stack, full.stack, guard, bare]);
     const ours = findings.filter((finding) => finding.stack !== 'Bare');
 
     it('run every control that names a resource type of the templates', () => {

@@ -23,6 +23,15 @@ export function nagReport(scope: IConstruct): PolicyValidationPluginReport {
   return { success: violations.length === 0, violations };
 }
 
+/** Every finding of cdk-nag's five packs on a construct tree as if nothing were acknowledged: the rule id and the resource's path. */
+export function nagFindingsIgnoringAcknowledgements(scope: IConstruct): Array<{ id: string; path: string }> {
+  return NAG_PACKS.flatMap((Pack) => {
+    const pack = new Pack(scope);
+    Object.defineProperty(pack, 'isAcknowledged', { value: () => false }); // cdk-nag's private check, overridden for this pack only
+    return pack.validateScope(scope).violations.flatMap((violation) => violation.violatingResources.map((resource) => ({ id: violation.ruleName, path: resource.constructPath ?? '' })));
+  });
+}
+
 /**
  * A synthesised stack, its template and the report of cdk-nag's five packs. The stand-in bundle is built for the
  * policy (policy.sha256, as scripts/build.ts writes it) unless `builtForPolicy` is false.
