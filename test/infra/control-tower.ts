@@ -1,6 +1,6 @@
 // AWS Control Tower's proactive controls (the cfn-guard rules and binary bundled with @cdklabs/cdk-validator-cfnguard)
 // run over synthesized stacks, each finding matched with the acknowledgements recorded in the construct tree.
-import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { CfnResource, type IPolicyValidationContextBeta1, type Stack } from 'aws-cdk-lib';
@@ -50,7 +50,14 @@ export function controlTowerFindings(stacks: Stack[]): { findings: ControlFindin
     return path;
   });
   const rules = rulesFor(templates);
-  const report = new CfnGuardValidator({ controlTowerRulesEnabled: false, rules, maxBuffer: 64 * 1024 * 1024 }).validate({ templatePaths } as IPolicyValidationContextBeta1);
+  const validator = new CfnGuardValidator({ controlTowerRulesEnabled: false, rules, maxBuffer: 64 * 1024 * 1024 });
+  const report = (() => {
+    try {
+      return validator.validate({ templatePaths } as IPolicyValidationContextBeta1);
+    } finally {
+      rmSync(directory, { recursive: true, force: true });
+    }
+  })();
   const findings = report.violations.flatMap((violation) => {
     const control = /^\[(CT\.[A-Z0-9]+\.PR\.\d+)\]/.exec(violation.description ?? '')?.[1] ?? violation.ruleName;
     return violation.violatingResources.map((resource) => {
