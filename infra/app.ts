@@ -1,6 +1,6 @@
 // The CDK app: `npx cdk synth` / `npm run deploy`. Settings come from CDK context (docs/deploy.md).
 import { App, Validations } from 'aws-cdk-lib';
-import { AwsSolutionsChecks } from 'cdk-nag';
+import { AwsSolutionsChecks, HIPAASecurityChecks, NIST80053R4Checks, NIST80053R5Checks, PCIDSS321Checks } from 'cdk-nag';
 import { ContextError, readSettings } from './context';
 import { readGuardSettings } from './guard-context';
 import { guardInputs } from './guard-inputs';
@@ -41,5 +41,6 @@ if (guard) {
     env: { region: 'us-east-1' }, // Organizations is global; its CloudFormation resources are in us-east-1
   });
 }
-Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));
+// cdk-nag's five packs; every finding we accept is acknowledged with its reason where the resource is made (infra/review-findings.ts).
+Validations.of(app).addPlugins(...[AwsSolutionsChecks, HIPAASecurityChecks, NIST80053R4Checks, NIST80053R5Checks, PCIDSS321Checks].map((Pack) => new Pack(app, { verbose: true })));
 app.synth();

@@ -6,6 +6,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { accessLogBucket, SECURE_BUCKET_DEFAULTS } from './buckets';
+import { acknowledgeFindings, inCompliancePacks } from './review-findings';
 
 /** What the trail records. */
 export interface AuditTrailProps {
@@ -57,5 +58,33 @@ export class AuditTrail extends Construct {
     });
     this.trail.addLambdaEventSelector(props.functions, { includeManagementEvents: false, readWriteType: cloudtrail.ReadWriteType.ALL });
     if (props.backupBucket) this.trail.addS3EventSelector([{ bucket: props.backupBucket }], { includeManagementEvents: false, readWriteType: cloudtrail.ReadWriteType.ALL });
+    this.acknowledgeFindings();
+  }
+
+  /** Review findings (cdk-nag compliance packs, Control Tower) accepted on purpose, each with its reason. */
+  private acknowledgeFindings(): void {
+    const withoutKey =
+      'Log files are SSE-S3 encrypted and validated (signed digest files: aws cloudtrail validate-logs shows a changed or deleted file without any key), and the events also reach CloudWatch Logs, where the alerts read them. A customer managed key would be one more thing a key administrator can disable, which stops the delivery.';
+    acknowledgeFindings(this.trail, withoutKey, ...inCompliancePacks('CloudTrailEncryptionEnabled'), 'CT.CLOUDTRAIL.PR.1');
+    acknowledgeFindings(this.bucket, withoutKey, ...inCompliancePacks('S3DefaultEncryptionKMS', ['HIPAA.Security', 'NIST.800.53.R5', 'PCI.DSS.321']), 'CT.S3.PR.10');
+    acknowledgeFindings(
+      this.bucket,
+      "This is the signer account's own record: log file validation shows a changed or deleted file, and the guard denies stopping or changing the trail. Write-once and cross-Region copies belong to the organization's log archive (an organization trail, Control Tower's log archive account).",
+      ...inCompliancePacks('S3BucketReplicationEnabled'),
+      ...inCompliancePacks('S3BucketDefaultLockEnabled', ['NIST.800.53.R4']),
+      'CT.S3.PR.9',
+    );
+    acknowledgeFindings(this.bucket, "Nothing acts on a new log file: the alerts come from EventBridge and the trail's CloudWatch Logs delivery.", 'CT.S3.PR.4');
+    acknowledgeFindings(
+      this.logGroup,
+      'CloudWatch Logs encrypts every log group at rest. A customer managed key would be one more thing a key administrator can disable, which stops the delivery that the kms:Sign metric filter and the silence alarm read.',
+      ...inCompliancePacks('CloudWatchLogGroupEncrypted'),
+      'CT.CLOUDWATCH.PR.3',
+    );
+    acknowledgeFindings(
+      this.trail.node.findChild('LogsRole'),
+      "CDK's role for CloudTrail's delivery to CloudWatch Logs: its inline policy allows logs:CreateLogStream and logs:PutLogEvents on the trail's log group only, and cannot be attached to anyone else.",
+      ...inCompliancePacks('IAMNoInlinePolicy'),
+    );
   }
 }

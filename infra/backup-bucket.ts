@@ -6,6 +6,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { accessLogBucket, SECURE_BUCKET_DEFAULTS } from './buckets';
 import { stableOutput } from './outputs';
+import { acknowledgeFindings, inCompliancePacks } from './review-findings';
 
 /** Object Lock retention of a new backup bucket unless the context says otherwise: ten years. */
 export const DEFAULT_OBJECT_LOCK_DAYS = 3650;
@@ -69,10 +70,11 @@ export class BackupBucket extends Construct {
     // s3:ObjectRemoved:* covers DeleteObject of a version and the creation of a delete marker.
     this.removalTopic = props.removalTopic ?? new sns.Topic(this, 'RemovalTopic', { displayName: 'kms-eth-signer backup removed', enforceSSL: true });
     if (!props.removalTopic) {
-      Validations.of(this.removalTopic).acknowledge({
-        id: 'AwsSolutions-SNS2',
-        reason: 'The notifications name object keys (KMS key ids), no secrets; S3 can publish to an encrypted topic only with a customer managed key, one more key to keep.',
-      });
+      acknowledgeFindings(
+        this.removalTopic,
+        'The notifications name object keys (KMS key ids), no secrets; S3 can publish to an encrypted topic only with a customer managed key, one more key to keep.',
+        ...inCompliancePacks('SNSEncryptedKMS'),
+      );
     }
     this.bucket.addEventNotification(s3.EventType.OBJECT_REMOVED, new s3n.SnsDestination(this.removalTopic));
     // CDK configures notifications through its own singleton Lambda, whose role has the basic execution policy.
@@ -81,7 +83,14 @@ export class BackupBucket extends Construct {
         id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
         reason: "CDK's BucketNotificationsHandler (it sets the bucket's notification configuration at deploy time) uses the AWS managed basic execution policy: CloudWatch Logs only.",
       });
+      acknowledgeFindings(child, "CDK's BucketNotificationsHandler runs at deploy time to set the bucket's notification configuration through the S3 API; it holds no data and needs no private network.", 'CT.LAMBDA.PR.3');
     }
+    acknowledgeFindings(
+      this.bucket.node.findChild('Notifications'),
+      "CDK's policy for its BucketNotificationsHandler (s3:PutBucketNotification on this bucket), inline on that handler's role only.",
+      ...inCompliancePacks('IAMNoInlinePolicy'),
+    );
+    this.acknowledgeFindings(objectLockDays);
 
     // Only the backup layout, <key_id>/recovery_shard-<i>.txt; the writer is not per key, so no narrower prefix.
     const backups = this.bucket.arnForObjects('*/recovery_shard-*.txt');
@@ -117,6 +126,29 @@ export class BackupBucket extends Construct {
     stableOutput(this, 'BackupAccessLogBucketName', accessLogs.bucketName, "The backup bucket's S3 server access logs");
     stableOutput(this, 'BackupWriterPolicyArn', this.writerPolicy.managedPolicyArn, 'Attach to the role or user that runs import-key');
     stableOutput(this, 'BackupRemovalTopicArn', this.removalTopic.topicArn, 'Every removal of a backup object is published here: subscribe the operators');
+  }
+
+  /** Review findings (cdk-nag compliance packs, Control Tower) on the bucket accepted on purpose, each with its reason. */
+  private acknowledgeFindings(objectLockDays: number): void {
+    acknowledgeFindings(
+      this.bucket,
+      'SSE-S3, not SSE-KMS: a KMS key is one more thing an administrator can disable or delete, making every backup unreadable, while the objects are already encrypted to offline recovery keys (docs/backup.md).',
+      ...inCompliancePacks('S3DefaultEncryptionKMS', ['HIPAA.Security', 'NIST.800.53.R5', 'PCI.DSS.321']),
+      'CT.S3.PR.10',
+    );
+    acknowledgeFindings(
+      this.bucket,
+      'Replication needs a destination bucket in another Region or account, and a role, outside this stack; every object is encrypted to offline recovery keys, so a second copy can be kept anywhere (docs/backup.md).',
+      ...inCompliancePacks('S3BucketReplicationEnabled'),
+    );
+    acknowledgeFindings(
+      this.bucket,
+      "Object removals are reported to the removal topic through CDK's BucketNotifications custom resource, which sets the configuration at deploy time: the control reads only the bucket's own properties.",
+      'CT.S3.PR.4',
+    );
+    if (objectLockDays === 0) {
+      acknowledgeFindings(this.bucket, 'Object Lock turned off on request (backupObjectLockDays=0), for stacks that must be deletable.', ...inCompliancePacks('S3BucketDefaultLockEnabled', ['NIST.800.53.R4']), 'CT.S3.PR.9');
+    }
   }
 }
 

@@ -1,6 +1,7 @@
-import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import type { Construct } from 'constructs';
+import { acknowledgeFindings, inCompliancePacks } from './review-findings';
 
 /**
  * What every bucket of the stack has: versioning, SSE-S3, no public access, no ACLs (S3 delivers access logs
@@ -23,6 +24,15 @@ export function accessLogBucket(scope: Construct, id: string, retentionDays: num
     ...SECURE_BUCKET_DEFAULTS,
     lifecycleRules: [{ expiration: Duration.days(retentionDays), noncurrentVersionExpiration: Duration.days(retentionDays) }],
   });
-  Validations.of(bucket).acknowledge({ id: 'AwsSolutions-S1', reason: 'This is an access-log bucket; logging it into itself would loop.' });
+  acknowledgeFindings(bucket, 'This is an access-log bucket; logging it into itself would loop.', 'CT.S3.PR.2');
+  acknowledgeFindings(bucket, 'S3 server access log delivery supports only SSE-S3 on the destination bucket.', ...inCompliancePacks('S3DefaultEncryptionKMS', ['HIPAA.Security', 'NIST.800.53.R5', 'PCI.DSS.321']), 'CT.S3.PR.10');
+  acknowledgeFindings(
+    bucket,
+    "Access logs are delivered by S3 on a best-effort basis and expire after the retention period: an aid to investigations, not the record (the trail's validated log files are). Write-once or replicated copies belong to the organization's log archive.",
+    ...inCompliancePacks('S3BucketReplicationEnabled'),
+    ...inCompliancePacks('S3BucketDefaultLockEnabled', ['NIST.800.53.R4']),
+    'CT.S3.PR.9',
+  );
+  acknowledgeFindings(bucket, 'Nothing acts on a new access-log object (S3 writes one every few minutes).', 'CT.S3.PR.4');
   return bucket;
 }

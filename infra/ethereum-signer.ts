@@ -1,4 +1,4 @@
-import { CfnOutput, Stack, Validations } from 'aws-cdk-lib';
+import { CfnOutput, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -12,6 +12,7 @@ import { OUTPUT_ID_PREFIX_CONTEXT, outputIdPrefix, stableOutput } from './output
 import { PolicyTable } from './policy-table';
 import { functionArnOf, SignerFunction } from './signer-function';
 import { guardInputs } from './guard-inputs';
+import { acknowledgeFindings, inCompliancePacks } from './review-findings';
 import { settingsFromProps, type EthereumSignerProps } from './signer-props';
 import { SigningKey, bootstrapDeployRoleArn } from './signing-key';
 
@@ -185,25 +186,51 @@ export class EthereumSigner extends Construct {
       document: iam.PolicyDocument.fromJson(guardBoundary(denials, boundaryArn, changerPrincipalArns)),
     });
     stableOutput(this, 'GuardBoundaryArn', boundaryArn, 'aws iam put-role-permissions-boundary --permissions-boundary <this> --role-name …, for every role but break-glass (docs/deploy.md)');
-    this.suppressNagFindings();
+    this.acknowledgeFindings();
   }
 
-  /** cdk-nag AwsSolutions findings we accept on purpose, each with its reason. */
-  private suppressNagFindings(): void {
-    Validations.of(this.guardBoundary).acknowledge({
-      id: 'AwsSolutions-IAM5[Action::*]',
-      reason: 'A permissions boundary only limits: its Allow of everything is what lets the identity policies keep their grants, and its Deny statements are the guard.',
-    });
-    Validations.of(this.guardBoundary).acknowledge({
-      id: 'AwsSolutions-IAM5[Resource::*]',
-      reason: 'A permissions boundary only limits: its Allow of everything is what lets the identity policies keep their grants, and its Deny statements are the guard.',
-    });
-    Validations.of(this.monitoring.deadLetterQueue).acknowledge({ id: 'AwsSolutions-SQS3', reason: 'This queue is the dead-letter queue of the alert rules; its depth raises the AlertsUndelivered alarm.' });
+  /** Review findings (cdk-nag's five packs, Control Tower's proactive controls) accepted on purpose, each with its reason. */
+  private acknowledgeFindings(): void {
+    const boundary = 'A permissions boundary only limits: its Allow of everything is what lets the identity policies keep their grants, and its Deny statements are the guard.';
+    acknowledgeFindings(
+      this.guardBoundary,
+      boundary,
+      'AwsSolutions-IAM5[Action::*]',
+      'AwsSolutions-IAM5[Resource::*]',
+      ...inCompliancePacks('IAMPolicyNoStatementsWithAdminAccess'),
+      ...inCompliancePacks('IAMPolicyNoStatementsWithFullAccess', ['HIPAA.Security', 'NIST.800.53.R5', 'PCI.DSS.321']),
+      'CT.IAM.PR.2',
+      'CT.IAM.PR.3',
+    );
+    acknowledgeFindings(this.monitoring.deadLetterQueue, 'This queue is the dead-letter queue of the alert rules; its depth raises the AlertsUndelivered alarm.', 'AwsSolutions-SQS3', 'CT.SQS.PR.1');
     for (const signer of Object.values(this.functions)) {
-      Validations.of(signer.function).acknowledge({
-        id: 'AwsSolutions-L1',
-        reason: 'Node.js 22 is the runtime the bundles are built (esbuild target node22) and tested for; a newer runtime is adopted deliberately, after testing, not by default.',
-      });
+      acknowledgeFindings(
+        signer.function,
+        'Node.js 22 is the runtime the bundles are built (esbuild target node22) and tested for; a newer runtime is adopted deliberately, after testing, not by default.',
+        'AwsSolutions-L1',
+      );
+      acknowledgeFindings(
+        signer.function,
+        "The signers reach only KMS and DynamoDB (TLS, SigV4) and nothing on a private network. What binds a signer is the key policy, its role's lambda:SourceFunctionArn conditions and the guard, not a network path; a VPC would add a KMS interface endpoint (an hourly cost per Availability Zone) and a DynamoDB gateway endpoint, and no control over who signs.",
+        ...inCompliancePacks('LambdaInsideVPC'),
+        'CT.LAMBDA.PR.3',
+      );
+      acknowledgeFindings(
+        signer.function,
+        'Callers invoke the signers synchronously and receive the signature or the error in the answer; a dead-letter queue only receives failed asynchronous events, which here would be sign requests nobody waits for.',
+        ...inCompliancePacks('LambdaDLQ', ['HIPAA.Security', 'NIST.800.53.R5']),
+      );
+      acknowledgeFindings(
+        signer.role,
+        "Inline on purpose: the policy exists only with its role and cannot be attached to another principal (a managed policy could), and the guard denies iam:PutRolePolicy and iam:AttachRolePolicy on the role to all but the deploy role and break-glass.",
+        ...inCompliancePacks('IAMNoInlinePolicy'),
+      );
+      acknowledgeFindings(
+        signer.logGroup,
+        'CloudWatch Logs encrypts every log group at rest, and the signers log chosen fields only (no key material, no full payloads). A customer managed key would be one more thing a key administrator can disable, which stops the logs and the metrics the alarms are drawn from.',
+        ...inCompliancePacks('CloudWatchLogGroupEncrypted'),
+        'CT.CLOUDWATCH.PR.3',
+      );
     }
   }
 }

@@ -13,6 +13,7 @@ import { Construct } from 'constructs';
 import { DIMENSION, METRIC, METRICS_NAMESPACE } from '../lambdas/runtime/metric-names';
 import { KEY_ADMIN_ACTIONS } from './key-admin-actions';
 import { POLICY_TABLE_CHANGES } from './guard-policy';
+import { grantsOnlyForAwsServices } from './signing-key';
 
 /** What the monitoring watches and where it reports. */
 export interface MonitoringProps {
@@ -146,6 +147,7 @@ export class Monitoring extends Construct {
             resources: ['*'],
             conditions: { StringEquals: { 'aws:SourceAccount': stack.account } },
           }),
+          grantsOnlyForAwsServices(),
         ],
       }),
     });

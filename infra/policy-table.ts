@@ -3,6 +3,7 @@ import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
 import { POLICY_TABLE_CHANGES, POLICY_TABLE_ITEM_WRITES } from './guard-policy';
+import { acknowledgeFindings, inCompliancePacks } from './review-findings';
 
 /** Partition key, sort key and TTL attribute of the policy table; lambdas/policy-state uses the same names. */
 export const POLICY_TABLE_SCHEMA = { partitionKey: 'pk', sortKey: 'sk', timeToLive: 'expiration' } as const;
@@ -30,6 +31,11 @@ export class PolicyTable extends Construct {
       encryption: dynamodb.TableEncryption.AWS_MANAGED,
       timeToLiveAttribute: POLICY_TABLE_SCHEMA.timeToLive,
     });
+    acknowledgeFindings(
+      this.table,
+      "Point-in-time recovery (35 days) and deletion protection are on, and the table's policy keeps restores and backup deletion to the deploy role and break-glass. The table holds spending counters and idempotency records of the last days, which an older copy would only reset: an AWS Backup plan would add cost and no recovery.",
+      ...inCompliancePacks('DynamoDBInBackupPlan', ['HIPAA.Security', 'NIST.800.53.R4', 'NIST.800.53.R5']),
+    );
   }
 
   /**

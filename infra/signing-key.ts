@@ -44,6 +44,22 @@ export const SIGN_CONDITIONS = { StringEquals: { 'kms:SigningAlgorithm': 'ECDSA_
 export const MIN_DELETION_WINDOW_DAYS = 30;
 
 /**
+ * A key policy statement denying kms:CreateGrant to every principal unless the grant is for an AWS resource or
+ * an AWS service asks (AWS Control Tower's CT.KMS.PR.3): a grant is a way to use a key that its key policy does
+ * not show, so a wider grant of administration later (kms:* to someone) still cannot hand out kms:Sign by grant.
+ */
+export function grantsOnlyForAwsServices(): iam.PolicyStatement {
+  return new iam.PolicyStatement({
+    sid: 'NobodyCreatesGrantsButForAwsServices',
+    effect: iam.Effect.DENY,
+    principals: [new iam.AnyPrincipal()],
+    actions: ['kms:CreateGrant'],
+    resources: ['*'],
+    conditions: { BoolIfExists: { 'kms:GrantIsForAWSResource': 'false', 'aws:PrincipalIsAWSService': 'false' } },
+  });
+}
+
+/**
  * The secp256k1 signing key: a new key made in KMS, a new key with origin EXTERNAL for imported material,
  * or an existing key by ARN (also in another account). New keys are retained when the stack is deleted: a
  * key that controls funds must never disappear with a stack.
@@ -91,6 +107,7 @@ export class SigningKey extends Construct {
         resources: ['*'],
         conditions: { NumericLessThan: { 'kms:ScheduleKeyDeletionPendingWindowInDays': String(MIN_DELETION_WINDOW_DAYS) } },
       }),
+      grantsOnlyForAwsServices(),
     ];
     if (props.breakGlassPrincipalArns.length > 0) {
       statements.push(

@@ -1,12 +1,20 @@
 // Issue 13's security review of the synthesised stack, one describe per finding, as a reviewer reads it.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { App, Stack } from 'aws-cdk-lib';
 import { Match, type Template } from 'aws-cdk-lib/assertions';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { guardInputs } from '../../infra/guard-inputs';
 import { guardPolicy, INVOKER_PLACEHOLDER, SCP_MAX_CHARACTERS } from '../../infra/guard-policy';
+import { GuardStack } from '../../infra/guard-stack';
+import { COMPLIANCE_PACKS } from '../../infra/review-findings';
 import { KEY_EVENTS } from '../../infra/monitoring';
 import { runSimulation, type Simulation } from '@cloud-copilot/iam-simulate';
 import { templateResolver } from './resolve-template';
-import { signingKeyPolicy, signingKeys, synthesize } from './stack-fixture';
+import { acknowledgementsIn, covers } from './acknowledgements';
+import { controlTowerFindings } from './control-tower';
+import { nagFindingsIgnoringAcknowledgements, nagReport, signingKeyPolicy, signingKeys, synthesize } from './stack-fixture';
 
 const asArray = (value: unknown): unknown[] => (Array.isArray(value) ? value : [value]);
 const INVOKERS = ['arn:aws:iam::111122223333:role/PaymentsApp', 'arn:aws:iam::111122223333:role/Treasury'];
@@ -205,6 +213,20 @@ describe('2. the path to Sign through the key policy', () => {
       expect(statements).toContainEqual(
         expect.objectContaining({ Effect: 'Deny', Principal: { AWS: '*' }, Action: 'kms:ScheduleKeyDeletion', Condition: { NumericLessThan: { 'kms:ScheduleKeyDeletionPendingWindowInDays': '30' } } }),
       );
+    }
+  });
+
+  it('denies kms:CreateGrant to everyone unless the grant is for an AWS resource or an AWS service asks, on the signing key and the alarm topic key (no grant hands out kms:Sign)', () => {
+    const topicKeyPolicy = Object.values(full.template.findResources('AWS::KMS::Key', { Properties: { Description: 'Encrypts the kms-eth-signer alarm topic' } }))[0]!.Properties.KeyPolicy.Statement;
+    for (const statements of [policy, defaultPolicy, topicKeyPolicy]) {
+      expect(statements).toContainEqual({
+        Sid: 'NobodyCreatesGrantsButForAwsServices',
+        Effect: 'Deny',
+        Principal: { AWS: '*' },
+        Action: 'kms:CreateGrant',
+        Resource: '*',
+        Condition: { BoolIfExists: { 'kms:GrantIsForAWSResource': 'false', 'aws:PrincipalIsAWSService': 'false' } },
+      });
     }
   });
 
@@ -414,8 +436,77 @@ describe('11.16 stable function names', () => {
   });
 });
 
-describe('cdk-nag AwsSolutions', () => {
-  it('has no unacknowledged finding with every option on', () => {
-    expect(full.nag.violations).toEqual([]);
+describe('template checks', () => {
+  // The guard stack for the full stack's signer account, as infra/app.ts builds it.
+  const app = new App();
+  const inputs = guardInputs(full.stack.signer.settings, { partition: 'aws', account: '111122223333', region: 'eu-west-1', policyTableArn: 'arn:aws:dynamodb:eu-west-1:111122223333:table/KmsEthSigner-PolicyStateTable-EXAMPLE', deployRoleArn: 'arn:aws:iam::111122223333:role/Deployer' });
+  const guard = new GuardStack(app, 'SignerGuard', {
+    signers: inputs.signers,
+    records: inputs.records,
+    key: { keyArn: 'arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab', signerRoleArns: inputs.signerRoleArns, changerPrincipalArns: inputs.changerPrincipalArns },
+    targetIds: ['111122223333'],
+    namePrefix: 'team-signer',
+  });
+  // What the checks must catch: a key that does not rotate and whose policy lets anyone with kms:CreateGrant hand out
+  // its use, a log group without a key.
+  const bare = new Stack(app, 'Bare');
+  new kms.Key(bare, 'Key');
+  new logs.LogGroup(bare, 'Logs');
+
+  describe("cdk-nag's five packs (AwsSolutions, HIPAA Security, NIST 800-53 R4 and R5, PCI DSS 3.2.1)", () => {
+    it.each([
+      ['the default stack', byDefault.nag],
+      ['the stack with every option on', full.nag],
+      ['the guard stack', nagReport(guard)],
+    ])('find nothing unacknowledged in %s', (_label, report) => {
+      expect(report.violations).toEqual([]);
+    });
+
+    it('are all applied (an unacknowledged finding of each pack shows)', () => {
+      const packs = new Set(nagReport(bare).violations.map((violation) => violation.ruleName.split('-')[0]));
+      expect([...packs].sort()).toEqual(['AwsSolutions', 'HIPAA.Security', 'NIST.800.53.R4', 'NIST.800.53.R5', 'PCI.DSS.321']);
+    });
+  });
+
+  const acknowledged = [byDefault.stack, full.stack, guard].flatMap(acknowledgementsIn);
+  const { findings, rules } = controlTowerFindings([byDefault.stack, full.stack, guard, bare]);
+
+  it('acknowledges only what a check finds: each acknowledgement names a finding on its construct or one under it', () => {
+    const found = [...[byDefault.stack, full.stack, guard].flatMap(nagFindingsIgnoringAcknowledgements), ...findings.map(({ control, path }) => ({ id: control, path: path ?? '' }))];
+    expect(acknowledged.filter((acknowledgement) => !found.some(({ id, path }) => id === acknowledgement.id && covers(acknowledgement, path)))).toEqual([]);
+  });
+
+  it('lists every acknowledged finding in docs/deploy.md (Template checks), a compliance rule by its name in the packs', () => {
+    const docs = readFileSync(join(__dirname, '../../docs/deploy.md'), 'utf8');
+    const section = /\n### Template checks\n([\s\S]*?)\n### /.exec(docs)?.[1] ?? '';
+    const ids = new Set(
+      acknowledged
+        .map(({ id }) => id.replace(/\[.*$/, ''))
+        .map((id) => (COMPLIANCE_PACKS.some((pack) => id.startsWith(`${pack}-`)) ? id.slice(id.indexOf('-') + 1) : id)),
+    );
+    expect(ids.size).toBeGreaterThan(20);
+    expect([...ids].filter((id) => !section.includes(`\`${id}`))).toEqual([]);
+  });
+
+  describe("AWS Control Tower's proactive controls (cfn-guard)", () => {
+    const ours = findings.filter((finding) => finding.stack !== 'Bare');
+
+    it('run every control that names a resource type of the templates', () => {
+      expect(rules).toBeGreaterThanOrEqual(40);
+    });
+
+    it('find nothing unacknowledged in the default, the full and the guard stacks (each acknowledgement carries its reason in infra/)', () => {
+      expect(ours.filter((finding) => !finding.reason)).toEqual([]);
+      expect(ours.length).toBeGreaterThan(0);
+    });
+
+    it('catch what is not acknowledged: a key that does not rotate (CT.KMS.PR.1) or whose policy does not limit kms:CreateGrant to AWS services (CT.KMS.PR.3), a log group without a KMS key (CT.CLOUDWATCH.PR.3)', () => {
+      expect(findings.filter((finding) => finding.stack === 'Bare').map(({ control, path, reason }) => ({ control, path, reason })).sort((a, b) => a.control.localeCompare(b.control))).toEqual([
+        { control: 'CT.CLOUDWATCH.PR.3', path: 'Bare/Logs/Resource', reason: undefined },
+        { control: 'CT.KMS.PR.1', path: 'Bare/Key/Resource', reason: undefined },
+        { control: 'CT.KMS.PR.3', path: 'Bare/Key/Resource', reason: undefined },
+      ]);
+      expect(ours.filter((finding) => finding.control === 'CT.KMS.PR.3')).toEqual([]);
+    });
   });
 });

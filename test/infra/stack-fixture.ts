@@ -3,9 +3,10 @@ import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { App } from 'aws-cdk-lib';
+import { App, type PolicyValidationPluginReport } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
-import { AwsSolutionsChecks } from 'cdk-nag';
+import type { IConstruct } from 'constructs';
+import { AwsSolutionsChecks, HIPAASecurityChecks, NIST80053R4Checks, NIST80053R5Checks, PCIDSS321Checks } from 'cdk-nag';
 import { readSettings } from '../../infra/context';
 import { POLICY_SHA256_FILE } from '../../infra/signer-function';
 import { SignerStack } from '../../infra/app-stack';
@@ -13,8 +14,26 @@ import { SignerStack } from '../../infra/app-stack';
 /** The dedicated bootstrap qualifier the test stacks deploy with (docs/deploy.md, Deployment identity). */
 export const TEST_QUALIFIER = 'ethsigner';
 
+/** cdk-nag's five packs: AwsSolutions, HIPAA Security, NIST 800-53 rev 4 and rev 5, PCI DSS 3.2.1. */
+export const NAG_PACKS = [AwsSolutionsChecks, HIPAASecurityChecks, NIST80053R4Checks, NIST80053R5Checks, PCIDSS321Checks];
+
+/** The findings of cdk-nag's five packs on a construct tree that are not acknowledged, in one report (a walk of the tree: no synthesis). */
+export function nagReport(scope: IConstruct): PolicyValidationPluginReport {
+  const violations = NAG_PACKS.flatMap((Pack) => new Pack(scope).validateScope(scope).violations);
+  return { success: violations.length === 0, violations };
+}
+
+/** Every finding of cdk-nag's five packs on a construct tree as if nothing were acknowledged: the rule id and the resource's path. */
+export function nagFindingsIgnoringAcknowledgements(scope: IConstruct): Array<{ id: string; path: string }> {
+  return NAG_PACKS.flatMap((Pack) => {
+    const pack = new Pack(scope);
+    Object.defineProperty(pack, 'isAcknowledged', { value: () => false }); // cdk-nag's private check, overridden for this pack only
+    return pack.validateScope(scope).violations.flatMap((violation) => violation.violatingResources.map((resource) => ({ id: violation.ruleName, path: resource.constructPath ?? '' })));
+  });
+}
+
 /**
- * A synthesised stack, its template and its cdk-nag AwsSolutions report. The stand-in bundle is built for the
+ * A synthesised stack, its template and the report of cdk-nag's five packs. The stand-in bundle is built for the
  * policy (policy.sha256, as scripts/build.ts writes it) unless `builtForPolicy` is false.
  */
 export function synthesize(context: Record<string, unknown> = {}, { builtForPolicy = true, stackName = 'Signer' } = {}) {
@@ -28,7 +47,7 @@ export function synthesize(context: Record<string, unknown> = {}, { builtForPoli
     codeDirectories: { eip1559: code, legacy: code },
     env: { account: '111122223333', region: 'eu-west-1' },
   });
-  const nag = new AwsSolutionsChecks(stack).validateScope(stack);
+  const nag = nagReport(stack);
   return { stack, template: Template.fromStack(stack), nag };
 }
 
