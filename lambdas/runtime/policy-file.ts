@@ -30,7 +30,7 @@ const HOW_TO_ADD =
  * function without a valid policy signs nothing (fail closed). In Lambda the file must be inside the
  * deployment package (not a layer's /opt, not /tmp), and must be, byte for byte, the policy whose SHA-256 the
  * synth staged beside it (policy.sha256 in the package) and, when the bundle was built for a policy
- * (`expectedSha256`), that policy too.
+ * (`expectedSha256`), that policy too; a package with neither hash is refused.
  */
 export function loadSigningPolicy(env: NodeJS.ProcessEnv = process.env, expectedSha256: string | undefined = BUILT_POLICY_SHA256): LoadedPolicy {
   const name = env.SIGNING_POLICY_FILE?.trim();
@@ -50,6 +50,13 @@ export function loadSigningPolicy(env: NodeJS.ProcessEnv = process.env, expected
       throw new ConfigurationError([
         `SIGNING_POLICY_FILE ${name.slice(0, 200)} has SHA-256 ${sha256}, but the policy staged with this function at synth (${STAGED_POLICY_SHA256_FILE}) has SHA-256 ${staged}: ` +
           'only the policy deployed with the code (-c policyFile, or the policyFile prop) is accepted; deploy again to change it',
+      ]);
+    }
+    if (root !== undefined && staged === undefined && expectedSha256 === undefined) {
+      throw new ConfigurationError([
+        `SIGNING_POLICY_FILE ${name.slice(0, 200)} cannot be checked: the deployment package has no ${STAGED_POLICY_SHA256_FILE} and this bundle was built for no policy, ` +
+          `so another file could stand in for the policy deployed: deploy with the EthereumSigner construct or cdk deploy -c policyFile (both write ${STAGED_POLICY_SHA256_FILE}), ` +
+          `or put the policy's SHA-256 (hex) in ${STAGED_POLICY_SHA256_FILE} beside it`,
       ]);
     }
     if (expectedSha256 !== undefined && sha256 !== expectedSha256) {
@@ -72,7 +79,7 @@ export function loadSigningPolicy(env: NodeJS.ProcessEnv = process.env, expected
   }
 }
 
-/** The policy hash the synth staged in the deployment package; undefined where none was staged (a signed zip built without it). */
+/** The policy hash the synth staged in the deployment package; undefined where none was staged. */
 function stagedPolicySha256(root: string): string | undefined {
   const file = join(root, STAGED_POLICY_SHA256_FILE);
   if (!existsSync(file)) return undefined;

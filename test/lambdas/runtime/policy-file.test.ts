@@ -9,9 +9,19 @@ import { BUILT_POLICY_SHA256, loadSigningPolicy, STAGED_POLICY_SHA256_FILE } fro
 describe('loadSigningPolicy', () => {
   const root = mkdtempSync(join(tmpdir(), 'task-root-'));
   writeFileSync(join(root, 'policy.json'), JSON.stringify({ version: 1, rules: [{ id: 'in-package', effect: 'allow', maxValue: '0' }] }));
+  /** The SHA-256 a bundle built for the file named would carry (undefined when there is no such file to read). */
+  const builtFor = (name: string): string | undefined => {
+    try {
+      return createHash('sha256').update(readFileSync(join(root, name.trim()))).digest('hex');
+    } catch {
+      return undefined;
+    }
+  };
+  /** Loads as a function deployed from `root` whose bundle was built for that very file. */
+  const inPackage = (name: string) => loadSigningPolicy({ SIGNING_POLICY_FILE: name, LAMBDA_TASK_ROOT: root }, builtFor(name));
 
   it('reads a relative SIGNING_POLICY_FILE from the deployment package (LAMBDA_TASK_ROOT), as deployed by CDK', () => {
-    const { policy, file } = loadSigningPolicy({ SIGNING_POLICY_FILE: 'policy.json', LAMBDA_TASK_ROOT: root });
+    const { policy, file } = inPackage('policy.json');
     expect(file).toBe('policy.json');
     expect(policy.allowRules.map((rule) => rule.id)).toEqual(['in-package']);
   });
@@ -23,7 +33,7 @@ describe('loadSigningPolicy', () => {
 
   it('refuses a file larger than 4 MiB without parsing it', () => {
     writeFileSync(join(root, 'huge.json'), ' '.repeat(4 * 1024 * 1024 + 1));
-    expect(() => loadSigningPolicy({ SIGNING_POLICY_FILE: 'huge.json', LAMBDA_TASK_ROOT: root })).toThrow(/at most 4194304 are accepted/);
+    expect(() => inPackage('huge.json')).toThrow(/at most 4194304 are accepted/);
   });
 
   it('says how to add a policy when none is set, and never loads a default', () => {
@@ -34,24 +44,24 @@ describe('loadSigningPolicy', () => {
   it('accepts a policy of exactly 4 MiB', () => {
     const json = JSON.stringify({ version: 1, rules: [{ id: 'big', effect: 'allow' }] });
     writeFileSync(join(root, 'big.json'), json.padEnd(4 * 1024 * 1024, ' '));
-    expect(loadSigningPolicy({ SIGNING_POLICY_FILE: 'big.json', LAMBDA_TASK_ROOT: root }).policy.allowRules.map((rule) => rule.id)).toEqual(['big']);
+    expect(inPackage('big.json').policy.allowRules.map((rule) => rule.id)).toEqual(['big']);
   });
 
   it('trims spaces around the file name', () => {
-    expect(loadSigningPolicy({ SIGNING_POLICY_FILE: ' policy.json\n', LAMBDA_TASK_ROOT: root }).file).toBe('policy.json');
+    expect(inPackage(' policy.json\n').file).toBe('policy.json');
   });
 
   it('says which file cannot be read and why, and how to add a policy', () => {
-    expect(() => loadSigningPolicy({ SIGNING_POLICY_FILE: 'missing.json', LAMBDA_TASK_ROOT: root })).toThrow(expect.objectContaining({
+    expect(() => inPackage('missing.json')).toThrow(expect.objectContaining({
       name: 'ConfigurationError',
       message: expect.stringMatching(/^The signer is misconfigured: SIGNING_POLICY_FILE missing\.json cannot be read \(ENOENT\): every signer needs a signing policy/),
     }));
-    expect(() => loadSigningPolicy({ SIGNING_POLICY_FILE: '.', LAMBDA_TASK_ROOT: root })).toThrow(/SIGNING_POLICY_FILE \. cannot be read \(EISDIR\)/);
+    expect(() => inPackage('.')).toThrow(/SIGNING_POLICY_FILE \. cannot be read \(EISDIR\)/);
   });
 
   it('quotes at most 200 characters of the file name', () => {
     const name = `${'d'.repeat(200)}e.json`;
-    expect(() => loadSigningPolicy({ SIGNING_POLICY_FILE: name, LAMBDA_TASK_ROOT: root })).toThrow(new RegExp(`SIGNING_POLICY_FILE ${'d'.repeat(200)} cannot be read`));
+    expect(() => inPackage(name)).toThrow(new RegExp(`SIGNING_POLICY_FILE ${'d'.repeat(200)} cannot be read`));
   });
 
   it('quotes at most 200 characters of the file name when refusing a file too large or an invalid policy', () => {
@@ -59,8 +69,8 @@ describe('loadSigningPolicy', () => {
     mkdirSync(join(root, folder));
     writeFileSync(join(root, folder, 'huge.json'), ' '.repeat(4 * 1024 * 1024 + 1));
     writeFileSync(join(root, folder, 'bad.json'), JSON.stringify({ version: 1 }));
-    expect(() => loadSigningPolicy({ SIGNING_POLICY_FILE: `${folder}/huge.json`, LAMBDA_TASK_ROOT: root })).toThrow(`SIGNING_POLICY_FILE ${folder} is 4194305 bytes`);
-    expect(() => loadSigningPolicy({ SIGNING_POLICY_FILE: `${folder}/bad.json`, LAMBDA_TASK_ROOT: root })).toThrow(`SIGNING_POLICY_FILE ${folder} is not a valid signing policy`);
+    expect(() => inPackage(`${folder}/huge.json`)).toThrow(`SIGNING_POLICY_FILE ${folder} is 4194305 bytes`);
+    expect(() => inPackage(`${folder}/bad.json`)).toThrow(`SIGNING_POLICY_FILE ${folder} is not a valid signing policy`);
   });
 
   it('lets a failure of the policy engine itself through as it is, not as a problem of the policy', () => {
@@ -69,7 +79,7 @@ describe('loadSigningPolicy', () => {
       throw bug;
     });
     try {
-      expect(() => loadSigningPolicy({ SIGNING_POLICY_FILE: 'policy.json', LAMBDA_TASK_ROOT: root })).toThrow(bug);
+      expect(() => inPackage('policy.json')).toThrow(bug);
       expect(loadPolicy).toHaveBeenCalledTimes(1);
     } finally {
       loadPolicy.mockRestore();
@@ -78,7 +88,7 @@ describe('loadSigningPolicy', () => {
 
   it('refuses an invalid policy with the policy\'s problems, so that nothing is signed', () => {
     writeFileSync(join(root, 'bad.json'), JSON.stringify({ version: 1 }));
-    expect(() => loadSigningPolicy({ SIGNING_POLICY_FILE: 'bad.json', LAMBDA_TASK_ROOT: root })).toThrow(expect.objectContaining({
+    expect(() => inPackage('bad.json')).toThrow(expect.objectContaining({
       name: 'ConfigurationError',
       message: 'The signer is misconfigured: SIGNING_POLICY_FILE bad.json is not a valid signing policy, so nothing will be signed: Invalid signing policy (1 problem): $.rules is required. Fix the function\'s environment variables.',
     }));
@@ -110,6 +120,15 @@ describe('loadSigningPolicy', () => {
       const rootInTmp = mkdtempSync(join(tmpdir(), 'task-root-'));
       expect(() => loadSigningPolicy({ SIGNING_POLICY_FILE: name(), LAMBDA_TASK_ROOT: rootInTmp }, undefined)).toThrow(
         expect.objectContaining({ name: 'ConfigurationError', message: expect.stringMatching(/is outside the deployment package .*: only the policy shipped with the code is accepted/) }),
+      );
+    });
+
+    it('refuses a package that carries no hash of its policy (no policy.sha256) when the bundle was built for no policy', () => {
+      expect(() => loadSigningPolicy({ SIGNING_POLICY_FILE: 'policy.json', LAMBDA_TASK_ROOT: root }, undefined)).toThrow(
+        expect.objectContaining({
+          name: 'ConfigurationError',
+          message: expect.stringContaining('SIGNING_POLICY_FILE policy.json cannot be checked: the deployment package has no policy.sha256 and this bundle was built for no policy'),
+        }),
       );
     });
 
@@ -160,7 +179,7 @@ describe('loadSigningPolicy', () => {
     });
 
     it('accepts an absolute path inside the package', () => {
-      expect(loadSigningPolicy({ SIGNING_POLICY_FILE: join(root, 'policy.json'), LAMBDA_TASK_ROOT: root }, undefined).policy.allowsEverything).toBe(false);
+      expect(loadSigningPolicy({ SIGNING_POLICY_FILE: join(root, 'policy.json'), LAMBDA_TASK_ROOT: root }, builtFor('policy.json')).policy.allowsEverything).toBe(false);
     });
   });
 
