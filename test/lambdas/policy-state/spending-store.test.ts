@@ -276,6 +276,15 @@ describe('SpendingStore rolling window', () => {
 });
 
 describe('SpendingStore under concurrency (dynalite, real SDK)', () => {
+  // These specs count what 50 racing requests let through, not how fast they go: on a loaded machine dynalite may
+  // take longer than the store's default 3 s per call to answer 50 at once, and a call that gives up fails closed,
+  // which would spoil the count. The per-call timeout itself is specified under "when DynamoDB fails".
+  jest.setTimeout(300_000);
+  let store: SpendingStore;
+  beforeAll(() => {
+    store = new SpendingStore({ tableName: dynamo.tableName, client: dynamo.client, callTimeoutMs: 240_000 });
+  });
+
   it.each([
     ['on a fresh item', 'key:concurrent-count-fresh', false],
     ['on an item already in use', 'key:concurrent-count-warm', true],
