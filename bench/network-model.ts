@@ -78,6 +78,8 @@ export interface NetworkCaseResult {
   readonly dynamodbMs: number;
   readonly latencyMs: Summary;
   readonly cpuMsPerSignature: number;
+  /** The system (kernel) part of cpuMsPerSignature. */
+  readonly systemCpuMsPerSignature: number;
   /** This case's CPU per signature / the no-table case's, same configuration and delay. */
   readonly cpuRatioToNoTable: number;
   readonly kmsCalls: Record<string, number>;
@@ -195,6 +197,7 @@ export async function measureNetworkModel(plan: NetworkModelPlan, log: (line: st
             ...delays,
             latencyMs: summarize(result.latencyMs),
             cpuMsPerSignature: result.cpuMsPerSignature,
+            systemCpuMsPerSignature: result.systemCpuMsPerSignature,
             cpuRatioToNoTable: result.cpuMsPerSignature / baseline,
             kmsCalls: result.kmsCalls,
             dynamodbCalls: result.dynamodbCalls,
@@ -270,9 +273,9 @@ export function networkModelMarkdown(result: NetworkModelResult): string {
   const calls = (counts: Record<string, number>) => Object.entries(counts).map(([operation, n]) => `${operation} ${Number(n.toFixed(2))}`).join(', ') || '0';
   for (const delays of NETWORK_DELAYS) {
     lines.push(`### ${delays.kmsMs} ms per KMS call, ${delays.dynamodbMs} ms per DynamoDB call`, '');
-    lines.push('| case | configuration | median ms | p99 ms | handler CPU ms / signature | CPU × no table | KMS calls / signature | DynamoDB calls / signature |', '| --- | --- | --- | --- | --- | --- | --- | --- |');
+    lines.push('| case | configuration | median ms | p99 ms | handler CPU ms / signature (system part) | CPU × no table | KMS calls / signature | DynamoDB calls / signature |', '| --- | --- | --- | --- | --- | --- | --- | --- |');
     for (const row of result.cases.filter((r) => r.kmsMs === delays.kmsMs)) {
-      lines.push(`| ${row.case} | ${row.configuration} | ${row.latencyMs.median.toFixed(1)} | ${row.latencyMs.p99.toFixed(1)} | ${row.cpuMsPerSignature.toFixed(2)} | ${row.cpuRatioToNoTable.toFixed(2)} | ${calls(row.kmsCalls)} | ${calls(row.dynamodbCalls)} |`);
+      lines.push(`| ${row.case} | ${row.configuration} | ${row.latencyMs.median.toFixed(1)} | ${row.latencyMs.p99.toFixed(1)} | ${row.cpuMsPerSignature.toFixed(2)} (${row.systemCpuMsPerSignature.toFixed(2)}) | ${row.cpuRatioToNoTable.toFixed(2)} | ${calls(row.kmsCalls)} | ${calls(row.dynamodbCalls)} |`);
     }
     lines.push('');
   }

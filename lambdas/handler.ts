@@ -18,7 +18,6 @@ import { toSignResponse, type SignResponse } from './operations/response';
 import { ConfigurationError, SignerError } from './signer/errors';
 import { ChainIdMismatchError, FromMismatchError, KmsSigner, MissingChainIdError, type SignedTransaction } from './signer/kms-signer';
 import { yieldToNetwork } from './signer/digest-signing';
-import { prepareRecoveryTables } from './signer/signature';
 import { PolicyStateUnavailableError, SigningInProgressError, SpendingLimitExceededError } from './policy-state/errors';
 import { sharedKmsClient } from './signer/kms-client';
 import { invocationBudget, signalAt } from './runtime/invocation-budget';
@@ -191,7 +190,8 @@ async function start(client?: KMSClient, spendingStore?: SpendingReserver, injec
     expectedAddress: config.expectedAddress,
   });
   // GetPublicKey first (under the first invocation's budget), and the local start-up while it is on the wire: the
-  // policy, the DynamoDB chunk, the recovery tables. Its failure is reported by the invocation's own getKey.
+  // policy, the DynamoDB chunk. Its failure is reported by the invocation's own getKey. (The recovery check's
+  // window tables are not built on a cold start at all: lambdas/signer/digest-signing.ts.)
   signer.withSignal(invocationBudget(context, config.timeoutMarginMs)).getKey().catch(() => undefined);
   await yieldToNetwork();
   const { policy, file } = loadSigningPolicy();
@@ -207,7 +207,6 @@ async function start(client?: KMSClient, spendingStore?: SpendingReserver, injec
       policyRuleIds: policy.unrestrictedAllowRules.slice(0, 20),
     });
   }
-  prepareRecoveryTables();
   return { config, signer, gate, policyState };
 }
 

@@ -447,9 +447,9 @@ function fastReleaseUpdate(charges: readonly ReservedCharge[], record: Reservati
  * field name (FIELD_NAMES) but add only values that their expressions use, so only the names are filtered.
  */
 function usedOnly(parts: UpdateParts): UpdateParts {
-  const text = `${parts.expression} ${parts.condition}`;
-  const used = (token: string) => new RegExp(`${token}(?![A-Za-z0-9_])`).test(text);
-  return { ...parts, names: Object.fromEntries(Object.entries(parts.names).filter(([token]) => used(token))) };
+  // One scan of the expressions for their name tokens, not a regular expression built per name on every call.
+  const used = new Set(`${parts.expression} ${parts.condition}`.match(/#[A-Za-z0-9_]+/g));
+  return { ...parts, names: Object.fromEntries(Object.entries(parts.names).filter(([token]) => used.has(token))) };
 }
 
 /** A new reservation record: a random id, in the slot of the minute it expires in. */
