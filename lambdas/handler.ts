@@ -19,7 +19,7 @@ import { ConfigurationError, SignerError } from './signer/errors';
 import { ChainIdMismatchError, FromMismatchError, KmsSigner, MissingChainIdError, type SignedTransaction } from './signer/kms-signer';
 import { yieldToNetwork } from './signer/digest-signing';
 import { PolicyStateUnavailableError, SigningInProgressError, SpendingLimitExceededError } from './policy-state/errors';
-import { sharedKmsClient } from './signer/kms-client';
+import { requestsDispatched, sharedKmsClient } from './signer/kms-client';
 import { invocationBudget, signalAt } from './runtime/invocation-budget';
 import { withRemainingTime } from './runtime/local-context';
 
@@ -206,7 +206,8 @@ async function start(client?: KMSClient, spendingStore?: SpendingReserver, injec
   // policy, the DynamoDB chunk. Its failure is reported by the invocation's own getKey. (The recovery check's
   // window tables are not built on a cold start at all: lambdas/signer/digest-signing.ts.)
   signer.withSignal(invocationBudget(context, config.timeoutMarginMs)).getKey().catch(() => undefined);
-  await yieldToNetwork();
+  await requestsDispatched(); // the SDK's first call has done its CPU work and handed GetPublicKey over…
+  await yieldToNetwork(); // …and the request is written before the local work takes the thread
   const { policy, file } = loadSigningPolicy();
   const policyState = injectedState ?? (await loadPolicyState());
   const gate = new PolicyGate(policy, spendingStore ?? policyState?.store);
@@ -225,7 +226,7 @@ async function start(client?: KMSClient, spendingStore?: SpendingReserver, injec
 
 /**
  * The spending store and idempotency from POLICY_TABLE_NAME, IDEMPOTENCY, … (lambdas/policy-state/config.ts),
- * loaded only when configured: the DynamoDB client and Powertools idempotency stay out of the cold start (a
+ * loaded only when configured: the DynamoDB client and the idempotency records stay out of the cold start (a
  * separate bundle chunk) of a function that uses neither.
  */
 async function loadPolicyState(): Promise<PolicyState | undefined> {
