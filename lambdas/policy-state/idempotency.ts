@@ -21,7 +21,7 @@ import { ConditionalCheckFailedException, GetItemCommand, PutItemCommand, type A
 import type { Context } from 'aws-lambda';
 import { Transaction, getAddress, type TransactionRequest } from 'ethers';
 import { PolicyStateUnavailableError, SigningInProgressError } from './errors';
-import { POLICY_TABLE_KEYS, type CallBudget } from './spending-store';
+import { POLICY_TABLE_KEYS, callSignal, type CallBudget } from './spending-store';
 
 /** Default time a signed response is replayed for a retry of the same request: one hour. */
 export const DEFAULT_IDEMPOTENCY_WINDOW_SECONDS = 3600;
@@ -92,14 +92,17 @@ export function makeIdempotentSign<R extends object, Q extends IdempotentSignReq
   const send = async <T>(call: (signal: AbortSignal) => Promise<T>, budget: CallBudget): Promise<T> => {
     const leftMs = Math.min(callTimeoutMs, (budget.deadlineMs ?? Number.POSITIVE_INFINITY) - Date.now());
     if (leftMs <= 0 || budget.signal?.aborted) throw unavailable(timeoutError('the invocation ran out of time before DynamoDB was called'));
+    const { signal, done } = callSignal(leftMs, budget.signal);
     try {
-      return await call(AbortSignal.any([AbortSignal.timeout(leftMs), ...(budget.signal ? [budget.signal] : [])]));
+      return await call(signal);
     } catch (error) {
       if (error instanceof ConditionalCheckFailedException) throw error;
       if (budget.signal?.aborted) throw unavailable(timeoutError('the caller cancelled the request'));
       const name = error instanceof Error ? error.name : '';
       if (name === 'AbortError' || name === 'TimeoutError') throw unavailable(timeoutError(`no answer from DynamoDB within ${Math.round(leftMs)} ms`));
       throw unavailable(error);
+    } finally {
+      done();
     }
   };
 
