@@ -294,7 +294,7 @@ if (process.argv[1]?.endsWith('network-model.ts')) {
   const cpuProfileDir = option('--cpu-prof');
   const only = option('--only')?.split(',').map(Number);
   const plan: NetworkModelPlan = {
-    ...(quick ? { warmup: 2, signatures: 5, coldRuns: 1 } : { warmup: count('--warmup', 20), signatures: count('--signatures', 200), coldRuns: count('--cold-runs', 5) }),
+    ...(quick ? { warmup: 2, signatures: 5, coldRuns: 1 } : { warmup: count('--warmup', 200), signatures: count('--signatures', 200), coldRuns: count('--cold-runs', 5) }),
     ...(cpuProfileDir !== undefined && { cpuProfileDir: resolve(cpuProfileDir) }),
     ...(only !== undefined && { only }),
   };
