@@ -39,7 +39,7 @@ export const FULL_PLAN: BenchPlan = {
   // asserts it: it depends on the machine's speed).
   concurrencies: [1, 8, 32, 200],
   policyEvaluations: 20000,
-  networkModel: { warmup: 20, signatures: 200, coldRuns: 5 },
+  networkModel: { warmup: 200, signatures: 200, coldRuns: 5 }, // warm-up as the client-CPU bench's: JIT settled, as on a busy warm instance
 };
 
 /** A plan that only proves the benchmark runs. */

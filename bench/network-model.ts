@@ -3,6 +3,7 @@
 // metrics on (deployed) and off (trimmed): latency median and p99, handler CPU per signature, and the calls each
 // case makes; then the first invocation of a fresh process (the built bundle) against one warm signature plus
 // one GetPublicKey. `tsx bench/network-model.ts [--quick]` runs it alone; `npm run bench` runs it with the rest.
+// `--only 3 --cpu-prof DIR` runs the no-table case and case 3 at 15/5 ms only, each worker under V8's profiler.
 import { execFile, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,6 +13,7 @@ import { promisify } from 'node:util';
 import { bundleForChild } from './bundle';
 import { LAMBDA_BUNDLES } from './cold-start';
 import { childEnv } from './memory';
+import { SIGNER_NODE_OPTIONS } from '../lambdas/runtime/config';
 import type { NetworkCaseFigures } from './network-model-worker';
 import { summarize, type Summary } from './stats';
 
@@ -21,6 +23,10 @@ export interface NetworkModelPlan {
   readonly signatures: number;
   /** Fresh processes per cold-start case. */
   readonly coldRuns: number;
+  /** Writes a V8 CPU profile of each warm case's worker (readable bundle) into this directory: for finding what to cut, not for figures. */
+  readonly cpuProfileDir?: string;
+  /** Only these cases (indices into NETWORK_CASES; the no-table baseline is always run) at only the first delay setting, no cold starts: a profiling run. */
+  readonly only?: readonly number[];
 }
 
 /** Injected one-way delays per call: every answer is held this long by the proxy. */
@@ -29,11 +35,16 @@ export const NETWORK_DELAYS = [
   { kmsMs: 30, dynamodbMs: 8 },
 ] as const;
 
-/** The configurations the handler runs in: as deployed (INFO logs and EMF metrics on stdout) and trimmed. */
-export const CONFIGURATIONS = {
-  deployed: { LOG_LEVEL: 'INFO', POWERTOOLS_METRICS_DISABLED: 'false', POWERTOOLS_METRICS_NAMESPACE: 'KmsEthSigner' },
-  trimmed: { LOG_LEVEL: 'SILENT', POWERTOOLS_METRICS_DISABLED: 'true' },
-} as const;
+/**
+ * The configurations the handler runs in: as deployed (INFO logs and EMF metrics on stdout, the stack's
+ * NODE_OPTIONS, in "Lambda": AWS_LAMBDA_FUNCTION_NAME set, so the start-up self-check of lambdas/runtime/config.ts
+ * runs and passes) and trimmed (no logs, metrics off: outside Lambda, where that check does not apply). An
+ * undefined value removes the variable.
+ */
+export const CONFIGURATIONS: Record<'deployed' | 'trimmed', Record<string, string | undefined>> = {
+  deployed: { LOG_LEVEL: 'INFO', POWERTOOLS_METRICS_DISABLED: undefined, POWERTOOLS_METRICS_NAMESPACE: 'KmsEthSigner', NODE_OPTIONS: SIGNER_NODE_OPTIONS, AWS_LAMBDA_FUNCTION_NAME: 'eth-signer-eip1559' },
+  trimmed: { LOG_LEVEL: 'SILENT', POWERTOOLS_METRICS_DISABLED: 'true', NODE_OPTIONS: undefined, AWS_LAMBDA_FUNCTION_NAME: undefined },
+};
 
 interface NetworkCase {
   readonly name: string;
@@ -67,6 +78,8 @@ export interface NetworkCaseResult {
   readonly dynamodbMs: number;
   readonly latencyMs: Summary;
   readonly cpuMsPerSignature: number;
+  /** The system (kernel) part of cpuMsPerSignature. */
+  readonly systemCpuMsPerSignature: number;
   /** This case's CPU per signature / the no-table case's, same configuration and delay. */
   readonly cpuRatioToNoTable: number;
   readonly kmsCalls: Record<string, number>;
@@ -122,7 +135,7 @@ async function startStack(): Promise<Stack> {
   };
 }
 
-function handlerEnv(stack: Stack, policyFile: string, spec: NetworkCase, configuration: keyof typeof CONFIGURATIONS): Record<string, string> {
+function handlerEnv(stack: Stack, policyFile: string, spec: NetworkCase, configuration: keyof typeof CONFIGURATIONS): Record<string, string | undefined> {
   return {
     AWS_ENDPOINT_URL_KMS: stack.kms,
     AWS_ENDPOINT_URL_DYNAMODB: stack.dynamodb,
@@ -134,7 +147,6 @@ function handlerEnv(stack: Stack, policyFile: string, spec: NetworkCase, configu
     SIGNING_POLICY_FILE: policyFile,
     IDEMPOTENCY: spec.table ? spec.idempotency : '', // no table: no policy-state code loaded at all
     POLICY_TABLE_NAME: spec.table ? stack.tableName : '',
-    AWS_LAMBDA_FUNCTION_NAME: 'eth-signer-eip1559',
     ...CONFIGURATIONS[configuration],
   };
 }
@@ -147,19 +159,22 @@ export async function measureNetworkModel(plan: NetworkModelPlan, log: (line: st
     writeFileSync(file, JSON.stringify(spec.policy));
     return file;
   });
-  const worker = await bundleForChild('bench/network-model-worker.ts');
+  const worker = await bundleForChild('bench/network-model-worker.ts', { readable: plan.cpuProfileDir !== undefined });
+  const profile = plan.cpuProfileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${plan.cpuProfileDir}`];
   const stack = await startStack();
   const cases: NetworkCaseResult[] = [];
   const warmFigures = new Map<string, NetworkCaseFigures>();
   let run = 0;
   try {
-    for (const delays of NETWORK_DELAYS) {
+    for (const delays of plan.only ? NETWORK_DELAYS.slice(0, 1) : NETWORK_DELAYS) {
       await stack.setDelays(delays);
       for (const configuration of Object.keys(CONFIGURATIONS) as (keyof typeof CONFIGURATIONS)[]) {
         const figures: NetworkCaseFigures[] = [];
         for (const [i, spec] of NETWORK_CASES.entries()) {
+          if (plan.only && i !== 0 && !plan.only.includes(i)) continue;
           log(`network model ${delays.kmsMs}/${delays.dynamodbMs} ms, ${configuration}: ${spec.name}`);
           const out = join(dir, `figures-${++run}.json`);
+          const flags = profile.length > 0 ? [...profile, `--cpu-prof-name=${delays.kmsMs}-${delays.dynamodbMs}-${configuration}-case${i}.cpuprofile`] : [];
           await runChild(worker, [], {
             ...handlerEnv(stack, policies[i] ?? '', spec, configuration),
             BENCH_NM_SIGNATURES: String(plan.signatures),
@@ -168,19 +183,21 @@ export async function measureNetworkModel(plan: NetworkModelPlan, log: (line: st
             BENCH_NM_REFUSED: spec.refused ? '1' : '0',
             BENCH_NM_RUN: `${process.pid}-${run}`,
             BENCH_NM_OUT: out,
-          });
+          }, false, flags);
           const result = JSON.parse(readFileSync(out, 'utf8')) as NetworkCaseFigures;
           figures.push(result);
           warmFigures.set(`${delays.kmsMs}/${configuration}/${spec.name}`, result);
         }
         const baseline = figures[0]?.cpuMsPerSignature ?? Number.NaN;
+        const ran = NETWORK_CASES.filter((_, i) => !plan.only || i === 0 || plan.only.includes(i));
         figures.forEach((result, i) =>
           cases.push({
-            case: NETWORK_CASES[i]?.name ?? '',
+            case: ran[i]?.name ?? '',
             configuration,
             ...delays,
             latencyMs: summarize(result.latencyMs),
             cpuMsPerSignature: result.cpuMsPerSignature,
+            systemCpuMsPerSignature: result.systemCpuMsPerSignature,
             cpuRatioToNoTable: result.cpuMsPerSignature / baseline,
             kmsCalls: result.kmsCalls,
             dynamodbCalls: result.dynamodbCalls,
@@ -188,7 +205,7 @@ export async function measureNetworkModel(plan: NetworkModelPlan, log: (line: st
         );
       }
     }
-    const coldStart = await measureColdStarts(plan, stack, policies, warmFigures, log);
+    const coldStart = plan.only ? { skipped: 'a profiling run (--only)' } : await measureColdStarts(plan, stack, policies, warmFigures, log);
     return { cases, coldStart };
   } finally {
     await stack.close();
@@ -240,9 +257,13 @@ async function measureColdStarts(plan: NetworkModelPlan, stack: Stack, policies:
 
 const execFileAsync = promisify(execFile);
 
-async function runChild(script: string, args: string[], env: Record<string, string>, inline = false): Promise<{ stderr: string }> {
-  const argv = inline ? ['--input-type=module', '-e', script, ...args] : [script, ...args];
-  const { stderr } = await execFileAsync(process.execPath, argv, { env: childEnv(env), maxBuffer: 256 * 1024 * 1024, timeout: 600_000 });
+async function runChild(script: string, args: string[], env: Record<string, string | undefined>, inline = false, nodeFlags: string[] = []): Promise<{ stderr: string }> {
+  const argv = inline ? ['--input-type=module', '-e', script, ...args] : [...nodeFlags, script, ...args];
+  const set = Object.fromEntries(Object.entries(env).filter((entry): entry is [string, string] => entry[1] !== undefined));
+  const unset = Object.keys(env).filter((name) => env[name] === undefined);
+  const childEnvironment = childEnv(set);
+  for (const name of unset) delete childEnvironment[name];
+  const { stderr } = await execFileAsync(process.execPath, argv, { env: childEnvironment, maxBuffer: 256 * 1024 * 1024, timeout: 600_000 });
   return { stderr };
 }
 
@@ -252,9 +273,9 @@ export function networkModelMarkdown(result: NetworkModelResult): string {
   const calls = (counts: Record<string, number>) => Object.entries(counts).map(([operation, n]) => `${operation} ${Number(n.toFixed(2))}`).join(', ') || '0';
   for (const delays of NETWORK_DELAYS) {
     lines.push(`### ${delays.kmsMs} ms per KMS call, ${delays.dynamodbMs} ms per DynamoDB call`, '');
-    lines.push('| case | configuration | median ms | p99 ms | handler CPU ms / signature | CPU × no table | KMS calls / signature | DynamoDB calls / signature |', '| --- | --- | --- | --- | --- | --- | --- | --- |');
+    lines.push('| case | configuration | median ms | p99 ms | handler CPU ms / signature (system part) | CPU × no table | KMS calls / signature | DynamoDB calls / signature |', '| --- | --- | --- | --- | --- | --- | --- | --- |');
     for (const row of result.cases.filter((r) => r.kmsMs === delays.kmsMs)) {
-      lines.push(`| ${row.case} | ${row.configuration} | ${row.latencyMs.median.toFixed(1)} | ${row.latencyMs.p99.toFixed(1)} | ${row.cpuMsPerSignature.toFixed(2)} | ${row.cpuRatioToNoTable.toFixed(2)} | ${calls(row.kmsCalls)} | ${calls(row.dynamodbCalls)} |`);
+      lines.push(`| ${row.case} | ${row.configuration} | ${row.latencyMs.median.toFixed(1)} | ${row.latencyMs.p99.toFixed(1)} | ${row.cpuMsPerSignature.toFixed(2)} (${row.systemCpuMsPerSignature.toFixed(2)}) | ${row.cpuRatioToNoTable.toFixed(2)} | ${calls(row.kmsCalls)} | ${calls(row.dynamodbCalls)} |`);
     }
     lines.push('');
   }
@@ -269,7 +290,14 @@ export function networkModelMarkdown(result: NetworkModelResult): string {
 if (process.argv[1]?.endsWith('network-model.ts')) {
   const quick = process.argv.includes('--quick');
   const count = (flag: string, fallback: number) => (process.argv.includes(flag) ? Number(process.argv[process.argv.indexOf(flag) + 1]) : fallback);
-  const plan: NetworkModelPlan = quick ? { warmup: 2, signatures: 5, coldRuns: 1 } : { warmup: count('--warmup', 20), signatures: count('--signatures', 200), coldRuns: count('--cold-runs', 5) };
+  const option = (flag: string) => (process.argv.includes(flag) ? process.argv[process.argv.indexOf(flag) + 1] : undefined);
+  const cpuProfileDir = option('--cpu-prof');
+  const only = option('--only')?.split(',').map(Number);
+  const plan: NetworkModelPlan = {
+    ...(quick ? { warmup: 2, signatures: 5, coldRuns: 1 } : { warmup: count('--warmup', 200), signatures: count('--signatures', 200), coldRuns: count('--cold-runs', 5) }),
+    ...(cpuProfileDir !== undefined && { cpuProfileDir: resolve(cpuProfileDir) }),
+    ...(only !== undefined && { only }),
+  };
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
   measureNetworkModel(plan, (line) => process.stderr.write(`bench: ${line}\n`)).then(
     (result) => {

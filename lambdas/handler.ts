@@ -18,9 +18,8 @@ import { toSignResponse, type SignResponse } from './operations/response';
 import { ConfigurationError, SignerError } from './signer/errors';
 import { ChainIdMismatchError, FromMismatchError, KmsSigner, MissingChainIdError, type SignedTransaction } from './signer/kms-signer';
 import { yieldToNetwork } from './signer/digest-signing';
-import { prepareRecoveryTables } from './signer/signature';
 import { PolicyStateUnavailableError, SigningInProgressError, SpendingLimitExceededError } from './policy-state/errors';
-import { sharedKmsClient } from './signer/kms-client';
+import { requestsDispatched, sharedKmsClient } from './signer/kms-client';
 import { invocationBudget, signalAt } from './runtime/invocation-budget';
 import { withRemainingTime } from './runtime/local-context';
 
@@ -55,9 +54,10 @@ interface Runtime {
 
 /** What the idempotent sign step gets: the request (its identity is hashed) and the signing already under way. */
 interface SignStep extends IdempotentSignRequest {
-  readonly decision: PolicyAllow;
-  /** Takes the signature started for this invocation (its reservation committed); called only when the request is not a replay. */
+  /** Takes the signature started for this invocation, once its reservation has committed. */
   readonly claim: () => Promise<SignedTransaction>;
+  /** Where the step leaves what it made, for the handler to tell its own response from a replayed one. */
+  readonly made: { signed?: SignedTransaction; response?: SignResponse };
 }
 
 /**
@@ -100,8 +100,9 @@ export function createHandler(kind: SignerKind, { client, spendingStore, policyS
       const current = runtime;
       const { keyArn } = await signer.getKey(); // cached: no KMS call once warm
       current.sign ??= current.policyState ? current.policyState.idempotent(signStep, { keyArn, scope: kind }) : signStep;
-      // The reservation, KMS Sign and (inside current.sign) the idempotency record all start now, in parallel: the
-      // signature is taken only once its reservation has committed, and only if the request is not a replay.
+      // The reservation and KMS Sign start now, in parallel: the signature is taken only once its reservation has
+      // committed, and (inside current.sign, when idempotency is on) kept only if no earlier response to the same
+      // request is recorded; one conditional write records it.
       const deadlineMs = invocationDeadline(context);
       const signing = gate.start(
         decision,
@@ -109,26 +110,33 @@ export function createHandler(kind: SignerKind, { client, spendingStore, policyS
         // KMS gives up at the step's deadline, or when the reservation fails or the request turns out a replay.
         (abort) => current.signer.withSignal(AbortSignal.any([abort, signalAt(deadlineMs)])).signTransactionWithDetails(request.transaction, { replayProtection: request.replayProtection }),
       );
-      let claimed = false;
+      const made: SignStep['made'] = {};
+      let response: SignResponse;
       try {
-        return await current.sign(
+        response = await current.sign(
           {
             transaction: request.transaction,
             replayProtection: request.replayProtection,
             idempotencyKey: request.idempotencyKey, // undefined when the caller sent none: hashed as null either way
-            decision,
-            claim: () => {
-              claimed = true;
-              return signing.result;
-            },
+            claim: () => signing.result,
+            made,
           },
           withRemainingTime(context),
         );
-      } finally {
-        // A replay (or a duplicate in progress, or a failed idempotency record) never takes the signature: drop it
-        // and give its reservation back, so that the request is counted once.
-        if (!claimed) await signing.abandon();
+      } catch (error) {
+        // Never made, or made but certainly not kept (another invocation holds the request): drop it and give its
+        // reservation back. Made and then not stored for a failure of the store, whose write may have applied: the
+        // reservation stays (stricter), so that a retry answered from that record is still counted once.
+        if (!made.response || error instanceof SigningInProgressError) await signing.abandon();
+        throw error;
       }
+      if (response !== made.response || !made.signed) {
+        // A replay: the first response to this request, not ours. Ours is dropped unseen and its count given back.
+        await signing.abandon();
+        return response;
+      }
+      announce(made.signed, response, decision, request.replayProtection);
+      return response;
     } catch (error) {
       throw toCallerError(error);
     } finally {
@@ -157,13 +165,18 @@ async function checkResponse({ policyState }: Runtime, decision: PolicyDecision,
   }
 }
 
-/** Takes the signature (its reservation committed) and logs it: the only place a signed transaction leaves from. */
+/** Takes the signature (its reservation committed) and shapes the response; the handler logs it if it is the one kept. */
 async function signStep(step: SignStep): Promise<SignResponse> {
   const signed = await step.claim();
-  const response = toSignResponse(signed);
+  step.made.signed = signed;
+  return (step.made.response = toSignResponse(signed));
+}
+
+/** Counts and logs a signature the handler returns: the only place a signed transaction leaves from. */
+function announce(signed: SignedTransaction, response: SignResponse, decision: PolicyAllow, replayProtection: boolean): void {
   const { transaction } = signed;
   recordSignature(transaction.type, signed.kmsLatencyMs);
-  if (!step.replayProtection) {
+  if (!replayProtection) {
     logger.warn('signed a pre-EIP-155 transaction: its signature is valid on every chain', { transactionHash: response.transactionHash });
   }
   logger.info('transaction signed', {
@@ -174,10 +187,9 @@ async function signStep(step: SignStep): Promise<SignResponse> {
     value: transaction.value.toString(),
     dataLength: (transaction.data.length - 2) / 2,
     transactionHash: response.transactionHash,
-    policyRuleId: step.decision.ruleId,
+    policyRuleId: decision.ruleId,
     kmsLatencyMs: Math.round(signed.kmsLatencyMs * 10) / 10,
   });
-  return response;
 }
 
 async function start(client?: KMSClient, spendingStore?: SpendingReserver, injectedState?: PolicyState, context?: Context): Promise<Runtime> {
@@ -191,9 +203,11 @@ async function start(client?: KMSClient, spendingStore?: SpendingReserver, injec
     expectedAddress: config.expectedAddress,
   });
   // GetPublicKey first (under the first invocation's budget), and the local start-up while it is on the wire: the
-  // policy, the DynamoDB chunk, the recovery tables. Its failure is reported by the invocation's own getKey.
+  // policy, the DynamoDB chunk. Its failure is reported by the invocation's own getKey. (The recovery check's
+  // window tables are not built on a cold start at all: lambdas/signer/digest-signing.ts.)
   signer.withSignal(invocationBudget(context, config.timeoutMarginMs)).getKey().catch(() => undefined);
-  await yieldToNetwork();
+  await requestsDispatched(); // the SDK's first call has done its CPU work and handed GetPublicKey over…
+  await yieldToNetwork(); // …and the request is written before the local work takes the thread
   const { policy, file } = loadSigningPolicy();
   const policyState = injectedState ?? (await loadPolicyState());
   const gate = new PolicyGate(policy, spendingStore ?? policyState?.store);
@@ -207,13 +221,12 @@ async function start(client?: KMSClient, spendingStore?: SpendingReserver, injec
       policyRuleIds: policy.unrestrictedAllowRules.slice(0, 20),
     });
   }
-  prepareRecoveryTables();
   return { config, signer, gate, policyState };
 }
 
 /**
  * The spending store and idempotency from POLICY_TABLE_NAME, IDEMPOTENCY, … (lambdas/policy-state/config.ts),
- * loaded only when configured: the DynamoDB client and Powertools idempotency stay out of the cold start (a
+ * loaded only when configured: the DynamoDB client and the idempotency records stay out of the cold start (a
  * separate bundle chunk) of a function that uses neither.
  */
 async function loadPolicyState(): Promise<PolicyState | undefined> {

@@ -1,5 +1,5 @@
 // The event's optional idempotencyKey, checked by the request parser: a module of its own so that parsing an
-// event never loads the DynamoDB client or Powertools.
+// event never loads the DynamoDB client.
 
 /** What an `idempotencyKey` may look like: 1 to 128 printable ASCII characters without spaces. */
 export const IDEMPOTENCY_KEY_PATTERN = /^[\x21-\x7e]{1,128}$/;

@@ -1,20 +1,27 @@
-// Idempotent signing with Powertools' idempotency utility, persisted in the policy table.
+// Idempotent signing: the first response to a request is kept in the policy table and replayed to its retries.
 //
 // A caller that retries after a timeout must get the SAME signed transaction back (KMS signatures are
 // randomised: signing twice gives two different valid transactions with the same nonce) and be counted once
-// against the spending limits. The idempotency record is keyed on what is signed: the unsigned transaction's
-// hash (keccak256 of its unsigned serialisation, which covers every field the signature covers, whatever
-// notation the caller used for numbers), the sender, the replay-protection choice and the caller's optional
-// `idempotencyKey`, hashed with SHA-256. The record lives in the policy table under the key's partition
+// against the spending limits. The record is keyed on what is signed: the unsigned transaction's hash
+// (keccak256 of its unsigned serialisation, which covers every field the signature covers, whatever notation
+// the caller used for numbers), the sender, the replay-protection choice and the caller's optional
+// `idempotencyKey`, hashed with SHA-256. It lives in the policy table under the key's partition
 // (pk = key ARN, sk = "idempotency#<scope>#<base64 SHA-256>"), so the same dynamodb:LeadingKeys grant covers it.
-import { AsyncLocalStorage } from 'node:async_hooks';
-import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { IdempotencyConfig, makeIdempotent } from '@aws-lambda-powertools/idempotency';
-import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
+//
+// One conditional write per signature (issue 27): the signature is made first (in the handler, Sign and the
+// spending reservation are on the wire before this runs), then ONE PutItem stores the response under the
+// condition that no live record of the same request exists. If one does, its response is returned and ours
+// is dropped, unseen: the caller gives back what it counted (lambdas/handler.ts compares the answer with its
+// own). A write that DynamoDB applied but did not acknowledge, retried by the SDK and then refused, finds
+// our own response in the record and is taken as stored. Records, attribute names and key hashing are those
+// of Powertools' idempotency utility, which wrote them before (status, expiration, in_progress_expiration,
+// data), so a deployment's live records keep replaying across the upgrade.
+import { createHash } from 'node:crypto';
+import { ConditionalCheckFailedException, GetItemCommand, PutItemCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { Context } from 'aws-lambda';
 import { Transaction, getAddress, type TransactionRequest } from 'ethers';
 import { PolicyStateUnavailableError, SigningInProgressError } from './errors';
-import { POLICY_TABLE_KEYS, type CallBudget } from './spending-store';
+import { POLICY_TABLE_KEYS, callSignal, type CallBudget } from './spending-store';
 
 /** Default time a signed response is replayed for a retry of the same request: one hour. */
 export const DEFAULT_IDEMPOTENCY_WINDOW_SECONDS = 3600;
@@ -38,99 +45,202 @@ export interface IdempotentSignOptions {
   readonly scope: string;
   /** How long a completed response is replayed for a retry; default DEFAULT_IDEMPOTENCY_WINDOW_SECONDS. */
   readonly windowSeconds?: number;
+  /** Longest single record call; the invocation's remaining time can only shorten it. Default 3000 ms. */
+  readonly callTimeoutMs?: number;
 }
 
 /**
- * A sign function made idempotent. Pass the Lambda context so that an interrupted request unlocks when the
- * invocation would have timed out, and so that every idempotency-record call ends before the invocation does
- * (`budget` overrides that deadline).
+ * A sign function made idempotent. Pass the Lambda context so that every record call ends before the invocation
+ * does (`budget` overrides that deadline).
  */
 export type IdempotentSign<R, Q extends IdempotentSignRequest = IdempotentSignRequest> = (request: Q, context?: Context, budget?: CallBudget) => Promise<R>;
 
 /** Time kept back at the end of an invocation, after the last idempotency-record call, to return the response. */
 const RESPONSE_MARGIN_MS = 300;
+const DEFAULT_CALL_TIMEOUT_MS = 3000;
+// Attribute names and statuses of the records (Powertools' idempotency utility wrote the same ones).
+const STATUS = 'status';
+const DATA = 'data';
+const IN_PROGRESS_EXPIRY = 'in_progress_expiration';
+const COMPLETED = 'COMPLETED';
+const IN_PROGRESS = 'INPROGRESS';
+// A live record blocks the write: one that does not exist, has expired, or was left in progress by an invocation
+// that has timed out (records from before this module) may be replaced.
+const REPLACEABLE = 'attribute_not_exists(#pk) OR #expiry < :now OR (#status = :inprogress AND attribute_exists(#ipe) AND #ipe < :nowMs)';
 
 /**
  * Wraps `sign` so that a repeated request (same unsigned transaction, sender choice and idempotencyKey) within
- * the window returns the first response instead of signing (and counting) again. A duplicate that arrives while
- * the first is still running gets SigningInProgressError; a failed `sign` leaves no record, so a retry signs.
- * Failures of the record store fail closed with PolicyStateUnavailableError. The response must be JSON data.
+ * the window gets the first response. `sign` runs for every request (in the handler it only claims the signature
+ * already under way); its response is stored with one conditional PutItem, unless a live record of the same
+ * request is there: then that record's response is returned instead of `sign`'s, which is dropped. A request
+ * whose `sign` fails is answered from a live record if there is one (a retry of a signed request, refused now by
+ * its limit), else with its error, and leaves no record. A record another invocation left in progress gives
+ * SigningInProgressError. Failures of the record store fail closed with PolicyStateUnavailableError, without
+ * signing when there is no time left to store a signature. The response must be JSON data.
  */
 export function makeIdempotentSign<R extends object, Q extends IdempotentSignRequest = IdempotentSignRequest>(
   sign: (request: Q) => Promise<R>,
   options: IdempotentSignOptions,
 ): IdempotentSign<R, Q> {
   const windowSeconds = options.windowSeconds ?? DEFAULT_IDEMPOTENCY_WINDOW_SECONDS;
-  const persistenceStore = new DynamoDBPersistenceLayer({
-    tableName: options.tableName,
-    awsSdkV3Client: options.client,
-    keyAttr: POLICY_TABLE_KEYS.partitionKey,
-    sortKeyAttr: POLICY_TABLE_KEYS.sortKey,
-    staticPkValue: options.keyArn,
-    expiryAttr: IDEMPOTENCY_EXPIRY_ATTRIBUTE,
-  });
-  bindDeadlines(options.client);
-  // (No throwOnNoIdempotencyKey: the identity always has an unsignedHash, so the key is never missing.)
-  const config = new IdempotencyConfig({ expiresAfterSeconds: windowSeconds, hashFunction: 'sha256' });
-  // Only the identity (argument 0) is hashed; the request may carry more (e.g. the policy decision's charges).
-  // (Typed by the base request: Powertools' option types cannot resolve a generic parameter; only Q is passed in.)
-  const idempotent = makeIdempotent(async (_identity: IdempotencyIdentity, request: IdempotentSignRequest) => sign(request as Q), {
-    persistenceStore,
-    config,
-    keyPrefix: `idempotency#${options.scope}`,
-    dataIndexArgument: 0,
-  });
+  const callTimeoutMs = options.callTimeoutMs ?? DEFAULT_CALL_TIMEOUT_MS;
+  const prefix = `idempotency#${options.scope}#`;
+  const names = { '#pk': POLICY_TABLE_KEYS.partitionKey, '#expiry': IDEMPOTENCY_EXPIRY_ATTRIBUTE, '#status': STATUS, '#ipe': IN_PROGRESS_EXPIRY };
+  const itemKey = (sortKey: string): Record<string, AttributeValue> => ({ [POLICY_TABLE_KEYS.partitionKey]: { S: options.keyArn }, [POLICY_TABLE_KEYS.sortKey]: { S: sortKey } });
+
+  /** One record call under the per-call timeout and the budget; any failure but a failed condition fails closed. */
+  const send = async <T>(call: (signal: AbortSignal) => Promise<T>, budget: CallBudget): Promise<T> => {
+    const leftMs = Math.min(callTimeoutMs, (budget.deadlineMs ?? Number.POSITIVE_INFINITY) - Date.now());
+    if (leftMs <= 0 || budget.signal?.aborted) throw unavailable(timeoutError('the invocation ran out of time before DynamoDB was called'));
+    const { signal, done } = callSignal(leftMs, budget.signal);
+    try {
+      return await call(signal);
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) throw error;
+      if (budget.signal?.aborted) throw unavailable(timeoutError('the caller cancelled the request'));
+      const name = error instanceof Error ? error.name : '';
+      if (name === 'AbortError' || name === 'TimeoutError') throw unavailable(timeoutError(`no answer from DynamoDB within ${Math.round(leftMs)} ms`));
+      throw unavailable(error);
+    } finally {
+      done();
+    }
+  };
+
+  const read = async (sortKey: string, budget: CallBudget) =>
+    (await send((abortSignal) => options.client.send(new GetItemCommand({ TableName: options.tableName, Key: itemKey(sortKey), ConsistentRead: true }), { abortSignal }), budget)).Item;
+
+  /** Stores `response` unless a live record is there; returns the response the record holds (ours when stored). */
+  const store = async (sortKey: string, response: R, budget: CallBudget): Promise<R> => {
+    const data = toAttribute(response);
+    const nowMs = Date.now();
+    try {
+      await send(
+        (abortSignal) =>
+          options.client.send(
+            new PutItemCommand({
+              TableName: options.tableName,
+              Item: { ...itemKey(sortKey), [STATUS]: { S: COMPLETED }, [IDEMPOTENCY_EXPIRY_ATTRIBUTE]: { N: String(Math.round(nowMs / 1000) + windowSeconds) }, [DATA]: data },
+              ConditionExpression: REPLACEABLE,
+              ExpressionAttributeNames: names,
+              ExpressionAttributeValues: { ':now': { N: String(nowMs / 1000) }, ':nowMs': { N: String(nowMs) }, ':inprogress': { S: IN_PROGRESS } },
+              ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+            }),
+            { abortSignal },
+          ),
+        budget,
+      );
+      return response;
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      // DynamoDB returns the record that blocked the write; emulators that do not (dynalite) cost a read.
+      const item = error.Item ?? (await read(sortKey, budget));
+      // Our own write, applied but not acknowledged, then retried and refused: stored.
+      if (item?.[DATA] !== undefined && sameAttribute(item[DATA], data)) return response;
+      const replay = liveResponse<R>(item, nowMs);
+      if (replay) return replay;
+      // Left in progress by an invocation still running, or gone again (expired and deleted) in between.
+      throw new SigningInProgressError({ cause: error });
+    }
+  };
+
   return async (request, context, budget) => {
     // Only a real Lambda context (callers and tests may pass a partial one) tells the remaining time.
     const lambda = typeof context?.getRemainingTimeInMillis === 'function' ? context : undefined;
-    // Stryker disable next-line ConditionalExpression: as true it only forgets an earlier call's context
-    if (lambda) config.registerLambdaContext(lambda);
-    const identity = idempotencyIdentity(request);
     const deadline = budget ?? (lambda ? { deadlineMs: Date.now() + lambda.getRemainingTimeInMillis() - RESPONSE_MARGIN_MS } : {});
-    try {
-      return await callBudget.run(deadline, () => idempotent(identity, request));
-    } catch (error) {
-      throw toSignerError(error);
+    // No time left to keep a signature: sign nothing.
+    if ((deadline.deadlineMs ?? Number.POSITIVE_INFINITY) <= Date.now() || deadline.signal?.aborted) {
+      throw unavailable(timeoutError('the invocation ran out of time before DynamoDB was called'));
     }
+    const sortKey = prefix + recordHash(idempotencyIdentity(request));
+    let response: R;
+    try {
+      response = await sign(request);
+    } catch (error) {
+      // A retry of a request signed before: its first response, even if this attempt could not sign (its limit is
+      // used up now, by its own first signature perhaps). A failed read leaves the signing error to answer.
+      const replay = liveResponse<R>(await read(sortKey, deadline).catch(() => undefined), Date.now());
+      if (replay) return replay;
+      throw error;
+    }
+    return store(sortKey, response, deadline);
   };
 }
 
-// Powertools makes its DynamoDB calls without an abort signal; a middleware on the client ends each of them (with
-// its retries) at the deadline of the invocation it runs for, found through async context.
-const callBudget = new AsyncLocalStorage<CallBudget>();
-const boundClients = new WeakSet<DynamoDBClient>();
-
-function bindDeadlines(client: DynamoDBClient): void {
-  if (boundClients.has(client)) return;
-  boundClients.add(client);
-  // Added at the default step, initialize, outside the retries: the deadline covers them all.
-  client.middlewareStack.add((next) => async (args) => {
-    const budget = callBudget.getStore();
-    // Calls outside makeIdempotentSign (the spending store shares the client) bring their own abort signal.
-    if (!budget) return next(args);
-    // Without a deadline or a signal the race below has nothing to lose against: no timer, no listener.
-    const leftMs = (budget.deadlineMs ?? Number.POSITIVE_INFINITY) - Date.now();
-    if (leftMs <= 0 || budget.signal?.aborted) throw deadlineError('the invocation ran out of time before DynamoDB was called');
-    let timer: NodeJS.Timeout | undefined;
-    let onAbort!: () => void; // assigned by the promise executor, which runs at once
-    const expired = new Promise<never>((_, reject) => {
-      if (Number.isFinite(leftMs)) timer = setTimeout(() => reject(deadlineError(`no answer from DynamoDB within ${Math.round(leftMs)} ms`)), leftMs);
-      onAbort = () => reject(deadlineError('the caller cancelled the request'));
-      budget.signal?.addEventListener('abort', onAbort);
-    });
-    try {
-      return await Promise.race([next(args), expired]);
-    } finally {
-      clearTimeout(timer);
-      budget.signal?.removeEventListener('abort', onAbort);
-    }
-  });
+/** The response a live completed record holds, or undefined; a malformed one fails closed. */
+function liveResponse<R>(item: Record<string, AttributeValue> | undefined, nowMs: number): R | undefined {
+  if (!item || item[STATUS]?.S !== COMPLETED || !(Number(item[IDEMPOTENCY_EXPIRY_ATTRIBUTE]?.N) >= nowMs / 1000)) return undefined;
+  const data = item[DATA];
+  const value = data === undefined ? undefined : fromAttribute(data);
+  if (typeof value !== 'object' || value === null) throw new PolicyStateUnavailableError('the idempotency record holds no response it could replay');
+  return value as R;
 }
 
-function deadlineError(message: string): Error {
+/**
+ * The record key's hash: base64 SHA-256 of the identity as JSON with its keys sorted (case-insensitively, as
+ * Powertools' deepSort did, so that records it wrote keep their keys).
+ */
+function recordHash(identity: IdempotencyIdentity): string {
+  const { from, idempotencyKey, replayProtection, unsignedHash } = identity;
+  return createHash('sha256').update(JSON.stringify({ from, idempotencyKey, replayProtection, unsignedHash })).digest('base64');
+}
+
+/** A JSON value as a DynamoDB attribute (maps, lists, strings, numbers, booleans, null), as the SDK's marshall writes it. */
+export function toAttribute(value: unknown): AttributeValue {
+  if (value === null || value === undefined) return { NULL: true };
+  if (typeof value === 'string') return { S: value };
+  if (typeof value === 'boolean') return { BOOL: value };
+  if (typeof value === 'number') {
+    if (!Number.isFinite(value)) throw new TypeError('a response number must be finite');
+    return { N: String(value) };
+  }
+  if (Array.isArray(value)) return { L: value.map(toAttribute) };
+  if (typeof value === 'object') {
+    const map: Record<string, AttributeValue> = {};
+    for (const [key, field] of Object.entries(value)) if (field !== undefined) map[key] = toAttribute(field);
+    return { M: map };
+  }
+  throw new TypeError(`a response cannot hold a ${typeof value}`);
+}
+
+/** The JSON value a DynamoDB attribute written by toAttribute (or the SDK's marshall) holds. */
+export function fromAttribute(attribute: AttributeValue): unknown {
+  if (attribute.S !== undefined) return attribute.S;
+  if (attribute.N !== undefined) return Number(attribute.N);
+  if (attribute.BOOL !== undefined) return attribute.BOOL;
+  if (attribute.NULL !== undefined) return null;
+  if (attribute.L !== undefined) return attribute.L.map(fromAttribute);
+  if (attribute.M !== undefined) {
+    const value: Record<string, unknown> = {};
+    for (const [key, field] of Object.entries(attribute.M)) value[key] = fromAttribute(field);
+    return value;
+  }
+  throw new PolicyStateUnavailableError('the idempotency record holds a value of a type it never writes');
+}
+
+/** Same JSON value, whatever order DynamoDB returned the map's fields in. */
+function sameAttribute(a: AttributeValue, b: AttributeValue): boolean {
+  return canonicalJson(fromAttribute(a)) === canonicalJson(fromAttribute(b));
+}
+
+function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (typeof value === 'object' && value !== null) {
+    const fields = Object.entries(value).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${fields.map(([key, field]) => `${JSON.stringify(key)}:${canonicalJson(field)}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+function timeoutError(message: string): Error {
   const error = new Error(message);
   error.name = 'TimeoutError';
   return error;
+}
+
+/** A record call that failed or was given up (a TimeoutError of ours, kept as the innermost cause). */
+function unavailable(cause: unknown): PolicyStateUnavailableError {
+  const reason = cause instanceof Error && cause.name === 'TimeoutError' ? cause.message : `DynamoDB failed: ${(cause instanceof Error ? cause.name : 'unknown error').slice(0, 80)}`;
+  return new PolicyStateUnavailableError(`idempotency record: ${reason}`, { cause });
 }
 
 /** What identifies a sign request for idempotency (hashed, never stored as such). */
@@ -153,13 +263,3 @@ export function idempotencyIdentity({ transaction, replayProtection, idempotency
 }
 
 export { IDEMPOTENCY_KEY_PATTERN, idempotencyKeyProblem } from './idempotency-key';
-
-function toSignerError(error: unknown): unknown {
-  // The signer's own failures (its record was removed: no SignerError's name starts with Idempotency) and
-  // anything else not from Powertools pass through unchanged.
-  // Stryker disable next-line StringLiteral: any fallback name not starting with Idempotency passes
-  const name = error instanceof Error ? error.name : '';
-  if (name === 'IdempotencyAlreadyInProgressError') return new SigningInProgressError({ cause: error });
-  if (name.startsWith('Idempotency')) return new PolicyStateUnavailableError(`idempotency record: ${name}`, { cause: error });
-  return error;
-}

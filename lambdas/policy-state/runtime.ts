@@ -15,7 +15,7 @@ export interface PolicyState {
   ): IdempotentSign<R, Q>;
 }
 
-/** Builds the policy state from its settings, sharing one DynamoDB client between the store and Powertools. */
+/** Builds the policy state from its settings, sharing one DynamoDB client between the store and the idempotency records. */
 export function createPolicyState(config: PolicyStateConfig, client?: DynamoDBClient): PolicyState {
   const { tableName } = config;
   // Without a table there is nothing to keep: no store, and idempotency (which needs the table) stays off.
@@ -26,7 +26,7 @@ export function createPolicyState(config: PolicyStateConfig, client?: DynamoDBCl
     store: new SpendingStore({ tableName, client: dynamo, callTimeoutMs: config.callTimeoutMs }),
     idempotent: (sign, { keyArn, scope }) => {
       if (!config.idempotency) return (request) => sign(request);
-      return makeIdempotentSign(sign, { tableName, client: dynamo, keyArn, scope, windowSeconds: config.idempotencyWindowSeconds });
+      return makeIdempotentSign(sign, { tableName, client: dynamo, keyArn, scope, windowSeconds: config.idempotencyWindowSeconds, callTimeoutMs: config.callTimeoutMs });
     },
   };
 }

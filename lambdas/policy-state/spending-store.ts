@@ -321,14 +321,16 @@ export class SpendingStore {
   /** One DynamoDB call under the per-call timeout and the caller's budget; any failure but a failed condition fails closed. */
   async #send<T>(call: (signal: AbortSignal) => Promise<T>, budget: CallBudget): Promise<T> {
     const timeoutMs = this.#timeLeft(budget);
-    const signals = [AbortSignal.timeout(timeoutMs), ...(budget.signal ? [budget.signal] : [])];
+    const { signal, done } = callSignal(timeoutMs, budget.signal);
     try {
-      return await call(AbortSignal.any(signals));
+      return await call(signal);
     } catch (error) {
       if (error instanceof ConditionalCheckFailedException) throw error;
       if (budget.signal?.aborted) throw new PolicyStateUnavailableError('the caller cancelled the request', { cause: error });
       const name = error instanceof Error ? error.name : 'unknown error';
       throw new PolicyStateUnavailableError(name === 'AbortError' || name === 'TimeoutError' ? `no answer from DynamoDB within ${timeoutMs} ms` : `DynamoDB failed: ${name.slice(0, 80)}`, { cause: error });
+    } finally {
+      done();
     }
   }
 
@@ -347,6 +349,17 @@ export class SpendingStore {
     const left = this.#timeLeft(budget);
     await new Promise((resolve) => setTimeout(resolve, Math.min(delayMs, left)));
   }
+}
+
+/**
+ * The abort signal of one DynamoDB call: aborted after `timeoutMs`, or with `caller`'s. One timer, cleared by
+ * `done` when the call ends: AbortSignal.timeout's timer would fire seconds after every call, each time making
+ * a DOMException and an abort event that nobody listens to any more (measurable CPU per signature).
+ */
+export function callSignal(timeoutMs: number, caller?: AbortSignal): { signal: AbortSignal; done: () => void } {
+  const timeout = new AbortController();
+  const timer = setTimeout(() => timeout.abort(), timeoutMs);
+  return { signal: caller ? AbortSignal.any([timeout.signal, caller]) : timeout.signal, done: () => clearTimeout(timer) };
 }
 
 const APPLIED = 'applied';
@@ -437,9 +450,9 @@ function fastUpdate(charges: readonly ReservedCharge[], record: ReservationRecor
  * field name (FIELD_NAMES) but adds only values that its expressions use, so only the names are filtered.
  */
 function usedOnly(parts: UpdateParts): UpdateParts {
-  const text = `${parts.expression} ${parts.condition}`;
-  const used = (token: string) => new RegExp(`${token}(?![A-Za-z0-9_])`).test(text);
-  return { ...parts, names: Object.fromEntries(Object.entries(parts.names).filter(([token]) => used(token))) };
+  // One scan of the expressions for their name tokens, not a regular expression built per name on every call.
+  const used = new Set(`${parts.expression} ${parts.condition}`.match(/#[A-Za-z0-9_]+/g));
+  return { ...parts, names: Object.fromEntries(Object.entries(parts.names).filter(([token]) => used.has(token))) };
 }
 
 /** A new reservation record: a random id, in the slot of the minute it expires in. */

@@ -8,8 +8,7 @@ export const LOCAL_INVOCATION_MS = 10_000;
 
 /**
  * Lambda's context when it tells the remaining time; otherwise that context (or none) completed with a
- * remaining time of `timeoutMs` from now, so that Powertools idempotency can bound its in-progress record
- * (and does not warn "Could not determine remaining time left" on every local signature).
+ * remaining time of `timeoutMs` from now, so that the idempotency record's calls end by a deadline locally too.
  */
 export function withRemainingTime(context: Partial<Context> | undefined, timeoutMs = LOCAL_INVOCATION_MS): Context {
   if (context !== undefined && typeof context.getRemainingTimeInMillis === 'function') return context as Context;

@@ -44,10 +44,14 @@ export async function signDigest({ client, keyId, key, digest, signal }: DigestS
       signal,
     );
     if (!recoveryTablesReady(key.publicKey)) {
-      // First signature with this key in this process: build the recovery check's tables while Sign is on the wire.
-      sending.catch(() => undefined); // awaited just below
-      await yieldToNetwork();
-      prepareRecoveryTables(key.publicKey);
+      // Not the process's first signature (a cold start, which the tables would slow by more than they save: it
+      // checks without them), but the first since: build the recovery check's tables while Sign is on the wire.
+      if (signedWithoutTables) {
+        sending.catch(() => undefined); // awaited just below
+        await yieldToNetwork();
+        prepareRecoveryTables(key.publicKey);
+      }
+      signedWithoutTables = true;
     }
     response = await sending;
   } catch (error) {
@@ -74,6 +78,9 @@ function digestBytes(digest: string): Uint8Array {
   if (bytes.length !== 32) throw new InvalidDigestError(bytes.length);
   return bytes;
 }
+
+// Set once a signature of this process was checked without the window tables (see signDigest).
+let signedWithoutTables = false;
 
 /** KMS DIGEST signing takes exactly 32 bytes. */
 export class InvalidDigestError extends SignerError {

@@ -6,8 +6,36 @@ import { NodeHttpHandler, type NodeHttpHandlerOptions } from '@smithy/node-http-
 import type { BuildHandler, BuildHandlerArguments, BuildMiddleware, HttpHandlerOptions, MetadataBearer } from '@smithy/types';
 import { untilAborted } from './abort';
 
-// The abort signal of the `send` in progress, for the request handler: see createKmsClient.
-const callSignal = new AsyncLocalStorage<AbortSignal>();
+// The `send` in progress, for the request handler: its abort signal (see createKmsClient) and what to call when
+// its HTTP request is handed over (see requestsDispatched).
+const currentCall = new AsyncLocalStorage<{ readonly signal?: AbortSignal; readonly dispatched: () => void }>();
+
+// Calls sent through a trimmed client whose HTTP request has not reached the request handler yet.
+let undispatched = 0;
+let dispatchWaiters: (() => void)[] = [];
+
+/**
+ * Resolves once every call sent so far through a trimmed client (KMS, DynamoDB) has handed its HTTP request to
+ * the request handler, or has ended. A cold start awaits it before its local work: the SDK's first call spends
+ * tens of milliseconds of CPU (credentials, endpoint, signing) before anything is on the wire, and local work run
+ * first would delay the request by all of its own time instead of overlapping the network wait.
+ */
+export function requestsDispatched(): Promise<void> {
+  return undispatched === 0 ? Promise.resolve() : new Promise((resolve) => dispatchWaiters.push(resolve));
+}
+
+function trackDispatch(): () => void {
+  undispatched++;
+  let pending = true;
+  return () => {
+    if (!pending) return;
+    pending = false;
+    if (--undispatched > 0) return;
+    const waiters = dispatchWaiters;
+    dispatchWaiters = [];
+    for (const resolve of waiters) resolve();
+  };
+}
 
 type HttpRequest = Parameters<NodeHttpHandler['handle']>[0];
 
@@ -18,7 +46,9 @@ type HttpRequest = Parameters<NodeHttpHandler['handle']>[0];
  */
 class CallSignalHttpHandler extends NodeHttpHandler {
   override handle(request: HttpRequest, options: HttpHandlerOptions = {}) {
-    const abortSignal = options.abortSignal ?? callSignal.getStore();
+    const call = currentCall.getStore();
+    call?.dispatched();
+    const abortSignal = options.abortSignal ?? call?.signal;
     return super.handle(request, abortSignal ? { ...options, abortSignal } : options);
   }
 }
@@ -89,12 +119,16 @@ export function createTrimmedClient<C extends { middlewareStack: { remove(toRemo
   const send = (command: unknown, options?: unknown, callback?: unknown): Promise<unknown> =>
     (Client.prototype.send as unknown as (this: C, ...args: unknown[]) => Promise<unknown>).call(client, command, options, callback);
   client.send = ((command: unknown, options?: unknown, callback?: unknown) => {
-    if (callback === undefined && isSignalOnly(options)) {
-      const { abortSignal } = options;
-      // Promise.resolve: a class-level test double (aws-sdk-client-mock) may answer with a plain value.
-      return abortSignal ? callSignal.run(abortSignal, () => untilAborted(send(command), abortSignal)) : send(command);
-    }
-    return send(command, options, callback);
+    const dispatched = trackDispatch();
+    const sent = (): Promise<unknown> => {
+      if (callback === undefined && isSignalOnly(options)) {
+        const { abortSignal } = options;
+        return currentCall.run({ ...(abortSignal && { signal: abortSignal }), dispatched }, () => (abortSignal ? untilAborted(send(command), abortSignal) : send(command)));
+      }
+      return currentCall.run({ dispatched }, () => send(command, options, callback));
+    };
+    // Promise.resolve: a class-level test double (aws-sdk-client-mock) may answer with a plain value.
+    return Promise.resolve(sent()).finally(dispatched);
   }) as C['send'];
   return client;
 }

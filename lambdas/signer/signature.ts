@@ -51,8 +51,14 @@ function recoveryParity(digest: string, r: bigint, s: bigint, publicKey: string)
   if (!Q) return undefined;
   const w = invert(s, SECP256K1_N);
   const z = mod(BigInt(digest), SECP256K1_N); // bits2int mod n, as recovery does for a 32-byte digest
-  // Both points carry window tables, so each product is a few dozen point additions.
-  const R = multiplyPublic(Point.BASE, mod(z * w, SECP256K1_N)).add(multiplyPublic(Q, mod(r * w, SECP256K1_N)));
+  const a = mod(z * w, SECP256K1_N);
+  const b = mod(r * w, SECP256K1_N);
+  // With the window tables built, each product is a few dozen point additions; without them (a process's first
+  // signature, which is not kept waiting for tables that take tens of milliseconds to build) the same products
+  // by double-and-add, a few milliseconds.
+  const R = recoveryTablesReady(publicKey)
+    ? multiplyPublic(Point.BASE, a).add(multiplyPublic(Q, b))
+    : Point.BASE.multiplyUnsafe(a).add(Q.multiplyUnsafe(b));
   if (R.equals(Point.ZERO)) return undefined;
   const { x, y } = R.toAffine();
   if (x !== r) return undefined;
@@ -114,7 +120,8 @@ const keyTablesReady = new Set<string>();
 /**
  * Builds the window tables the recovery check uses (G's, and the key's when given) if they are not built yet:
  * some tens of milliseconds of CPU once per process (per key), which a caller runs while it waits for the
- * network (GetPublicKey, Sign) rather than after it. Cheap once built.
+ * network (a Sign on the wire) rather than after it. Cheap once built. Until then the check multiplies without
+ * tables (same result, a few milliseconds).
  */
 export function prepareRecoveryTables(publicKey?: string): void {
   if (!baseTableReady) {

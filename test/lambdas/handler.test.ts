@@ -15,7 +15,7 @@ import { rejectionOf } from '../helpers/rejection';
 import { decodeSignature } from '../../lambdas/signer/der';
 import { SECP256K1_N } from '../../lambdas/signer/curve';
 import { captureOutputPerTest } from '../helpers/captured-output';
-import { SpendingLimitExceededError } from '../../lambdas/policy-state/errors';
+import { PolicyStateUnavailableError, SpendingLimitExceededError } from '../../lambdas/policy-state/errors';
 
 const KEY = KNOWN_KEYS[0];
 const TO = KNOWN_KEYS[1].address;
@@ -413,6 +413,46 @@ describe('signer handler', () => {
         ).then((value) => ({ value }), (error: Error) => ({ error: error.name }));
         expect(JSON.stringify(outcome)).not.toMatch(/0x02f8/); // the new signature is not what the caller gets
         expect(spending.calls).toEqual([`reserve rule:r:daily=1000 ${KEY_ARN} req-1`, 'release held']);
+      });
+
+      describe('when the idempotency wrapper has run the sign step', () => {
+        const output = captureOutputPerTest([process.stdout, process.stderr]);
+        const run = (idempotent: PolicyState['idempotent']) => {
+          mockKms(KEY.privateKey);
+          const spending = store();
+          const state: PolicyState = { config: { idempotency: true, idempotencyWindowSeconds: 3600, callTimeoutMs: 3000 }, idempotent };
+          const outcome = withEnv({ ...env(limited), LOG_LEVEL: 'INFO' }, () =>
+            createHandler('eip1559', { client: new KMSClient({ region: 'us-east-1' }), spendingStore: spending, policyState: state })({ operation: 'sign', transaction }, context),
+          ).then((value) => ({ value }), (error: Error) => ({ error: error.name }));
+          return { spending, outcome };
+        };
+
+        it('answers a replay with the first response, gives its own reservation back and neither logs nor counts its own signature', async () => {
+          const { spending, outcome } = run((sign) => async (request) => {
+            await sign(request); // made, then found recorded already
+            return { signedTransaction: '0xfirst' } as never;
+          });
+          expect(await outcome).toEqual({ value: { signedTransaction: '0xfirst' } });
+          expect(spending.calls).toEqual([`reserve rule:r:daily=1000 ${KEY_ARN} req-1`, 'release held']);
+          expect(output.lines.join('\n')).not.toContain('transaction signed');
+        });
+
+        it('keeps the reservation and returns nothing when the record could not be written (it may have been: a retry answered from it is counted once)', async () => {
+          const { spending, outcome } = run((sign) => async (request) => {
+            await sign(request);
+            throw new PolicyStateUnavailableError('idempotency record: no answer from DynamoDB within 2700 ms');
+          });
+          expect(await outcome).toEqual({ error: 'PolicyStateUnavailableError' });
+          expect(spending.calls).toEqual([`reserve rule:r:daily=1000 ${KEY_ARN} req-1`]);
+          expect(output.lines.join('\n')).not.toContain('transaction signed');
+          expect(output.lines.join('\n')).not.toMatch(/0x02f8/);
+        });
+
+        it('logs and counts the signature it returns, once', async () => {
+          const { outcome } = run((sign) => (request) => sign(request));
+          expect(await outcome).toMatchObject({ value: { signedTransaction: expect.stringMatching(/^0x02f8/) } });
+          expect(output.lines.filter((line) => line.includes('"transaction signed"'))).toHaveLength(1);
+        });
       });
 
       describe('logs', () => {

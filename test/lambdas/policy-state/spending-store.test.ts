@@ -5,7 +5,7 @@ import { DeleteItemCommand, DynamoDBClient, GetItemCommand, PutItemCommand, Upda
 import type { SpendCharge, SpendingLimit } from '../../../lambdas/policy/spending';
 import { InvalidSpendingLimitError, PolicyStateUnavailableError, SpendingLimitExceededError } from '../../../lambdas/policy-state/errors';
 import { BUCKETS_PER_WINDOW } from '../../../lambdas/policy-state/rolling-window';
-import { SpendingStore, type ReserveOptions } from '../../../lambdas/policy-state/spending-store';
+import { SpendingStore, callSignal, type ReserveOptions } from '../../../lambdas/policy-state/spending-store';
 import { startLocalDynamoDb, type LocalDynamoDb } from '../../helpers/dynalite';
 import { startDynamoDbFaultProxy, type DynamoDbFaultProxy } from '../../helpers/dynamodb-fault-proxy';
 import { rejectionOf } from '../../helpers/rejection';
@@ -887,5 +887,29 @@ describe('SpendingStore in another Lambda instance (a fresh load of the module)'
     expect(await rejectionOf(store.reserve([charge(first, 1n)], at(T0, keyArn)))).toBeInstanceOf(SpendingLimitExceededError);
     await store.reserve([charge(second, 5n)], at(T0, keyArn));
     expect(await rejectionOf(other.reserve([charge(second, 1n)], at(T0, keyArn)))).toHaveProperty('name', 'SpendingLimitExceededError');
+  });
+});
+
+describe('callSignal', () => {
+  afterEach(() => jest.useRealTimers());
+
+  it('aborts a call that outlasts its timeout, and leaves no timer behind a call that ended (nothing fires later)', () => {
+    jest.useFakeTimers();
+    const slow = callSignal(100);
+    jest.advanceTimersByTime(100);
+    expect(slow.signal.aborted).toBe(true);
+    const ended = callSignal(100);
+    ended.done();
+    expect(jest.getTimerCount()).toBe(0);
+    jest.advanceTimersByTime(1000);
+    expect(ended.signal.aborted).toBe(false);
+  });
+
+  it("aborts with the caller's signal as well", () => {
+    const caller = new AbortController();
+    const { signal, done } = callSignal(60_000, caller.signal);
+    caller.abort();
+    expect(signal.aborted).toBe(true);
+    done();
   });
 });

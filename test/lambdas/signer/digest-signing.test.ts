@@ -2,8 +2,9 @@ import { KMSClient, SignCommand } from '@aws-sdk/client-kms';
 import { recoverAddress } from 'ethers';
 import { InvalidDigestError, signDigest } from '../../../lambdas/signer/digest-signing';
 import { fetchKmsKey } from '../../../lambdas/signer/kms-key';
+import { freshModule } from '../../helpers/fresh-module';
 import { KNOWN_KEYS } from '../../fixtures/known-keys';
-import { mockKms } from '../../helpers/kms-mock';
+import { derSign, mockKms } from '../../helpers/kms-mock';
 
 const KEY = KNOWN_KEYS[0];
 
@@ -35,5 +36,25 @@ describe('signDigest', () => {
     await expect(signing).rejects.toThrow(InvalidDigestError);
     await expect(signing).rejects.toThrow(message);
     expect(kms.commandCalls(SignCommand)).toHaveLength(0);
+  });
+
+  it("checks a process's first signature without building the recovery tables (a cold start), and builds them during the next Sign", async () => {
+    // A fresh process: its own digest-signing and signature modules.
+    const { signDigest: freshSignDigest, recoveryTablesReady: freshTablesReady } = freshModule(() => ({
+      ...(require('../../../lambdas/signer/digest-signing') as typeof import('../../../lambdas/signer/digest-signing')),
+      ...(require('../../../lambdas/signer/signature') as typeof import('../../../lambdas/signer/signature')),
+    }));
+    // A client whose Sign answers as KMS would (the fresh modules have their own SDK classes for a class-level mock).
+    mockKms(KEY.privateKey);
+    const key = await fetchKmsKey(new KMSClient({ region: 'us-east-1' }), 'alias/eth-signer');
+    const client = { send: async ({ input }: SignCommand) => ({ Signature: derSign(input.Message as Uint8Array, KEY.privateKey, 'high-s') }) } as unknown as KMSClient;
+    const first = { client, keyId: 'alias/eth-signer', key, digest: `0x${'01'.repeat(32)}` };
+    const { signature } = await freshSignDigest(first);
+    expect(recoverAddress(first.digest, signature)).toBe(KEY.address);
+    expect(freshTablesReady(first.key.publicKey)).toBe(false);
+    const second = { ...first, digest: `0x${'02'.repeat(32)}` };
+    const { signature: next } = await freshSignDigest(second);
+    expect(recoverAddress(second.digest, next)).toBe(KEY.address);
+    expect(freshTablesReady(first.key.publicKey)).toBe(true);
   });
 });

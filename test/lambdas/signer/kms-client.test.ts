@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { GetPublicKeyCommand, KMSClient, SignCommand } from '@aws-sdk/client-kms';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { mockClient } from 'aws-sdk-client-mock';
-import { createKmsClient, kmsTimeoutConfig, sharedKmsClient, DEFAULT_KMS_TIMEOUTS } from '../../../lambdas/signer/kms-client';
+import { createKmsClient, kmsTimeoutConfig, requestsDispatched, sharedKmsClient, DEFAULT_KMS_TIMEOUTS } from '../../../lambdas/signer/kms-client';
 import { rejectionOf } from '../../helpers/rejection';
 import { useLocalKmsSigningKey } from '../../helpers/local-kms';
 import { referenceAuthorization, type ReceivedRequest } from '../../helpers/sigv4';
@@ -313,6 +313,19 @@ describe('kmsTimeoutConfig', () => {
     expect(requests).toBe(2);
     expect(elapsed).toBeGreaterThanOrEqual(550);
     expect(elapsed).toBeLessThan(10_000); // without timeouts the call would never end
+  });
+
+  it('tells when every call sent has handed its request over (requestsDispatched), without waiting for an answer', async () => {
+    await requestsDispatched(); // nothing in flight: at once
+    const client = clientWith({ connectTimeoutMs: 1000, requestTimeoutMs: 5000, maxAttempts: 1 });
+    const controller = new AbortController();
+    const call = rejectionOf(client.send(new GetPublicKeyCommand({ KeyId: 'alias/hung' }), { abortSignal: controller.signal }));
+    await requestsDispatched(); // the server never answers: this resolved on the hand-over
+    while (requests === 0) await new Promise((resolve) => setTimeout(resolve, 5)); // and the request does arrive
+    expect(requests).toBe(1);
+    controller.abort();
+    expect((await call).name).toBe('AbortError');
+    client.destroy();
   });
 
   it('sets the defaults that do not fail healthy calls under load (about 4 s per attempt)', () => {

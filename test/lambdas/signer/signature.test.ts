@@ -168,6 +168,20 @@ describe('transactionV', () => {
 });
 
 describe('prepareRecoveryTables', () => {
+  it('leaves the check as it was: a signature checked before the tables are built gets the same parity after', () => {
+    const key = new SigningKey(`0x${'24'.repeat(32)}`);
+    const digest = `0x${'5a'.repeat(32)}`;
+    const { r, s, yParity } = key.sign(digest);
+    expect(recoveryTablesReady(key.publicKey)).toBe(false);
+    const without = toEthereumSignature(digest, BigInt(r), BigInt(s), key.publicKey);
+    prepareRecoveryTables(key.publicKey);
+    const withTables = toEthereumSignature(digest, BigInt(r), BigInt(s), key.publicKey);
+    expect(without).toEqual(withTables);
+    expect(without.yParity).toBe(yParity);
+    const other = new SigningKey(`0x${'25'.repeat(32)}`).publicKey;
+    expect(() => toEthereumSignature(digest, BigInt(r), BigInt(s), other)).toThrow(SignatureRecoveryError);
+  });
+
   it('builds the window tables of G and of a key once, and says so', () => {
     const { publicKey } = new SigningKey(`0x${'42'.repeat(32)}`);
     expect(recoveryTablesReady(publicKey)).toBe(false);
