@@ -109,7 +109,7 @@ export function createTrimmedClient<C extends { middlewareStack: { remove(toRemo
   if (!rest.logger) client.middlewareStack.remove('loggerMiddleware');
   client.middlewareStack.remove('getUserAgentMiddleware'); // the SDK's name for it (getUserAgentMiddlewareOptions.name)
   // The user-agent middleware reads only the configuration every SDK client has (versions, app id, retry mode).
-  // Aliased by the SDK's name: middleware placed relative to it (Powertools idempotency's) still find it.
+  // Aliased by the SDK's name: middleware a caller places relative to it still finds it.
   (client.middlewareStack as unknown as KMSClient['middlewareStack']).add(cachedUserAgent(client.config as KMSClient['config']), {
     ...getUserAgentMiddlewareOptions,
     name: 'cachedUserAgentMiddleware',
