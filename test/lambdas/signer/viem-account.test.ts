@@ -123,6 +123,18 @@ describe('kmsAccount', () => {
     await expect(account.signTransaction(replayable)).rejects.toThrow('The legacy transaction has no chain id, so its signature would be valid on every chain; set chainId.');
   });
 
+  it.each([
+    ['a legacy transaction with chain id 0', { type: 'legacy', chainId: 0, nonce: 3, to: TO, value: 1n, gas: 21000n, gasPrice: 1n }, 'The legacy transaction has no chain id, so its signature would be valid on every chain; set chainId.'],
+    ['an EIP-1559 transaction without a chain id', { type: 'eip1559', nonce: 3, to: TO, gas: 21000n, maxFeePerGas: 2n, maxPriorityFeePerGas: 1n }, 'A type 2 transaction needs a non-zero chain id.'],
+    ['an EIP-2930 transaction with chain id 0', { type: 'eip2930', chainId: 0, nonce: 3, to: TO, gas: 21000n, gasPrice: 1n }, 'A type 1 transaction needs a non-zero chain id.'],
+  ] as [string, TransactionSerializable, string][])('refuses %s, naming its type, when no chain is configured, before calling KMS', async (_case, transaction, message) => {
+    const kms = mockKms(KEY.privateKey);
+    const account = await newAccount();
+    await expect(account.signTransaction(transaction)).rejects.toThrow(MissingChainIdError);
+    await expect(account.signTransaction(transaction)).rejects.toThrow(message);
+    expect(kms.commandCalls(SignCommand)).toHaveLength(0);
+  });
+
   it('refuses an authorization for another chain than the configured one (chain 0 included: valid on every chain)', async () => {
     mockKms(KEY.privateKey);
     const account = await newAccount({ chainId: SEPOLIA });
