@@ -106,6 +106,19 @@ describe('kmsAccount', () => {
     expect(await recoverAddress({ hash, signature: await raw.sign!({ hash }) })).toBe(ADDRESS);
   });
 
+  it('signs a type 3 (EIP-4844) transaction over its body without the blob sidecars, and sends the sidecars along', async () => {
+    mockKms(KEY.privateKey);
+    // Sidecars given as they are (no KZG computation): the serializer only encodes them.
+    const sidecar = { blob: `0x${'01'.repeat(131072)}`, commitment: `0x${'02'.repeat(48)}`, proof: `0x${'03'.repeat(48)}` } as const;
+    const transaction: TransactionSerializable = {
+      type: 'eip4844', chainId: SEPOLIA, nonce: 3, to: TO, gas: 21000n, maxFeePerGas: 2n, maxPriorityFeePerGas: 1n,
+      maxFeePerBlobGas: 1n, blobVersionedHashes: [`0x01${'04'.repeat(31)}`], sidecars: [sidecar],
+    };
+    const signed = await (await newAccount()).signTransaction(transaction);
+    expect(parseTransaction(signed)).toMatchObject({ type: 'eip4844', sidecars: [sidecar] });
+    expect(await recoverTransactionAddress({ serializedTransaction: signed as never })).toBe(ADDRESS);
+  });
+
   it('refuses a transaction for another chain than the configured one, before calling KMS', async () => {
     const kms = mockKms(KEY.privateKey);
     const account = await newAccount({ chainId: 1 });
