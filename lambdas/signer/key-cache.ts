@@ -53,8 +53,8 @@ async function lookUp(client: KMSClient, keyId: string, signal: AbortSignal | un
       // The lookup we joined was abandoned because its caller's time ran out, not ours: look it up again.
       // Stryker disable next-line ConditionalExpression: `lookup.signal !== signal` as true is equivalent (the same signal cannot be aborted and not aborted); its other condition mutants, disabled with it, are killed by the tests
       if (lookup.signal !== signal && lookup.signal?.aborted && !signal?.aborted) continue;
-      // Our own time ran out while we waited (an AbortError), or fetchKmsKey's typed error, which toKmsError keeps.
-      throw toKmsError('GetPublicKey', keyId, error);
+      // Our own time ran out while we waited (fetchKmsKey has typed every other KMS failure already).
+      throw error instanceof Error && error.name === 'AbortError' ? toKmsError('GetPublicKey', keyId, error) : error;
     }
   }
 }
