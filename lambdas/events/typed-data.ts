@@ -174,8 +174,9 @@ function fieldTypeProblem(type: unknown, structKind: (type: string) => 'struct' 
   const base = match[1] as string;
   for (const dimension of (match[2] as string).matchAll(/\[([0-9]*)\]/g)) {
     const length = dimension[1] as string;
-    // The length is digits only (FIELD_TYPE): 0, a leading zero and above the bound are what is left to refuse.
-    if (length !== '' && (length.startsWith('0') || Number(length) > MAX_ARRAY_LENGTH)) {
+    // The length is digits only (FIELD_TYPE), or none for a dynamic array, which neither test refuses: 0, a leading
+    // zero and above the bound are what is left to refuse.
+    if (length.startsWith('0') || Number(length) > MAX_ARRAY_LENGTH) {
       return `has a fixed array length ${length}; it must be from 1 to ${MAX_ARRAY_LENGTH}`;
     }
   }

@@ -113,7 +113,7 @@ export function createTrimmedClient<C extends { middlewareStack: { remove(toRemo
   (client.middlewareStack as unknown as KMSClient['middlewareStack']).add(cachedUserAgent(client.config as KMSClient['config']), {
     ...getUserAgentMiddlewareOptions,
     name: 'cachedUserAgentMiddleware',
-    aliases: [getUserAgentMiddlewareOptions.name ?? 'getUserAgentMiddleware'],
+    aliases: ['getUserAgentMiddleware'],
   });
   // Looked up on every call, so that a test double installed on the class later (aws-sdk-client-mock) applies.
   const send = (command: unknown, options?: unknown, callback?: unknown): Promise<unknown> =>

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { hexlify, toUtf8Bytes } from 'ethers';
-import { isMessageEvent, parseMessageEvent, type MessageOperation } from '../../../lambdas/events/message-request';
+import { isMessageEvent, parseMessageEvent, printableAscii, type MessageOperation } from '../../../lambdas/events/message-request';
 import { InvalidRequestError } from '../../../lambdas/events/request';
 import { MAIL } from '../../fixtures/eip712-mail';
 import { thrownBy } from '../../helpers/rejection';
@@ -20,6 +20,7 @@ describe('isMessageEvent', () => {
   });
   it.each<[string, unknown]>([
     ['null', null],
+    ['undefined', undefined],
     ['a string', 'signMessage'],
     ['an array carrying an operation', Object.assign(['signMessage'], { operation: 'signMessage' })],
   ])('leaves %s to the transaction parser, which rejects events that are not objects', (_label, event) => {
@@ -86,6 +87,8 @@ describe('parseMessageEvent: signMessage', () => {
     ['an encoding in capitals', { operation: 'signMessage', message: 'hi', encoding: 'UTF8' }, 'encoding', /or omitted; got "UTF8"/],
     ['a lone surrogate', { operation: 'signMessage', message: '\uDC00' }, 'message', /^contains an unpaired UTF-16 surrogate, which has no UTF-8 encoding$/],
     ['more than 64 KiB', { operation: 'signMessage', message: 'x'.repeat(65537) }, 'message', /^is 65537 bytes of UTF-8; at most 65536 are accepted$/],
+    ['fewer than 65,536 characters that are more than 64 KiB of UTF-8', { operation: 'signMessage', message: 'é'.repeat(32769) }, 'message', /^is 65538 bytes of UTF-8; at most 65536 are accepted$/],
+    ['more than 64 KiB of hex-looking text with encoding "utf8"', { operation: 'signMessage', message: `0x${'ab'.repeat(40000)}`, encoding: 'utf8' }, 'message', /^is 80002 bytes of UTF-8; at most 65536 are accepted$/],
     ['more than 64 KiB of hex', { operation: 'signMessage', message: hexlify(new Uint8Array(65537)), encoding: 'hex' }, 'message', /^is 65537 bytes; at most 65536 are accepted$/],
     ['an unknown field', { operation: 'signMessage', message: 'hi', domain: {} }, 'domain', /not accepted by signMessage; accepted: operation, message, encoding/],
   ])('rejects %s', (_label, event, field, problem) => {
@@ -101,6 +104,16 @@ describe('parseMessageEvent: signTypedData', () => {
 
   it('rejects a field that eth_signTypedData_v4 does not take', () => {
     expect(issuesOf({ operation: 'signTypedData', ...MAIL, typedData: {} })).toContainEqual({ field: 'typedData', problem: expect.stringMatching(/accepted: operation, domain, types, primaryType, message/) });
+  });
+
+  it('words an unknown field inside the payload once, by its path, not as an unknown field of the event', () => {
+    const { EIP712Domain, ...structs } = MAIL.types;
+    expect(issuesOf({ operation: 'signTypedData', ...MAIL, types: { EIP712Domain, ...structs }, domain: { ...MAIL.domain, extra: 1 } })).toEqual([
+      { field: 'domain.extra', problem: 'is not an EIP-712 domain field; accepted: name, version, chainId, verifyingContract, salt' },
+    ]);
+    expect(issuesOf({ operation: 'signTypedData', ...MAIL, types: { ...MAIL.types, Person: [{ name: 'name', type: 'string', extra: 1 }] } })).toEqual([
+      { field: 'types.Person[0].extra', problem: 'is not accepted; a field has only name and type' },
+    ]);
   });
 
   it('rejects missing types, naming them', () => {
@@ -147,6 +160,12 @@ describe('parseMessageEvent: signAuthorization', () => {
   it('reports a chain id that is not a number once, as such', () => {
     expect(issuesOf({ operation: 'signAuthorization', address: DELEGATE, nonce: 0, chainId: 'mainnet' })).toEqual([
       { field: 'chainId', problem: 'must be a non-negative integer as a JSON number (safe integer), a decimal string or a 0x-hex string; got "mainnet"' },
+    ]);
+  });
+
+  it('reports a missing field once, as missing, not also as a field it does not accept', () => {
+    expect(issuesOf({ operation: 'signAuthorization', nonce: 0 })).toEqual([
+      { field: 'address', problem: 'must be the address of the contract to delegate to: 0x and 40 hex digits; got nothing' },
     ]);
   });
 
@@ -254,5 +273,12 @@ describe('error messages of the message operations', () => {
       }),
       { numRuns: 300 },
     );
+  });
+});
+
+describe('printableAscii', () => {
+  it('escapes every character outside printable ASCII as \\uXXXX and keeps the rest', () => {
+    expect(printableAscii('naïve → ok\n')).toBe('na\\u00efve \\u2192 ok\\u000a');
+    expect(printableAscii('plain ASCII ~')).toBe('plain ASCII ~');
   });
 });

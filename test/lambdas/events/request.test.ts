@@ -210,3 +210,73 @@ describe('parseSignerEvent', () => {
     });
   });
 });
+
+describe('parseSignerEvent: one issue per field, named by its path', () => {
+  const BAD_CHECKSUM = '0x70997970c51812dc3A010C7d01b50e0d17dc79C8';
+
+  it('refuses an event that is not there at all', () => {
+    expect(issuesOf(undefined, 'eip1559')).toEqual([{ field: 'event', problem: 'must be a JSON object such as {"operation": "status"}' }]);
+  });
+
+  it('reports an access list over its length once, and nothing inside it', () => {
+    const emptyEntries = Array.from({ length: 1025 }, () => ({}));
+    expect(issuesOf({ operation: 'sign', transaction: { ...legacy, accessList: emptyEntries } }, 'legacy')).toEqual([
+      { field: 'transaction.accessList', problem: 'has 1025 entries; at most 1024 are accepted' },
+    ]);
+    const misspelledEntries = Array.from({ length: 1025 }, () => ({ address: BAD_CHECKSUM }));
+    expect(issuesOf({ operation: 'sign', transaction: { ...legacy, accessList: misspelledEntries } }, 'legacy')).toEqual([
+      { field: 'transaction.accessList', problem: 'has 1025 entries; at most 1024 are accepted' },
+    ]);
+  });
+
+  it('reports a field the schema refuses for two reasons once', () => {
+    const issues = issuesOf({ operation: 'sign', transaction: { ...eip1559, data: 'z'.repeat(262147) } }, 'eip1559');
+    expect(issues).toEqual([{ field: 'transaction.data', problem: expect.stringMatching(/^must be 0x-prefixed hex with an even number of digits; got /) }]);
+  });
+
+  it('says hex that starts after other text is not 0x-prefixed hex', () => {
+    expect(issuesOf({ operation: 'sign', transaction: { ...eip1559, data: 'zz0x00' } }, 'eip1559')).toEqual([
+      { field: 'transaction.data', problem: 'must be 0x-prefixed hex with an even number of digits; got "zz0x00"' },
+    ]);
+  });
+
+  it('names an access list entry by its index, past 9 too', () => {
+    const accessList = Array.from({ length: 13 }, (_, i) => ({ address: i === 12 ? BAD_CHECKSUM : TO, storageKeys: [] }));
+    expect(issuesOf({ operation: 'sign', transaction: { ...legacy, accessList } }, 'legacy')).toEqual([
+      { field: 'transaction.accessList[12].address', problem: expect.stringMatching(/^has an invalid EIP-55 checksum/) },
+    ]);
+    const unknown = [...accessList.slice(0, 12), { address: TO, storageKeys: [], extra: 1 }];
+    expect(issuesOf({ operation: 'sign', transaction: { ...legacy, accessList: unknown } }, 'legacy')).toEqual([
+      { field: 'transaction.accessList[12].extra', problem: 'is not an accepted field; accepted: address, storageKeys' },
+    ]);
+  });
+
+  it.each<[SignerKind, object, string]>([
+    ['eip1559', eip1559, 'operation, idempotencyKey, transaction'],
+    ['legacy', legacy, 'operation, idempotencyKey, replayProtection, transaction'],
+  ])('lists the fields a %s event accepts when it has another', (kind, transaction, accepted) => {
+    expect(issuesOf({ operation: 'sign', transaction, extra: 1 }, kind)).toEqual([{ field: 'extra', problem: `is not an accepted field; accepted: ${accepted}` }]);
+  });
+
+  it('says a required integer that is there but malformed is malformed, not missing', () => {
+    expect(issuesOf({ operation: 'sign', transaction: { ...eip1559, nonce: 'abc' } }, 'eip1559')).toEqual([
+      { field: 'transaction.nonce', problem: 'must be a non-negative integer as a JSON number (safe integer), a decimal string or a 0x-hex string; got "abc"' },
+    ]);
+  });
+
+  it('reports a from that is not an address once, and a misspelled one by its own name', () => {
+    expect(issuesOf({ operation: 'sign', transaction: { ...eip1559, from: 'xyz' } }, 'eip1559')).toEqual([
+      { field: 'transaction.from', problem: 'must be an address: 0x and 40 hex digits; got "xyz"' },
+    ]);
+    expect(issuesOf({ operation: 'sign', transaction: { ...eip1559, from: BAD_CHECKSUM } }, 'eip1559')).toEqual([
+      { field: 'transaction.from', problem: expect.stringMatching(/^has an invalid EIP-55 checksum/) },
+    ]);
+  });
+
+  it('does not also ask for a to when the data of a contract creation is malformed', () => {
+    const { to: _to, ...creation } = eip1559;
+    expect(issuesOf({ operation: 'sign', transaction: { ...creation, data: 'zz' } }, 'eip1559')).toEqual([
+      { field: 'transaction.data', problem: 'must be 0x-prefixed hex with an even number of digits; got "zz"' },
+    ]);
+  });
+});

@@ -45,6 +45,12 @@ describe('parseTypedData and typedDataDigest', () => {
     }]);
   });
 
+  it('suggests no declaration for a missing EIP712Domain when the domain has none of its fields', () => {
+    const { EIP712Domain: _omitted, ...types } = MAIL.types;
+    const { issues } = parse({ ...MAIL, types, domain: {} });
+    expect(issues).toContainEqual({ field: 'types.EIP712Domain', problem: expect.stringMatching(/MetaMask \(eth-sig-util V4\) hashes an empty EIP712Domain\(\).*; declare it$/) });
+  });
+
   it('refuses struct names with $, on which viem and ethers disagree with eth-sig-util (which encodes only /^\\w*/ of a type name)', () => {
     const input = { ...MAIL, types: { EIP712Domain: MAIL.types.EIP712Domain, Person$: MAIL.types.Person, Mail: [{ name: 'from', type: 'Person$' }, { name: 'to', type: 'Person$' }, { name: 'contents', type: 'string' }] } };
     const viemDigest = hashTypedData(input as Parameters<typeof hashTypedData>[0]);
@@ -381,6 +387,8 @@ describe('describe (a bad value in an error message)', () => {
     ['a number', 1.5, '1.5'],
     ['a boolean', false, 'false'],
     ['a huge bigint cut to 80 characters', 10n ** 100n, '1' + '0'.repeat(79)],
+    ['a string with characters outside printable ASCII escaped', 'naïve→\n', '"na\\u00efve\\u2192\\n"'],
+    ['a symbol with its description escaped', Symbol('ö'), 'Symbol(\\u00f6)'],
   ])('shows %s', (_label, value, shown) => {
     expect(describeValue(value)).toBe(shown);
   });

@@ -1,6 +1,7 @@
 import { KMSClient, SignCommand } from '@aws-sdk/client-kms';
 import { recoverAddress } from 'ethers';
-import { InvalidDigestError, signDigest } from '../../../lambdas/signer/digest-signing';
+import { InvalidDigestError, signDigest, yieldToNetwork } from '../../../lambdas/signer/digest-signing';
+import { recoveryTablesReady } from '../../../lambdas/signer/signature';
 import { fetchKmsKey } from '../../../lambdas/signer/kms-key';
 import { freshModule } from '../../helpers/fresh-module';
 import { KNOWN_KEYS } from '../../fixtures/known-keys';
@@ -26,8 +27,26 @@ describe('signDigest', () => {
     expect(kmsLatencyMs).toBeGreaterThanOrEqual(0);
   });
 
+  it('reports as KMS latency no more than the time the whole call took', async () => {
+    mockKms(KEY.privateKey);
+    const signing = await request(`0x${'5b'.repeat(32)}`);
+    const before = performance.now();
+    const { kmsLatencyMs } = await signDigest(signing);
+    expect(kmsLatencyMs).toBeLessThanOrEqual(performance.now() - before);
+  });
+
+  it("builds the recovery check's tables for a key at its first signature", async () => {
+    mockKms(KNOWN_KEYS[2].privateKey);
+    const client = new KMSClient({ region: 'us-east-1' });
+    const key = await fetchKmsKey(client, 'alias/eth-signer');
+    expect(recoveryTablesReady(key.publicKey)).toBe(false);
+    await signDigest({ client, keyId: 'alias/eth-signer', key, digest: `0x${'5c'.repeat(32)}` });
+    expect(recoveryTablesReady(key.publicKey)).toBe(true);
+  });
+
   it.each([
     ['not hex', 'hello', 'The digest to sign is not 0x-prefixed hex; it must be exactly 32 bytes (a keccak256 hash).'],
+    ['hex after other text', `zz0x${'ab'.repeat(32)}`, 'The digest to sign is not 0x-prefixed hex; it must be exactly 32 bytes (a keccak256 hash).'],
     ['odd-length hex', `0x${'a'.repeat(63)}`, 'The digest to sign is not 0x-prefixed hex; it must be exactly 32 bytes (a keccak256 hash).'],
     ['20 bytes', `0x${'ab'.repeat(20)}`, 'The digest to sign is 20 bytes; it must be exactly 32 (a keccak256 hash).'],
   ])('refuses a digest that is %s, without calling KMS Sign', async (_case, digest, message) => {
@@ -56,5 +75,14 @@ describe('signDigest', () => {
     const { signature: next } = await freshSignDigest(second);
     expect(recoverAddress(second.digest, next)).toBe(KEY.address);
     expect(freshTablesReady(first.key.publicKey)).toBe(true);
+  });
+});
+
+describe('yieldToNetwork', () => {
+  it('resolves only after the callbacks already queued for the event loop have run', async () => {
+    let ran = false;
+    setImmediate(() => (ran = true));
+    await yieldToNetwork();
+    expect(ran).toBe(true);
   });
 });

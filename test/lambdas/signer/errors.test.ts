@@ -1,4 +1,4 @@
-import { SignerError } from '../../../lambdas/signer/errors';
+import { ConfigurationError, SignerError } from '../../../lambdas/signer/errors';
 
 describe('SignerError', () => {
   // Thrown as it is where no more specific error fits (an ENS name without a provider); the Lambda runtime
@@ -15,5 +15,16 @@ describe('SignerError', () => {
 
   it('has no cause when none is given', () => {
     expect(new SignerError('x')).not.toHaveProperty('cause');
+  });
+});
+
+describe('ConfigurationError', () => {
+  it('lists every problem, separated by semicolons, and says where to fix them', () => {
+    const error = new ConfigurationError(['KMS_KEY_ID is not set', 'CHAIN_ID is not a number']);
+    expect(error.name).toBe('ConfigurationError');
+    expect(error.problems).toEqual(['KMS_KEY_ID is not set', 'CHAIN_ID is not a number']);
+    expect(error.message).toBe(
+      "The signer is misconfigured: KMS_KEY_ID is not set; CHAIN_ID is not a number. Fix the function's environment variables.",
+    );
   });
 });

@@ -191,6 +191,16 @@ describe('prepareRecoveryTables', () => {
     expect(recoveryTablesReady(publicKey)).toBe(true);
   });
 
+  it('counts the tables of one key for that key only, and keeps those of several keys', () => {
+    const first = new SigningKey(`0x${'43'.repeat(32)}`).publicKey;
+    const second = new SigningKey(`0x${'44'.repeat(32)}`).publicKey;
+    prepareRecoveryTables(first);
+    expect(recoveryTablesReady(second)).toBe(false);
+    prepareRecoveryTables(second);
+    expect(recoveryTablesReady(first)).toBe(true);
+    expect(recoveryTablesReady(second)).toBe(true);
+  });
+
   it('builds nothing for a key that is not a curve point, and the recovery check still refuses it', () => {
     const notAPoint = `0x04${'00'.repeat(64)}`;
     prepareRecoveryTables(notAPoint);

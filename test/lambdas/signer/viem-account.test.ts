@@ -106,6 +106,19 @@ describe('kmsAccount', () => {
     expect(await recoverAddress({ hash, signature: await raw.sign!({ hash }) })).toBe(ADDRESS);
   });
 
+  it('signs a type 3 (EIP-4844) transaction over its body without the blob sidecars, and sends the sidecars along', async () => {
+    mockKms(KEY.privateKey);
+    // Sidecars given as they are (no KZG computation): the serializer only encodes them.
+    const sidecar = { blob: `0x${'01'.repeat(131072)}`, commitment: `0x${'02'.repeat(48)}`, proof: `0x${'03'.repeat(48)}` } as const;
+    const transaction: TransactionSerializable = {
+      type: 'eip4844', chainId: SEPOLIA, nonce: 3, to: TO, gas: 21000n, maxFeePerGas: 2n, maxPriorityFeePerGas: 1n,
+      maxFeePerBlobGas: 1n, blobVersionedHashes: [`0x01${'04'.repeat(31)}`], sidecars: [sidecar],
+    };
+    const signed = await (await newAccount()).signTransaction(transaction);
+    expect(parseTransaction(signed)).toMatchObject({ type: 'eip4844', sidecars: [sidecar] });
+    expect(await recoverTransactionAddress({ serializedTransaction: signed as never })).toBe(ADDRESS);
+  });
+
   it('refuses a transaction for another chain than the configured one, before calling KMS', async () => {
     const kms = mockKms(KEY.privateKey);
     const account = await newAccount({ chainId: 1 });
@@ -121,6 +134,18 @@ describe('kmsAccount', () => {
     const refusal = account.signTransaction(replayable);
     await expect(refusal).rejects.toThrow(MissingChainIdError);
     await expect(account.signTransaction(replayable)).rejects.toThrow('The legacy transaction has no chain id, so its signature would be valid on every chain; set chainId.');
+  });
+
+  it.each([
+    ['a legacy transaction with chain id 0', { type: 'legacy', chainId: 0, nonce: 3, to: TO, value: 1n, gas: 21000n, gasPrice: 1n }, 'The legacy transaction has no chain id, so its signature would be valid on every chain; set chainId.'],
+    ['an EIP-1559 transaction without a chain id', { type: 'eip1559', nonce: 3, to: TO, gas: 21000n, maxFeePerGas: 2n, maxPriorityFeePerGas: 1n }, 'A type 2 transaction needs a non-zero chain id.'],
+    ['an EIP-2930 transaction with chain id 0', { type: 'eip2930', chainId: 0, nonce: 3, to: TO, gas: 21000n, gasPrice: 1n }, 'A type 1 transaction needs a non-zero chain id.'],
+  ] as [string, TransactionSerializable, string][])('refuses %s, naming its type, when no chain is configured, before calling KMS', async (_case, transaction, message) => {
+    const kms = mockKms(KEY.privateKey);
+    const account = await newAccount();
+    await expect(account.signTransaction(transaction)).rejects.toThrow(MissingChainIdError);
+    await expect(account.signTransaction(transaction)).rejects.toThrow(message);
+    expect(kms.commandCalls(SignCommand)).toHaveLength(0);
   });
 
   it('refuses an authorization for another chain than the configured one (chain 0 included: valid on every chain)', async () => {
