@@ -20,6 +20,30 @@ describe('evaluateMessageRequest', () => {
     expect(decide({}, { operation: 'signMessage', message: 'hi' })).toEqual({ allowed: true, ruleId: 'signMessage', charges: [] });
   });
 
+  it('reads unlimitedApprovalsTo from the signTypedData rule that matched, not from an earlier one', () => {
+    const ROUTER = '0x66a9893cC07D91D95644AEDD05D03f95e1dBA8Af';
+    const OTHER_TOKEN = '0x6B175474E89094C44Da98b954EedeAC495271d0F';
+    const permit = {
+      operation: 'signTypedData',
+      domain: { name: 'USD Coin', chainId: 1, verifyingContract: TOKEN },
+      types: {
+        EIP712Domain: [{ name: 'name', type: 'string' }, { name: 'chainId', type: 'uint256' }, { name: 'verifyingContract', type: 'address' }],
+        Permit: [{ name: 'owner', type: 'address' }, { name: 'spender', type: 'address' }, { name: 'value', type: 'uint256' }, { name: 'nonce', type: 'uint256' }, { name: 'deadline', type: 'uint256' }],
+      },
+      primaryType: 'Permit',
+      message: { owner: DELEGATE, spender: ROUTER, value: (2n ** 256n - 1n).toString(), nonce: 0, deadline: 2_000_000_000 },
+    };
+    const rules = [
+      { id: 'other-token-permit', primaryType: 'Permit', domain: { verifyingContract: [OTHER_TOKEN] } },
+      { id: 'usdc-permit', primaryType: 'Permit', domain: { verifyingContract: [TOKEN] }, unlimitedApprovalsTo: [ROUTER] },
+    ];
+    expect(decide({ messages: { signTypedData: rules } }, permit)).toMatchObject({ allowed: true, ruleId: 'usdc-permit' });
+    expect(decide({ messages: { signTypedData: [rules[0], { ...rules[1], unlimitedApprovalsTo: [DELEGATE] }] } }, permit)).toMatchObject({
+      allowed: false,
+      reason: expect.stringMatching(/rule "usdc-permit" matched, but the .* grants 0x66a9893cc07d91d95644aedd05d03f95e1dba8af an unlimited approval/),
+    });
+  });
+
   it('passes a denial of the messages section through unchanged', () => {
     expect(decide({}, { operation: 'signAuthorization', address: TOKEN, nonce: 0, chainId: 1 })).toMatchObject({ allowed: false, reason: expect.stringMatching(/not in signAuthorization.delegates/) });
   });
