@@ -2,7 +2,13 @@
 // says `"maxValue": "1 ether" … "maxValue": "1000000 ether"` would enforce what nobody approved.
 import { toJsonPath } from './schema';
 
-type Frame = { readonly kind: 'object'; readonly keys: Set<string>; key?: string } | { readonly kind: 'array'; index: number };
+/** An open object or array: the keys met so far (none in an array) and the key or index being read. */
+interface Frame {
+  readonly array: boolean;
+  readonly keys: Set<string>;
+  key: string;
+  index: number;
+}
 
 const MAX_REPORTED = 20;
 
@@ -14,45 +20,51 @@ const MAX_REPORTED = 20;
 export function findDuplicateKeys(text: string): string[] {
   const stack: Frame[] = [];
   const found: string[] = [];
-  let expectKey = false;
-  for (let i = 0; i < text.length && found.length < MAX_REPORTED; i++) {
-    const char = text[i];
-    const top = stack[stack.length - 1];
-    if (char === '{') {
-      stack.push({ kind: 'object', keys: new Set() });
-      expectKey = true;
-    } else if (char === '[') {
-      stack.push({ kind: 'array', index: 0 });
+  // Where the scan stops: a container's start or end, a comma, a string's opening quote.
+  const structure = /[{}[\],"]/g;
+  // A string is a key when a colon follows it.
+  const colon = /\s*:/y;
+  for (let match = structure.exec(text); match && found.length < MAX_REPORTED; match = structure.exec(text)) {
+    const char = match[0];
+    if (char === '{' || char === '[') {
+      stack.push({ array: char === '[', keys: new Set(), key: '', index: 0 });
     } else if (char === '}' || char === ']') {
       stack.pop();
     } else if (char === ',') {
-      if (top?.kind === 'array') top.index++;
-      else expectKey = true;
-    } else if (char === '"') {
-      const end = endOfString(text, i);
-      if (expectKey && top?.kind === 'object') {
-        const key = JSON.parse(text.slice(i, end + 1)) as string;
-        if (top.keys.has(key)) found.push(`${pathOf(stack.slice(0, -1))}${toJsonPath(`/${escapePointer(key)}`).slice(1)}`);
-        top.keys.add(key);
-        top.key = key;
-        expectKey = false;
+      // In valid JSON a comma or a key is always inside a container. An object counts its commas unread.
+      stack.at(-1)!.index++;
+    } else {
+      const end = endOfString(text, match.index);
+      if (end === -1) break; // not valid JSON: stop rather than scan it again
+      colon.lastIndex = end + 1;
+      if (colon.test(text)) {
+        const top = stack.at(-1)!;
+        top.key = JSON.parse(text.slice(match.index, end + 1)) as string;
+        if (top.keys.has(top.key)) found.push(pathOf(stack));
+        top.keys.add(top.key);
       }
-      i = end;
+      structure.lastIndex = end + 1;
     }
   }
   return found;
 }
 
-/** The index of the quote that closes the string opened at `start`. */
+/** The index of the quote that closes the string opened at `start` (the next one no backslash escapes), or -1. */
 function endOfString(text: string, start: number): number {
-  let i = start + 1;
-  while (i < text.length && text[i] !== '"') i += text[i] === '\\' ? 2 : 1;
-  return i;
+  let end = text.indexOf('"', start + 1);
+  while (isEscaped(text, end)) end = text.indexOf('"', end + 1);
+  return end;
+}
+
+/** Whether the character at `index` follows an odd run of backslashes. */
+function isEscaped(text: string, index: number): boolean {
+  let backslashes = 0;
+  while (text[index - 1 - backslashes] === '\\') backslashes++;
+  return backslashes % 2 === 1;
 }
 
 function pathOf(frames: readonly Frame[]): string {
-  const pointer = frames.map((frame) => `/${frame.kind === 'array' ? frame.index : escapePointer(frame.key ?? '')}`).join('');
-  return toJsonPath(pointer);
+  return toJsonPath(frames.map((frame) => `/${frame.array ? frame.index : escapePointer(frame.key)}`).join(''));
 }
 
 function escapePointer(key: string): string {

@@ -22,7 +22,7 @@ interface SafeTxMessage {
  * cannot be read as one (then the policy denies it).
  */
 export function safeTransactionRequest(data: TypedDataPayload): PolicyRequest | string {
-  const fields = Object.hasOwn(data.types, 'SafeTx') ? (data.types.SafeTx ?? []).map((f) => `${f.name}:${f.type}`).join(',') : undefined;
+  const fields = data.types.SafeTx?.map((f) => `${f.name}:${f.type}`).join(',');
   if (data.primaryType !== 'SafeTx' || fields !== SAFE_TX_FIELDS) {
     return 'the typed data is not a Safe 1.3.0/1.4.1 SafeTx(address to,uint256 value,bytes data,uint8 operation,uint256 safeTxGas,uint256 baseGas,uint256 gasPrice,address gasToken,address refundReceiver,uint256 nonce)';
   }

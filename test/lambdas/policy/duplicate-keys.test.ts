@@ -18,6 +18,20 @@ describe('findDuplicateKeys', () => {
     expect(findDuplicateKeys('{"k":"\\\\","k":1}')).toEqual(['$.k']);
   });
 
+  it('reads a string as a key only when a colon follows it, across whitespace', () => {
+    expect(findDuplicateKeys('{"a":"a","b":["b","b"],"c":{"d":"c"}}')).toEqual([]);
+    expect(findDuplicateKeys('{"a" :1,"a"\n\t: 2}')).toEqual(['$.a']);
+  });
+
+  it('ends a string at a quote after an odd run of backslashes only', () => {
+    expect(findDuplicateKeys(String.raw`{"a\\\"b":1,"a\\\"b":2}`)).toEqual([String.raw`$["a\\\"b"]`]);
+    expect(findDuplicateKeys(String.raw`{"a\\":1,"b":{"a\\":2}}`)).toEqual([]);
+  });
+
+  it('stops at a string that never ends, with what it found before (it is given JSON.parse-checked text)', () => {
+    expect(findDuplicateKeys('{"a":1,"a":2,"b')).toEqual(['$.a']);
+  });
+
   it('writes keys that are not identifiers with brackets, and ~ and / literally', () => {
     expect(findDuplicateKeys('{"args":{"a/b~c":1,"a/b~c":2}}')).toEqual(['$.args["a/b~c"]']);
   });
