@@ -22,7 +22,12 @@ export type MessageSpendDecision =
 export function evaluateMessageRequest(policy: CompiledPolicy, request: MessageRequest, nowMs: number, transactions?: TransactionRules): MessageSpendDecision {
   const decision = evaluateMessagePolicy(policy.messages, request, nowMs, transactions);
   if (!decision.allowed) return decision;
-  const approvals = request.operation === 'signTypedData' ? typedDataApprovals(request.typedData) : [];
+  // A SafeTx's charges are its inner transaction's, which already count this signature against the key's limits.
+  const inner = decision.charges ?? [];
+  const counts = policy.keyLimits.filter((limit) => limit.asset === 'native' && !inner.some((charge) => charge.limit === limit)).map((limit) => ({ limit, amount: 0n }));
+  const charges = [...counts, ...inner];
+  if (request.operation !== 'signTypedData') return { allowed: true, ruleId: decision.ruleId, charges };
+  const approvals = typedDataApprovals(request.typedData);
   const rule = policy.messages.signTypedData?.find((candidate) => candidate.id === decision.ruleId);
   const named = spenderSet(rule?.unlimitedApprovalsTo);
   const unlimited = approvals.find((approval) => approval.amount === 'unlimited' && !named.has(approval.spender));
@@ -32,8 +37,5 @@ export function evaluateMessageRequest(policy: CompiledPolicy, request: MessageR
       reason: `signTypedData rule "${decision.ruleId}" matched, but the ${unlimited.via} grants ${unlimited.spender} an unlimited approval of ${unlimited.token}, which is refused unless the rule lists the spender in unlimitedApprovalsTo`,
     };
   }
-  // A SafeTx's charges are its inner transaction's, which already count this signature against the key's limits.
-  const inner = decision.charges ?? [];
-  const counts = policy.keyLimits.filter((limit) => limit.asset === 'native' && !inner.some((charge) => charge.limit === limit)).map((limit) => ({ limit, amount: 0n }));
-  return { allowed: true, ruleId: decision.ruleId, charges: [...counts, ...inner, ...approvalCharges(policy, approvals)] };
+  return { allowed: true, ruleId: decision.ruleId, charges: [...charges, ...approvalCharges(policy, approvals)] };
 }

@@ -1,5 +1,7 @@
 import { parseMessageEvent } from '../../../lambdas/events/message-request';
-import { evaluateMessageRequest, loadPolicy } from '../../../lambdas/policy';
+import { evaluateMessageRequest, evaluatePolicy, loadPolicy } from '../../../lambdas/policy';
+import type { TransactionRules } from '../../../lambdas/policy/message-policy';
+import { safeTx, safeTxSignRequest } from '../../../safe/safe-tx';
 
 const TOKEN = '0xA0b86991c6218b36c1d19D4a2e9Eb0cE3606eB48';
 const DELEGATE = '0x63c0c19a282a1B52b07dD5a65b58948A07DAE32B';
@@ -41,6 +43,35 @@ describe('evaluateMessageRequest', () => {
     expect(decide({ messages: { signTypedData: [rules[0], { ...rules[1], unlimitedApprovalsTo: [DELEGATE] }] } }, permit)).toMatchObject({
       allowed: false,
       reason: expect.stringMatching(/rule "usdc-permit" matched, but the .* grants 0x66a9893cc07d91d95644aedd05d03f95e1dba8af an unlimited approval/),
+    });
+  });
+
+  describe('a SafeTx', () => {
+    const SAFE = '0x5FbDB2315678afecb367f032d93F642f64180aa3';
+    const limits = [{ name: 'count', window: '24h', maxCount: 10 }, { name: 'eth', window: '24h', maxValue: '1 ether' }];
+    // Built inside each spec: what runs at describe time counts for no spec in a mutation run.
+    const setup = () => {
+      const policy = loadPolicy(JSON.stringify({
+        version: 1,
+        limits,
+        rules: [{ id: 'pay', effect: 'allow' }],
+        messages: { signTypedData: [{ id: 'treasury', primaryType: 'SafeTx', domain: { verifyingContract: [SAFE] }, safeTransaction: true }] },
+      }));
+      const request = parseMessageEvent(safeTxSignRequest(SAFE, 1n, safeTx({ to: DELEGATE, value: 5n, nonce: 0n })) as Parameters<typeof parseMessageEvent>[0], 1n);
+      return { policy, request, limit: (id: string) => policy.keyLimits.find((candidate) => candidate.id === id)! };
+    };
+
+    it('counts the key-wide limits once, through the inner transaction\'s charges, with the transaction rules', () => {
+      const { policy, request } = setup();
+      const decision = evaluateMessageRequest(policy, request, 0, (tx) => evaluatePolicy(policy, tx));
+      expect(decision.allowed && decision.charges.map((charge) => [charge.limit.id, charge.amount])).toEqual([['key:count', 5n], ['key:eth', 5n]]);
+    });
+
+    it('still counts a key-wide limit the inner charges leave out, with amount 0', () => {
+      const { policy, request, limit } = setup();
+      const onlyEth: TransactionRules = (tx) => ({ allowed: true, ruleId: 'pay', charges: [{ limit: limit('key:eth'), amount: tx.value }] });
+      const decision = evaluateMessageRequest(policy, request, 0, onlyEth);
+      expect(decision.allowed && decision.charges.map((charge) => [charge.limit.id, charge.amount])).toEqual([['key:count', 0n], ['key:eth', 5n]]);
     });
   });
 
