@@ -27,7 +27,7 @@ export function parseAmount(text: string): bigint {
   if (decimals !== undefined) {
     if (Number(decimals) > MAX_DECIMALS) throw new RangeError(`has ${decimals} decimals; a token has at most ${MAX_DECIMALS}`);
     if ((fraction?.length ?? 1) - 1 > Number(decimals)) throw new RangeError(`has more decimals than 10^${decimals} allows (the result must be a whole number of base units)`);
-    amount = BigInt(`${whole}${(fraction ?? '.').slice(1).padEnd(Number(decimals), '0')}`);
+    amount = BigInt(`${whole}${(fraction?.slice(1) ?? '').padEnd(Number(decimals), '0')}`);
   } else if (unit === undefined || unit === 'wei') {
     if (fraction !== undefined) throw new RangeError('has a fraction of a wei (or base unit); give a whole number or add a unit such as "gwei" or "ether"');
     amount = BigInt(whole);

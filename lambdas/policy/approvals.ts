@@ -75,9 +75,9 @@ export function typedDataApprovals(data: TypedDataPayload): Approval[] {
   if (primary === PERMIT && token) return [{ token, spender: lower(message.spender), amount: amountOf(message.value, UINT256_MAX), via: 'EIP-2612 Permit' }];
   if (primary === DAI_PERMIT && token) return [{ token, spender: lower(message.spender), amount: message.allowed === true ? 'unlimited' : 0n, via: 'DAI-style Permit' }];
   const spender = lower(message.spender);
-  const fields = data.types[data.primaryType] ?? [];
   const approvals: Approval[] = [];
-  for (const field of fields) {
+  // The parser checked that primaryType is one of the types.
+  for (const field of data.types[data.primaryType]!) {
     const value = message[field.name];
     if (field.name === 'details' && fieldsOf(data, 'PermitDetails') === PERMIT_DETAILS && (field.type === 'PermitDetails' || field.type === 'PermitDetails[]')) {
       for (const details of listOf(value)) approvals.push({ token: lower(details.token), spender, amount: amountOf(details.amount, UINT160_MAX), via: `Permit2 ${data.primaryType}` });
@@ -90,12 +90,12 @@ export function typedDataApprovals(data: TypedDataPayload): Approval[] {
 }
 
 function fieldsOf(data: TypedDataPayload, type: string): string | undefined {
-  return Object.hasOwn(data.types, type) ? (data.types[type] ?? []).map((f) => `${f.name}:${f.type}`).join(',') : undefined;
+  return Object.hasOwn(data.types, type) ? data.types[type]!.map((f) => `${f.name}:${f.type}`).join(',') : undefined;
 }
 
+/** A struct field's value, or each of an array's: the parser checked them against their struct type (objects). */
 function listOf(value: unknown): Array<Record<string, unknown>> {
-  const items = Array.isArray(value) ? value : [value];
-  return items.filter((item): item is Record<string, unknown> => typeof item === 'object' && item !== null);
+  return (Array.isArray(value) ? value : [value]) as Array<Record<string, unknown>>;
 }
 
 /** Lower-case addresses of a policy list, for comparing with Approval.spender. */

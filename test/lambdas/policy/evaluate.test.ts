@@ -201,6 +201,36 @@ describe('evaluatePolicy', () => {
       expect(decision.charges.map((charge) => [charge.limit.id, charge.amount])).toEqual([['key:all', 0n], ['rule:usdc:daily-usdc', 300n]]);
     });
 
+    it('charges an approve of a token that no limit names to nothing but the key-wide count', () => {
+      const decision = evaluatePolicy(policyWith([{ id: 'any', effect: 'allow' }], { limits: [{ name: 'all', window: '7d', maxCount: 100 }] }), tx({ to: B, data: approve(A, 300n) }));
+      if (!decision.allowed) throw new Error(decision.reason);
+      expect(decision.charges.map((charge) => [charge.limit.id, charge.amount])).toEqual([['key:all', 0n]]);
+    });
+
+    it('refuses an unlimited approve unless the rule lists the spender in unlimitedApprovalsTo, and then charges its token limits 0', () => {
+      const rules = (unlimitedApprovalsTo?: string[]) =>
+        policyWith([{ id: 'usdc', effect: 'allow', to: [TOKEN], ...(unlimitedApprovalsTo && { unlimitedApprovalsTo }), limits: [{ name: 'daily-usdc', window: '1d', token: TOKEN.toLowerCase(), maxValue: '500' }] }]);
+      expect(evaluatePolicy(rules(), tx({ to: TOKEN, data: approve(B, UINT256_MAX) }))).toEqual({
+        allowed: false,
+        reason: `rule "usdc" matched, but the transaction grants ${B.toLowerCase()} an unlimited approval (approve) of ${TOKEN.toLowerCase()}, which is refused unless the rule lists the spender in unlimitedApprovalsTo`,
+        closest: [],
+      });
+      expect(evaluatePolicy(rules([A]), tx({ to: TOKEN, data: approve(B, UINT256_MAX) }))).toMatchObject({ allowed: false });
+      expect(evaluatePolicy(rules([B]), tx({ to: TOKEN, data: approve(B, UINT256_MAX) }))).toEqual({
+        allowed: true,
+        ruleId: 'usdc',
+        charges: [{ limit: expect.objectContaining({ id: 'rule:usdc:daily-usdc' }), amount: 0n }],
+      });
+    });
+
+    it('refuses an approve that does not decode canonically, naming its selector, even when the rule allows the call', () => {
+      expect(evaluatePolicy(allowRule({}), tx({ to: TOKEN, data: `${approve(B, 1n)}00` }))).toEqual({
+        allowed: false,
+        reason: 'rule "rule" matched, but the call is an approval (selector 0x095ea7b3) that does not decode canonically, so it can be neither checked nor counted',
+        closest: [],
+      });
+    });
+
     it('does not charge a token limit for other calls to the token', () => {
       const decision = evaluatePolicy(limited, tx({ to: TOKEN, data: new Interface(['function name()']).encodeFunctionData('name', []) }));
       if (!decision.allowed) throw new Error(decision.reason);
