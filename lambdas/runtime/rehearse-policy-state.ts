@@ -1,9 +1,9 @@
-import { GetItemCommand, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { rehearseCall } from '../signer/kms-client';
 import { sharedPolicyStateClient, type PolicyStateConfig } from '../policy-state/config';
 
 /**
- * Rehearses the policy table's calls (reservation, idempotency record, their reads) through the process-wide
+ * Rehearses the policy table's calls of a signature (the reservation, the idempotency record) through the process-wide
  * DynamoDB client up to its HTTP handler, which sends nothing (rehearseCall); in a chunk of its own beside the
  * DynamoDB code, loaded only when a table is configured.
  */
@@ -15,5 +15,4 @@ export async function rehearsePolicyStateCalls(config: PolicyStateConfig): Promi
   const names = { '#v': 'v' };
   await rehearseCall(client, new UpdateItemCommand({ TableName: tableName, Key, UpdateExpression: 'SET #v = :v', ConditionExpression: 'attribute_not_exists(#v)', ExpressionAttributeNames: names, ExpressionAttributeValues: { ':v': { N: '1' } }, ReturnValuesOnConditionCheckFailure: 'ALL_OLD' }));
   await rehearseCall(client, new PutItemCommand({ TableName: tableName, Item: Key, ConditionExpression: 'attribute_not_exists(#v)', ExpressionAttributeNames: names }));
-  await rehearseCall(client, new GetItemCommand({ TableName: tableName, Key, ConsistentRead: true }));
 }
