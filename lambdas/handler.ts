@@ -66,9 +66,10 @@ interface SignStep extends IdempotentSignRequest {
 /** When a handler starts (reads its settings, loads its policy, sends GetPublicKey). */
 export interface StartOptions {
   /**
-   * In Lambda (AWS_LAMBDA_FUNCTION_NAME set), start as the handler is built, in the module's INIT phase, so that
-   * the start overlaps the runtime's hand-off of the first event; a start that fails there is dropped, and the
-   * first invocation starts again and reports it. Default: start on the first invocation.
+   * In Lambda (AWS_LAMBDA_FUNCTION_NAME set), start as the handler is built, in the module's INIT phase (the
+   * bundles' entry waits for it: initialized), so that the first event finds the key fetched and the first
+   * signature rehearsed; a start that fails there is dropped, and the first invocation starts again and reports
+   * it. Outside Lambda building a handler does nothing. Default: start on the first invocation.
    */
   readonly atInit?: boolean;
 }
