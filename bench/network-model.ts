@@ -3,7 +3,9 @@
 // metrics on (deployed) and off (trimmed): latency median and p99, handler CPU per signature, and the calls each
 // case makes; then the first invocation of a fresh process (the built bundle) against one warm signature plus
 // one GetPublicKey. `tsx bench/network-model.ts [--quick]` runs it alone; `npm run bench` runs it with the rest.
-// `--only 3 --cpu-prof DIR` runs the no-table case and case 3 at 15/5 ms only, each worker under V8's profiler.
+// `--only 3 --cpu-prof DIR` runs the no-table case and case 3 at 15/5 ms only, each worker under V8's profiler;
+// `--cold-only` only what the cold starts need (their two cases, deployed, at 15/5 ms) and the cold starts;
+// `--cold-node BIN` runs the cold starts' fresh processes on another node (e.g. the Lambda runtime's major).
 import { execFile, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -27,6 +29,10 @@ export interface NetworkModelPlan {
   readonly cpuProfileDir?: string;
   /** Only these cases (indices into NETWORK_CASES; the no-table baseline is always run) at only the first delay setting, no cold starts: a profiling run. */
   readonly only?: readonly number[];
+  /** Only what the cold starts are compared with (the two cold-start cases, deployed, at the first delay setting), then the cold starts. */
+  readonly coldOnly?: boolean;
+  /** The node binary of the cold starts' fresh processes (default: this one), e.g. one of the Lambda runtime's major. */
+  readonly coldNode?: string;
 }
 
 /** Injected one-way delays per call: every answer is held this long by the proxy. */
@@ -86,14 +92,27 @@ export interface NetworkCaseResult {
   readonly dynamodbCalls: Record<string, number>;
 }
 
-/** A first invocation against its target, at the first delay setting (15/5 ms), deployed configuration. */
+/**
+ * A first invocation against its target, at the first delay setting (15/5 ms), deployed configuration; and, to
+ * tell work removed from work moved into init, the whole cold start (import start to first response) against the
+ * same bundle started on its first invocation, in the same run.
+ */
 export interface NetworkColdStart {
   readonly case: string;
+  /** The handler's first invocation, the bundle imported as in Lambda (its start at init awaited by the import). */
   readonly firstInvocationMs: Summary;
   readonly warmSignatureMedianMs: number;
   readonly getPublicKeyMedianMs: number;
   /** firstInvocationMs median / (warm signature + GetPublicKey): the goal is at most 1.5. */
   readonly ratio: number;
+  /** import() of the bundle: Lambda's INIT phase, the start at init included. */
+  readonly importMs: Summary;
+  /** From the start of import() to the first response: what the first caller of an on-demand instance waits for (less Node's own start). */
+  readonly importToResponseMs: Summary;
+  /** The reference: the same bundle outside Lambda (no AWS_LAMBDA_FUNCTION_NAME), which starts on its first invocation. */
+  readonly reference: { readonly importMs: Summary; readonly firstInvocationMs: Summary; readonly importToResponseMs: Summary };
+  /** importToResponseMs median / the reference's: below 1, work was removed; about 1, only moved into init. */
+  readonly importToResponseRatio: number;
 }
 
 /** Everything the network model reports. */
@@ -166,12 +185,13 @@ export async function measureNetworkModel(plan: NetworkModelPlan, log: (line: st
   const warmFigures = new Map<string, NetworkCaseFigures>();
   let run = 0;
   try {
-    for (const delays of plan.only ? NETWORK_DELAYS.slice(0, 1) : NETWORK_DELAYS) {
+    const only = plan.coldOnly ? COLD_START_CASES : plan.only;
+    for (const delays of only ? NETWORK_DELAYS.slice(0, 1) : NETWORK_DELAYS) {
       await stack.setDelays(delays);
-      for (const configuration of Object.keys(CONFIGURATIONS) as (keyof typeof CONFIGURATIONS)[]) {
+      for (const configuration of (plan.coldOnly ? ['deployed'] : Object.keys(CONFIGURATIONS)) as (keyof typeof CONFIGURATIONS)[]) {
         const figures: NetworkCaseFigures[] = [];
         for (const [i, spec] of NETWORK_CASES.entries()) {
-          if (plan.only && i !== 0 && !plan.only.includes(i)) continue;
+          if (only && i !== 0 && !only.includes(i)) continue;
           log(`network model ${delays.kmsMs}/${delays.dynamodbMs} ms, ${configuration}: ${spec.name}`);
           const out = join(dir, `figures-${++run}.json`);
           const flags = profile.length > 0 ? [...profile, `--cpu-prof-name=${delays.kmsMs}-${delays.dynamodbMs}-${configuration}-case${i}.cpuprofile`] : [];
@@ -189,7 +209,7 @@ export async function measureNetworkModel(plan: NetworkModelPlan, log: (line: st
           warmFigures.set(`${delays.kmsMs}/${configuration}/${spec.name}`, result);
         }
         const baseline = figures[0]?.cpuMsPerSignature ?? Number.NaN;
-        const ran = NETWORK_CASES.filter((_, i) => !plan.only || i === 0 || plan.only.includes(i));
+        const ran = NETWORK_CASES.filter((_, i) => !only || i === 0 || only.includes(i));
         figures.forEach((result, i) =>
           cases.push({
             case: ran[i]?.name ?? '',
@@ -212,16 +232,21 @@ export async function measureNetworkModel(plan: NetworkModelPlan, log: (line: st
   }
 }
 
-// A fresh process imports the built bundle (Lambda's init), then times its first sign invocation.
+// The cases whose first invocation is measured: no table, and the CDK default with limits.
+const COLD_START_CASES = [0, 3] as const;
+
+// A fresh process imports the built bundle (Lambda's init: the start at init is awaited by the import in Lambda),
+// then invokes it at once (an on-demand cold start: the event is already waiting) and times that first invocation.
 const COLD_CHILD = `
+const started = performance.now();
 const lambda = await import(process.argv[1]);
+const imported = performance.now();
 const deadline = Date.now() + 10000;
 const context = { functionName: 'eth-signer-eip1559', awsRequestId: crypto.randomUUID(), getRemainingTimeInMillis: () => deadline - Date.now() };
-const before = performance.now();
 const response = await lambda.handler(JSON.parse(process.env.BENCH_EVENT), context);
-const ms = performance.now() - before;
+const answered = performance.now();
 if (!response.signedTransaction) throw new Error('no signed transaction');
-process.stderr.write('BENCH_FIRST_INVOCATION_MS ' + ms + '\\n');
+process.stderr.write('BENCH_COLD ' + JSON.stringify({ importMs: imported - started, firstInvocationMs: answered - imported }) + '\\n');
 process.exit(0);
 `;
 
@@ -235,35 +260,57 @@ async function measureColdStarts(plan: NetworkModelPlan, stack: Stack, policies:
   const [first] = NETWORK_DELAYS;
   await stack.setDelays(first);
   const results: NetworkColdStart[] = [];
-  for (const index of [0, 3]) {
+  for (const index of COLD_START_CASES) {
     const spec = NETWORK_CASES[index];
     if (!spec) continue;
     log(`network model cold start ${first.kmsMs}/${first.dynamodbMs} ms: ${spec.name}`);
-    const samples: number[] = [];
+    const samples = { lambda: [] as ColdSample[], reference: [] as ColdSample[] };
     for (let i = 0; i < plan.coldRuns; i++) {
-      const event = { operation: 'sign', idempotencyKey: `cold-${process.pid}-${index}-${i}`, transaction: { to: '0x70997970C51812dc3A010C7d01b50e0d17dc79C8', value: '1', nonce: i, gasLimit: 21000, maxFeePerGas: '2', maxPriorityFeePerGas: '1' } };
-      const { stderr } = await runChild(COLD_CHILD, [bundle], { ...handlerEnv(stack, policies[index] ?? '', spec, 'deployed'), BENCH_EVENT: JSON.stringify(event) }, true);
-      const line = stderr.split('\n').find((text) => text.startsWith('BENCH_FIRST_INVOCATION_MS '));
-      samples.push(Number(line?.split(' ')[1]));
+      // Interleaved, so that the load of the moment weighs on both alike.
+      for (const variant of ['lambda', 'reference'] as const) {
+        const event = { operation: 'sign', idempotencyKey: `cold-${process.pid}-${index}-${i}-${variant}`, transaction: { to: '0x70997970C51812dc3A010C7d01b50e0d17dc79C8', value: '1', nonce: i, gasLimit: 21000, maxFeePerGas: '2', maxPriorityFeePerGas: '1' } };
+        const env = { ...handlerEnv(stack, policies[index] ?? '', spec, 'deployed'), BENCH_EVENT: JSON.stringify(event), ...(variant === 'reference' && { AWS_LAMBDA_FUNCTION_NAME: undefined }) };
+        const { stderr } = await runChild(COLD_CHILD, [bundle], env, true, [], plan.coldNode);
+        const line = stderr.split('\n').find((text) => text.startsWith('BENCH_COLD '));
+        samples[variant].push(JSON.parse(line?.slice('BENCH_COLD '.length) ?? '{}') as ColdSample);
+      }
     }
     const figures = warm.get(`${first.kmsMs}/deployed/${spec.name}`);
     const warmMedian = summarize(figures?.latencyMs ?? []).median;
     const getPublicKeyMedian = summarize(figures?.getPublicKeyMs ?? []).median;
-    const firstInvocationMs = summarize(samples);
-    results.push({ case: spec.name, firstInvocationMs, warmSignatureMedianMs: warmMedian, getPublicKeyMedianMs: getPublicKeyMedian, ratio: firstInvocationMs.median / (warmMedian + getPublicKeyMedian) });
+    const [lambda, reference] = [samples.lambda, samples.reference].map((runs) => ({
+      importMs: summarize(runs.map((run) => run.importMs)),
+      firstInvocationMs: summarize(runs.map((run) => run.firstInvocationMs)),
+      importToResponseMs: summarize(runs.map((run) => run.importMs + run.firstInvocationMs)),
+    })) as [ColdFigures, ColdFigures];
+    results.push({
+      case: spec.name,
+      ...lambda,
+      warmSignatureMedianMs: warmMedian,
+      getPublicKeyMedianMs: getPublicKeyMedian,
+      ratio: lambda.firstInvocationMs.median / (warmMedian + getPublicKeyMedian),
+      reference,
+      importToResponseRatio: lambda.importToResponseMs.median / reference.importToResponseMs.median,
+    });
   }
   return results;
 }
 
+interface ColdSample {
+  readonly importMs: number;
+  readonly firstInvocationMs: number;
+}
+type ColdFigures = NetworkColdStart['reference'];
+
 const execFileAsync = promisify(execFile);
 
-async function runChild(script: string, args: string[], env: Record<string, string | undefined>, inline = false, nodeFlags: string[] = []): Promise<{ stderr: string }> {
+async function runChild(script: string, args: string[], env: Record<string, string | undefined>, inline = false, nodeFlags: string[] = [], node = process.execPath): Promise<{ stderr: string }> {
   const argv = inline ? ['--input-type=module', '-e', script, ...args] : [...nodeFlags, script, ...args];
   const set = Object.fromEntries(Object.entries(env).filter((entry): entry is [string, string] => entry[1] !== undefined));
   const unset = Object.keys(env).filter((name) => env[name] === undefined);
   const childEnvironment = childEnv(set);
   for (const name of unset) delete childEnvironment[name];
-  const { stderr } = await execFileAsync(process.execPath, argv, { env: childEnvironment, maxBuffer: 256 * 1024 * 1024, timeout: 600_000 });
+  const { stderr } = await execFileAsync(node, argv, { env: childEnvironment, maxBuffer: 256 * 1024 * 1024, timeout: 600_000 });
   return { stderr };
 }
 
@@ -283,6 +330,12 @@ export function networkModelMarkdown(result: NetworkModelResult): string {
   else {
     lines.push('### First invocation (fresh process, built bundle, deployed configuration, 15/5 ms)', '', '| case | first invocation median ms | warm signature median ms | GetPublicKey median ms | first / (warm + GetPublicKey) |', '| --- | --- | --- | --- | --- |');
     for (const row of result.coldStart) lines.push(`| ${row.case} | ${row.firstInvocationMs.median.toFixed(1)} | ${row.warmSignatureMedianMs.toFixed(1)} | ${row.getPublicKeyMedianMs.toFixed(1)} | ${row.ratio.toFixed(2)} |`);
+    lines.push('', '#### Moved or removed: import start to first response, against the same bundle started on its first invocation (same run)', '');
+    lines.push('| case | import (INIT) median ms | first invocation median ms | import start to first response median ms | reference (no start at init): import, first invocation, import start to first response, median ms | import to response / reference |', '| --- | --- | --- | --- | --- | --- |');
+    for (const row of result.coldStart) {
+      const { reference } = row;
+      lines.push(`| ${row.case} | ${row.importMs.median.toFixed(1)} | ${row.firstInvocationMs.median.toFixed(1)} | ${row.importToResponseMs.median.toFixed(1)} | ${reference.importMs.median.toFixed(1)}, ${reference.firstInvocationMs.median.toFixed(1)}, ${reference.importToResponseMs.median.toFixed(1)} | ${row.importToResponseRatio.toFixed(2)} |`);
+    }
   }
   return lines.join('\n');
 }
@@ -293,10 +346,13 @@ if (process.argv[1]?.endsWith('network-model.ts')) {
   const option = (flag: string) => (process.argv.includes(flag) ? process.argv[process.argv.indexOf(flag) + 1] : undefined);
   const cpuProfileDir = option('--cpu-prof');
   const only = option('--only')?.split(',').map(Number);
+  const coldNode = option('--cold-node');
   const plan: NetworkModelPlan = {
     ...(quick ? { warmup: 2, signatures: 5, coldRuns: 1 } : { warmup: count('--warmup', 200), signatures: count('--signatures', 200), coldRuns: count('--cold-runs', 5) }),
     ...(cpuProfileDir !== undefined && { cpuProfileDir: resolve(cpuProfileDir) }),
     ...(only !== undefined && { only }),
+    ...(process.argv.includes('--cold-only') && { coldOnly: true }),
+    ...(coldNode !== undefined && { coldNode }),
   };
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
   measureNetworkModel(plan, (line) => process.stderr.write(`bench: ${line}\n`)).then(

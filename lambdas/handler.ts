@@ -22,6 +22,7 @@ import { PolicyStateUnavailableError, SigningInProgressError, SpendingLimitExcee
 import { requestsDispatched, sharedKmsClient } from './signer/kms-client';
 import { invocationBudget, signalAt } from './runtime/invocation-budget';
 import { withRemainingTime } from './runtime/local-context';
+import { rehearseFirstSignature } from './runtime/rehearsal';
 
 /** What the status operation returns. */
 export interface StatusResponse {
@@ -50,6 +51,8 @@ interface Runtime {
   readonly policyState?: PolicyState;
   /** The sign step (under idempotency when it is on), built once the key ARN (its partition) is known. */
   sign?: IdempotentSign<SignResponse, SignStep>;
+  /** Settles once the start's GetPublicKey has answered (or failed) and its rehearsal has ended. */
+  readonly warmedUp: Promise<unknown>;
 }
 
 /** What the idempotent sign step gets: the request (its identity is hashed) and the signing already under way. */
@@ -60,19 +63,35 @@ interface SignStep extends IdempotentSignRequest {
   readonly made: { signed?: SignedTransaction; response?: SignResponse };
 }
 
+/** When a handler starts (reads its settings, loads its policy, sends GetPublicKey). */
+export interface StartOptions {
+  /**
+   * In Lambda (AWS_LAMBDA_FUNCTION_NAME set), start as the handler is built, in the module's INIT phase (the
+   * bundles' entry waits for it: initialized), so that the first event finds the key fetched and the first
+   * signature rehearsed; a start that fails there is dropped, and the first invocation starts again and reports
+   * it. Outside Lambda building a handler does nothing. Default: start on the first invocation.
+   */
+  readonly atInit?: boolean;
+}
+
 /**
- * Builds the handler for one kind of signer. Settings are read on the first invocation (so a bad setting
- * is reported as a ConfigurationError to the caller, not as an opaque init failure) and kept, with the
- * signer and its cached public key, while the Lambda is warm. `client` defaults to the process-wide one.
+ * Builds the handler for one kind of signer. Settings are read on the first invocation, or at init (see
+ * StartOptions) with a failure left for the first invocation (so a bad setting is reported as a
+ * ConfigurationError to the caller, not as an opaque init failure), and kept, with the signer and its cached
+ * public key, while the Lambda is warm. `client` defaults to the process-wide one.
  */
-export function createHandler(kind: SignerKind, { client, spendingStore, policyState }: HandlerDependencies = {}): SignerHandler {
+export function createHandler(kind: SignerKind, { client, spendingStore, policyState }: HandlerDependencies = {}, { atInit = false }: StartOptions = {}): SignerHandler {
   let runtime: Runtime | undefined;
   let starting: Promise<Runtime> | undefined; // shared by invocations that arrive during the first start
+  const begin = (context?: Context, init = false) =>
+    (starting ??= start(client, spendingStore, policyState, context, init)
+      .then((started) => (runtime = started))
+      .finally(() => (starting = undefined)));
 
-  return async (event, context) => {
+  const handler: SignerHandler = async (event, context) => {
     if (context) logger.addContext(context);
     try {
-      runtime ??= await (starting ??= start(client, spendingStore, policyState, context).finally(() => (starting = undefined)));
+      runtime ??= await begin(context);
       const { config, gate } = runtime;
       const signer = runtime.signer.withSignal(invocationBudget(context, config.timeoutMarginMs));
       if (isMessageEvent(event)) {
@@ -143,6 +162,38 @@ export function createHandler(kind: SignerKind, { client, spendingStore, policyS
       publishMetrics();
     }
   };
+  if (atInit && process.env.AWS_LAMBDA_FUNCTION_NAME) {
+    // Nothing is kept from a start that fails at init: an invocation joining it gets its error, a later one starts again.
+    initStarts.set(handler, begin(undefined, true).then((started) => started.warmedUp, () => undefined));
+  }
+  return handler;
+}
+
+/**
+ * How long Lambda's INIT phase waits at most for a handler's start at init (initialized): GetPublicKey takes tens
+ * of milliseconds; a KMS slower than this is waited for by the first invocation (which joins the lookup under its
+ * own time budget) rather than by INIT, which Lambda ends after 10 s.
+ */
+export const INIT_WAIT_MS = 1000;
+
+const initStarts = new WeakMap<SignerHandler, Promise<unknown>>();
+
+/**
+ * Resolves once the start that `handler` began at init (StartOptions.atInit) has settled: settings, policy,
+ * GetPublicKey answered and the first signature rehearsed; or after `maxWaitMs`; at once for a handler that
+ * began none. Never rejects: a failed start is reported by the first invocation. The bundles' entry awaits it
+ * at top level (scripts/lambda-entry.ts), so that Lambda's INIT phase does this work before the first event.
+ */
+export function initialized(handler: SignerHandler, maxWaitMs: number = INIT_WAIT_MS): Promise<void> {
+  const started = initStarts.get(handler);
+  if (!started) return Promise.resolve();
+  return new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, maxWaitMs);
+    void started.finally(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
 }
 
 /**
@@ -192,7 +243,7 @@ function announce(signed: SignedTransaction, response: SignResponse, decision: P
   });
 }
 
-async function start(client?: KMSClient, spendingStore?: SpendingReserver, injectedState?: PolicyState, context?: Context): Promise<Runtime> {
+async function start(client?: KMSClient, spendingStore?: SpendingReserver, injectedState?: PolicyState, context?: Context, atInit = false): Promise<Runtime> {
   const config = readConfig();
   logger.setLogLevel(config.logLevel);
   logger.appendKeys({ keyId: config.keyId, chainId: Number(config.chainId) });
@@ -205,7 +256,8 @@ async function start(client?: KMSClient, spendingStore?: SpendingReserver, injec
   // GetPublicKey first (under the first invocation's budget), and the local start-up while it is on the wire: the
   // policy, the DynamoDB chunk. Its failure is reported by the invocation's own getKey. (The recovery check's
   // window tables are not built on a cold start at all: lambdas/signer/digest-signing.ts.)
-  signer.withSignal(invocationBudget(context, config.timeoutMarginMs)).getKey().catch(() => undefined);
+  const keyLookup = signer.withSignal(invocationBudget(context, config.timeoutMarginMs)).getKey();
+  keyLookup.catch(() => undefined);
   await requestsDispatched(); // the SDK's first call has done its CPU work and handed GetPublicKey over…
   await yieldToNetwork(); // …and the request is written before the local work takes the thread
   const { policy, file } = loadSigningPolicy();
@@ -221,7 +273,10 @@ async function start(client?: KMSClient, spendingStore?: SpendingReserver, injec
       policyRuleIds: policy.unrestrictedAllowRules.slice(0, 20),
     });
   }
-  return { config, signer, gate, policyState };
+  // The first signature's code, run once while GetPublicKey is on the wire: at init all of it (INIT waits for it,
+  // no invocation competes), on a first invocation only until the key has arrived (then the real work runs).
+  const rehearsal = rehearseFirstSignature({ client: client ?? sharedKmsClient(config.kmsTimeouts), keyId: config.keyId, policyState: policyState?.config, ...(!atInit && { until: keyLookup }) });
+  return { config, signer, gate, policyState, warmedUp: Promise.allSettled([keyLookup, rehearsal]) };
 }
 
 /**

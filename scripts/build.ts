@@ -4,6 +4,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { bundleBytes } from './bundle-size';
+import { lambdaEntry, lambdaEntryPoint } from './lambda-entry';
 import { lambdaOnlyImports } from './lambda-only-imports';
 import { checkPolicies } from './policy/build-check';
 import { writeValidator, VALIDATOR_FILE } from './policy-validator';
@@ -30,7 +31,8 @@ for (const name of LAMBDAS) {
   const outdir = `dist/${name}`;
   rmSync(outdir, { recursive: true, force: true });
   await build({
-    entryPoints: { index: `lambdas/${name}.ts` },
+    // lambdas/<name>.ts with a top-level await of its start at init: see scripts/lambda-entry.ts.
+    entryPoints: { index: lambdaEntryPoint(name) },
     outdir,
     // Code loaded with import() only when needed (the container credential provider, the DynamoDB state)
     // goes into chunks that a cold start does not parse.
@@ -49,7 +51,7 @@ for (const name of LAMBDAS) {
     define: { __SIGNING_POLICY_SHA256__: policySha256 === undefined ? 'undefined' : JSON.stringify(policySha256) },
     // SDK code loaded with import() only off Lambda (profile/SSO credential sources, browser and event-stream
     // support) is replaced by stand-ins: see scripts/lambda-only-imports.ts.
-    plugins: [lambdaOnlyImports()],
+    plugins: [lambdaEntry(), lambdaOnlyImports()],
     logLevel: 'warning',
   });
   if (policySha256 !== undefined) writeFileSync(join(outdir, POLICY_SHA256_FILE), `${policySha256}\n`);

@@ -1,6 +1,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ConfigurationError } from '../signer/errors';
 import { createTrimmedClient } from '../signer/kms-client';
+import { createWireClient } from './dynamodb-wire';
 import { DEFAULT_IDEMPOTENCY_WINDOW_SECONDS } from './idempotency';
 
 /** Where the spending limits and idempotency records live, and how the signer uses them (from its environment). */
@@ -61,12 +62,15 @@ let shared: DynamoDBClient | undefined;
  * accepts and never answers cannot hold an invocation (every store call also carries the invocation's deadline),
  * and 2 attempts so a throttled call is retried once before the signer fails closed (a write sent twice takes
  * effect once: see spending-store.ts). Trimmed for the hot path as the KMS client is (createTrimmedClient:
- * cached middleware stack, user-agent headers computed until stable, no logger middleware).
+ * cached middleware stack, user-agent headers computed until stable, no logger middleware), and its calls after
+ * the first to a table sent on the wire without the SDK's per-call middleware (dynamodb-wire.ts).
  */
 export function sharedPolicyStateClient(config: Pick<PolicyStateConfig, 'callTimeoutMs'>): DynamoDBClient {
-  shared ??= createTrimmedClient(DynamoDBClient, {
-    maxAttempts: 2,
-    requestHandler: { connectionTimeout: Math.min(1000, config.callTimeoutMs), requestTimeout: config.callTimeoutMs },
-  });
+  shared ??= createWireClient(
+    createTrimmedClient(DynamoDBClient, {
+      maxAttempts: 2,
+      requestHandler: { connectionTimeout: Math.min(1000, config.callTimeoutMs), requestTimeout: config.callTimeoutMs },
+    }),
+  );
   return shared;
 }

@@ -17,11 +17,13 @@
 // of Powertools' idempotency utility, which wrote them before (status, expiration, in_progress_expiration,
 // data), so a deployment's live records keep replaying across the upgrade.
 import { createHash } from 'node:crypto';
-import { ConditionalCheckFailedException, GetItemCommand, PutItemCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { ConditionalCheckFailedException, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { Context } from 'aws-lambda';
 import { Transaction, getAddress, type TransactionRequest } from 'ethers';
+import { failureName, policyStateCall, type CallBudget, type CallFailure } from './dynamodb-call';
+import { sendDynamoDb } from './dynamodb-wire';
 import { PolicyStateUnavailableError, SigningInProgressError } from './errors';
-import { POLICY_TABLE_KEYS, callSignal, type CallBudget } from './spending-store';
+import { POLICY_TABLE_KEYS } from './spending-store';
 
 /** Default time a signed response is replayed for a retry of the same request: one hour. */
 export const DEFAULT_IDEMPOTENCY_WINDOW_SECONDS = 3600;
@@ -89,25 +91,10 @@ export function makeIdempotentSign<R extends object, Q extends IdempotentSignReq
   const itemKey = (sortKey: string): Record<string, AttributeValue> => ({ [POLICY_TABLE_KEYS.partitionKey]: { S: options.keyArn }, [POLICY_TABLE_KEYS.sortKey]: { S: sortKey } });
 
   /** One record call under the per-call timeout and the budget; any failure but a failed condition fails closed. */
-  const send = async <T>(call: (signal: AbortSignal) => Promise<T>, budget: CallBudget): Promise<T> => {
-    const leftMs = Math.min(callTimeoutMs, (budget.deadlineMs ?? Number.POSITIVE_INFINITY) - Date.now());
-    if (leftMs <= 0 || budget.signal?.aborted) throw unavailable(timeoutError('the invocation ran out of time before DynamoDB was called'));
-    const { signal, done } = callSignal(leftMs, budget.signal);
-    try {
-      return await call(signal);
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) throw error;
-      if (budget.signal?.aborted) throw unavailable(timeoutError('the caller cancelled the request'));
-      const name = error instanceof Error ? error.name : '';
-      if (name === 'AbortError' || name === 'TimeoutError') throw unavailable(timeoutError(`no answer from DynamoDB within ${Math.round(leftMs)} ms`));
-      throw unavailable(error);
-    } finally {
-      done();
-    }
-  };
+  const send = <T>(call: (signal: AbortSignal) => Promise<T>, budget: CallBudget): Promise<T> => policyStateCall(call, budget, callTimeoutMs, recordFailure);
 
   const read = async (sortKey: string, budget: CallBudget) =>
-    (await send((abortSignal) => options.client.send(new GetItemCommand({ TableName: options.tableName, Key: itemKey(sortKey), ConsistentRead: true }), { abortSignal }), budget)).Item;
+    (await send((abortSignal) => sendDynamoDb(options.client, 'GetItem', { TableName: options.tableName, Key: itemKey(sortKey), ConsistentRead: true }, abortSignal), budget)).Item;
 
   /** Stores `response` unless a live record is there; returns the response the record holds (ours when stored). */
   const store = async (sortKey: string, response: R, budget: CallBudget): Promise<R> => {
@@ -116,16 +103,18 @@ export function makeIdempotentSign<R extends object, Q extends IdempotentSignReq
     try {
       await send(
         (abortSignal) =>
-          options.client.send(
-            new PutItemCommand({
+          sendDynamoDb(
+            options.client,
+            'PutItem',
+            {
               TableName: options.tableName,
               Item: { ...itemKey(sortKey), [STATUS]: { S: COMPLETED }, [IDEMPOTENCY_EXPIRY_ATTRIBUTE]: { N: String(Math.round(nowMs / 1000) + windowSeconds) }, [DATA]: data },
               ConditionExpression: REPLACEABLE,
               ExpressionAttributeNames: names,
               ExpressionAttributeValues: { ':now': { N: String(nowMs / 1000) }, ':nowMs': { N: String(nowMs) }, ':inprogress': { S: IN_PROGRESS } },
               ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-            }),
-            { abortSignal },
+            },
+            abortSignal,
           ),
         budget,
       );
@@ -231,6 +220,21 @@ function canonicalJson(value: unknown): string {
   return JSON.stringify(value);
 }
 
+/** How the idempotency records word a failed DynamoDB call: our own reasons as a TimeoutError cause. */
+function recordFailure(failure: CallFailure): PolicyStateUnavailableError {
+  switch (failure.kind) {
+    case 'cancelled-before':
+    case 'no-time-before':
+      return unavailable(timeoutError('the invocation ran out of time before DynamoDB was called'));
+    case 'cancelled':
+      return unavailable(timeoutError('the caller cancelled the request'));
+    case 'timed-out':
+      return unavailable(timeoutError(`no answer from DynamoDB within ${failure.timeoutMs} ms`));
+    case 'failed':
+      return unavailable(failure.error);
+  }
+}
+
 function timeoutError(message: string): Error {
   const error = new Error(message);
   error.name = 'TimeoutError';
@@ -239,7 +243,7 @@ function timeoutError(message: string): Error {
 
 /** A record call that failed or was given up (a TimeoutError of ours, kept as the innermost cause). */
 function unavailable(cause: unknown): PolicyStateUnavailableError {
-  const reason = cause instanceof Error && cause.name === 'TimeoutError' ? cause.message : `DynamoDB failed: ${(cause instanceof Error ? cause.name : 'unknown error').slice(0, 80)}`;
+  const reason = cause instanceof Error && cause.name === 'TimeoutError' ? cause.message : `DynamoDB failed: ${failureName(cause)}`;
   return new PolicyStateUnavailableError(`idempotency record: ${reason}`, { cause });
 }
 

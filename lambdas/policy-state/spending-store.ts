@@ -22,15 +22,10 @@
 // expired buckets, tell "over the cap" (SpendingLimitExceededError, with what remains) from "needs pruning or
 // first use", and write the rebuilt limits under an optimistic version condition, retried with jitter.
 import { randomBytes } from 'node:crypto';
-import {
-  ConditionalCheckFailedException,
-  DynamoDBClient,
-  GetItemCommand,
-  PutItemCommand,
-  UpdateItemCommand,
-  type AttributeValue,
-} from '@aws-sdk/client-dynamodb';
+import { ConditionalCheckFailedException, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { SpendCharge, SpendingLimit } from '../policy/spending';
+import { callTimeLeft, failureName, policyStateCall, type CallBudget, type CallFailure } from './dynamodb-call';
+import { sendDynamoDb } from './dynamodb-wire';
 import { InvalidSpendingLimitError, PolicyStateUnavailableError, SpendingLimitExceededError } from './errors';
 import {
   bucketIndexAt,
@@ -71,13 +66,7 @@ export interface PolicyTableKeys {
 /** Attribute names of the policy table's keys. */
 export const POLICY_TABLE_KEYS: PolicyTableKeys = { partitionKey: 'pk', sortKey: 'sk' };
 
-/** When a store call must give up, in addition to the per-call timeout. */
-export interface CallBudget {
-  /** Epoch ms (Date.now() clock) by which the call must be over, e.g. now + context.getRemainingTimeInMillis() - margin. */
-  readonly deadlineMs?: number;
-  /** Aborts the call (and any retry) when signalled. */
-  readonly signal?: AbortSignal;
-}
+export { callSignal, type CallBudget } from './dynamodb-call';
 
 /** Who reserves, for which request, and at what time (injected by tests to roll the window). */
 export interface ReserveOptions extends CallBudget {
@@ -213,20 +202,24 @@ export class SpendingStore {
   /** Runs an UpdateItem: APPLIED, or refused by its condition, with the item as it was if DynamoDB returned it. */
   async #conditionalUpdate(keyArn: string, update: UpdateParts, budget: CallBudget): Promise<typeof APPLIED | Refused> {
     try {
-      await this.#send((abortSignal) =>
-        this.#client.send(
-          new UpdateItemCommand({
-            TableName: this.#tableName,
-            Key: itemKey(keyArn),
-            UpdateExpression: update.expression,
-            ConditionExpression: update.condition,
-            ExpressionAttributeNames: update.names,
-            ExpressionAttributeValues: update.values,
-            ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-          }),
-          { abortSignal },
-        ),
-      budget);
+      await this.#send(
+        (abortSignal) =>
+          sendDynamoDb(
+            this.#client,
+            'UpdateItem',
+            {
+              TableName: this.#tableName,
+              Key: itemKey(keyArn),
+              UpdateExpression: update.expression,
+              ConditionExpression: update.condition,
+              ExpressionAttributeNames: update.names,
+              ExpressionAttributeValues: update.values,
+              ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+            },
+            abortSignal,
+          ),
+        budget,
+      );
       return APPLIED;
     } catch (error) {
       if (error instanceof ConditionalCheckFailedException) return { item: error.Item };
@@ -236,7 +229,7 @@ export class SpendingStore {
 
   async #read(keyArn: string, budget: CallBudget): Promise<Record<string, AttributeValue> | undefined> {
     const result = await this.#send(
-      (abortSignal) => this.#client.send(new GetItemCommand({ TableName: this.#tableName, Key: itemKey(keyArn), ConsistentRead: true }), { abortSignal }),
+      (abortSignal) => sendDynamoDb(this.#client, 'GetItem', { TableName: this.#tableName, Key: itemKey(keyArn), ConsistentRead: true }, abortSignal),
       budget,
     );
     return result.Item;
@@ -267,14 +260,16 @@ export class SpendingStore {
         for (const [entryKey, state] of next) limits[entryKey] = encodeState(state);
         await this.#send(
           (abortSignal) =>
-            this.#client.send(
-              new PutItemCommand({
+            sendDynamoDb(
+              this.#client,
+              'PutItem',
+              {
                 TableName: this.#tableName,
                 Item: { ...itemKey(keyArn), v: { N: '1' }, limits: { M: limits }, r: records },
                 ConditionExpression: 'attribute_not_exists(#pk)',
                 ExpressionAttributeNames: { '#pk': POLICY_TABLE_KEYS.partitionKey },
-              }),
-              { abortSignal },
+              },
+              abortSignal,
             ),
           budget,
         );
@@ -298,16 +293,18 @@ export class SpendingStore {
       });
       await this.#send(
         (abortSignal) =>
-          this.#client.send(
-            new UpdateItemCommand({
+          sendDynamoDb(
+            this.#client,
+            'UpdateItem',
+            {
               TableName: this.#tableName,
               Key: itemKey(keyArn),
               UpdateExpression: `SET ${sets.join(', ')}${removes.length ? ` REMOVE ${removes.join(', ')}` : ''}`,
               ConditionExpression: '#v = :v',
               ExpressionAttributeNames: names,
               ExpressionAttributeValues: values,
-            }),
-            { abortSignal },
+            },
+            abortSignal,
           ),
         budget,
       );
@@ -319,47 +316,33 @@ export class SpendingStore {
   }
 
   /** One DynamoDB call under the per-call timeout and the caller's budget; any failure but a failed condition fails closed. */
-  async #send<T>(call: (signal: AbortSignal) => Promise<T>, budget: CallBudget): Promise<T> {
-    const timeoutMs = this.#timeLeft(budget);
-    const { signal, done } = callSignal(timeoutMs, budget.signal);
-    try {
-      return await call(signal);
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) throw error;
-      if (budget.signal?.aborted) throw new PolicyStateUnavailableError('the caller cancelled the request', { cause: error });
-      const name = error instanceof Error ? error.name : 'unknown error';
-      throw new PolicyStateUnavailableError(name === 'AbortError' || name === 'TimeoutError' ? `no answer from DynamoDB within ${timeoutMs} ms` : `DynamoDB failed: ${name.slice(0, 80)}`, { cause: error });
-    } finally {
-      done();
-    }
-  }
-
-  #timeLeft(budget: CallBudget): number {
-    // Stryker disable next-line ConditionalExpression: else the aborted call fails the same
-    if (budget.signal?.aborted) throw new PolicyStateUnavailableError('the caller cancelled the request');
-    const left = budget.deadlineMs === undefined ? this.#callTimeoutMs : Math.min(this.#callTimeoutMs, budget.deadlineMs - Date.now());
-    if (left <= 0) throw new PolicyStateUnavailableError('the invocation ran out of time before DynamoDB answered');
-    return left;
+  #send<T>(call: (signal: AbortSignal) => Promise<T>, budget: CallBudget): Promise<T> {
+    return policyStateCall(call, budget, this.#callTimeoutMs, storeFailure);
   }
 
   /** Waits a random time that grows with the attempt (full jitter), or gives up after MAX_ATTEMPTS. */
   async #backOff(attempt: number, budget: CallBudget): Promise<void> {
     if (attempt >= MAX_ATTEMPTS) throw new PolicyStateUnavailableError(`the spending item stayed contended after ${MAX_ATTEMPTS} attempts`);
     const delayMs = Math.random() * Math.min(200, 5 * 2 ** attempt);
-    const left = this.#timeLeft(budget);
+    const left = callTimeLeft(budget, this.#callTimeoutMs, storeFailure);
     await new Promise((resolve) => setTimeout(resolve, Math.min(delayMs, left)));
   }
 }
 
-/**
- * The abort signal of one DynamoDB call: aborted after `timeoutMs`, or with `caller`'s. One timer, cleared by
- * `done` when the call ends: AbortSignal.timeout's timer would fire seconds after every call, each time making
- * a DOMException and an abort event that nobody listens to any more (measurable CPU per signature).
- */
-export function callSignal(timeoutMs: number, caller?: AbortSignal): { signal: AbortSignal; done: () => void } {
-  const timeout = new AbortController();
-  const timer = setTimeout(() => timeout.abort(), timeoutMs);
-  return { signal: caller ? AbortSignal.any([timeout.signal, caller]) : timeout.signal, done: () => clearTimeout(timer) };
+/** How the store words a failed DynamoDB call. */
+function storeFailure(failure: CallFailure): PolicyStateUnavailableError {
+  switch (failure.kind) {
+    case 'cancelled-before':
+      return new PolicyStateUnavailableError('the caller cancelled the request');
+    case 'no-time-before':
+      return new PolicyStateUnavailableError('the invocation ran out of time before DynamoDB answered');
+    case 'cancelled':
+      return new PolicyStateUnavailableError('the caller cancelled the request', { cause: failure.error });
+    case 'timed-out':
+      return new PolicyStateUnavailableError(`no answer from DynamoDB within ${failure.timeoutMs} ms`, { cause: failure.error });
+    case 'failed':
+      return new PolicyStateUnavailableError(`DynamoDB failed: ${failureName(failure.error)}`, { cause: failure.error });
+  }
 }
 
 const APPLIED = 'applied';

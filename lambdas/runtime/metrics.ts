@@ -20,6 +20,11 @@ const singleMetric = (): Metrics => (single ??= metrics().singleMetric());
 const MAX_DIMENSION_LENGTH = 128;
 const TRANSACTION_TYPES = new Map([[0, 'legacy'], [1, 'eip2930'], [2, 'eip1559'], [3, 'eip4844'], [4, 'eip7702']]);
 
+/** Makes the metrics loggers now (reading their settings), so that the first signature does not. */
+export function prepareMetrics(): void {
+  singleMetric();
+}
+
 /** Counts one signature by transaction type, with the latency of its KMS Sign call. */
 export function recordSignature(transactionType: number | null, kmsLatencyMs: number): void {
   metrics().addMetric(METRIC.signatures, MetricUnit.Count, 1);

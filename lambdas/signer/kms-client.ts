@@ -6,9 +6,9 @@ import { NodeHttpHandler, type NodeHttpHandlerOptions } from '@smithy/node-http-
 import type { BuildHandler, BuildHandlerArguments, BuildMiddleware, HttpHandlerOptions, MetadataBearer } from '@smithy/types';
 import { untilAborted } from './abort';
 
-// The `send` in progress, for the request handler: its abort signal (see createKmsClient) and what to call when
-// its HTTP request is handed over (see requestsDispatched).
-const currentCall = new AsyncLocalStorage<{ readonly signal?: AbortSignal; readonly dispatched: () => void }>();
+// The `send` in progress, for the request handler: its abort signal (see createKmsClient), what to call when
+// its HTTP request is handed over (see requestsDispatched), and whether it is a rehearsal (see rehearseCall).
+const currentCall = new AsyncLocalStorage<{ readonly signal?: AbortSignal; readonly dispatched: () => void; readonly rehearsal?: true }>();
 
 // Calls sent through a trimmed client whose HTTP request has not reached the request handler yet.
 let undispatched = 0;
@@ -48,6 +48,7 @@ class CallSignalHttpHandler extends NodeHttpHandler {
   override handle(request: HttpRequest, options: HttpHandlerOptions = {}) {
     const call = currentCall.getStore();
     call?.dispatched();
+    if (call?.rehearsal) return Promise.reject(new RehearsalEndedError());
     const abortSignal = options.abortSignal ?? call?.signal;
     return super.handle(request, abortSignal ? { ...options, abortSignal } : options);
   }
@@ -130,7 +131,37 @@ export function createTrimmedClient<C extends { middlewareStack: { remove(toRemo
     // Promise.resolve: a class-level test double (aws-sdk-client-mock) may answer with a plain value.
     return Promise.resolve(sent()).finally(dispatched);
   }) as C['send'];
+  if (handler instanceof CallSignalHttpHandler) {
+    rehearsals.set(client, async (command) => {
+      // Only through the SDK's own send: a class-level test double (aws-sdk-client-mock) would count it as a call.
+      if (Object.hasOwn(Client.prototype, 'send')) return false;
+      await currentCall.run({ dispatched: () => undefined, rehearsal: true }, () => send(command)).catch((error: unknown) => {
+        if (!(error instanceof RehearsalEndedError)) throw error;
+      });
+      return true;
+    });
+  }
   return client;
+}
+
+// How each trimmed client built with its own HTTP handler rehearses a call (see rehearseCall).
+const rehearsals = new WeakMap<object, (command: unknown) => Promise<boolean>>();
+
+/**
+ * Runs `command` through `client`'s whole middleware stack (serialisation, endpoint, credentials, SigV4 signing)
+ * up to its HTTP handler, which refuses it: nothing is sent. A cold start rehearses the calls its first signature
+ * makes while GetPublicKey is on the wire, so that the SDK's first-call work on a cold V8 (compiling its code,
+ * resolving credentials and the endpoint) is not done again on the critical path. Resolves false, having done
+ * nothing, for a client that was not built here with its own HTTP handler (a caller's handler could send it);
+ * rejects if the SDK fails before the HTTP handler (e.g. no region).
+ */
+export function rehearseCall(client: object, command: unknown): Promise<boolean> {
+  return rehearsals.get(client)?.(command) ?? Promise.resolve(false);
+}
+
+/** How a rehearsal (rehearseCall) ends: at the HTTP handler, before anything is sent. */
+class RehearsalEndedError extends Error {
+  override readonly name = 'RehearsalEndedError';
 }
 
 type UserAgentHeaders = Readonly<Record<'user-agent' | 'x-amz-user-agent', string | undefined>>;

@@ -21,7 +21,8 @@ function lambdaErrorNames(): string[] {
 const UNCLASSIFIED = ['InternalSignerError', 'InvalidSpendingLimitError', 'InvalidDigestError', 'InvalidDerSignatureError', 'SignatureRecoveryError'];
 // Not SignerErrors: they never reach a caller (the handler answers InternalSignerError, or a KMS error, instead).
 // AmbiguousMessageError is KmsSigner's in-process refusal; the Lambdas answer the same case with InvalidRequestError.
-const INTERNAL = ['InvocationBudgetExhausted', 'AmbiguousMessageError'];
+// RehearsalEndedError ends a cold start's rehearsal inside the KMS client (nothing is sent, nobody is answered).
+const INTERNAL = ['InvocationBudgetExhausted', 'AmbiguousMessageError', 'RehearsalEndedError'];
 
 const payload = (errorType: unknown, errorMessage: unknown = 'what to do') => JSON.stringify({ errorType, errorMessage, trace: [`${String(errorType)}: ${String(errorMessage)}`] });
 

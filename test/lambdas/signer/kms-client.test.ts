@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { GetPublicKeyCommand, KMSClient, SignCommand } from '@aws-sdk/client-kms';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { mockClient } from 'aws-sdk-client-mock';
-import { createKmsClient, kmsTimeoutConfig, requestsDispatched, sharedKmsClient, DEFAULT_KMS_TIMEOUTS } from '../../../lambdas/signer/kms-client';
+import { createKmsClient, kmsTimeoutConfig, rehearseCall, requestsDispatched, sharedKmsClient, DEFAULT_KMS_TIMEOUTS } from '../../../lambdas/signer/kms-client';
 import { rejectionOf } from '../../helpers/rejection';
 import { useLocalKmsSigningKey } from '../../helpers/local-kms';
 import { referenceAuthorization, type ReceivedRequest } from '../../helpers/sigv4';
@@ -345,5 +345,71 @@ describe('sharedKmsClient', () => {
     const timeouts = { connectTimeoutMs: 1234, requestTimeoutMs: 5678, maxAttempts: 2 };
     expect(sharedKmsClient(timeouts)).toBe(sharedKmsClient({ ...timeouts }));
     expect(sharedKmsClient(timeouts)).not.toBe(sharedKmsClient({ ...timeouts, maxAttempts: 3 }));
+  });
+});
+
+describe('rehearseCall', () => {
+  let server: Server;
+  let url: string;
+  let requests = 0;
+  const signature = { KeyId: 'arn:aws:kms:us-east-1:111122223333:key/k', Signature: Buffer.from([48, 0]).toString('base64'), SigningAlgorithm: 'ECDSA_SHA_256' };
+
+  beforeAll(async () => {
+    server = createServer((request, response) => {
+      requests++;
+      request.resume().on('end', () => {
+        response.writeHead(200, { 'content-type': 'application/x-amz-json-1.1' });
+        response.end(JSON.stringify(signature));
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  afterAll(() => new Promise((resolve) => server.close(resolve)));
+  beforeEach(() => (requests = 0));
+
+  it('runs the call through the SDK (credentials resolved, request signed) up to the HTTP handler and sends nothing', async () => {
+    const credentials = jest.fn(async () => ({ accessKeyId: 'local', secretAccessKey: 'local' }));
+    const client = createKmsClient({ endpoint: url, region: 'us-east-1', credentials });
+    const signing = jest.spyOn(client.config, 'signer');
+
+    await expect(rehearseCall(client, signCommand('alias/rehearsed'))).resolves.toBe(true);
+    expect(credentials).toHaveBeenCalled();
+    expect(signing).toHaveBeenCalled();
+    expect(requests).toBe(0);
+
+    // The rehearsal left the cached middleware stack of the command class as it was: a real call is sent.
+    expect((await client.send(signCommand('alias/rehearsed'))).KeyId).toBe(signature.KeyId);
+    expect(requests).toBe(1);
+    client.destroy();
+  });
+
+  it('rejects with the SDK error when the call fails before the HTTP handler, still sending nothing', async () => {
+    const client = createKmsClient({ endpoint: url, region: 'us-east-1', credentials: async () => Promise.reject(new Error('no credentials here')) });
+    expect((await rejectionOf(rehearseCall(client, signCommand('alias/rehearsed')))).message).toContain('no credentials here');
+    expect(requests).toBe(0);
+    client.destroy();
+  });
+
+  it('does nothing through a class-level test double, which would count the call', async () => {
+    const kms = mockClient(KMSClient);
+    try {
+      const client = createKmsClient({ endpoint: url, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+      await expect(rehearseCall(client, signCommand('alias/rehearsed'))).resolves.toBe(false);
+      expect(kms.calls()).toHaveLength(0);
+    } finally {
+      kms.restore();
+    }
+  });
+
+  it('does nothing through a caller\'s own HTTP handler (it could send the request) or a client not built here', async () => {
+    const handler = new NodeHttpHandler();
+    const handle = jest.spyOn(handler, 'handle');
+    const own = createKmsClient({ endpoint: url, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' }, requestHandler: handler });
+    await expect(rehearseCall(own, signCommand('alias/rehearsed'))).resolves.toBe(false);
+    await expect(rehearseCall(new KMSClient({ endpoint: url, region: 'us-east-1' }), signCommand('alias/rehearsed'))).resolves.toBe(false);
+    expect(handle).not.toHaveBeenCalled();
+    expect(requests).toBe(0);
+    own.destroy();
   });
 });
