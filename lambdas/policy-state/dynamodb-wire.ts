@@ -150,17 +150,20 @@ async function sendWithRetries(client: DynamoDBClient, state: WireState, target:
         error.$metadata = Object.assign(error.$metadata ?? {}, { attempts: attempts + 1, totalRetryDelay });
         throw error;
       }
+      // The SDK's standard strategy waits inside refreshRetryTokenForRetry (the acquisition delay); a strategy of
+      // the caller's may ask for its delay through the token instead. Both count, as the SDK counts them.
       attempts = token.getRetryCount();
       const delayMs = token.getRetryDelay();
-      totalRetryDelay += delayMs;
+      totalRetryDelay += ((token as { $retryLog?: { acquisitionDelay?: number } }).$retryLog?.acquisitionDelay ?? 0) + delayMs;
       if (delayMs > 0) await delay(delayMs, abortSignal);
       if (abortSignal?.aborted) throw error; // given up on meanwhile (untilAborted has answered the caller)
     }
   }
 }
 
-/** Resolves after `ms`, or as soon as `signal` aborts (no timer is left behind). */
+/** Resolves after `ms`, or as soon as `signal` aborts, at once if it has (no timer is left behind). */
 function delay(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  if (signal?.aborted) return Promise.resolve();
   return new Promise((resolve) => {
     const done = () => {
       clearTimeout(timer);

@@ -15,6 +15,7 @@ import {
   ThrottlingException,
   type AttributeValue,
 } from '@aws-sdk/client-dynamodb';
+import type { RetryStrategyV2, RetryToken } from '@smithy/types';
 import { createPolicyTable, DYNALITE_CREDENTIALS } from '../../../scripts/local-stack/dynamodb';
 import { policyStateCall, type CallFailure } from '../../../lambdas/policy-state/dynamodb-call';
 import { createWireClient, sendDynamoDb, type WireOperation, type WireOperations } from '../../../lambdas/policy-state/dynamodb-wire';
@@ -50,13 +51,14 @@ afterEach(() => {
 });
 
 /** A client configured as sharedPolicyStateClient configures it, pointed at `endpoint`; with `wire`, made by createWireClient. */
-function policyStateClient(endpoint: string, { wire }: { wire: boolean }): { client: DynamoDBClient; sdkSends: () => number } {
+function policyStateClient(endpoint: string, { wire, retryStrategy }: { wire: boolean; retryStrategy?: RetryStrategyV2 }): { client: DynamoDBClient; sdkSends: () => number } {
   const trimmed = createTrimmedClient(DynamoDBClient, {
     endpoint,
     region: 'us-east-1',
     credentials: DYNALITE_CREDENTIALS,
     maxAttempts: 2,
     requestHandler: { connectionTimeout: 1000, requestTimeout: 3000 },
+    ...(retryStrategy && { retryStrategy }),
   });
   const client = wire ? createWireClient(trimmed) : trimmed;
   let sdkSends = 0;
@@ -76,8 +78,8 @@ const newKey = (): Record<string, AttributeValue> => ({ pk: { S: `arn:aws:kms:us
 const getItem = (Key: Record<string, AttributeValue>, TableName = dynamo.tableName) => ({ TableName, Key, ConsistentRead: true });
 
 /** A wire client that has sent its first call (through the SDK) to the policy table. */
-async function warmWireClient(endpoint = proxy.endpoint) {
-  const made = policyStateClient(endpoint, { wire: true });
+async function warmWireClient(endpoint = proxy.endpoint, retryStrategy?: RetryStrategyV2) {
+  const made = policyStateClient(endpoint, { wire: true, ...(retryStrategy && { retryStrategy }) });
   await sendDynamoDb(made.client, 'GetItem', getItem(newKey()));
   expect(made.sdkSends()).toBe(1);
   return made;
@@ -440,6 +442,55 @@ describe('createWireClient and sendDynamoDb', () => {
       const error = await rejectionOf(policyStateCall((signal) => sendDynamoDb(client, 'GetItem', getItem(newKey()), signal), {}, 200, word));
       expect(error).toBeInstanceOf(PolicyStateUnavailableError);
       expect(failures).toMatchObject([{ kind: 'timed-out', timeoutMs: 200, error: { name: 'AbortError' } }]);
+    });
+  });
+
+  describe('a retry strategy of the client\u2019s own (the token asks for the delay, as the SDK allows)', () => {
+    /** One retry, after `delayMs` asked for through the token and 7 ms the strategy says it waited; `refreshed` when asked for it. */
+    function ownStrategy(delayMs: number) {
+      let refreshed: () => void = () => undefined;
+      const asked = new Promise<void>((resolve) => (refreshed = resolve));
+      const token = (count: number, delay: number) => Object.assign({ getRetryCount: () => count, getRetryDelay: () => delay }, count > 0 && { $retryLog: { acquisitionDelay: 7 } });
+      const strategy: RetryStrategyV2 = {
+        acquireInitialRetryToken: async () => token(0, 0),
+        refreshRetryTokenForRetry: async (previous: RetryToken) => {
+          if (previous.getRetryCount() >= 1) throw new Error('no retry left');
+          refreshed();
+          return token(1, delayMs);
+        },
+        recordSuccess: () => undefined,
+      };
+      return { strategy, asked };
+    }
+
+    it('waits the token\u2019s delay and counts it with the strategy\u2019s own wait in $metadata.totalRetryDelay, as the SDK does', async () => {
+      const outputs: object[] = [];
+      for (const { client } of [policyStateClient(proxy.endpoint, { wire: false, retryStrategy: ownStrategy(5).strategy }), await warmWireClient(proxy.endpoint, ownStrategy(5).strategy)]) {
+        proxy.inject({ fault: 'throttle', operation: 'GetItem' });
+        const { $metadata } = (await sendDynamoDb(client, 'GetItem', getItem(newKey()))) as { $metadata: { attempts?: number; totalRetryDelay?: number } };
+        outputs.push({ attempts: $metadata.attempts, totalRetryDelay: $metadata.totalRetryDelay });
+      }
+      expect(outputs).toEqual([
+        { attempts: 2, totalRetryDelay: 12 },
+        { attempts: 2, totalRetryDelay: 12 },
+      ]);
+    });
+
+    it('answers an abort during the delay at once, sends no retry and leaves no timer running', async () => {
+      const { strategy, asked } = ownStrategy(600_000);
+      const { client } = await warmWireClient(proxy.endpoint, strategy);
+      proxy.inject({ fault: 'throttle', operation: 'GetItem' });
+      const before = proxy.calls.length;
+      const timers = () => process.getActiveResourcesInfo().filter((kind) => kind === 'Timeout').length;
+      const timersBefore = timers();
+      const controller = new AbortController();
+      const pending = rejectionOf(sendDynamoDb(client, 'GetItem', getItem(newKey()), controller.signal));
+      await asked; // the first attempt was throttled and the strategy granted a retry in ten minutes
+      controller.abort();
+      expect((await pending).name).toBe('AbortError');
+      await sendDynamoDb(client, 'GetItem', getItem(newKey())); // a round trip after which a retry would have shown
+      expect(proxy.calls.slice(before).map((call) => call.fault)).toEqual(['throttle', undefined]);
+      expect(timers()).toBeLessThanOrEqual(timersBefore); // the ten-minute wait was not left running
     });
   });
 
