@@ -7,8 +7,16 @@
 // they are), and the answer is the output as JSON. So a client made with `createWireClient` sends its first call
 // per table through the SDK, records the request the SDK made (endpoint, path, user agent), and sends later calls
 // itself, with the SDK's own parts: its credentials and SigV4 signer, its HTTP handler (timeouts, keep-alive, the
-// abort signal), its retry strategy (attempts, backoff, throttling classification) and its modelled error class
-// for a failed condition (with the item DynamoDB returns). Any other client, e.g. a test's, takes the SDK path.
+// abort signal), its retry strategy (attempts, backoff, throttling classification), and what its middleware does
+// with an answer: the clock offset taken from every answer's Date (a "Signature expired" retried with the corrected
+// time), the modelled error classes (ConditionalCheckFailedException with the item DynamoDB returns) with the
+// answer's fields, $metadata with the attempts, binary (B, BS) values read as Uint8Array. It also checks the
+// answer's x-amz-crc32 (the SDK v3 does not; a mismatch is retried as the SDK v2 retried it) and names an answer
+// that is not DynamoDB's JSON by its HTTP status (e.g. Http502Error). What it leaves to the SDK: an input holding a
+// binary value (JSON.stringify cannot write it as DynamoDB reads it), a request the SDK built with a query string,
+// any client not made here (e.g. a test's). Not copied: the SDK's amz-sdk-invocation-id / amz-sdk-request headers
+// (informational) and the trace context of Lambda's invoke store (only _X_AMZN_TRACE_ID, which suffices outside
+// multi-concurrency runtimes). test/lambdas/policy-state/dynamodb-wire.test.ts specifies it against the SDK path.
 import { crc32 } from 'node:zlib';
 import {
   ConditionalCheckFailedException,
@@ -264,7 +272,9 @@ function readBinary(key: string, value: unknown): unknown {
   return value;
 }
 
+/** A header of an answer by its lower-case name (Node's HTTP handler lower-cases them; another may not). */
 function header(headers: Record<string, string>, name: string): string | undefined {
+  if (Object.hasOwn(headers, name)) return headers[name];
   const key = Object.keys(headers).find((candidate) => candidate.toLowerCase() === name);
   return key === undefined ? undefined : headers[key];
 }
