@@ -380,32 +380,53 @@ describe('createWireClient and sendDynamoDb', () => {
       for (const client of clients) client.config.systemClockOffset = 0;
     });
 
-    it.each([
+    const PATHS = [
       ['on the wire', true],
       ['through the SDK (the behaviour the wire path copies)', false],
-    ])('%s: sets the client\u2019s clock offset from the Date of a "Signature expired" answer and signs the retry with the corrected time', async (_, wire) => {
-      const { client } = wire ? await warmWireClient() : policyStateClient(proxy.endpoint, { wire: false });
-      const serverTime = new Date(Math.floor(Date.now() / 1000) * 1000 + 3_600_000); // an hour ahead of this machine
-      proxy.inject({
-        fault: 'answer',
-        times: 2, // the retry too: the offset stays as the last answer set it
-        answer: {
-          status: 400,
-          headers: { date: serverTime.toUTCString(), 'content-type': 'application/x-amz-json-1.0' },
-          body: JSON.stringify({ __type: 'com.amazon.coral.service#InvalidSignatureException', message: 'Signature expired: 20261207T100000Z is now earlier than 20261207T104500Z (20261207T110000Z - 15 min.)' }),
-        },
+    ] as const;
+    const SKEWS = [
+      // Retried as any "Signature expired" is; the retry is signed an hour later.
+      ['"Signature expired" (DynamoDB an hour ahead)', 'Signature expired: 20261207T100000Z is now earlier than 20261207T104500Z (20261207T110000Z - 15 min.)', 3_600_000],
+      // Retried only because the offset was corrected by more than 4 minutes (the SDK's clockSkewCorrected).
+      ['"Signature not yet current" (DynamoDB an hour behind)', 'Signature not yet current: 20261207T120000Z is still later than 20261207T111500Z (20261207T110000Z + 15 min.)', -3_600_000],
+    ] as const;
+    const signedAt = (request: ProxiedCall['request']) => Date.parse(String(request.headers['x-amz-date']).replace(/^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/, '$1-$2-$3T$4:$5:$6Z'));
+    const serverTimeAt = (offsetMs: number) => new Date(Math.floor(Date.now() / 1000) * 1000 + offsetMs); // Date has whole seconds
+
+    describe.each(PATHS)('%s', (_, wire) => {
+      it.each(SKEWS)('sets the clock offset from the Date of an InvalidSignatureException %s and signs the retry with the corrected time', async (_label, message, offsetMs) => {
+        const { client } = wire ? await warmWireClient() : policyStateClient(proxy.endpoint, { wire: false });
+        const serverTime = serverTimeAt(offsetMs);
+        proxy.inject({
+          fault: 'answer',
+          times: 2, // the retry too: the offset stays as the last answer set it
+          answer: {
+            status: 400,
+            headers: { date: serverTime.toUTCString(), 'content-type': 'application/x-amz-json-1.0' },
+            body: JSON.stringify({ __type: 'com.amazon.coral.service#InvalidSignatureException', message }),
+          },
+        });
+        let error: Error | undefined;
+        const calls = await callsDuring(proxy, async () => (error = await rejectionOf(sendDynamoDb(client, 'GetItem', getItem(newKey())))));
+        expect(error).toMatchObject({ name: 'InvalidSignatureException', $metadata: { httpStatusCode: 400, attempts: 2 } });
+        expect(calls).toHaveLength(2);
+        // The answer's Date less the time it took to read it (at most a minute on any machine).
+        expect(Math.abs(client.config.systemClockOffset - offsetMs)).toBeLessThan(60_000);
+        expect(Math.abs(signedAt((calls[1] as ProxiedCall).request) - serverTime.getTime())).toBeLessThan(60_000);
+        expect(Math.abs(signedAt((calls[0] as ProxiedCall).request) - serverTime.getTime())).toBeGreaterThan(3_000_000);
       });
-      let error: Error | undefined;
-      const calls = await callsDuring(proxy, async () => (error = await rejectionOf(sendDynamoDb(client, 'GetItem', getItem(newKey())))));
-      expect(error).toMatchObject({ name: 'InvalidSignatureException', $metadata: { httpStatusCode: 400, attempts: 2 } });
-      expect(calls).toHaveLength(2);
-      // Between the answer's Date (whole seconds) and a second later, as this machine's clock counts on.
-      expect(client.config.systemClockOffset).toBeGreaterThan(3_600_000 - 60_000);
-      expect(client.config.systemClockOffset).toBeLessThan(3_600_000 + 1_000);
-      const signedAt = (request: ProxiedCall['request']) => String(request.headers['x-amz-date']).replace(/^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/, '$1-$2-$3T$4:$5:$6Z');
-      const retrySignedAt = Date.parse(signedAt((calls[1] as ProxiedCall).request));
-      expect(Math.abs(retrySignedAt - serverTime.getTime())).toBeLessThan(60_000);
-      expect(Math.abs(Date.parse(signedAt((calls[0] as ProxiedCall).request)) - serverTime.getTime())).toBeGreaterThan(3_000_000);
+
+      it('takes the clock offset from the Date of a successful answer too, for the next call', async () => {
+        const { client } = wire ? await warmWireClient() : policyStateClient(proxy.endpoint, { wire: false });
+        const serverTime = serverTimeAt(3_600_000);
+        proxy.inject({ fault: 'answer', answer: { status: 200, headers: { date: serverTime.toUTCString(), 'content-type': 'application/x-amz-json-1.0' }, body: '{}' } });
+        expect(await sendDynamoDb(client, 'GetItem', getItem(newKey()))).not.toHaveProperty('Item');
+        expect(Math.abs(client.config.systemClockOffset - 3_600_000)).toBeLessThan(60_000);
+        proxy.inject({ fault: 'answer', answer: { status: 200, headers: { date: serverTime.toUTCString(), age: '3600' }, body: '{}' } });
+        const calls = await callsDuring(proxy, () => sendDynamoDb(client, 'GetItem', getItem(newKey())));
+        expect(Math.abs(signedAt((calls[0] as ProxiedCall).request) - serverTime.getTime())).toBeLessThan(60_000);
+        expect(Math.abs(client.config.systemClockOffset - 3_600_000)).toBeLessThan(60_000); // a cached answer's Date (Age) is not taken
+      });
     });
   });
 
