@@ -502,8 +502,8 @@ describe('createWireClient and sendDynamoDb', () => {
       const { client } = await warmWireClient(proxy.endpoint, strategy);
       proxy.inject({ fault: 'throttle', operation: 'GetItem' });
       const before = proxy.calls.length;
-      const timers = () => process.getActiveResourcesInfo().filter((kind) => kind === 'Timeout').length;
-      const timersBefore = timers();
+      const set = jest.spyOn(globalThis, 'setTimeout');
+      const cleared = jest.spyOn(globalThis, 'clearTimeout');
       const controller = new AbortController();
       const pending = rejectionOf(sendDynamoDb(client, 'GetItem', getItem(newKey()), controller.signal));
       await asked; // the first attempt was throttled and the strategy granted a retry in ten minutes
@@ -511,7 +511,12 @@ describe('createWireClient and sendDynamoDb', () => {
       expect((await pending).name).toBe('AbortError');
       await sendDynamoDb(client, 'GetItem', getItem(newKey())); // a round trip after which a retry would have shown
       expect(proxy.calls.slice(before).map((call) => call.fault)).toEqual(['throttle', undefined]);
-      expect(timers()).toBeLessThanOrEqual(timersBefore); // the ten-minute wait was not left running
+      // The ten-minute wait, if it was started before the abort, was cleared with it: not left running.
+      const waits = set.mock.results.filter((_, i) => set.mock.calls[i]?.[1] === 600_000).map((result) => result.value as unknown);
+      const clearedTimers = cleared.mock.calls.map(([timer]) => timer as unknown);
+      for (const wait of waits) expect(clearedTimers).toContain(wait);
+      set.mockRestore();
+      cleared.mockRestore();
     });
   });
 
