@@ -82,7 +82,8 @@ export function createWireClient(client: DynamoDBClient): DynamoDBClient {
       // Stryker disable next-line ConditionalExpression: every request the DynamoDB client builds is an HTTP request
       if (HttpRequest.isInstance(args.request) && typeof input.TableName === 'string' && !state.targets.has(input.TableName) && Object.hasOwn(COMMAND_NAMES, String(context.commandName))) {
         const { protocol, hostname, port, path, headers, query } = args.request;
-        // An endpoint with a query string is not one this module rebuilds: such a table keeps the SDK path.
+        // A request with a query string is not one this module rebuilds: such a table keeps the SDK path. (The SDK
+        // drops a configured endpoint's own query; a caller's middleware may add one.)
         if (Object.keys(query).length === 0) {
           const userAgent = Object.fromEntries(['user-agent', 'x-amz-user-agent'].flatMap((name) => (headers[name] === undefined ? [] : [[name, headers[name]]])));
           state.targets.set(input.TableName, { protocol, hostname, port, path, userAgent });
@@ -108,14 +109,24 @@ const COMMAND_NAMES: Record<string, true> = { GetItemCommand: true, PutItemComma
 export function sendDynamoDb<O extends WireOperation>(client: DynamoDBClient, operation: O, input: WireOperations[O]['input'], abortSignal?: AbortSignal): Promise<WireOperations[O]['output']> {
   const state = wireClients.get(client);
   const target = state?.targets.get(String(input.TableName));
-  const body = target ? JSON.stringify(input) : '';
+  const body = target ? jsonOf(input) : undefined;
   // JSON.stringify writes a Uint8Array as an object of its bytes, not as the base64 DynamoDB reads: an input with a
-  // B or BS attribute (or, harmlessly, a name or string that looks like one) is the SDK's to encode.
-  if (!state || !target || mayHoldBinary(body)) {
+  // B or BS attribute (or, harmlessly, a name or string that looks like one) is the SDK's to encode, as is one that
+  // JSON cannot write at all (the SDK then reports what is wrong with it).
+  if (!state || !target || body === undefined || mayHoldBinary(body)) {
     const Command = COMMANDS[operation] as new (input: WireOperations[O]['input']) => GetItemCommand;
     return client.send(new Command(input), { abortSignal }) as Promise<WireOperations[O]['output']>;
   }
   return untilAborted(sendWithRetries(client, state, target, operation, body, abortSignal), abortSignal) as Promise<WireOperations[O]['output']>;
+}
+
+/** The input as JSON, or undefined if JSON cannot write it (e.g. a BigInt, a cycle). */
+function jsonOf(input: object): string | undefined {
+  try {
+    return JSON.stringify(input);
+  } catch {
+    return undefined;
+  }
 }
 
 /** Whether JSON text may hold a binary attribute value ({"B": …} or {"BS": […]}). */

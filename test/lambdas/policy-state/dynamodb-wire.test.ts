@@ -194,6 +194,23 @@ describe('createWireClient and sendDynamoDb', () => {
       expect(sdkSends()).toBe(2);
       expect(calls[0]?.input.Item).toMatchObject({ blob: { B: 'AAEC+v8=' }, blobs: { BS: ['AAEC+v8=', 'Bw=='] }, deep: { M: { b: { B: 'aGk=' } } } });
     });
+    it('hands an input JSON cannot write (a BigInt) to the SDK, whose answer it gives, never throwing synchronously', async () => {
+      const { client, sdkSends } = await warmWireClient();
+      const key = newKey();
+      let sent: Promise<unknown> | undefined;
+      expect(() => (sent = sendDynamoDb(client, 'PutItem', { TableName: dynamo.tableName, Item: { ...key, n: { N: 5n as unknown as string } } }))).not.toThrow();
+      const throughSdk = await (sent as Promise<unknown>).then(
+        (output) => ({ output }),
+        (error: unknown) => ({ error }),
+      );
+      expect(sdkSends()).toBe(2);
+      const sdk = policyStateClient(proxy.endpoint, { wire: false });
+      const direct = await sendDynamoDb(sdk.client, 'PutItem', { TableName: dynamo.tableName, Item: { ...key, n: { N: 5n as unknown as string } } }).then(
+        (output) => ({ output }),
+        (error: unknown) => ({ error }),
+      );
+      expect(Object.keys(throughSdk)).toEqual(Object.keys(direct));
+    });
   });
 
   describe('what a call answers', () => {
