@@ -3,15 +3,25 @@
 // them, or never answers. This is how a write that DynamoDB applied but never acknowledged is made on purpose.
 import { createServer, request as httpRequest, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import type { ReceivedRequest } from './sigv4';
 
 /**
  * What happens to a matched call:
  * - `reset-before`, `500-before`, `throttle`: DynamoDB never sees it (connection reset, InternalServerError,
  *   ProvisionedThroughputExceededException);
  * - `reset-after`, `500-after`: DynamoDB applies it, then the caller gets a reset connection or an InternalServerError;
- * - `hang-before`, `hang-after`: no answer ever, before or after DynamoDB applied it.
+ * - `hang-before`, `hang-after`: no answer ever, before or after DynamoDB applied it;
+ * - `answer`: DynamoDB never sees it; the caller gets the rule's `answer` (any status, headers and body);
+ * - `bad-checksum`: DynamoDB applies it, and its answer arrives with an x-amz-crc32 that does not match the body.
  */
-export type DynamoDbFault = 'reset-before' | '500-before' | 'throttle' | 'hang-before' | 'reset-after' | '500-after' | 'hang-after';
+export type DynamoDbFault = 'reset-before' | '500-before' | 'throttle' | 'hang-before' | 'reset-after' | '500-after' | 'hang-after' | 'answer' | 'bad-checksum';
+
+/** A scripted answer (fault `answer`). */
+export interface ScriptedAnswer {
+  readonly status: number;
+  readonly headers?: Readonly<Record<string, string>>;
+  readonly body: string;
+}
 
 /** A call as the proxy saw it: the operation (e.g. UpdateItem) and its JSON input. */
 export interface ProxiedCall {
@@ -19,6 +29,8 @@ export interface ProxiedCall {
   readonly input: Record<string, unknown>;
   /** The fault injected into this call, if any. */
   readonly fault?: DynamoDbFault;
+  /** The HTTP request as received (method, path, headers, body), e.g. to check its signature. */
+  readonly request: ReceivedRequest;
 }
 
 /** One scripted fault: which calls it matches, what it does, and how many of them (default 1). */
@@ -27,6 +39,8 @@ export interface FaultRule {
   readonly operation?: string;
   readonly when?: (call: ProxiedCall) => boolean;
   times?: number;
+  /** What fault `answer` answers. */
+  readonly answer?: ScriptedAnswer;
 }
 
 /** A running proxy. */
@@ -63,12 +77,12 @@ export async function startDynamoDbFaultProxy(upstream: string, options: FaultPr
   let delayMs = options.delayMs ?? 0;
   const delayed = (answer: () => void) => (delayMs > 0 ? void setTimeout(answer, delayMs) : answer());
 
-  const take = (call: Omit<ProxiedCall, 'fault'>): DynamoDbFault | undefined => {
+  const take = (call: Omit<ProxiedCall, 'fault'>): FaultRule | undefined => {
     const rule = rules.find((r) => (r.operation === undefined || r.operation === call.operation) && (r.when?.(call) ?? true));
     if (!rule) return undefined;
     rule.times = (rule.times ?? 1) - 1;
     if (rule.times <= 0) rules = rules.filter((r) => r !== rule);
-    return rule.fault;
+    return rule;
   };
 
   const server: Server = createServer((req, res) => {
@@ -79,8 +93,10 @@ export async function startDynamoDbFaultProxy(upstream: string, options: FaultPr
       if (req.url === '/__calls') return answer(res, 200, countByOperation(calls));
       const body = Buffer.concat(chunks);
       const operation = String(req.headers['x-amz-target'] ?? '').split('.')[1] ?? '';
-      const seen = { operation, input: JSON.parse(body.toString() || '{}') as Record<string, unknown> };
-      const fault = take(seen);
+      const request = { method: req.method ?? 'POST', path: req.url ?? '/', headers: req.headers, body: body.toString() };
+      const seen = { operation, input: JSON.parse(body.toString() || '{}') as Record<string, unknown>, request };
+      const rule = take(seen);
+      const fault = rule?.fault;
       calls.push({ ...seen, ...(fault && { fault }) });
       const fail500 = () => answer(res, 500, { __type: 'com.amazonaws.dynamodb.v20120810#InternalServerError', message: 'injected failure' });
       switch (fault) {
@@ -92,6 +108,11 @@ export async function startDynamoDbFaultProxy(upstream: string, options: FaultPr
           return answer(res, 400, { __type: 'com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException', message: 'injected throttling' });
         case 'hang-before':
           return;
+        case 'answer': {
+          const scripted = rule?.answer ?? { status: 500, body: '' };
+          res.writeHead(scripted.status, { 'content-length': String(Buffer.byteLength(scripted.body)), ...scripted.headers });
+          return res.end(scripted.body);
+        }
       }
       forward(target, req.method ?? 'POST', req.url ?? '/', req.headers, body)
         .then((upstreamAnswer) => (options.returnItemOnConditionFailure ? withItemOnConditionFailure(target, req.headers, seen.input, upstreamAnswer) : upstreamAnswer))
@@ -100,8 +121,10 @@ export async function startDynamoDbFaultProxy(upstream: string, options: FaultPr
           if (fault === 'reset-after') return req.socket.destroy();
           if (fault === '500-after') return fail500();
           if (fault === 'hang-after') return;
+          // A checksum off by one: the body as DynamoDB sent it, its check value not.
+          const headers = fault === 'bad-checksum' ? { ...upstreamAnswer.headers, 'x-amz-crc32': String((Number(upstreamAnswer.headers['x-amz-crc32']) + 1) % 2 ** 32) } : upstreamAnswer.headers;
           delayed(() => {
-            res.writeHead(upstreamAnswer.status, upstreamAnswer.headers);
+            res.writeHead(upstreamAnswer.status, headers);
             res.end(upstreamAnswer.body);
           });
         },
@@ -155,7 +178,10 @@ async function withItemOnConditionFailure(target: URL, headers: IncomingHttpHead
   if (input.ReturnValuesOnConditionCheckFailure !== 'ALL_OLD' || answer.status !== 400) return answer;
   const error = JSON.parse(answer.body.toString()) as { __type?: string };
   if (!String(error.__type).endsWith('#ConditionalCheckFailedException')) return answer;
-  const request = Buffer.from(JSON.stringify({ TableName: input.TableName, Key: input.Key, ConsistentRead: true }));
+  // A PutItem names its item's key in the item (the policy table's key is pk and sk).
+  const item = input.Item as Record<string, unknown> | undefined;
+  const key = input.Key ?? { pk: item?.pk, sk: item?.sk };
+  const request = Buffer.from(JSON.stringify({ TableName: input.TableName, Key: key, ConsistentRead: true }));
   const read = await forward(target, 'POST', '/', { ...headers, 'x-amz-target': 'DynamoDB_20120810.GetItem', 'content-length': String(request.length) }, request);
   const { Item } = JSON.parse(read.body.toString()) as { Item?: unknown };
   if (!Item) return answer;
