@@ -291,24 +291,8 @@ export class SpendingStore {
         names[`#d${j}`] = entryKey;
         return `#L.#d${j}`;
       });
-      await this.#send(
-        (abortSignal) =>
-          sendDynamoDb(
-            this.#client,
-            'UpdateItem',
-            {
-              TableName: this.#tableName,
-              Key: itemKey(keyArn),
-              UpdateExpression: `SET ${sets.join(', ')}${removes.length ? ` REMOVE ${removes.join(', ')}` : ''}`,
-              ConditionExpression: '#v = :v',
-              ExpressionAttributeNames: names,
-              ExpressionAttributeValues: values,
-            },
-            abortSignal,
-          ),
-        budget,
-      );
-      return true;
+      const expression = `SET ${sets.join(', ')}${removes.length ? ` REMOVE ${removes.join(', ')}` : ''}`;
+      return (await this.#conditionalUpdate(keyArn, { expression, condition: '#v = :v', names, values }, budget)) === APPLIED;
     } catch (error) {
       if (error instanceof ConditionalCheckFailedException) return false;
       throw error;
