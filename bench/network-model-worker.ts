@@ -17,6 +17,9 @@ export interface NetworkCaseFigures {
   /** Calls per measured signature, by operation, as the proxies counted them. */
   readonly kmsCalls: Record<string, number>;
   readonly dynamodbCalls: Record<string, number>;
+  /** Mean time the local KMS and dynalite took per call (their proxies' measure, injected delay excluded). */
+  readonly kmsServiceMs: number;
+  readonly dynamodbServiceMs: number;
   /** Warm GetPublicKey round trips (the same client), for the cold-start target. */
   readonly getPublicKeyMs: number[];
   readonly refused: number;
@@ -26,6 +29,17 @@ const RECIPIENT = '0x70997970C51812dc3A010C7d01b50e0d17dc79C8';
 
 async function counts(endpoint: string): Promise<Record<string, number>> {
   return (await (await fetch(`${endpoint}/__calls`)).json()) as Record<string, number>;
+}
+
+/** The far side's answering time so far, as its proxy measured it (injected delay excluded). */
+async function upstreamTime(endpoint: string): Promise<{ calls: number; totalMs: number }> {
+  return (await (await fetch(`${endpoint}/__upstream`)).json()) as { calls: number; totalMs: number };
+}
+
+/** Mean far-side milliseconds per call between two readings of upstreamTime. */
+function meanMs(before: { calls: number; totalMs: number }, after: { calls: number; totalMs: number }): number {
+  const calls = after.calls - before.calls;
+  return calls === 0 ? 0 : (after.totalMs - before.totalMs) / calls;
 }
 
 function perSignature(before: Record<string, number>, after: Record<string, number>, n: number): Record<string, number> {
@@ -56,6 +70,8 @@ async function main(): Promise<void> {
   const pause = () => (pauseMs > 0 ? new Promise((resolve) => setTimeout(resolve, pauseMs)) : Promise.resolve());
   const kmsBefore = await counts(process.env.AWS_ENDPOINT_URL_KMS ?? '');
   const dynamoBefore = await counts(process.env.AWS_ENDPOINT_URL_DYNAMODB ?? '');
+  const kmsTimeBefore = await upstreamTime(process.env.AWS_ENDPOINT_URL_KMS ?? '');
+  const dynamoTimeBefore = await upstreamTime(process.env.AWS_ENDPOINT_URL_DYNAMODB ?? '');
   const latencyMs: number[] = [];
   let cpuMicros = 0;
   let systemMicros = 0;
@@ -72,13 +88,15 @@ async function main(): Promise<void> {
   }
   const kmsCalls = perSignature(kmsBefore, await counts(process.env.AWS_ENDPOINT_URL_KMS ?? ''), signatures);
   const dynamodbCalls = perSignature(dynamoBefore, await counts(process.env.AWS_ENDPOINT_URL_DYNAMODB ?? ''), signatures);
+  const kmsServiceMs = meanMs(kmsTimeBefore, await upstreamTime(process.env.AWS_ENDPOINT_URL_KMS ?? ''));
+  const dynamodbServiceMs = meanMs(dynamoTimeBefore, await upstreamTime(process.env.AWS_ENDPOINT_URL_DYNAMODB ?? ''));
   const getPublicKeyMs: number[] = [];
   for (let i = 0; i < 5; i++) {
     const started = performance.now();
     await fetchKmsKey(sharedKmsClient(), process.env.KMS_KEY_ID ?? '');
     getPublicKeyMs.push(performance.now() - started);
   }
-  const figures: NetworkCaseFigures = { latencyMs, cpuMsPerSignature: cpuMicros / 1000 / signatures, systemCpuMsPerSignature: systemMicros / 1000 / signatures, kmsCalls, dynamodbCalls, getPublicKeyMs, refused };
+  const figures: NetworkCaseFigures = { latencyMs, cpuMsPerSignature: cpuMicros / 1000 / signatures, systemCpuMsPerSignature: systemMicros / 1000 / signatures, kmsCalls, dynamodbCalls, kmsServiceMs, dynamodbServiceMs, getPublicKeyMs, refused };
   writeFileSync(process.env.BENCH_NM_OUT ?? '', JSON.stringify(figures));
   process.exit(0);
 }

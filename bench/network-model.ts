@@ -90,6 +90,9 @@ export interface NetworkCaseResult {
   readonly cpuRatioToNoTable: number;
   readonly kmsCalls: Record<string, number>;
   readonly dynamodbCalls: Record<string, number>;
+  /** Mean time the local KMS and dynalite took per call, beside the injected delays (part of every leg here). */
+  readonly kmsServiceMs: number;
+  readonly dynamodbServiceMs: number;
 }
 
 /**
@@ -221,6 +224,8 @@ export async function measureNetworkModel(plan: NetworkModelPlan, log: (line: st
             cpuRatioToNoTable: result.cpuMsPerSignature / baseline,
             kmsCalls: result.kmsCalls,
             dynamodbCalls: result.dynamodbCalls,
+            kmsServiceMs: result.kmsServiceMs,
+            dynamodbServiceMs: result.dynamodbServiceMs,
           }),
         );
       }
@@ -320,9 +325,9 @@ export function networkModelMarkdown(result: NetworkModelResult): string {
   const calls = (counts: Record<string, number>) => Object.entries(counts).map(([operation, n]) => `${operation} ${Number(n.toFixed(2))}`).join(', ') || '0';
   for (const delays of NETWORK_DELAYS) {
     lines.push(`### ${delays.kmsMs} ms per KMS call, ${delays.dynamodbMs} ms per DynamoDB call`, '');
-    lines.push('| case | configuration | median ms | p99 ms | handler CPU ms / signature (system part) | CPU × no table | KMS calls / signature | DynamoDB calls / signature |', '| --- | --- | --- | --- | --- | --- | --- | --- |');
+    lines.push('| case | configuration | median ms | p99 ms | handler CPU ms / signature (system part) | CPU × no table | KMS calls / signature | DynamoDB calls / signature | far side ms / call beside the delay (KMS, DynamoDB) |', '| --- | --- | --- | --- | --- | --- | --- | --- | --- |');
     for (const row of result.cases.filter((r) => r.kmsMs === delays.kmsMs)) {
-      lines.push(`| ${row.case} | ${row.configuration} | ${row.latencyMs.median.toFixed(1)} | ${row.latencyMs.p99.toFixed(1)} | ${row.cpuMsPerSignature.toFixed(2)} (${row.systemCpuMsPerSignature.toFixed(2)}) | ${row.cpuRatioToNoTable.toFixed(2)} | ${calls(row.kmsCalls)} | ${calls(row.dynamodbCalls)} |`);
+      lines.push(`| ${row.case} | ${row.configuration} | ${row.latencyMs.median.toFixed(1)} | ${row.latencyMs.p99.toFixed(1)} | ${row.cpuMsPerSignature.toFixed(2)} (${row.systemCpuMsPerSignature.toFixed(2)}) | ${row.cpuRatioToNoTable.toFixed(2)} | ${calls(row.kmsCalls)} | ${calls(row.dynamodbCalls)} | ${row.kmsServiceMs.toFixed(1)}, ${row.dynamodbServiceMs.toFixed(1)} |`);
     }
     lines.push('');
   }

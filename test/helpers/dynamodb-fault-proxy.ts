@@ -75,6 +75,7 @@ export async function startDynamoDbFaultProxy(upstream: string, options: FaultPr
   let rules: FaultRule[] = [];
   const sockets = new Set<Socket>();
   let delayMs = options.delayMs ?? 0;
+  const farSide = { calls: 0, totalMs: 0 };
   const delayed = (answer: () => void) => (delayMs > 0 ? void setTimeout(answer, delayMs) : answer());
 
   const take = (call: Omit<ProxiedCall, 'fault'>): FaultRule | undefined => {
@@ -91,6 +92,8 @@ export async function startDynamoDbFaultProxy(upstream: string, options: FaultPr
     req.on('end', () => {
       // The proxy's own answer, for a process that cannot read `calls` (the bench's measured process): counts by operation.
       if (req.url === '/__calls') return answer(res, 200, countByOperation(calls));
+      // How long the far side (dynalite, the local KMS) took to answer the forwarded calls, injected delay excluded.
+      if (req.url === '/__upstream') return answer(res, 200, farSide);
       const body = Buffer.concat(chunks);
       const operation = String(req.headers['x-amz-target'] ?? '').split('.')[1] ?? '';
       const request = { method: req.method ?? 'POST', path: req.url ?? '/', headers: req.headers, body: body.toString() };
@@ -114,10 +117,13 @@ export async function startDynamoDbFaultProxy(upstream: string, options: FaultPr
           return res.end(scripted.body);
         }
       }
+      const forwardedAt = performance.now();
       forward(target, req.method ?? 'POST', req.url ?? '/', req.headers, body)
         .then((upstreamAnswer) => (options.returnItemOnConditionFailure ? withItemOnConditionFailure(target, req.headers, seen.input, upstreamAnswer) : upstreamAnswer))
         .then(
         (upstreamAnswer) => {
+          farSide.calls++;
+          farSide.totalMs += performance.now() - forwardedAt;
           if (fault === 'reset-after') return req.socket.destroy();
           if (fault === '500-after') return fail500();
           if (fault === 'hang-after') return;
