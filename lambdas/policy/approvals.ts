@@ -2,7 +2,7 @@
 // transactions this signer never sees. The policy counts them against the token's limits and refuses an
 // unlimited one unless the allowing rule names the spender (unlimitedApprovalsTo).
 import { getAddress } from 'ethers';
-import type { TypedDataPayload } from './message';
+import { structFields, type TypedDataPayload } from './message';
 import { decodableFunction, type DecodableFunction, type TransactionView } from './request';
 
 /** One approval: who may spend which token, and how much (`unlimited`: everything, for as long as it stands). */
@@ -57,7 +57,7 @@ export function transactionApproval(tx: TransactionView): Approval | undefined |
   return undefined;
 }
 
-// The standard structs, as "name:type,…" (see message-policy.ts): a look-alike with other fields is not one.
+// The standard structs, as "name:type,…" (structFields): a look-alike with other fields is not one.
 const PERMIT = 'owner:address,spender:address,value:uint256,nonce:uint256,deadline:uint256';
 const DAI_PERMIT = 'holder:address,spender:address,nonce:uint256,expiry:uint256,allowed:bool';
 const PERMIT_DETAILS = 'token:address,amount:uint160,expiration:uint48,nonce:uint48';
@@ -70,7 +70,7 @@ const TOKEN_PERMISSIONS = 'token:address,amount:uint256';
  */
 export function typedDataApprovals(data: TypedDataPayload): Approval[] {
   const message = data.message as Record<string, unknown>;
-  const primary = fieldsOf(data, data.primaryType);
+  const primary = structFields(data, data.primaryType);
   const token = typeof data.domain.verifyingContract === 'string' ? data.domain.verifyingContract.toLowerCase() : undefined;
   if (primary === PERMIT && token) return [{ token, spender: lower(message.spender), amount: amountOf(message.value, UINT256_MAX), via: 'EIP-2612 Permit' }];
   if (primary === DAI_PERMIT && token) return [{ token, spender: lower(message.spender), amount: message.allowed === true ? 'unlimited' : 0n, via: 'DAI-style Permit' }];
@@ -79,18 +79,14 @@ export function typedDataApprovals(data: TypedDataPayload): Approval[] {
   // The parser checked that primaryType is one of the types.
   for (const field of data.types[data.primaryType]!) {
     const value = message[field.name];
-    if (field.name === 'details' && fieldsOf(data, 'PermitDetails') === PERMIT_DETAILS && (field.type === 'PermitDetails' || field.type === 'PermitDetails[]')) {
+    if (field.name === 'details' && structFields(data, 'PermitDetails') === PERMIT_DETAILS && (field.type === 'PermitDetails' || field.type === 'PermitDetails[]')) {
       for (const details of listOf(value)) approvals.push({ token: lower(details.token), spender, amount: amountOf(details.amount, UINT160_MAX), via: `Permit2 ${data.primaryType}` });
     }
-    if (field.name === 'permitted' && fieldsOf(data, 'TokenPermissions') === TOKEN_PERMISSIONS && (field.type === 'TokenPermissions' || field.type === 'TokenPermissions[]')) {
+    if (field.name === 'permitted' && structFields(data, 'TokenPermissions') === TOKEN_PERMISSIONS && (field.type === 'TokenPermissions' || field.type === 'TokenPermissions[]')) {
       for (const permitted of listOf(value)) approvals.push({ token: lower(permitted.token), spender, amount: amountOf(permitted.amount, UINT256_MAX), via: `Permit2 ${data.primaryType}` });
     }
   }
   return approvals;
-}
-
-function fieldsOf(data: TypedDataPayload, type: string): string | undefined {
-  return Object.hasOwn(data.types, type) ? data.types[type]!.map((f) => `${f.name}:${f.type}`).join(',') : undefined;
 }
 
 /** A struct field's value, or each of an array's: the parser checked them against their struct type (objects). */

@@ -1,7 +1,7 @@
 // The signing policy for the message operations (signMessage, signTypedData, signAuthorization): pure, no I/O.
 // Each operation is a signing power of its own, so nothing is allowed unless the policy says so.
-import { getAddress, toUtf8Bytes, type TypedDataField } from 'ethers';
-import type { MessageRequest, TypedDataPayload } from './message';
+import { getAddress, toUtf8Bytes } from 'ethers';
+import { structFields, type MessageRequest, type TypedDataPayload } from './message';
 import type { PolicyRequest } from './request';
 import { safeTransactionRequest } from './safe-transaction';
 import type { SpendCharge } from './spending';
@@ -145,7 +145,7 @@ function decideSafeTransaction(rule: TypedDataRule, data: TypedDataPayload, tran
 }
 
 function permitMismatch(caps: PermitConditions, data: TypedDataPayload, nowMs: number): string | undefined {
-  if (signature(data, 'Permit') !== PERMIT_FIELDS) return 'the typed data is not an EIP-2612 Permit(address owner,address spender,uint256 value,uint256 nonce,uint256 deadline)';
+  if (structFields(data, 'Permit') !== PERMIT_FIELDS) return 'the typed data is not an EIP-2612 Permit(address owner,address spender,uint256 value,uint256 nonce,uint256 deadline)';
   const { spender, value, deadline } = data.message as { spender: string; value: bigint; deadline: bigint };
   // Stryker disable next-line ConditionalExpression: `value > undefined` is false as well
   if (caps.maxValue !== undefined && value > caps.maxValue) return `Permit.value ${value} exceeds the cap ${caps.maxValue}`;
@@ -157,7 +157,7 @@ function permitMismatch(caps: PermitConditions, data: TypedDataPayload, nowMs: n
 }
 
 function permit2Mismatch(caps: Permit2Conditions, data: TypedDataPayload, nowMs: number): string | undefined {
-  if (signature(data, 'PermitSingle') !== PERMIT_SINGLE_FIELDS || signature(data, 'PermitDetails') !== PERMIT_DETAILS_FIELDS) {
+  if (structFields(data, 'PermitSingle') !== PERMIT_SINGLE_FIELDS || structFields(data, 'PermitDetails') !== PERMIT_DETAILS_FIELDS) {
     return 'the typed data is not a Permit2 PermitSingle(PermitDetails details,address spender,uint256 sigDeadline)';
   }
   const { details, spender, sigDeadline } = data.message as { details: { token: string; amount: bigint; expiration: bigint }; spender: string; sigDeadline: bigint };
@@ -178,12 +178,6 @@ function decideAuthorization(rule: MessagePolicy['signAuthorization'], auth: { a
   if (!inList(auth.address, rule.delegates)) return deny(`delegation to ${auth.address} is not allowed: it is not in signAuthorization.delegates`);
   if (auth.chainId === 0n && !rule.allowAnyChain) return deny('chainId 0 makes the authorization valid on every chain; the policy allows it only with signAuthorization.allowAnyChain');
   return { allowed: true, ruleId: 'signAuthorization' };
-}
-
-/** The fields of a struct type as "name:type,…", to compare with a standard definition. */
-function signature(data: TypedDataPayload, type: string): string | undefined {
-  // hasOwn found the type, and parseTypedData gives every type an array of fields.
-  return Object.hasOwn(data.types, type) ? (data.types[type] as readonly TypedDataField[]).map((f) => `${f.name}:${f.type}`).join(',') : undefined;
 }
 
 function inList(address: unknown, list: readonly string[]): boolean {

@@ -12,6 +12,17 @@ export interface TypedDataPayload {
   readonly message: Readonly<Record<string, unknown>>;
 }
 
+/** Fields as "name:type,…", the form in which a struct is compared with a standard definition. */
+export function fieldList(fields: readonly TypedDataField[]): string {
+  return fields.map((field) => `${field.name}:${field.type}`).join(',');
+}
+
+/** The fields of one of `data`'s struct types as "name:type,…" (fieldList), or undefined if it has no such type. */
+export function structFields(data: TypedDataPayload, type: string): string | undefined {
+  const fields = Object.hasOwn(data.types, type) ? data.types[type] : undefined;
+  return fields && fieldList(fields);
+}
+
 /** An EIP-191 personal message: the bytes signed, and the text when it was given as text. */
 export interface PersonalMessage {
   readonly bytes: Uint8Array;

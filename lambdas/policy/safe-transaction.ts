@@ -2,7 +2,7 @@
 // that transaction (its to, value and calldata), so that a SafeTx is no way around the transaction rules and
 // spending limits. Only what can be read as one plain call is governable; everything else fails closed.
 import type { PolicyRequest } from './request';
-import type { TypedDataPayload } from './message';
+import { fieldList, structFields, type TypedDataPayload } from './message';
 
 // Safe 1.3.0 and 1.4.1: SAFE_TX_TYPEHASH and DOMAIN_SEPARATOR_TYPEHASH.
 const SAFE_TX_FIELDS = 'to:address,value:uint256,data:bytes,operation:uint8,safeTxGas:uint256,baseGas:uint256,gasPrice:uint256,gasToken:address,refundReceiver:address,nonce:uint256';
@@ -22,11 +22,11 @@ interface SafeTxMessage {
  * cannot be read as one (then the policy denies it).
  */
 export function safeTransactionRequest(data: TypedDataPayload): PolicyRequest | string {
-  const fields = data.types.SafeTx?.map((f) => `${f.name}:${f.type}`).join(',');
+  const fields = structFields(data, 'SafeTx');
   if (data.primaryType !== 'SafeTx' || fields !== SAFE_TX_FIELDS) {
     return 'the typed data is not a Safe 1.3.0/1.4.1 SafeTx(address to,uint256 value,bytes data,uint8 operation,uint256 safeTxGas,uint256 baseGas,uint256 gasPrice,address gasToken,address refundReceiver,uint256 nonce)';
   }
-  if (data.domainFields.map((f) => `${f.name}:${f.type}`).join(',') !== SAFE_DOMAIN_FIELDS) {
+  if (fieldList(data.domainFields) !== SAFE_DOMAIN_FIELDS) {
     return 'the domain is not a Safe 1.3.0/1.4.1 domain EIP712Domain(uint256 chainId,address verifyingContract)';
   }
   const message = data.message as unknown as SafeTxMessage;
