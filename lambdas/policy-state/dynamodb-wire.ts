@@ -36,6 +36,7 @@ import {
   type AttributeValue,
   type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
+import { decorateServiceException } from '@smithy/core/client';
 import { HttpRequest, type HttpResponse } from '@smithy/core/protocols';
 import { isServerError, isThrottlingError, isTransientError } from '@smithy/core/retry';
 import { fromBase64 } from '@smithy/core/serde';
@@ -322,11 +323,7 @@ function serviceError(status: number, headers: Record<string, string>, parsed: R
   const message = String(parsed.message ?? parsed.Message ?? 'UnknownError');
   const Modelled = MODELLED_ERRORS.get(name);
   const error = Modelled ? new Modelled({ message, $metadata }) : new DynamoDBServiceException({ name, message, $fault: status >= 500 ? 'server' : 'client', $metadata });
-  const fields = error as unknown as Record<string, unknown>;
-  for (const [key, value] of Object.entries(parsed)) {
-    if (value !== undefined && key !== 'message' && key !== 'Message' && (fields[key] === undefined || fields[key] === null || fields[key] === '')) fields[key] = value;
-  }
-  return error;
+  return decorateServiceException(error, parsed);
 }
 
 /** The SDK's reading of an error type: before any ',' and ':', after a '#'. */
