@@ -123,9 +123,19 @@ export function createHandler(kind: SignerKind, { client, spendingStore, policyS
       // committed, and (inside current.sign, when idempotency is on) kept only if no earlier response to the same
       // request is recorded; one conditional write records it.
       const deadlineMs = invocationDeadline(context);
+      const stepRequest: IdempotentSignRequest = { transaction: request.transaction, replayProtection: request.replayProtection, idempotencyKey: request.idempotencyKey };
+      // A reservation is tagged with its request's idempotency hash, so that a limit refusal knows without a second
+      // call whether the request may be a retry of one already signed; without charges the hash can wait.
+      const hash = decision.charges.length > 0 ? current.policyState?.requestHash?.(stepRequest) : undefined;
       const signing = gate.start(
         decision,
-        { keyArn, reservationId: context?.awsRequestId ?? crypto.randomUUID(), deadlineMs, releaseDeadlineMs: invocationEnd(context, config.timeoutMarginMs) },
+        {
+          keyArn,
+          reservationId: context?.awsRequestId ?? crypto.randomUUID(),
+          deadlineMs,
+          releaseDeadlineMs: invocationEnd(context, config.timeoutMarginMs),
+          ...(hash !== undefined && { retryKey: hash }),
+        },
         // KMS gives up at the step's deadline, or when the reservation fails or the request turns out a replay.
         (abort) => current.signer.withSignal(AbortSignal.any([abort, signalAt(deadlineMs)])).signTransactionWithDetails(request.transaction, { replayProtection: request.replayProtection }),
       );
@@ -133,13 +143,8 @@ export function createHandler(kind: SignerKind, { client, spendingStore, policyS
       let response: SignResponse;
       try {
         response = await current.sign(
-          {
-            transaction: request.transaction,
-            replayProtection: request.replayProtection,
-            idempotencyKey: request.idempotencyKey, // undefined when the caller sent none: hashed as null either way
-            claim: () => signing.result,
-            made,
-          },
+          // idempotencyKey is undefined when the caller sent none: hashed as null either way
+          { ...stepRequest, ...(hash !== undefined && { requestHash: hash }), claim: () => signing.result, made },
           withRemainingTime(context),
         );
       } catch (error) {

@@ -8,7 +8,7 @@ import { logger } from '../runtime/logger';
  * gives a reservation back when signing fails after it.
  */
 export interface SpendingReserver<R = unknown> {
-  reserve(charges: readonly SpendCharge[], options: { keyArn: string; reservationId: string; nowMs?: number; deadlineMs?: number }): Promise<R>;
+  reserve(charges: readonly SpendCharge[], options: { keyArn: string; reservationId: string; nowMs?: number; deadlineMs?: number; retryKey?: string }): Promise<R>;
   /** Gives a reservation back by `deadlineMs` (the invocation's, so that the caller is answered before Lambda's timeout). */
   release(reservation: R, budget?: { deadlineMs?: number }): Promise<void>;
 }
@@ -21,6 +21,8 @@ export interface ReservationTarget {
   readonly deadlineMs?: number;
   /** When a release must be over by: the invocation's end less the time to answer; undefined gives the store's own call timeout. */
   readonly releaseDeadlineMs?: number;
+  /** The same for every retry of the request (its idempotency hash), so that a refusal can tell a retry: see ReserveOptions. */
+  readonly retryKey?: string;
 }
 
 /** An allow decision. */

@@ -19,9 +19,15 @@ export interface LimitRemaining {
  */
 export class SpendingLimitExceededError extends SignerError {
   override readonly name = 'SpendingLimitExceededError';
+  /**
+   * Whether the spending item held a live reservation of the same request (a retry of one that may have been signed
+   * minutes ago, whose response is then worth looking up): false only when the store checked and found none.
+   */
+  readonly sameRequestReserved?: boolean;
   constructor(
     readonly limit: LimitRemaining,
     readonly requestedAmount: bigint,
+    { sameRequestReserved }: { sameRequestReserved?: boolean } = {},
   ) {
     super(
       `Spending limit "${clip(limit.limitId)}" (${limit.windowSeconds} s rolling window, asset ${clip(limit.asset)}) would be exceeded: ` +
@@ -35,6 +41,7 @@ export class SpendingLimitExceededError extends SignerError {
           .join('; ') +
         '. Nothing was signed: wait, or send less.',
     );
+    this.sameRequestReserved = sameRequestReserved;
   }
 }
 

@@ -22,7 +22,7 @@ import type { Context } from 'aws-lambda';
 import { Transaction, getAddress, type TransactionRequest } from 'ethers';
 import { failureName, policyStateCall, type CallBudget, type CallFailure } from './dynamodb-call';
 import { sendDynamoDb } from './dynamodb-wire';
-import { PolicyStateUnavailableError, SigningInProgressError } from './errors';
+import { PolicyStateUnavailableError, SigningInProgressError, SpendingLimitExceededError } from './errors';
 import { POLICY_TABLE_KEYS } from './spending-store';
 
 /** Default time a signed response is replayed for a retry of the same request: one hour. */
@@ -35,6 +35,8 @@ export interface IdempotentSignRequest {
   readonly transaction: TransactionRequest;
   readonly replayProtection: boolean;
   readonly idempotencyKey?: string;
+  /** requestHash(this request), when the caller has computed it already (it also tags the request's reservation). */
+  readonly requestHash?: string;
 }
 
 /** Settings of the idempotency wrapper. */
@@ -76,7 +78,8 @@ const REPLACEABLE = 'attribute_not_exists(#pk) OR #expiry < :now OR (#status = :
  * already under way); its response is stored with one conditional PutItem, unless a live record of the same
  * request is there: then that record's response is returned instead of `sign`'s, which is dropped. A request
  * whose `sign` fails is answered from a live record if there is one (a retry of a signed request, refused now by
- * its limit), else with its error, and leaves no record. A record another invocation left in progress gives
+ * its limit), else with its error, and leaves no record; a limit refusal that found no live reservation of the same
+ * request is not looked up. A record another invocation left in progress gives
  * SigningInProgressError. Failures of the record store fail closed with PolicyStateUnavailableError, without
  * signing when there is no time left to store a signature. The response must be JSON data.
  */
@@ -140,11 +143,15 @@ export function makeIdempotentSign<R extends object, Q extends IdempotentSignReq
     if ((deadline.deadlineMs ?? Number.POSITIVE_INFINITY) <= Date.now() || deadline.signal?.aborted) {
       throw unavailable(timeoutError('the invocation ran out of time before DynamoDB was called'));
     }
-    const sortKey = prefix + recordHash(idempotencyIdentity(request));
+    const sortKey = prefix + (request.requestHash ?? requestHash(request));
     let response: R;
     try {
       response = await sign(request);
     } catch (error) {
+      // A limit refusal that found no reservation of this request in the spending item is answered as it is: one
+      // DynamoDB call. (A retry of a request signed longer ago than its reservation record lives, a few minutes
+      // past its invocation, then gets the refusal rather than its first response, while its limit is full.)
+      if (error instanceof SpendingLimitExceededError && error.sameRequestReserved === false) throw error;
       // A retry of a request signed before: its first response, even if this attempt could not sign (its limit is
       // used up now, by its own first signature perhaps). A failed read leaves the signing error to answer.
       const replay = liveResponse<R>(await read(sortKey, deadline).catch(() => undefined), Date.now());
@@ -162,6 +169,11 @@ function liveResponse<R>(item: Record<string, AttributeValue> | undefined, nowMs
   const value = data === undefined ? undefined : fromAttribute(data);
   if (typeof value !== 'object' || value === null) throw new PolicyStateUnavailableError('the idempotency record holds no response it could replay');
   return value as R;
+}
+
+/** The hash that keys a request's idempotency record (and tags its spending reservation): same request, same hash. */
+export function requestHash(request: IdempotentSignRequest): string {
+  return recordHash(idempotencyIdentity(request));
 }
 
 /**

@@ -1,6 +1,6 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { sharedPolicyStateClient, type PolicyStateConfig } from './config';
-import { makeIdempotentSign, type IdempotentSign, type IdempotentSignRequest } from './idempotency';
+import { makeIdempotentSign, requestHash, type IdempotentSign, type IdempotentSignRequest } from './idempotency';
 import { SpendingStore } from './spending-store';
 
 /** What a handler needs from the policy state: the spending store (if a table is set) and the idempotency wrapper. */
@@ -13,6 +13,8 @@ export interface PolicyState {
     sign: (request: Q) => Promise<R>,
     target: { keyArn: string; scope: string },
   ): IdempotentSign<R, Q>;
+  /** When IDEMPOTENCY is on: the hash that keys a request's record, which also tags its spending reservation. */
+  readonly requestHash?: (request: IdempotentSignRequest) => string;
 }
 
 /** Builds the policy state from its settings, sharing one DynamoDB client between the store and the idempotency records. */
@@ -28,6 +30,7 @@ export function createPolicyState(config: PolicyStateConfig, client?: DynamoDBCl
       if (!config.idempotency) return (request) => sign(request);
       return makeIdempotentSign(sign, { tableName, client: dynamo, keyArn, scope, windowSeconds: config.idempotencyWindowSeconds, callTimeoutMs: config.callTimeoutMs });
     },
+    ...(config.idempotency && { requestHash }),
   };
 }
 

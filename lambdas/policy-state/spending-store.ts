@@ -13,7 +13,10 @@
 // the SDK (maxAttempts 2) or the slow path's loop then sends again, takes effect exactly once. A record is only
 // needed while its invocation can still release it: it lives in the slot of its expiry (the invocation's deadline
 // plus a margin for clock skew, in whole minutes) and rebuilt writes drop the slots that have passed. A release
-// that finds no record gives nothing back (stricter, never looser).
+// that finds no record gives nothing back (stricter, never looser). A reservation made for a request that its
+// caller may retry (ReserveOptions.retryKey, the idempotency hash) has an id that starts with a tag of that key, so
+// that a refusal can tell, from the item it already has, whether the same request reserved minutes ago: only then
+// is the idempotency record worth a read (lambdas/policy-state/idempotency.ts), and a refusal costs one call.
 //
 // Reserve takes the fast path first: a single UpdateItem that adds to the current bucket under the condition
 // that every limit's total still leaves room and no bucket has expired yet (so the totals are exact). DynamoDB
@@ -21,7 +24,7 @@
 // never need to retry. Only when that condition fails does the slow path read the item (consistent read), prune
 // expired buckets, tell "over the cap" (SpendingLimitExceededError, with what remains) from "needs pruning or
 // first use", and write the rebuilt limits under an optimistic version condition, retried with jitter.
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { ConditionalCheckFailedException, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { SpendCharge, SpendingLimit } from '../policy/spending';
 import { callTimeLeft, failureName, policyStateCall, type CallBudget, type CallFailure } from './dynamodb-call';
@@ -76,6 +79,12 @@ export interface ReserveOptions extends CallBudget {
   readonly reservationId: string;
   /** The time the charges are counted at; default Date.now(). */
   readonly nowMs?: number;
+  /**
+   * The same for every retry of one request (its idempotency hash), none for a request that is never replayed:
+   * the reservation's record is tagged with it, and a refusal says whether the item holds a live reservation of the
+   * same request (SpendingLimitExceededError.sameRequestReserved).
+   */
+  readonly retryKey?: string;
 }
 
 /** What `reserve` counted, to be given back with `release` if signing then fails. */
@@ -132,7 +141,8 @@ export class SpendingStore {
   async reserve(charges: readonly SpendCharge[], options: ReserveOptions): Promise<Reservation> {
     const nowMs = options.nowMs ?? Date.now();
     const reserved = mergeCharges(charges, nowMs);
-    const record = newRecord(options.deadlineMs);
+    const tag = options.retryKey === undefined ? undefined : retryTag(options.retryKey);
+    const record = newRecord(options.deadlineMs, tag);
     const reservation: Reservation = { keyArn: options.keyArn, reservationId: options.reservationId, charges: reserved, record };
     if (reserved.length === 0) return reservation;
     if (!options.keyArn) throw new InvalidSpendingLimitError('reserve needs the key ARN.');
@@ -153,7 +163,7 @@ export class SpendingStore {
       for (const charge of reserved) {
         const live = liveState(limits.get(charge.entryKey), charge.layout, nowMs, charge.limit.maxAmount);
         if (wouldExceed(live, charge.limit, charge.units)) {
-          throw new SpendingLimitExceededError(remainingOf(live, charge.limit), charge.amount);
+          throw new SpendingLimitExceededError(remainingOf(live, charge.limit), charge.amount, tag === undefined ? {} : { sameRequestReserved: hasTaggedRecord(item, tag) });
         }
         next.set(charge.entryKey, withCharge(live, charge.bucketIndex, charge.units, 1));
       }
@@ -422,11 +432,34 @@ function usedOnly(parts: UpdateParts): UpdateParts {
   return { ...parts, names: Object.fromEntries(Object.entries(parts.names).filter(([token]) => used.has(token))) };
 }
 
-/** A new reservation record: a random id, in the slot of the minute it expires in. */
-function newRecord(deadlineMs: number | undefined): ReservationRecord {
+/**
+ * A new reservation record in the slot of the minute it expires in: a random id of 16 characters, or, for a request
+ * that may be retried, its tag followed by 8 random characters (48 bits: ids of one request in one slot never meet).
+ */
+function newRecord(deadlineMs: number | undefined, tag?: string): ReservationRecord {
   const nowMs = Date.now();
   const expiresMs = Math.max(nowMs, deadlineMs ?? nowMs + RECORD_LIFETIME_MS) + RECORD_MARGIN_MS;
-  return { slot: String(Math.ceil(expiresMs / RECORD_SLOT_MS)), id: randomBytes(12).toString('base64url') };
+  const id = tag === undefined ? randomBytes(12).toString('base64url') : tag + randomBytes(6).toString('base64url');
+  return { slot: String(Math.ceil(expiresMs / RECORD_SLOT_MS)), id };
+}
+
+/**
+ * The first 8 characters (48 bits) of a retry key's SHA-256: short, since every record makes every write of the item
+ * dearer, and two requests that share a tag only cost a refusal one read it did not need.
+ */
+function retryTag(retryKey: string): string {
+  return createHash('sha256').update(retryKey).digest('base64url').slice(0, RETRY_TAG_LENGTH);
+}
+const RETRY_TAG_LENGTH = 8;
+
+/** Whether the item holds a reservation record, in a slot not yet expired, of the request with this tag. */
+function hasTaggedRecord(item: Record<string, AttributeValue> | undefined, tag: string): boolean {
+  const current = Math.ceil(Date.now() / RECORD_SLOT_MS);
+  for (const [slot, records] of Object.entries(item?.r?.M ?? {})) {
+    if (Number(slot) < current || !records.M) continue;
+    if (Object.keys(records.M).some((id) => id.startsWith(tag))) return true;
+  }
+  return false;
 }
 
 function recordNames(record: ReservationRecord): Record<string, string> {

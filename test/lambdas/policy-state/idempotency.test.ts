@@ -14,6 +14,7 @@ import {
   idempotencyIdentity,
   idempotencyKeyProblem,
   makeIdempotentSign,
+  requestHash,
   type IdempotentSignRequest,
 } from '../../../lambdas/policy-state/idempotency';
 import { SpendingStore } from '../../../lambdas/policy-state/spending-store';
@@ -233,6 +234,47 @@ describe('makeIdempotentSign', () => {
     refuse = true;
     expect(await idempotent(request, lambdaContext('signer'))).toEqual(first);
     expect(await rejectionOf(idempotent({ transaction: transfer(), replayProtection: true }, lambdaContext('signer')))).toBeInstanceOf(SpendingLimitExceededError);
+  });
+
+  it('answers a limit refusal that found no reservation of the same request as it is, without reading the record: one DynamoDB call in all', async () => {
+    const client = dynamo.newClient();
+    const commands: string[] = [];
+    client.middlewareStack.add(
+      (next, context) => async (args) => {
+        commands.push(String(context.commandName));
+        return next(args);
+      },
+      { step: 'initialize', name: 'countCommands' },
+    );
+    const { sign } = countingSigner();
+    let refusal: SpendingLimitExceededError | undefined;
+    const limited = async (request: IdempotentSignRequest) => {
+      if (refusal) throw refusal;
+      return sign(request);
+    };
+    const idempotent = makeIdempotentSign(limited, options('unreserved-refusal', { client }));
+    const request = { transaction: transfer(), replayProtection: true };
+    const first = await idempotent(request, lambdaContext('signer'));
+    const limit = { limitId: 'key:x', windowSeconds: 60, asset: 'native' };
+    // A retry of a signed request whose reservation record has expired gets the refusal while its limit is full.
+    commands.length = 0;
+    refusal = new SpendingLimitExceededError(limit, 1n, { sameRequestReserved: false });
+    expect(await rejectionOf(idempotent(request, lambdaContext('signer')))).toBe(refusal);
+    expect(commands).toEqual([]);
+    // While its reservation lives, the retry is looked up and answered with its first response.
+    refusal = new SpendingLimitExceededError(limit, 1n, { sameRequestReserved: true });
+    expect(await idempotent(request, lambdaContext('signer'))).toEqual(first);
+    expect(commands).toEqual(['GetItemCommand']);
+  });
+
+  it('keys the record on the request hash the caller computed already (the handler tags the reservation with it too)', async () => {
+    const { sign } = countingSigner();
+    const request = { transaction: transfer(), replayProtection: true, idempotencyKey: 'precomputed' };
+    const hash = requestHash(request);
+    await makeIdempotentSign(sign, options('precomputed'))({ ...request, requestHash: hash }, lambdaContext('signer'));
+    const [record] = await idempotencyRecords(dynamo, keyArn, 'precomputed');
+    expect(record?.sk?.S).toBe(`idempotency#precomputed#${hash}`);
+    expect(requestHash({ ...request, transaction: { ...request.transaction, value: String(request.transaction.value) } })).toBe(hash);
   });
 
   it('takes its own write as stored when DynamoDB applied it but the answer was lost and the SDK sent it again', async () => {

@@ -232,6 +232,66 @@ describe('SpendingStore reservation records (what makes a reserve and a release 
   });
 });
 
+describe('SpendingStore refusals of a request that may be a retry (ReserveOptions.retryKey, the idempotency hash)', () => {
+  const refusal = async (promise: Promise<unknown>) => {
+    const error = await rejectionOf(promise);
+    expect(error).toBeInstanceOf(SpendingLimitExceededError);
+    return error as SpendingLimitExceededError;
+  };
+
+  it('says whether the item holds a live reservation of the same request: true for a retry, false for another request', async () => {
+    const keyArn = `${KEY}/retry-a`;
+    const once = limit({ id: 'key:retry-a', maxCount: 1 });
+    const deadlineMs = Date.now() + 10_000;
+    const first = await store.reserve([charge(once, 0n)], { ...at(T0, keyArn), deadlineMs, retryKey: 'request-a' });
+    // The record id starts with the request's tag; each attempt still has its own id (exactly once per attempt).
+    expect(first.record.id).toHaveLength(16);
+    expect((await refusal(store.reserve([charge(once, 0n)], { ...at(T0, keyArn), deadlineMs, retryKey: 'request-a' }))).sameRequestReserved).toBe(true);
+    expect((await refusal(store.reserve([charge(once, 0n)], { ...at(T0, keyArn), deadlineMs, retryKey: 'request-b' }))).sameRequestReserved).toBe(false);
+  });
+
+  it('leaves the question open (undefined) for a request without a retry key: its caller must look for itself', async () => {
+    const keyArn = `${KEY}/retry-b`;
+    const once = limit({ id: 'key:retry-b', maxCount: 1 });
+    await store.reserve([charge(once, 0n)], { ...at(T0, keyArn), retryKey: 'request-a' });
+    const error = await refusal(store.reserve([charge(once, 0n)], at(T0, keyArn)));
+    expect(error.sameRequestReserved).toBeUndefined();
+  });
+
+  it('finds the reservation of a retried request until its record expires (its invocation’s deadline plus the margin), not after', async () => {
+    const keyArn = `${KEY}/retry-c`;
+    const once = limit({ id: 'key:retry-c', maxCount: 1 });
+    const now = Date.now();
+    await store.reserve([charge(once, 0n)], { ...at(T0, keyArn), deadlineMs: now + 1000, retryKey: 'request-a' });
+    const clock = jest.spyOn(Date, 'now');
+    try {
+      clock.mockReturnValue(now + 1000 + 60_000);
+      expect((await refusal(store.reserve([charge(once, 0n)], { ...at(T0, keyArn), retryKey: 'request-a' }))).sameRequestReserved).toBe(true);
+      clock.mockReturnValue(now + 1000 + 120_000 + 60_000);
+      expect((await refusal(store.reserve([charge(once, 0n)], { ...at(T0, keyArn), retryKey: 'request-a' }))).sameRequestReserved).toBe(false);
+    } finally {
+      clock.mockRestore();
+    }
+  });
+
+  it('no longer finds a reservation that was given back (signing failed: nothing of it was kept)', async () => {
+    const keyArn = `${KEY}/retry-d`;
+    const capped = limit({ id: 'key:retry-d', maxCount: 1 });
+    const released = await store.reserve([charge(capped, 0n)], { ...at(T0, keyArn), retryKey: 'request-a' });
+    await store.release(released);
+    await store.reserve([charge(capped, 0n)], { ...at(T0, keyArn), retryKey: 'request-b' });
+    expect((await refusal(store.reserve([charge(capped, 0n)], { ...at(T0, keyArn), retryKey: 'request-a' }))).sameRequestReserved).toBe(false);
+  });
+
+  it('tells a retry on the slow path too (more than 8 limits: the item is read and rebuilt)', async () => {
+    const keyArn = `${KEY}/retry-e`;
+    const limits = Array.from({ length: 9 }, (_, i) => limit({ id: `key:retry-e-${i}`, maxCount: 1 }));
+    await store.reserve(limits.map((l) => charge(l, 0n)), { ...at(T0, keyArn), retryKey: 'request-a' });
+    expect((await refusal(store.reserve(limits.map((l) => charge(l, 0n)), { ...at(T0, keyArn), retryKey: 'request-a' }))).sameRequestReserved).toBe(true);
+    expect((await refusal(store.reserve(limits.map((l) => charge(l, 0n)), { ...at(T0, keyArn), retryKey: 'request-b' }))).sameRequestReserved).toBe(false);
+  });
+});
+
 describe('SpendingStore rolling window', () => {
   const spanMs = (DAY * 1000) / BUCKETS_PER_WINDOW;
 
