@@ -20,7 +20,7 @@ import { ChainIdMismatchError, FromMismatchError, KmsSigner, MissingChainIdError
 import { yieldToNetwork } from './signer/digest-signing';
 import { PolicyStateUnavailableError, SigningInProgressError, SpendingLimitExceededError } from './policy-state/errors';
 import { requestsDispatched, sharedKmsClient } from './signer/kms-client';
-import { invocationBudget, signalAt } from './runtime/invocation-budget';
+import { invocationBudget, InvocationTimers, signalAt } from './runtime/invocation-budget';
 import { withRemainingTime } from './runtime/local-context';
 import { rehearseFirstSignature } from './runtime/rehearsal';
 
@@ -90,10 +90,11 @@ export function createHandler(kind: SignerKind, { client, spendingStore, policyS
 
   const handler: SignerHandler = async (event, context) => {
     if (context) logger.addContext(context);
+    const timers = new InvocationTimers(); // stopped when this invocation ends
     try {
       runtime ??= await begin(context);
       const { config, gate } = runtime;
-      const signer = runtime.signer.withSignal(invocationBudget(context, config.timeoutMarginMs));
+      const signer = runtime.signer.withSignal(invocationBudget(context, config.timeoutMarginMs, timers));
       if (isMessageEvent(event)) {
         // A message signature counts against the key-wide limits, and a permit against its token's, like a transaction.
         const target = async () => ({
@@ -137,7 +138,7 @@ export function createHandler(kind: SignerKind, { client, spendingStore, policyS
           ...(hash !== undefined && { retryKey: hash }),
         },
         // KMS gives up at the step's deadline, or when the reservation fails or the request turns out a replay.
-        (abort) => current.signer.withSignal(AbortSignal.any([abort, signalAt(deadlineMs)])).signTransactionWithDetails(request.transaction, { replayProtection: request.replayProtection }),
+        (abort) => current.signer.withSignal(AbortSignal.any([abort, signalAt(deadlineMs, timers)])).signTransactionWithDetails(request.transaction, { replayProtection: request.replayProtection }),
       );
       const made: SignStep['made'] = {};
       let response: SignResponse;
@@ -164,6 +165,7 @@ export function createHandler(kind: SignerKind, { client, spendingStore, policyS
     } catch (error) {
       throw toCallerError(error);
     } finally {
+      timers.clear();
       publishMetrics();
     }
   };

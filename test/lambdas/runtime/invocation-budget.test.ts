@@ -1,7 +1,7 @@
 // The invocation's time budget, and the handler against a local KMS (real SDK over HTTP) that stops answering.
 import type { Context } from 'aws-lambda';
 import { Transaction } from 'ethers';
-import { DEFAULT_TIMEOUT_MARGIN_MS, invocationBudget, InvocationBudgetExhausted, signalAt } from '../../../lambdas/runtime/invocation-budget';
+import { DEFAULT_TIMEOUT_MARGIN_MS, invocationBudget, InvocationBudgetExhausted, InvocationTimers, signalAt } from '../../../lambdas/runtime/invocation-budget';
 import { createHandler } from '../../../lambdas/handler';
 import { KmsSigner } from '../../../lambdas/signer/kms-signer';
 import { lambdaContext } from '../../../scripts/local-stack/lambda-context';
@@ -104,6 +104,49 @@ describe('signalAt', () => {
   });
 });
 
+describe('InvocationTimers (the timers of one invocation, stopped when it ends)', () => {
+  beforeEach(() => jest.useFakeTimers({ now: 1_700_000_000_000 }));
+  afterEach(() => jest.useRealTimers());
+
+  it('lets the signals made with it abort on time while the invocation runs', () => {
+    const timers = new InvocationTimers();
+    const budget = invocationBudget(remaining(3000), 1000, timers)!;
+    const step = signalAt(Date.now() + 500, timers);
+    jest.advanceTimersByTime(500);
+    expect([budget.aborted, step.aborted]).toEqual([false, true]);
+    jest.advanceTimersByTime(1500);
+    expect(budget.aborted).toBe(true);
+  });
+
+  it('stops them all when the invocation ends: its signals never abort, and no timer is left to fire in a later invocation', () => {
+    const timers = new InvocationTimers();
+    const budget = invocationBudget(remaining(3000), 1000, timers)!;
+    const step = signalAt(Date.now() + 500, timers);
+    const others = new InvocationTimers();
+    const anotherInvocation = signalAt(Date.now() + 500, others);
+    expect(jest.getTimerCount()).toBe(3);
+    timers.clear();
+    expect(jest.getTimerCount()).toBe(1);
+    jest.advanceTimersByTime(60_000);
+    expect([budget.aborted, step.aborted, anotherInvocation.aborted]).toEqual([false, false, true]);
+    timers.clear(); // again: nothing left to stop
+    expect(jest.getTimerCount()).toBe(0);
+  });
+
+  it('forgets a timer once it has fired (a long warm instance holds none of its invocations\u2019 timers)', () => {
+    const timers = new InvocationTimers();
+    const spy = jest.spyOn(global, 'clearTimeout');
+    try {
+      signalAt(Date.now() + 10, timers);
+      jest.advanceTimersByTime(10);
+      timers.clear();
+      expect(spy).not.toHaveBeenCalled();
+    } finally {
+      spy.mockRestore();
+    }
+  });
+});
+
 describe('InvocationBudgetExhausted', () => {
   it('has its stable name and says how much time KMS had', () => {
     const reason = new InvocationBudgetExhausted(1500, 500);
@@ -152,6 +195,34 @@ describe('signer handler when KMS stops answering', () => {
     // soon after the budget the answer comes depends on the machine's load, so only the lower bound is asserted.
     expect(error).toMatchObject({ name: 'KmsUnavailableError', message: expect.stringMatching(/GetPublicKey.*time left for this invocation ran out.*retry/) });
     expect(performance.now() - started).toBeGreaterThanOrEqual(900);
+  });
+
+  it('stops the timers of its time budget when it answers, signed or refused: none fires in a later invocation', async () => {
+    const handler = await deployedHandler();
+    await handler({ operation: 'status' }, lambdaContext('eth-signer-eip1559', 60_000)); // started: the key is fetched
+    // The budget's timers run for about the invocation's remaining time (here a minute); the SDK's own are shorter.
+    const pending = new Set<unknown>();
+    const realSetTimeout = global.setTimeout;
+    const realClearTimeout = global.clearTimeout;
+    const set = jest.spyOn(global, 'setTimeout').mockImplementation(((run: () => void, ms?: number) => {
+      const timer = realSetTimeout(run, ms);
+      if ((ms ?? 0) >= 30_000) pending.add(timer);
+      return timer;
+    }) as typeof setTimeout);
+    const clear = jest.spyOn(global, 'clearTimeout').mockImplementation((timer) => {
+      pending.delete(timer);
+      realClearTimeout(timer);
+    });
+    try {
+      await handler({ operation: 'sign', transaction }, lambdaContext('eth-signer-eip1559', 60_000));
+      expect(set.mock.calls.filter(([, ms]) => (ms ?? 0) >= 30_000).length).toBeGreaterThanOrEqual(2); // the budget and the Sign step's deadline
+      expect(pending.size).toBe(0);
+      await rejectionOf(handler({ operation: 'sign', transaction: { ...transaction, chainId: 1 } }, lambdaContext('eth-signer-eip1559', 60_000)));
+      expect(pending.size).toBe(0);
+    } finally {
+      set.mockRestore();
+      clear.mockRestore();
+    }
   });
 
   it('keeps no hung GetPublicKey in the key cache: the next invocation looks the key up again and succeeds', async () => {
