@@ -5,6 +5,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { KMSClient } from '@aws-sdk/client-kms';
 import { parseEther, Wallet } from 'ethers';
 import { createHandler, type SignerHandler } from '../../lambdas/handler';
 import type { SignResponse } from '../../lambdas/operations/response';
@@ -22,6 +23,7 @@ describe('DynamoDB calls per signature with spending limits and idempotency, as 
   let stack: LocalStack;
   let dynamo: LocalDynamoDb;
   let proxy: DynamoDbFaultProxy;
+  let kmsClient: KMSClient;
   let handler: SignerHandler;
   let address: string;
   let nonce = 0;
@@ -43,7 +45,8 @@ describe('DynamoDB calls per signature with spending limits and idempotency, as 
       KMS_KEY_ID: 'alias/calls', ETH_NETWORK: String(stack.anvil.chainId), LOG_LEVEL: 'SILENT', SIGNING_POLICY_FILE: policyFile,
       POLICY_TABLE_NAME: dynamo.tableName, AWS_ENDPOINT_URL_DYNAMODB: proxy.endpoint, AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local',
     });
-    handler = createHandler('eip1559', { client: localKmsClient(stack.kms) });
+    kmsClient = localKmsClient(stack.kms);
+    handler = createHandler('eip1559', { client: kmsClient });
     address = ((await handler({ operation: 'status' }, lambdaContext('eth-signer-eip1559'))) as { address: string }).address;
     const funder = new Wallet(DEV_ACCOUNTS[0].privateKey, stack.anvil.provider);
     await (await funder.sendTransaction({ to: address, value: parseEther('1') })).wait();
@@ -51,6 +54,7 @@ describe('DynamoDB calls per signature with spending limits and idempotency, as 
   });
   afterAll(async () => {
     process.env = saved;
+    kmsClient.destroy();
     await Promise.all([stack.close(), proxy.close(), dynamo.close()]);
   });
 
