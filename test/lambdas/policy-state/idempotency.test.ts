@@ -2,7 +2,7 @@
 // signatures from the local KMS over HTTP (randomised, so a replayed response is recognisable).
 import { getEventListeners } from 'node:events';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
-import { DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, GetItemCommand, PutItemCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import { IdempotencyConfig } from '@aws-lambda-powertools/idempotency';
 import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
 import type { KMSClient } from '@aws-sdk/client-kms';
@@ -265,6 +265,45 @@ describe('makeIdempotentSign', () => {
     refusal = new SpendingLimitExceededError(limit, 1n, { sameRequestReserved: true });
     expect(await idempotent(request, lambdaContext('signer'))).toEqual(first);
     expect(commands).toEqual(['GetItemCommand']);
+  });
+
+  describe('a refused retry answered from a record that cannot be replayed', () => {
+    const limit = { limitId: 'key:x', windowSeconds: 60, asset: 'native' };
+    /** Signs a request once, rewrites its record with `change`, then retries it refused by its limit. */
+    const retryAfter = async (scope: string, change: (record: Record<string, AttributeValue>) => Record<string, AttributeValue>) => {
+      const { sign } = countingSigner();
+      let refusal: SpendingLimitExceededError | undefined;
+      const idempotent = makeIdempotentSign(async (request: IdempotentSignRequest) => {
+        if (refusal) throw refusal;
+        return sign(request);
+      }, options(scope));
+      const request = { transaction: transfer(), replayProtection: true };
+      await idempotent(request, lambdaContext('signer'));
+      const [record] = await idempotencyRecords(dynamo, keyArn, scope);
+      await dynamo.client.send(new PutItemCommand({ TableName: dynamo.tableName, Item: change(record ?? {}) }));
+      refusal = new SpendingLimitExceededError(limit, 1n, { sameRequestReserved: true });
+      return { outcome: await rejectionOf(idempotent(request, lambdaContext('signer'))), refusal };
+    };
+
+    it('answers the refusal when the record has expired (DynamoDB deletes expired records only eventually)', async () => {
+      const { outcome, refusal } = await retryAfter('expired', (record) => ({ ...record, expiration: { N: String(Math.floor(Date.now() / 1000) - 1) } }));
+      expect(outcome).toBe(refusal);
+    });
+
+    it('answers the refusal when the record has no status or no expiry (not a completed record)', async () => {
+      const withoutStatus = await retryAfter('no-status', ({ status: _status, ...record }) => record);
+      expect(withoutStatus.outcome).toBe(withoutStatus.refusal);
+      const withoutExpiry = await retryAfter('no-expiry', ({ expiration: _expiration, ...record }) => record);
+      expect(withoutExpiry.outcome).toBe(withoutExpiry.refusal);
+    });
+
+    it('fails closed when a completed record holds no response (missing, or not an object): nothing is replayed', async () => {
+      for (const [scope, data] of [['no-data', undefined], ['string-data', { S: 'not a response' }], ['null-data', { NULL: true }]] as const) {
+        const { outcome } = await retryAfter(scope, ({ data: _data, ...record }) => ({ ...record, ...(data && { data }) }));
+        expect(outcome).toBeInstanceOf(PolicyStateUnavailableError);
+        expect((outcome as Error).message).toContain('the idempotency record holds no response it could replay');
+      }
+    });
   });
 
   it('keys the record on the request hash the caller computed already (the handler tags the reservation with it too)', async () => {

@@ -176,6 +176,7 @@ describe('SpendingStore reservation records (what makes a reserve and a release 
     const first = await store.reserve([charge(limit({ id: 'key:records-a', maxCount: 5 }), 0n)], { ...at(T0, keyArn), deadlineMs });
     const second = await store.reserve([charge(limit({ id: 'key:records-a', maxCount: 5 }), 0n)], { ...at(T0, keyArn), deadlineMs });
     expect(first.record.id).not.toBe(second.record.id);
+    expect([first.record.id, second.record.id]).toEqual([expect.stringMatching(/^[\w-]{16}$/), expect.stringMatching(/^[\w-]{16}$/)]);
     expect(Number(first.record.slot) * 60_000).toBeGreaterThanOrEqual(deadlineMs + 120_000);
     expect(Number(first.record.slot) * 60_000).toBeLessThan(deadlineMs + 180_000);
     expect(recordIds(await itemOf(keyArn)).sort()).toEqual([first.record.id, second.record.id].sort());
@@ -245,7 +246,7 @@ describe('SpendingStore refusals of a request that may be a retry (ReserveOption
     const deadlineMs = Date.now() + 10_000;
     const first = await store.reserve([charge(once, 0n)], { ...at(T0, keyArn), deadlineMs, retryKey: 'request-a' });
     // The record id starts with the request's tag; each attempt still has its own id (exactly once per attempt).
-    expect(first.record.id).toHaveLength(16);
+    expect(first.record.id).toMatch(/^[\w-]{16}$/);
     expect((await refusal(store.reserve([charge(once, 0n)], { ...at(T0, keyArn), deadlineMs, retryKey: 'request-a' }))).sameRequestReserved).toBe(true);
     expect((await refusal(store.reserve([charge(once, 0n)], { ...at(T0, keyArn), deadlineMs, retryKey: 'request-b' }))).sameRequestReserved).toBe(false);
   });
@@ -272,6 +273,31 @@ describe('SpendingStore refusals of a request that may be a retry (ReserveOption
     } finally {
       clock.mockRestore();
     }
+  });
+
+  it('still finds it in the last minute of its slot (records live until the end of the minute they are named by)', async () => {
+    const keyArn = `${KEY}/retry-f`;
+    const once = limit({ id: 'key:retry-f', maxCount: 1 });
+    const { record } = await store.reserve([charge(once, 0n)], { ...at(T0, keyArn), deadlineMs: Date.now() + 1000, retryKey: 'request-a' });
+    const clock = jest.spyOn(Date, 'now').mockReturnValue((Number(record.slot) - 1) * 60_000 + 1);
+    try {
+      expect((await refusal(store.reserve([charge(once, 0n)], { ...at(T0, keyArn), retryKey: 'request-a' }))).sameRequestReserved).toBe(true);
+    } finally {
+      clock.mockRestore();
+    }
+  });
+
+  it('says false for a key whose spending item does not exist yet, or holds no records (written before they existed)', async () => {
+    const nothing = limit({ id: 'key:retry-g', maxCount: 0 });
+    expect((await refusal(store.reserve([charge(nothing, 0n)], { ...at(T0, `${KEY}/retry-g`), retryKey: 'request-a' }))).sameRequestReserved).toBe(false);
+    const keyArn = `${KEY}/retry-h`;
+    const once = limit({ id: 'key:retry-h', maxCount: 1 });
+    await store.reserve([charge(once, 0n)], { ...at(T0, keyArn), retryKey: 'request-a' });
+    const key = { pk: { S: keyArn }, sk: { S: 'spending' } };
+    const { Item } = await dynamo.client.send(new GetItemCommand({ TableName: dynamo.tableName, Key: key, ConsistentRead: true }));
+    const { r: _records, ...withoutRecords } = Item ?? {};
+    await dynamo.client.send(new PutItemCommand({ TableName: dynamo.tableName, Item: { ...withoutRecords, ...key } }));
+    expect((await refusal(store.reserve([charge(once, 0n)], { ...at(T0, keyArn), retryKey: 'request-a' }))).sameRequestReserved).toBe(false);
   });
 
   it('no longer finds a reservation that was given back (signing failed: nothing of it was kept)', async () => {
