@@ -182,6 +182,14 @@ describe('SpendingStore reservation records (what makes a reserve and a release 
     expect(recordIds(await itemOf(keyArn)).sort()).toEqual([first.record.id, second.record.id].sort());
   });
 
+  it('keeps the record of a reservation made without a deadline for Lambda\u2019s longest invocation (15 minutes) plus the margin', async () => {
+    const keyArn = `${KEY}/records-f`;
+    const now = Date.now();
+    const { record } = await store.reserve([charge(limit({ id: 'key:records-f', maxCount: 5 }), 0n)], at(T0, keyArn));
+    expect(Number(record.slot) * 60_000).toBeGreaterThanOrEqual(now + 17 * 60_000);
+    expect(Number(record.slot) * 60_000).toBeLessThan(Date.now() + 18 * 60_000);
+  });
+
   it('removes the record with the release that gives the reservation back', async () => {
     const keyArn = `${KEY}/records-b`;
     const capped = limit({ id: 'key:records-b', maxCount: 5 });
