@@ -454,12 +454,13 @@ const RETRY_TAG_LENGTH = 8;
 
 /** Whether the item holds a reservation record, in a slot not yet expired, of the request with this tag. */
 function hasTaggedRecord(item: Record<string, AttributeValue> | undefined, tag: string): boolean {
+  return liveSlots(item).some(([, records]) => Object.keys(records).some((id) => id.startsWith(tag)));
+}
+
+/** The item's record slots that have not expired (by this instance's clock), each with its records. */
+function liveSlots(item: Record<string, AttributeValue> | undefined): [string, Record<string, AttributeValue>][] {
   const current = Math.ceil(Date.now() / RECORD_SLOT_MS);
-  for (const [slot, records] of Object.entries(item?.r?.M ?? {})) {
-    if (Number(slot) < current || !records.M) continue;
-    if (Object.keys(records.M).some((id) => id.startsWith(tag))) return true;
-  }
-  return false;
+  return Object.entries(item?.r?.M ?? {}).flatMap(([slot, value]) => (/^\d{1,15}$/.test(slot) && Number(slot) >= current && value.M ? [[slot, value.M]] : []));
 }
 
 function recordNames(record: ReservationRecord): Record<string, string> {
@@ -481,11 +482,7 @@ type RecordChange = { readonly add: ReservationRecord } | { readonly remove: Res
  * reservations that follow finds the slot it records into.
  */
 function rebuiltRecords(item: Record<string, AttributeValue> | undefined, change: RecordChange): AttributeValue {
-  const current = Math.ceil(Date.now() / RECORD_SLOT_MS);
-  const slots = new Map<string, Record<string, AttributeValue>>();
-  for (const [slot, value] of Object.entries(item?.r?.M ?? {})) {
-    if (/^\d{1,15}$/.test(slot) && Number(slot) >= current && value.M) slots.set(slot, { ...value.M });
-  }
+  const slots = new Map(liveSlots(item).map(([slot, records]) => [slot, { ...records }]));
   if ('add' in change) {
     const first = Number(change.add.slot);
     for (let slot = first; slot <= first + RECORD_SLOTS_AHEAD; slot++) if (!slots.has(String(slot))) slots.set(String(slot), {});
