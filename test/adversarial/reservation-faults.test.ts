@@ -13,6 +13,7 @@ import { SpendingStore, type Reservation } from '../../lambdas/policy-state/spen
 import { startLocalDynamoDb, type LocalDynamoDb } from '../helpers/dynalite';
 import { startDynamoDbFaultProxy, type DynamoDbFault, type DynamoDbFaultProxy, type ProxiedCall } from '../helpers/dynamodb-fault-proxy';
 import { rejectionOf } from '../helpers/rejection';
+import { recordSdkCommands } from '../helpers/sdk-commands';
 
 const ETHER = 10n ** 18n;
 const DAY = 86_400;
@@ -42,15 +43,8 @@ interface CountedClient {
 
 /** Counts the calls that go through the SDK's middleware stack. */
 function countingSdkSends(client: DynamoDBClient): CountedClient {
-  let sends = 0;
-  client.middlewareStack.add(
-    (next) => (args) => {
-      sends++;
-      return next(args);
-    },
-    { step: 'initialize', name: 'countSdkSends' },
-  );
-  return { client, sdkSends: () => sends };
+  const commands = recordSdkCommands(client);
+  return { client, sdkSends: () => commands.length };
 }
 
 // As sharedPolicyStateClient configures it: two attempts, so an unacknowledged write is sent again.

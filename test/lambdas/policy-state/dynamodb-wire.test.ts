@@ -25,6 +25,7 @@ import { startLocalDynamoDb, type LocalDynamoDb } from '../../helpers/dynalite';
 import { startDynamoDbFaultProxy, type DynamoDbFaultProxy, type ProxiedCall, type ScriptedAnswer } from '../../helpers/dynamodb-fault-proxy';
 import { rejectionOf } from '../../helpers/rejection';
 import { referenceAuthorization } from '../../helpers/sigv4';
+import { recordSdkCommands } from '../../helpers/sdk-commands';
 
 const OTHER_TABLE = 'policy-state-other';
 
@@ -61,16 +62,9 @@ function policyStateClient(endpoint: string, { wire, retryStrategy }: { wire: bo
     ...(retryStrategy && { retryStrategy }),
   });
   const client = wire ? createWireClient(trimmed) : trimmed;
-  let sdkSends = 0;
-  client.middlewareStack.add(
-    (next) => (args) => {
-      sdkSends++;
-      return next(args);
-    },
-    { step: 'initialize', name: 'countSdkSends' },
-  );
+  const commands = recordSdkCommands(client);
   clients.push(client);
-  return { client, sdkSends: () => sdkSends };
+  return { client, sdkSends: () => commands.length };
 }
 
 let keys = 0;

@@ -26,6 +26,7 @@ import { createSigningKey } from '../../../scripts/local-stack/stack';
 import { idempotencyRecords, startLocalDynamoDb, type LocalDynamoDb } from '../../helpers/dynalite';
 import { rejectionOf } from '../../helpers/rejection';
 import { freshModule } from '../../helpers/fresh-module';
+import { recordSdkCommands } from '../../helpers/sdk-commands';
 
 let dynamo: LocalDynamoDb;
 let kms: LocalKms;
@@ -238,14 +239,7 @@ describe('makeIdempotentSign', () => {
 
   it('answers a limit refusal that found no reservation of the same request as it is, without reading the record: one DynamoDB call in all', async () => {
     const client = dynamo.newClient();
-    const commands: string[] = [];
-    client.middlewareStack.add(
-      (next, context) => async (args) => {
-        commands.push(String(context.commandName));
-        return next(args);
-      },
-      { step: 'initialize', name: 'countCommands' },
-    );
+    const commands = recordSdkCommands(client);
     const { sign } = countingSigner();
     let refusal: SpendingLimitExceededError | undefined;
     const limited = async (request: IdempotentSignRequest) => {
