@@ -2,9 +2,6 @@
 // (as the CDK stack configures it: POLICY_TABLE_NAME, idempotency on by default) signs with the local KMS over HTTP,
 // and its DynamoDB calls go through a proxy in front of dynalite that answers a failed condition with the item, as
 // DynamoDB does (dynalite does not). Anvil mines what is signed.
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { KMSClient } from '@aws-sdk/client-kms';
 import { parseEther, Wallet } from 'ethers';
 import { createHandler, type SignerHandler } from '../../lambdas/handler';
@@ -14,6 +11,7 @@ import { localKmsClient } from '../../scripts/local-kms';
 import { lambdaContext } from '../../scripts/local-stack/lambda-context';
 import { createSigningKey, startLocalStack, type LocalStack } from '../../scripts/local-stack/stack';
 import { startLocalDynamoDb, type LocalDynamoDb } from '../helpers/dynalite';
+import { writePolicyFile } from '../helpers/policy-file';
 import { startDynamoDbFaultProxy, type DynamoDbFaultProxy } from '../helpers/dynamodb-fault-proxy';
 import { rejectionOf } from '../helpers/rejection';
 
@@ -34,13 +32,12 @@ describe('DynamoDB calls per signature with spending limits and idempotency, as 
     [stack, dynamo] = await Promise.all([startLocalStack(), startLocalDynamoDb()]);
     proxy = await startDynamoDbFaultProxy(dynamo.endpoint, { returnItemOnConditionFailure: true });
     await createSigningKey(stack.kmsClient, 'alias/calls');
-    const policyFile = join(mkdtempSync(join(tmpdir(), 'policy-')), 'policy.json');
-    writeFileSync(policyFile, JSON.stringify({
+    const policyFile = writePolicyFile({
       version: 1,
       description: 'Transfers to one account, at most 3 signatures a day',
       limits: [{ name: 'daily-signatures', window: '24h', maxCount: 3 }],
       rules: [{ id: 'payouts', description: 'Plain transfers to dev account 1', effect: 'allow', chainId: 31337, type: 2, to: [RECIPIENT], maxDataBytes: 0 }],
-    }));
+    });
     Object.assign(process.env, {
       KMS_KEY_ID: 'alias/calls', ETH_NETWORK: String(stack.anvil.chainId), LOG_LEVEL: 'SILENT', SIGNING_POLICY_FILE: policyFile,
       POLICY_TABLE_NAME: dynamo.tableName, AWS_ENDPOINT_URL_DYNAMODB: proxy.endpoint, AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local',

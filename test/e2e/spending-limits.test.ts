@@ -1,8 +1,5 @@
 // End to end with spending limits: the signer handler -> the policy engine -> the spending store over the real
 // SDK to dynalite -> the local KMS over HTTP -> anvil, which must mine what is signed. Nothing is mocked.
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { KMSClient } from '@aws-sdk/client-kms';
 import { parseEther, Wallet } from 'ethers';
 import { createHandler, type SignerHandler } from '../../lambdas/handler';
@@ -13,6 +10,7 @@ import { localKmsClient } from '../../scripts/local-kms';
 import { lambdaContext } from '../../scripts/local-stack/lambda-context';
 import { createSigningKey, startLocalStack, type LocalStack } from '../../scripts/local-stack/stack';
 import { startLocalDynamoDb, type LocalDynamoDb } from '../helpers/dynalite';
+import { writePolicyFile } from '../helpers/policy-file';
 
 const RECIPIENT = DEV_ACCOUNTS[1].address;
 
@@ -35,8 +33,7 @@ describe('signer handler with spending limits on the local stack (dynalite, loca
       kmsRequests.push(String(context.commandName));
       return next(args);
     }, { step: 'finalizeRequest', name: 'countKmsRequests' });
-    policyFile = join(mkdtempSync(join(tmpdir(), 'policy-')), 'policy.json');
-    writeFileSync(policyFile, JSON.stringify({
+    policyFile = writePolicyFile({
       version: 1,
       description: 'Transfers to one account: at most 5 signatures and 1 ETH a day',
       limits: [{ name: 'daily-signatures', window: '24h', maxCount: 5 }],
@@ -44,7 +41,7 @@ describe('signer handler with spending limits on the local stack (dynalite, loca
         id: 'payouts', description: 'Plain transfers to dev account 1', effect: 'allow', chainId: 31337, type: 2, to: [RECIPIENT], maxDataBytes: 0,
         limits: [{ name: 'daily-eth', window: '24h', maxValue: '1 ether' }],
       }],
-    }));
+    });
     const policyState = createPolicyState({ tableName: dynamo.tableName, idempotency: true, idempotencyWindowSeconds: 3600, callTimeoutMs: 3000 }, dynamo.client);
     const inner = createHandler('eip1559', { client, policyState });
     handler = (event) => {

@@ -1,7 +1,6 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { readSettings, ContextError } from '../../infra/context';
+import { writePolicyFile } from '../helpers/policy-file';
 
 const POLICY = 'examples/policies/treasury-payouts.json';
 const read = (context: Record<string, unknown>) => readSettings((key) => ({ policyFile: POLICY, bootstrapQualifier: 'ethsigner', ethNetwork: 'mainnet', ...MAINNET_CHECKLIST, ...context })[key]);
@@ -9,9 +8,7 @@ const read = (context: Record<string, unknown>) => readSettings((key) => ({ poli
 const MAINNET_CHECKLIST = { alarmEmail: 'security@example.com', expectedAddress: '0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266', trail: 'true' };
 
 function badPolicy(): string {
-  const file = join(mkdtempSync(join(tmpdir(), 'policy-')), 'bad.json');
-  writeFileSync(file, JSON.stringify({ version: 1, rules: [{ id: 'r', effect: 'allow', to: ['0x70997970c51812dc3a010c7d01b50e0d17dc79C8'] }] }));
-  return file;
+  return writePolicyFile({ version: 1, rules: [{ id: 'r', effect: 'allow', to: ['0x70997970c51812dc3a010c7d01b50e0d17dc79C8'] }] }, 'bad.json');
 }
 
 describe('readSettings (CDK context)', () => {

@@ -7,12 +7,10 @@ import { KmsSigner } from '../../../lambdas/signer/kms-signer';
 import { lambdaContext } from '../../../scripts/local-stack/lambda-context';
 import { localKmsClient, startLocalKms, type LocalKms } from '../../../scripts/local-kms';
 import { createSigningKey } from '../../../scripts/local-stack/stack';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { logger } from '../../../lambdas/runtime/logger';
 import { startLocalDynamoDb } from '../../helpers/dynalite';
 import { startDynamoDbFaultProxy } from '../../helpers/dynamodb-fault-proxy';
+import { writePolicyFile } from '../../helpers/policy-file';
 import { rejectionOf } from '../../helpers/rejection';
 
 const remaining = (ms: number) => ({ getRemainingTimeInMillis: () => ms });
@@ -269,8 +267,7 @@ describe('signer handler when KMS stops answering', () => {
   it('gives the release after a hung Sign only what is left of the invocation, not a call timeout of its own (issue 22 item 5)', async () => {
     const dynamo = await startLocalDynamoDb();
     const proxy = await startDynamoDbFaultProxy(dynamo.endpoint);
-    const policyFile = join(mkdtempSync(join(tmpdir(), 'policy-')), 'policy.json');
-    writeFileSync(policyFile, JSON.stringify({ version: 1, limits: [{ name: 'daily', window: '24h', maxCount: 10 }], rules: [{ id: 'any', effect: 'allow' }] }));
+    const policyFile = writePolicyFile({ version: 1, limits: [{ name: 'daily', window: '24h', maxCount: 10 }], rules: [{ id: 'any', effect: 'allow' }] });
     const logged = jest.spyOn(logger, 'error').mockImplementation(() => undefined);
     try {
       const handler = await deployedHandler({
