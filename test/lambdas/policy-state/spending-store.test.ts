@@ -31,6 +31,17 @@ beforeAll(async () => {
 });
 afterAll(async () => dynamo.close());
 
+/** A key's spending item as stored (consistent read). */
+async function itemOf(keyArn: string): Promise<Record<string, AttributeValue> | undefined> {
+  return (await dynamo.client.send(new GetItemCommand({ TableName: dynamo.tableName, Key: { pk: { S: keyArn }, sk: { S: 'spending' } }, ConsistentRead: true }))).Item;
+}
+
+/** Rewrites a key's spending item without its reservation records, as the store wrote items before records existed. */
+async function dropRecords(keyArn: string): Promise<void> {
+  const { r: _records, ...withoutRecords } = (await itemOf(keyArn)) ?? {};
+  await dynamo.client.send(new PutItemCommand({ TableName: dynamo.tableName, Item: { ...withoutRecords, pk: { S: keyArn }, sk: { S: 'spending' } } }));
+}
+
 async function settle<T>(promises: Promise<T>[]): Promise<{ fulfilled: T[]; rejected: unknown[] }> {
   const results = await Promise.allSettled(promises);
   return {
@@ -166,8 +177,6 @@ describe('SpendingStore.release', () => {
 });
 
 describe('SpendingStore reservation records (what makes a reserve and a release apply exactly once)', () => {
-  const itemOf = async (keyArn: string) =>
-    (await dynamo.client.send(new GetItemCommand({ TableName: dynamo.tableName, Key: { pk: { S: keyArn }, sk: { S: 'spending' } }, ConsistentRead: true }))).Item;
   const recordIds = (item: Record<string, AttributeValue> | undefined) => Object.values(item?.r?.M ?? {}).flatMap((slot) => Object.keys(slot.M ?? {}));
 
   it('records each reservation by a random id in the slot of the minute its invocation\u2019s deadline (plus a margin) ends in', async () => {
@@ -230,10 +239,7 @@ describe('SpendingStore reservation records (what makes a reserve and a release 
     const keyArn = `${KEY}/records-e`;
     const capped = limit({ id: 'key:records-e', maxCount: 3 });
     await store.reserve([charge(capped, 0n)], at(T0, keyArn));
-    const key = { pk: { S: keyArn }, sk: { S: 'spending' } };
-    const item = await itemOf(keyArn);
-    const { r: _records, ...withoutRecords } = item ?? {};
-    await dynamo.client.send(new PutItemCommand({ TableName: dynamo.tableName, Item: { ...withoutRecords, ...key } }));
+    await dropRecords(keyArn);
     await store.reserve([charge(capped, 0n)], at(T0, keyArn));
     await store.reserve([charge(capped, 0n)], at(T0, keyArn));
     expect(await rejectionOf(store.reserve([charge(capped, 0n)], at(T0, keyArn)))).toBeInstanceOf(SpendingLimitExceededError);
@@ -301,10 +307,7 @@ describe('SpendingStore refusals of a request that may be a retry (ReserveOption
     const keyArn = `${KEY}/retry-h`;
     const once = limit({ id: 'key:retry-h', maxCount: 1 });
     await store.reserve([charge(once, 0n)], { ...at(T0, keyArn), retryKey: 'request-a' });
-    const key = { pk: { S: keyArn }, sk: { S: 'spending' } };
-    const { Item } = await dynamo.client.send(new GetItemCommand({ TableName: dynamo.tableName, Key: key, ConsistentRead: true }));
-    const { r: _records, ...withoutRecords } = Item ?? {};
-    await dynamo.client.send(new PutItemCommand({ TableName: dynamo.tableName, Item: { ...withoutRecords, ...key } }));
+    await dropRecords(keyArn);
     expect((await refusal(store.reserve([charge(once, 0n)], { ...at(T0, keyArn), retryKey: 'request-a' }))).sameRequestReserved).toBe(false);
   });
 
@@ -639,10 +642,7 @@ describe('SpendingStore limits per key', () => {
 
   it('raises the item version with every write, reservation or release (the optimistic lock of the rebuilt writes)', async () => {
     const keyArn = `${KEY}/versions`;
-    const versionOf = async () => {
-      const { Item } = await dynamo.client.send(new GetItemCommand({ TableName: dynamo.tableName, Key: { pk: { S: keyArn }, sk: { S: 'spending' } }, ConsistentRead: true }));
-      return Number(Item?.v?.N);
-    };
+    const versionOf = async () => Number((await itemOf(keyArn))?.v?.N);
     const versions: number[] = [];
     await store.reserve([charge(limit({ id: 'key:v-a', maxCount: 5 }), 0n)], at(T0, keyArn)); // creates the item
     versions.push(await versionOf());
